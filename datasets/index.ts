@@ -1,0 +1,13 @@
+export * from './types.ts';
+export * from './photometry.ts';
+export { LightCurveBuilder, bandIndex, countDetections } from './lightcurve.ts';
+export { readAvroContainer, writeAvroContainer, avroTypeForSchema, isAvroContainer, type AvroCodec } from './avro.ts';
+export { readParquetRows, isParquet } from './parquet.ts';
+export { parseJsonExact, stringifyJsonExact } from './json.ts';
+export { alertFromZtfPacket } from './ztf.ts';
+export { alertFromLsstPacket, isLsstPacket } from './lsst.ts';
+export { alertFromTnsRow, isTnsRow } from './tns.ts';
+export { SIEVE_FORMAT, toSieveRecord, alertFromSieveRecord, type SieveLightCurveRecord } from './sieveFormat.ts';
+export { decodeFitsStamp, FitsError, type FitsImage } from './fits.ts';
+export { detectFormat, alertFromRecord, readAlertFile, readAlertsFromBuffer, type AlertFileFormat, type ReadResult } from './read.ts';
+export * from './simulate/index.ts';

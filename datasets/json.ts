@@ -1,0 +1,23 @@
+/**
+ * JSON with exact 64-bit integers. ZTF candid, pid and objectidps* exceed 2^53 and plain JSON.parse rounds
+ * them; Node 20 gives revivers no access to the source text, so integers of 16 or more digits are quoted
+ * before parsing and read back as bigint by the field readers (values.ts bigId / num).
+ */
+const LONG_INTEGER = /([:[,]\s*)(-?\d{16,})(?=\s*[,\]}])/g;
+
+export function parseJsonExact(text: string): unknown {
+  return JSON.parse(text.replace(LONG_INTEGER, '$1"$2"'));
+}
+
+/** JSON.stringify that writes bigint as an exact integer and NaN/Infinity as null. */
+export function stringifyJsonExact(value: unknown): string {
+  const marks: string[] = [];
+  const text = JSON.stringify(value, (_k, v) => {
+    if (typeof v === 'bigint') {
+      marks.push(v.toString());
+      return `\u0000big${marks.length - 1}\u0000`;
+    }
+    return v;
+  });
+  return marks.length === 0 ? text : text.replace(/"\\u0000big(\d+)\\u0000"/g, (_m, i) => marks[Number(i)]);
+}

@@ -1,0 +1,125 @@
+import type { LightCurve } from './types.ts';
+import { fluxErrNanoJyFromMag, fluxNanoJyFromMag, magErrFromFluxNanoJy, magFromFluxNanoJy } from './photometry.ts';
+
+/**
+ * Grows the columns of a light curve point by point while a reader walks an alert. Readers are not a hot
+ * path (decoding dominates); extractors only ever see the finished typed arrays.
+ */
+export class LightCurveBuilder {
+  private jd: number[] = [];
+  private band: number[] = [];
+  private detected: number[] = [];
+  private mag: number[] = [];
+  private magErr: number[] = [];
+  private flux: number[] = [];
+  private fluxErr: number[] = [];
+  private limit: number[] = [];
+  private isdiffpos: number[] = [];
+  private distnr: number[] = [];
+  private magnr: number[] = [];
+  private sigmagnr: number[] = [];
+
+  constructor(
+    private readonly bands: readonly string[],
+    private readonly nativeUnit: 'mag' | 'nJy',
+    private readonly withReferenceColumns = false,
+  ) {}
+
+  get length(): number {
+    return this.jd.length;
+  }
+
+  /** A magnitude-native point (ZTF). mag NaN means a non-detection with limiting magnitude `limitMag`. */
+  addMagnitude(p: {
+    jd: number;
+    band: number;
+    mag: number;
+    magErr: number;
+    limitMag: number;
+    isdiffpos?: number;
+    distnr?: number;
+    magnr?: number;
+    sigmagnr?: number;
+  }): void {
+    const det = Number.isFinite(p.mag);
+    // A negative difference (isdiffpos 'f') is a real detection of a fainter-than-reference source: its
+    // flux in the difference image is negative.
+    const sign = p.isdiffpos === -1 ? -1 : 1;
+    this.push(
+      p.jd,
+      p.band,
+      det,
+      det ? p.mag : NaN,
+      det ? p.magErr : NaN,
+      det ? sign * fluxNanoJyFromMag(p.mag) : NaN,
+      det ? fluxErrNanoJyFromMag(p.mag, p.magErr) : NaN,
+      p.limitMag,
+    );
+    if (this.withReferenceColumns) {
+      this.isdiffpos.push(p.isdiffpos ?? 0);
+      this.distnr.push(p.distnr ?? NaN);
+      this.magnr.push(p.magnr ?? NaN);
+      this.sigmagnr.push(p.sigmagnr ?? NaN);
+    }
+  }
+
+  /** A flux-native point (LSST, simulations in flux). Detection is decided by the source, not here. */
+  addFlux(p: { jd: number; band: number; fluxNanoJy: number; fluxErrNanoJy: number; detected: boolean; limitMag: number }): void {
+    this.push(
+      p.jd,
+      p.band,
+      p.detected,
+      magFromFluxNanoJy(p.fluxNanoJy),
+      magErrFromFluxNanoJy(p.fluxNanoJy, p.fluxErrNanoJy),
+      p.fluxNanoJy,
+      p.fluxErrNanoJy,
+      p.limitMag,
+    );
+  }
+
+  private push(jd: number, band: number, det: boolean, mag: number, magErr: number, flux: number, fluxErr: number, limit: number) {
+    this.jd.push(jd);
+    this.band.push(band);
+    this.detected.push(det ? 1 : 0);
+    this.mag.push(mag);
+    this.magErr.push(magErr);
+    this.flux.push(flux);
+    this.fluxErr.push(fluxErr);
+    this.limit.push(limit);
+  }
+
+  build(): LightCurve {
+    const lc: LightCurve = {
+      bands: this.bands,
+      jd: Float64Array.from(this.jd),
+      band: Uint8Array.from(this.band),
+      detected: Uint8Array.from(this.detected),
+      mag: Float64Array.from(this.mag),
+      magErr: Float64Array.from(this.magErr),
+      fluxNanoJy: Float64Array.from(this.flux),
+      fluxErrNanoJy: Float64Array.from(this.fluxErr),
+      limitMag: Float64Array.from(this.limit),
+      nativeUnit: this.nativeUnit,
+    };
+    if (!this.withReferenceColumns) return lc;
+    return {
+      ...lc,
+      isdiffpos: Int8Array.from(this.isdiffpos),
+      distnr: Float64Array.from(this.distnr),
+      magnr: Float64Array.from(this.magnr),
+      sigmagnr: Float64Array.from(this.sigmagnr),
+    };
+  }
+}
+
+/** Index of a band name in a light curve, or -1. */
+export function bandIndex(lc: LightCurve, name: string): number {
+  return lc.bands.indexOf(name);
+}
+
+/** Number of detections (finite measurement) in the light curve. */
+export function countDetections(lc: LightCurve): number {
+  let n = 0;
+  for (let i = 0; i < lc.detected.length; i++) n += lc.detected[i];
+  return n;
+}

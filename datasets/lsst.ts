@@ -1,0 +1,123 @@
+import { LightCurveBuilder } from './lightcurve.ts';
+import { MJD_OFFSET, magErrFromFluxNanoJy, magFromFluxNanoJy } from './photometry.ts';
+import type { Alert, CandidateMeta, Cutout } from './types.ts';
+import { LSST_BANDS } from './types.ts';
+import { asBytes, bigId, isRecord, num, requiredNum, scalarFields, type RawRecord } from './values.ts';
+
+const PACKET_FIELDS = new Set([
+  'diaSource', 'prvDiaSources', 'prvDiaForcedSources', 'diaObject', 'ssSource', 'mpc_orbits',
+  'cutoutDifference', 'cutoutScience', 'cutoutTemplate', 'lc_features', 'clf', 'xm', 'pred',
+]);
+
+function lsstBand(v: unknown, where: string): number {
+  const i = typeof v === 'string' ? LSST_BANDS.indexOf(v as (typeof LSST_BANDS)[number]) : -1;
+  if (i < 0) throw new TypeError(`${where}: band '${String(v)}' is not an LSST band (ugrizy)`);
+  return i;
+}
+
+/** 5-sigma limiting magnitude implied by a flux error in nJy. */
+function limitFromFluxErr(fluxErrNanoJy: number): number {
+  return magFromFluxNanoJy(5 * fluxErrNanoJy);
+}
+
+function cutout(v: unknown, name: string): Cutout | undefined {
+  const bytes = asBytes(v);
+  return bytes && bytes.length > 0 ? { fileName: name, bytes } : undefined;
+}
+
+/**
+ * Maps a Rubin/LSST alert as Fink's LSST stream delivers it (diaSource, prvDiaSources,
+ * prvDiaForcedSources, diaObject, cutouts, Fink's added columns) into the common Alert type. Fluxes stay
+ * in nJy and are the native photometry; magnitudes are derived (AB, zero point 31.4).
+ */
+export function alertFromLsstPacket(packet: RawRecord): Alert {
+  const src = packet.diaSource;
+  if (!isRecord(src)) throw new TypeError("missing field 'diaSource'");
+  const obj = isRecord(packet.diaObject) ? packet.diaObject : undefined;
+  const candid = bigId(src, 'diaSourceId');
+  // Solar-system sources carry no diaObject (its id is null or 0); they are keyed by their ssObjectId.
+  const diaObjectId = obj && obj.diaObjectId !== null && obj.diaObjectId !== undefined ? bigId(obj, 'diaObjectId') : bigId(src, 'diaObjectId');
+  const solarSystem = diaObjectId === 0n;
+  const objectId = solarSystem ? `ss${bigId(src, 'ssObjectId').toString()}` : diaObjectId.toString();
+
+  const b = new LightCurveBuilder(LSST_BANDS, 'nJy');
+  const detectedVisits = new Set<string>();
+  const addSource = (s: RawRecord, where: string) => {
+    const flux = requiredNum(s, 'psfFlux');
+    const fluxErr = requiredNum(s, 'psfFluxErr');
+    b.addFlux({
+      jd: requiredNum(s, 'midpointMjdTai') + MJD_OFFSET,
+      band: lsstBand(s.band, where),
+      fluxNanoJy: flux,
+      fluxErrNanoJy: fluxErr,
+      detected: true,
+      limitMag: limitFromFluxErr(fluxErr),
+    });
+    if (s.visit !== undefined && s.visit !== null) detectedVisits.add(String(s.visit));
+  };
+  const prv = packet.prvDiaSources;
+  if (Array.isArray(prv)) prv.forEach((s, i) => {
+    if (!isRecord(s)) throw new TypeError(`prvDiaSources[${i}] is not a record`);
+    addSource(s, `prvDiaSources[${i}]`);
+  });
+  addSource(src, 'diaSource');
+  // Forced photometry at epochs without a detection: measured flux, but below the detection threshold.
+  const forced = packet.prvDiaForcedSources;
+  if (Array.isArray(forced)) forced.forEach((s, i) => {
+    if (!isRecord(s)) throw new TypeError(`prvDiaForcedSources[${i}] is not a record`);
+    if (s.visit !== undefined && detectedVisits.has(String(s.visit))) return;
+    const flux = num(s, 'psfFlux');
+    const fluxErr = num(s, 'psfFluxErr');
+    b.addFlux({
+      jd: requiredNum(s, 'midpointMjdTai') + MJD_OFFSET,
+      band: lsstBand(s.band, `prvDiaForcedSources[${i}]`),
+      fluxNanoJy: flux,
+      fluxErrNanoJy: fluxErr,
+      detected: false,
+      limitMag: limitFromFluxErr(fluxErr),
+    });
+  });
+
+  const flux = requiredNum(src, 'psfFlux');
+  const fluxErr = requiredNum(src, 'psfFluxErr');
+  const bandIdx = lsstBand(src.band, 'diaSource');
+  const reliability = num(src, 'reliability');
+  const candidate: CandidateMeta = {
+    jd: requiredNum(src, 'midpointMjdTai') + MJD_OFFSET,
+    band: LSST_BANDS[bandIdx],
+    fid: bandIdx + 1,
+    // Like ZTF's magpsf, the magnitude of the absolute difference flux; isdiffpos carries the sign.
+    magpsf: magFromFluxNanoJy(Math.abs(flux)),
+    sigmapsf: magErrFromFluxNanoJy(Math.abs(flux), fluxErr),
+    isdiffpos: src.isNegative === true ? 'f' : 't',
+    rb: reliability,
+    drb: reliability,
+    sgscore1: NaN,
+    distpsnr1: NaN,
+    ssdistnr: NaN,
+    ndethist: (Array.isArray(prv) ? prv.length : 0) + 1,
+    classtar: NaN,
+    diffmaglim: limitFromFluxErr(fluxErr),
+  };
+  return {
+    survey: 'lsst',
+    objectId,
+    candid,
+    ra: requiredNum(src, 'ra'),
+    dec: requiredNum(src, 'dec'),
+    candidate,
+    lightCurve: b.build(),
+    cutouts: {
+      science: cutout(packet.cutoutScience, 'cutoutScience'),
+      template: cutout(packet.cutoutTemplate, 'cutoutTemplate'),
+      difference: cutout(packet.cutoutDifference, 'cutoutDifference'),
+    },
+    extra: { ...scalarFields(packet, PACKET_FIELDS), solar_system: solarSystem },
+    raw: src,
+  };
+}
+
+/** True when a decoded record looks like an LSST alert rather than a ZTF packet. */
+export function isLsstPacket(packet: RawRecord): boolean {
+  return isRecord(packet.diaSource);
+}

@@ -1,0 +1,111 @@
+import { LightCurveBuilder } from './lightcurve.ts';
+import type { Alert, CandidateMeta, Cutout, Cutouts } from './types.ts';
+import { ZTF_BANDS } from './types.ts';
+import { asBytes, bigId, isRecord, num, requiredNum, requiredString, scalarFields, type RawRecord } from './values.ts';
+
+const PACKET_FIELDS = new Set([
+  'objectId', 'candid', 'candidate', 'prv_candidates', 'cutoutScience', 'cutoutTemplate', 'cutoutDifference',
+  'fp_hists', 'schemavsn', 'publisher',
+]);
+
+function diffposSign(v: unknown): number {
+  if (v === 't' || v === '1' || v === 1 || v === true) return 1;
+  if (v === 'f' || v === '0' || v === 0 || v === false) return -1;
+  return 0;
+}
+
+function fidToBand(fid: number, where: string): number {
+  if (!(fid >= 1 && fid <= 3) || !Number.isInteger(fid)) throw new TypeError(`${where}: fid ${fid} is not a ZTF filter (1, 2, 3)`);
+  return fid - 1;
+}
+
+function cutout(v: unknown): Cutout | undefined {
+  if (v === null || v === undefined) return undefined;
+  if (isRecord(v)) {
+    const bytes = asBytes(v.stampData);
+    if (!bytes) return undefined;
+    return { fileName: typeof v.fileName === 'string' ? v.fileName : '', bytes };
+  }
+  const bytes = asBytes(v);
+  return bytes ? { fileName: '', bytes } : undefined;
+}
+
+function addPoint(b: LightCurveBuilder, p: RawRecord, where: string): void {
+  const jd = requiredNum(p, 'jd');
+  const band = fidToBand(requiredNum(p, 'fid'), where);
+  b.addMagnitude({
+    jd,
+    band,
+    mag: num(p, 'magpsf'),
+    magErr: num(p, 'sigmapsf'),
+    limitMag: num(p, 'diffmaglim'),
+    isdiffpos: diffposSign(p.isdiffpos),
+    distnr: num(p, 'distnr'),
+    magnr: num(p, 'magnr'),
+    sigmagnr: num(p, 'sigmagnr'),
+  });
+}
+
+/**
+ * Maps a ZTF alert packet (ZTF's own schema, or Fink's with its added columns; decoded from Avro, Parquet
+ * or JSON) into an Alert. Throws a TypeError naming the field when the packet is unusable.
+ */
+export function alertFromZtfPacket(packet: RawRecord): Alert {
+  const objectId = requiredString(packet, 'objectId');
+  const c = packet.candidate;
+  if (!isRecord(c)) throw new TypeError("missing field 'candidate'");
+  const candid = packet.candid !== undefined && packet.candid !== null ? bigId(packet, 'candid') : bigId(c, 'candid');
+  const fid = requiredNum(c, 'fid');
+  const bandIdx = fidToBand(fid, 'candidate');
+  const magpsf = requiredNum(c, 'magpsf');
+
+  const b = new LightCurveBuilder(ZTF_BANDS, 'mag', true);
+  const prv = packet.prv_candidates;
+  if (prv !== null && prv !== undefined) {
+    if (!Array.isArray(prv)) throw new TypeError("field 'prv_candidates' is not a list");
+    prv.forEach((p, i) => {
+      if (!isRecord(p)) throw new TypeError(`prv_candidates[${i}] is not a record`);
+      try {
+        addPoint(b, p, `prv_candidates[${i}]`);
+      } catch (e) {
+        throw new TypeError(`prv_candidates[${i}]: ${(e as Error).message}`);
+      }
+    });
+  }
+  addPoint(b, c, 'candidate');
+
+  const isdiffpos = c.isdiffpos === 't' || c.isdiffpos === '1' ? 't' : c.isdiffpos === 'f' || c.isdiffpos === '0' ? 'f' : null;
+  const candidate: CandidateMeta = {
+    jd: requiredNum(c, 'jd'),
+    band: ZTF_BANDS[bandIdx],
+    fid,
+    magpsf,
+    sigmapsf: num(c, 'sigmapsf'),
+    isdiffpos,
+    rb: num(c, 'rb'),
+    drb: num(c, 'drb'),
+    sgscore1: num(c, 'sgscore1'),
+    distpsnr1: num(c, 'distpsnr1'),
+    ssdistnr: num(c, 'ssdistnr'),
+    ndethist: num(c, 'ndethist'),
+    classtar: num(c, 'classtar'),
+    diffmaglim: num(c, 'diffmaglim'),
+  };
+  const cutouts: Cutouts = {
+    science: cutout(packet.cutoutScience),
+    template: cutout(packet.cutoutTemplate),
+    difference: cutout(packet.cutoutDifference),
+  };
+  return {
+    survey: 'ztf',
+    objectId,
+    candid,
+    ra: requiredNum(c, 'ra'),
+    dec: requiredNum(c, 'dec'),
+    candidate,
+    lightCurve: b.build(),
+    cutouts,
+    extra: scalarFields(packet, PACKET_FIELDS),
+    raw: c,
+  };
+}

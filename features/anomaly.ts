@@ -1,0 +1,263 @@
+import type { LightCurve } from '../datasets/index.ts';
+import { normalCdf, ppf, sortedMedian } from './lightCurveStats.ts';
+
+/**
+ * The 25 light-curve features Fink's anomaly-detection module feeds its isolation forests
+ * (fink_science anomaly_detection MODEL_COLUMNS), in Fink's order, with the definitions of the
+ * `light-curve` package that Fink's ad_features processor calls. Computed per band on PSF magnitudes
+ * of detections, sorted by time.
+ */
+export const ANOMALY_FEATURE_NAMES = [
+  'amplitude', 'anderson_darling_normal', 'beyond_1_std', 'chi2', 'cusum', 'kurtosis', 'linear_fit_slope',
+  'linear_fit_slope_sigma', 'linear_trend_noise', 'linear_trend_sigma', 'magnitude_percentage_ratio_20_10',
+  'magnitude_percentage_ratio_40_5', 'maximum_slope', 'median', 'median_absolute_deviation',
+  'median_buffer_range_percentage_10', 'skew', 'stetson_K', 'percent_amplitude', 'linear_fit_reduced_chi2',
+  'inter_percentile_range_10', 'linear_trend', 'standard_deviation', 'weighted_mean', 'mean',
+] as const;
+
+export type AnomalyFeatureName = (typeof ANOMALY_FEATURE_NAMES)[number];
+const IDX = Object.fromEntries(ANOMALY_FEATURE_NAMES.map((n, i) => [n, i])) as Record<AnomalyFeatureName, number>;
+
+/**
+ * Scratch buffers reused across calls so that extraction allocates nothing per light curve once warm.
+ */
+export class AnomalyScratch {
+  t = new Float64Array(64);
+  m = new Float64Array(64);
+  s = new Float64Array(64);
+  sorted = new Float64Array(64);
+  dev = new Float64Array(64);
+  order = new Int32Array(64);
+  ensure(n: number): void {
+    if (this.t.length >= n) return;
+    const size = Math.max(n, this.t.length * 2);
+    this.t = new Float64Array(size);
+    this.m = new Float64Array(size);
+    this.s = new Float64Array(size);
+    this.sorted = new Float64Array(size);
+    this.dev = new Float64Array(size);
+    this.order = new Int32Array(size);
+  }
+}
+
+/**
+ * The 25 features of one band from time-sorted arrays (t, m, sigma) of length n, written to out[offset..].
+ * Values the package cannot compute (too few points, zero variance) are NaN, as Fink's fill_value.
+ */
+export function anomalyFeaturesFromArrays(
+  t: Float64Array, m: Float64Array, sigma: Float64Array, n: number,
+  out: Float64Array, offset: number, scratch: AnomalyScratch,
+): void {
+  for (let k = 0; k < ANOMALY_FEATURE_NAMES.length; k++) out[offset + k] = NaN;
+  if (n < 1) return;
+  scratch.ensure(n);
+  const sorted = scratch.sorted;
+  for (let i = 0; i < n; i++) sorted[i] = m[i];
+  sorted.subarray(0, n).sort();
+  const min = sorted[0];
+  const max = sorted[n - 1];
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += m[i];
+  const mean = sum / n;
+  let m2 = 0;
+  let m3 = 0;
+  let m4 = 0;
+  for (let i = 0; i < n; i++) {
+    const d = m[i] - mean;
+    const d2 = d * d;
+    m2 += d2;
+    m3 += d2 * d;
+    m4 += d2 * d2;
+  }
+  const std = n > 1 ? Math.sqrt(m2 / (n - 1)) : NaN;
+  const median = sortedMedian(sorted, n);
+  let wsum = 0;
+  let wmsum = 0;
+  for (let i = 0; i < n; i++) {
+    const w = 1 / (sigma[i] * sigma[i]);
+    wsum += w;
+    wmsum += w * m[i];
+  }
+  const wmean = wmsum / wsum;
+  const set = (name: AnomalyFeatureName, v: number) => {
+    out[offset + IDX[name]] = v;
+  };
+
+  set('mean', mean);
+  set('weighted_mean', wmean);
+  set('median', median);
+  set('amplitude', 0.5 * (max - min));
+  set('percent_amplitude', Math.max(max - median, median - min));
+  set('inter_percentile_range_10', ppf(sorted, n, 0.9) - ppf(sorted, n, 0.1));
+  const ratio = (qn: number, qd: number) => {
+    const den = ppf(sorted, n, 1 - qd) - ppf(sorted, n, qd);
+    return den === 0 ? NaN : (ppf(sorted, n, 1 - qn) - ppf(sorted, n, qn)) / den;
+  };
+  set('magnitude_percentage_ratio_40_5', ratio(0.4, 0.05));
+  set('magnitude_percentage_ratio_20_10', ratio(0.2, 0.1));
+  const dev = scratch.dev;
+  for (let i = 0; i < n; i++) dev[i] = Math.abs(m[i] - median);
+  dev.subarray(0, n).sort();
+  set('median_absolute_deviation', sortedMedian(dev, n));
+  const buffer = 0.1 * 0.5 * (max - min);
+  let inBuffer = 0;
+  for (let i = 0; i < n; i++) if (Math.abs(m[i] - median) < buffer) inBuffer++;
+  set('median_buffer_range_percentage_10', inBuffer / n);
+
+  if (n >= 2) {
+    set('standard_deviation', std);
+    let maxSlope = 0;
+    for (let i = 1; i < n; i++) {
+      const s = Math.abs((m[i] - m[i - 1]) / (t[i] - t[i - 1]));
+      if (s > maxSlope || Number.isNaN(s)) maxSlope = s;
+    }
+    set('maximum_slope', maxSlope);
+    let chi2 = 0;
+    let absSum = 0;
+    for (let i = 0; i < n; i++) {
+      const r = (m[i] - wmean) / sigma[i];
+      chi2 += r * r;
+      absSum += Math.abs(r);
+    }
+    set('chi2', chi2 / (n - 1));
+    set('stetson_K', chi2 > 0 ? absSum / Math.sqrt(n * chi2) : NaN);
+    if (std > 0) {
+      let beyond = 0;
+      for (let i = 0; i < n; i++) if (Math.abs(m[i] - mean) > std) beyond++;
+      set('beyond_1_std', beyond / n);
+      let s = 0;
+      let sMin = 0;
+      let sMax = 0;
+      for (let i = 0; i < n; i++) {
+        s += m[i] - mean;
+        const v = s / (n * std);
+        if (i === 0 || v < sMin) sMin = v;
+        if (i === 0 || v > sMax) sMax = v;
+      }
+      set('cusum', sMax - sMin);
+    }
+  }
+  if (n >= 3) {
+    const var3 = (m2 / (n - 1)) ** 1.5;
+    if (var3 > 0) set('skew', ((n / ((n - 1) * (n - 2))) * m3) / var3);
+    // Ordinary least squares: slope, its standard error, and the residual scatter.
+    let st = 0;
+    for (let i = 0; i < n; i++) st += t[i];
+    const tMean = st / n;
+    let sxx = 0;
+    let sxy = 0;
+    for (let i = 0; i < n; i++) {
+      const dt = t[i] - tMean;
+      sxx += dt * dt;
+      sxy += dt * (m[i] - mean);
+    }
+    const slope = sxy / sxx;
+    let rss = 0;
+    for (let i = 0; i < n; i++) {
+      const r = m[i] - mean - slope * (t[i] - tMean);
+      rss += r * r;
+    }
+    const noise2 = rss / (n - 2);
+    set('linear_trend', slope);
+    set('linear_trend_sigma', Math.sqrt(noise2 / sxx));
+    set('linear_trend_noise', Math.sqrt(noise2));
+    // Weighted least squares with weights 1/sigma^2.
+    let sw = 0;
+    let swt = 0;
+    let swm = 0;
+    for (let i = 0; i < n; i++) {
+      const w = 1 / (sigma[i] * sigma[i]);
+      sw += w;
+      swt += w * t[i];
+      swm += w * m[i];
+    }
+    const tw = swt / sw;
+    const mw = swm / sw;
+    let swtt = 0;
+    let swtm = 0;
+    for (let i = 0; i < n; i++) {
+      const w = 1 / (sigma[i] * sigma[i]);
+      const dt = t[i] - tw;
+      swtt += w * dt * dt;
+      swtm += w * dt * (m[i] - mw);
+    }
+    const wslope = swtm / swtt;
+    let wchi2 = 0;
+    for (let i = 0; i < n; i++) {
+      const r = (m[i] - mw - wslope * (t[i] - tw)) / sigma[i];
+      wchi2 += r * r;
+    }
+    set('linear_fit_slope', wslope);
+    set('linear_fit_slope_sigma', Math.sqrt(1 / swtt));
+    set('linear_fit_reduced_chi2', wchi2 / (n - 2));
+  }
+  if (n >= 4) {
+    const var2 = (m2 / (n - 1)) ** 2;
+    if (var2 > 0) {
+      set('kurtosis', ((n * (n + 1)) / ((n - 1) * (n - 2) * (n - 3))) * (m4 / var2) - (3 * (n - 1) ** 2) / ((n - 2) * (n - 3)));
+    }
+    if (std > 0) {
+      let a2 = 0;
+      for (let i = 0; i < n; i++) {
+        const lo = normalCdf((sorted[i] - mean) / std);
+        const hi = normalCdf((sorted[n - 1 - i] - mean) / std);
+        a2 += (2 * i + 1) * (Math.log(lo) + Math.log(1 - hi));
+      }
+      a2 = -n - a2 / n;
+      set('anderson_darling_normal', a2 * (1 + 4 / n - 25 / (n * n)));
+    }
+  }
+}
+
+export interface AnomalyFeatureParams {
+  /** Bands, in output order; the columns get a `_<band>` suffix. */
+  bands: readonly string[];
+}
+
+export const DEFAULT_ANOMALY_PARAMS: AnomalyFeatureParams = { bands: ['g', 'r'] };
+
+export function anomalyColumnNames(params: AnomalyFeatureParams = DEFAULT_ANOMALY_PARAMS): string[] {
+  return params.bands.flatMap((b) => ANOMALY_FEATURE_NAMES.map((n) => `${n}_${b}`));
+}
+
+/**
+ * Fills t/m/s in scratch with one band's detections (finite magnitude and error), sorted by time; returns n.
+ */
+export function bandMagnitudes(lc: LightCurve, bandName: string, scratch: AnomalyScratch): number {
+  const b = lc.bands.indexOf(bandName);
+  if (b < 0) return 0;
+  const total = lc.jd.length;
+  scratch.ensure(total);
+  const order = scratch.order;
+  let n = 0;
+  let sortedByTime = true;
+  for (let i = 0; i < total; i++) {
+    if (lc.band[i] !== b || !lc.detected[i] || !Number.isFinite(lc.mag[i]) || !Number.isFinite(lc.magErr[i])) continue;
+    if (n > 0 && lc.jd[i] < lc.jd[order[n - 1]]) sortedByTime = false;
+    order[n++] = i;
+  }
+  if (!sortedByTime) order.subarray(0, n).sort((p, q) => lc.jd[p] - lc.jd[q]);
+  for (let k = 0; k < n; k++) {
+    const i = order[k];
+    scratch.t[k] = lc.jd[i];
+    scratch.m[k] = lc.mag[i];
+    scratch.s[k] = lc.magErr[i];
+  }
+  return n;
+}
+
+const sharedScratch = new AnomalyScratch();
+
+/** 25 features per band (g then r by default), NaN where a band has too few detections. */
+export function anomalyFeatures(
+  lc: LightCurve,
+  params: AnomalyFeatureParams = DEFAULT_ANOMALY_PARAMS,
+  out: Float64Array = new Float64Array(params.bands.length * ANOMALY_FEATURE_NAMES.length),
+  scratch: AnomalyScratch = sharedScratch,
+): Float64Array {
+  params.bands.forEach((band, k) => {
+    const n = bandMagnitudes(lc, band, scratch);
+    anomalyFeaturesFromArrays(scratch.t, scratch.m, scratch.s, n, out, k * ANOMALY_FEATURE_NAMES.length, scratch);
+  });
+  return out;
+}

@@ -1,0 +1,18 @@
+export * from './spec.ts';
+export * from './extractors.ts';
+export {
+  SIGMOID_FEATURE_NAMES, DEFAULT_SIGMOID_PARAMS, FINK_EXTRAGALACTIC_CDSXMATCH, sigmoid, sigmoidFeatures,
+  passesEarlySnIaCuts, bandFluxcal, sigmoidInitialGuess, fitSigmoid, type SigmoidParams, type BandFlux,
+} from './sigmoid.ts';
+export {
+  ANOMALY_FEATURE_NAMES, DEFAULT_ANOMALY_PARAMS, anomalyFeatures, anomalyFeaturesFromArrays, anomalyColumnNames,
+  AnomalyScratch, type AnomalyFeatureName, type AnomalyFeatureParams,
+} from './anomaly.ts';
+export {
+  KILONOVA_FEATURE_NAMES, DEFAULT_KILONOVA_PARAMS, DEFAULT_BASIS_TRAINING, PCA_BASIS_SCHEMA, learnPcaBasis,
+  validatePcaBasis, basisHash, kilonovaFeatures, fitComponentCoefficients, type PcaBasis, type KilonovaParams,
+  type BasisTrainingOptions,
+} from './kilonova.ts';
+export { trfLeastSquares, type TrfOptions, type TrfResult, type ResidualFn } from './trf.ts';
+export { ppf, normalCdf } from './lightCurveStats.ts';
+export { rintHalfEven, roundDecimals } from './numeric.ts';
