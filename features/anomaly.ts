@@ -200,8 +200,9 @@ export function anomalyFeaturesFromArrays(
       let a2 = 0;
       for (let i = 0; i < n; i++) {
         const lo = normalCdf((sorted[i] - mean) / std);
-        const hi = normalCdf((sorted[n - 1 - i] - mean) / std);
-        a2 += (2 * i + 1) * (Math.log(lo) + Math.log(1 - hi));
+        // 1 - Phi(z) computed as Phi(-z), which keeps its precision in the upper tail.
+        const upperTail = normalCdf(-(sorted[n - 1 - i] - mean) / std);
+        a2 += (2 * i + 1) * (Math.log(lo) + Math.log(upperTail));
       }
       a2 = -n - a2 / n;
       set('anderson_darling_normal', a2 * (1 + 4 / n - 25 / (n * n)));

@@ -2,7 +2,8 @@ export * from './spec.ts';
 export * from './extractors.ts';
 export {
   SIGMOID_FEATURE_NAMES, DEFAULT_SIGMOID_PARAMS, FINK_EXTRAGALACTIC_CDSXMATCH, sigmoid, sigmoidFeatures,
-  passesEarlySnIaCuts, bandFluxcal, sigmoidInitialGuess, fitSigmoid, type SigmoidParams, type BandFlux,
+  passesEarlySnIaCuts, bandFluxcal, sigmoidInitialGuess, fitSigmoid, risingPoints, sigmoidCost, type SigmoidParams,
+  type BandFlux, type RisingPoints,
 } from './sigmoid.ts';
 export {
   ANOMALY_FEATURE_NAMES, DEFAULT_ANOMALY_PARAMS, anomalyFeatures, anomalyFeaturesFromArrays, anomalyColumnNames,

@@ -21,30 +21,52 @@ export function sortedMedian(sorted: Float64Array, n: number): number {
   return n % 2 === 0 ? 0.5 * (sorted[i] + sorted[i + 1]) : sorted[i];
 }
 
-/** Standard normal CDF via erfc with ~1e-15 relative accuracy (W. J. Cody's rational approximations). */
+/**
+ * Standard normal CDF, accurate to ~1e-15 relative in both tails: Phi(x) = erfc(-x / sqrt 2) / 2 with
+ * erfc from the all-positive series of erf (no cancellation) for |x| < 3 and a Lentz continued fraction
+ * beyond.
+ */
 export function normalCdf(x: number): number {
   return 0.5 * erfc(-x / Math.SQRT2);
 }
 
-function erfc(x: number): number {
-  const ax = Math.abs(x);
-  let r: number;
-  if (ax < 0.5) {
-    // erf series region
-    const t = x * x;
-    const top = (((0.185777706184603153 * t + 3.16112374387056560) * t + 113.864154151050156) * t + 377.485237685302021) * t + 3209.37758913846947;
-    const bot = (((t + 23.6012909523441209) * t + 244.024637934444173) * t + 1282.61652607737228) * t + 2844.23683343917062;
-    return 1 - (x * top) / bot;
+const TWO_OVER_SQRT_PI = 2 / Math.sqrt(Math.PI);
+
+/** erf(x) = 2/sqrt(pi) exp(-x^2) sum_n 2^n x^(2n+1) / (1*3*...*(2n+1)). */
+function erfSeries(x: number): number {
+  let term = x;
+  let sum = x;
+  const x2 = x * x;
+  for (let n = 1; n < 200; n++) {
+    term *= (2 * x2) / (2 * n + 1);
+    sum += term;
+    if (Math.abs(term) < 1e-17 * Math.abs(sum)) break;
   }
-  if (ax < 4) {
-    const top = (((((((0.564188496988670089 * ax + 8.88314979438837594) * ax + 66.1191906371416295) * ax + 298.635138197400131) * ax + 881.952221241769090) * ax + 1712.04761263407058) * ax + 2051.07837782607147) * ax + 1230.33935479799725) * ax + 2.15311535474403846e-8;
-    const bot = (((((((ax + 15.7449261107098347) * ax + 117.693950891312499) * ax + 537.181101862009858) * ax + 1621.38957456669019) * ax + 3290.79923573345963) * ax + 4362.61909014324716) * ax + 3439.36767414372164) * ax + 1230.33935480374942;
-    r = Math.exp(-ax * ax) * (top / bot);
-  } else {
-    const z = 1 / (ax * ax);
-    const top = ((((0.0163153871373020978 * z + 0.305326634961232344) * z + 0.360344899949804439) * z + 0.125781726111229246) * z + 0.0160837851487422766) * z + 6.58749161529837803e-4;
-    const bot = ((((z + 2.56852019228982242) * z + 1.87295284992346725) * z + 0.527905102951428412) * z + 0.0605183413124413191) * z + 2.33520497626869185e-3;
-    r = (Math.exp(-ax * ax) / ax) * (1 / Math.sqrt(Math.PI) - (z * top) / bot);
+  return TWO_OVER_SQRT_PI * Math.exp(-x2) * sum;
+}
+
+/** erfc(x) for x >= 3: exp(-x^2)/sqrt(pi) / (x + (1/2)/(x + 1/(x + (3/2)/(x + ...)))) by modified Lentz. */
+function erfcContinuedFraction(x: number): number {
+  const tiny = 1e-300;
+  let f = x;
+  let c = x;
+  let d = 0;
+  for (let n = 1; n < 500; n++) {
+    const a = n / 2;
+    d = x + a * d;
+    d = d === 0 ? 1 / tiny : 1 / d;
+    c = x + a / c;
+    if (c === 0) c = tiny;
+    const delta = c * d;
+    f *= delta;
+    if (Math.abs(delta - 1) < 1e-16) break;
   }
-  return x < 0 ? 2 - r : r;
+  return Math.exp(-x * x) / Math.sqrt(Math.PI) / f;
+}
+
+export function erfc(x: number): number {
+  if (Number.isNaN(x)) return NaN;
+  if (x >= 3) return erfcContinuedFraction(x);
+  if (x <= -3) return 2 - erfcContinuedFraction(-x);
+  return 1 - erfSeries(x);
 }

@@ -130,12 +130,21 @@ export function fitSigmoid(t: Float64Array, flux: Float64Array, n: number): [num
   return [res.x[0], res.x[1], res.x[2]];
 }
 
+/** The nightly-averaged points a band's sigmoid is fitted to, time in days since the first night. */
+export interface RisingPoints {
+  t: Float64Array;
+  flux: Float64Array;
+  fluxErr: Float64Array;
+  n: number;
+}
+
 /**
- * The 6 features of one band, written into out[offset..offset+5]. Allocates only per-band scratch arrays.
+ * Fink's selection of the points to fit: nightly means (keyed by round(jd), numpy's half-to-even), means
+ * below the low-flux bound dropped, at least minDataPoints nights, and every night "rising" (the first
+ * difference of the EWMA never negative). Null when the band cannot be fitted.
  */
-export function bandSigmoidFeatures(points: BandFlux, params: SigmoidParams, out: Float64Array, offset: number): void {
+export function risingPoints(points: BandFlux, params: SigmoidParams = DEFAULT_SIGMOID_PARAMS): RisingPoints | null {
   const { jd, flux, fluxErr, n } = points;
-  // Nightly means keyed by round(jd) (numpy rounds half to even); groups come out sorted by night.
   const order = new Int32Array(n);
   const night = new Float64Array(n);
   for (let i = 0; i < n; i++) {
@@ -165,11 +174,8 @@ export function bandSigmoidFeatures(points: BandFlux, params: SigmoidParams, out
     e[m] = se / c;
     m++;
   }
-  if (m < params.minDataPoints) {
-    out.set(PLACEHOLDER, offset);
-    return;
-  }
-  // EWMA (adjust=True, alpha = 1/(1+com)) and its first difference; every point must be "rising".
+  if (m < params.minDataPoints || m < params.minRisingPoints) return null;
+  // EWMA (pandas adjust=True, alpha = 1/(1+com)) and its first difference.
   const decay = 1 - 1 / (1 + params.ewmaCom);
   let weighted = f[0];
   let oldWeight = 1;
@@ -178,21 +184,37 @@ export function bandSigmoidFeatures(points: BandFlux, params: SigmoidParams, out
     oldWeight *= decay;
     weighted = (oldWeight * weighted + f[i]) / (oldWeight + 1);
     oldWeight += 1;
-    if (weighted - previous < 0) {
-      out.set(PLACEHOLDER, offset);
-      return;
-    }
+    if (weighted - previous < 0) return null;
     previous = weighted;
   }
-  if (m < params.minRisingPoints) {
+  const t0 = t[0];
+  for (let i = 0; i < m; i++) t[i] -= t0;
+  return { t, flux: f, fluxErr: e, n: m };
+}
+
+/** Least-squares cost 0.5 * sum (f - sigmoid)^2 of parameters on a band's rising points. */
+export function sigmoidCost(p: RisingPoints, a: number, b: number, c: number): number {
+  let s = 0;
+  for (let i = 0; i < p.n; i++) {
+    const d = p.flux[i] - sigmoid(p.t[i], a, b, c);
+    s += d * d;
+  }
+  return 0.5 * s;
+}
+
+/**
+ * The 6 features of one band, written into out[offset..offset+5].
+ */
+export function bandSigmoidFeatures(points: BandFlux, params: SigmoidParams, out: Float64Array, offset: number): void {
+  const rising = risingPoints(points, params);
+  if (!rising) {
     out.set(PLACEHOLDER, offset);
     return;
   }
+  const { t, flux: f, fluxErr: e, n: m } = rising;
   let snr = 0;
   for (let i = 0; i < m; i++) snr += f[i] / e[i];
   snr /= m;
-  const t0 = t[0];
-  for (let i = 0; i < m; i++) t[i] -= t0;
   const guess = sigmoidInitialGuess(t, f, m);
   if (!guess.every(Number.isFinite)) {
     // A first nightly flux in (-10, 0] makes Fink's guess log(c/f0 - 1) NaN and scipy raise, failing the

@@ -1,0 +1,78 @@
+import { spawnSync } from 'node:child_process';
+import { gunzipSync } from 'node:zlib';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT, sharedPath } from '../shared.ts';
+
+const tmp = mkdtempSync(path.join(tmpdir(), 'sieve-cli-'));
+
+function sieve(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync('npm', ['run', '-s', 'sieve', '--', ...args], { cwd: REPO_ROOT, encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function csv(file: string): string[][] {
+  return readFileSync(file, 'utf8').trim().split('\n').map((l) => l.split(','));
+}
+
+describe('sieve CLI', () => {
+  it('writes one early SN Ia row per alert, identical from JSON lines and Parquet', () => {
+    const out1 = path.join(tmp, 'jsonl.csv');
+    const r = sieve(['features', '--extractor', 'early-snia', '--in', sharedPath('ztf', 'alerts.jsonl'), '--out', out1]);
+    expect(r.status, r.stderr).toBe(0);
+    const rows = csv(out1);
+    expect(rows[0]).toEqual(['objectId', 'candid', 'passes_cuts', 'a_g', 'b_g', 'c_g', 'snratio_g', 'mse_g', 'nrise_g', 'a_r', 'b_r', 'c_r', 'snratio_r', 'mse_r', 'nrise_r']);
+    expect(rows).toHaveLength(141);
+    // A Parquet file with a misleading extension is still read as Parquet.
+    const misnamed = path.join(tmp, 'alerts.data');
+    copyFileSync(sharedPath('ztf', 'parquet', 'alerts.parquet'), misnamed);
+    const out2 = path.join(tmp, 'parquet.csv');
+    expect(sieve(['features', '--extractor', 'early-snia', '--in', misnamed, '--out', out2]).status).toBe(0);
+    const byCandid = new Map(rows.slice(1).map((row) => [row[1], row.join(',')]));
+    const pq = csv(out2).slice(1);
+    expect(pq).toHaveLength(51);
+    for (const row of pq) expect(byCandid.get(row[1])).toBe(row.join(','));
+  });
+
+  it('writes 25 anomaly columns per band and the kilonova features from Avro', () => {
+    const out = path.join(tmp, 'anomaly.csv');
+    expect(sieve(['features', '--extractor', 'anomaly', '--in', sharedPath('ztf', 'fink_avro', 'part-3-305711.avro'), '--out', out]).status).toBe(0);
+    const rows = csv(out);
+    expect(rows[0]).toHaveLength(3 + 50);
+    expect(rows[0][3]).toBe('amplitude_g');
+    expect(rows[0][52]).toBe('mean_r');
+    expect(rows).toHaveLength(32);
+    const kn = path.join(tmp, 'kn.csv');
+    expect(sieve(['features', '--extractor', 'kilonova', '--in', sharedPath('lsst', 'part-2-918301.avro'), '--out', kn]).status).toBe(0);
+    expect(csv(kn)[0].slice(3)).toEqual(['coeff1_g', 'coeff2_g', 'coeff3_g', 'residuo_g', 'maxflux_g', 'coeff1_r', 'coeff2_r', 'coeff3_r', 'residuo_r', 'maxflux_r']);
+  });
+
+  it('names the file and record of bad input, writes the good rows, and exits non-zero', () => {
+    const lines = readFileSync(sharedPath('ztf', 'alerts.jsonl'), 'utf8').trim().split('\n').slice(0, 3);
+    lines.splice(1, 0, '{"objectId": "ZTF00broken", "candid": 1}');
+    const bad = path.join(tmp, 'bad.jsonl');
+    writeFileSync(bad, lines.join('\n'));
+    const out = path.join(tmp, 'bad.csv');
+    const r = sieve(['features', '--extractor', 'early-snia', '--in', bad, '--out', out]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/bad\.jsonl: line 2, objectId ZTF00broken, candid 1: missing field 'candidate'/);
+    expect(csv(out)).toHaveLength(4);
+  });
+
+  it('simulates a reproducible data set', () => {
+    const a = path.join(tmp, 'a.jsonl');
+    const b = path.join(tmp, 'b.jsonl.gz');
+    expect(sieve(['simulate', '--n', '300', '--seed', '9', '--out', a, '--workers', '1']).status).toBe(0);
+    expect(sieve(['simulate', '--n', '300', '--seed', '9', '--out', b, '--workers', '2']).status).toBe(0);
+    const unzipped = gunzipSync(readFileSync(b));
+    expect(unzipped.equals(readFileSync(a))).toBe(true);
+    const lines = readFileSync(a, 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(300);
+    expect(JSON.parse(lines[0]).format).toBe('sieve-lightcurve/1');
+    const out = path.join(tmp, 'sim.csv');
+    expect(sieve(['features', '--extractor', 'anomaly', '--in', b, '--out', out]).status).toBe(0);
+    expect(csv(out)).toHaveLength(301);
+  });
+});
