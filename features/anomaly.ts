@@ -1,5 +1,5 @@
 import type { LightCurve } from '../datasets/index.ts';
-import { normalCdf, ppf, sortedMedian } from './lightCurveStats.ts';
+import { logNormalCdf, ppf, sortedMedian } from './lightCurveStats.ts';
 
 /**
  * The 25 light-curve features Fink's anomaly-detection module feeds its isolation forests
@@ -95,10 +95,7 @@ export function anomalyFeaturesFromArrays(
   };
   set('magnitude_percentage_ratio_40_5', ratio(0.4, 0.05));
   set('magnitude_percentage_ratio_20_10', ratio(0.2, 0.1));
-  const dev = scratch.dev;
-  for (let i = 0; i < n; i++) dev[i] = Math.abs(m[i] - median);
-  dev.subarray(0, n).sort();
-  set('median_absolute_deviation', sortedMedian(dev, n));
+  set('median_absolute_deviation', medianAbsoluteDeviation(sorted, n, median, scratch.dev));
   const buffer = 0.1 * 0.5 * (max - min);
   let inBuffer = 0;
   for (let i = 0; i < n; i++) if (Math.abs(m[i] - median) < buffer) inBuffer++;
@@ -199,15 +196,35 @@ export function anomalyFeaturesFromArrays(
     if (std > 0) {
       let a2 = 0;
       for (let i = 0; i < n; i++) {
-        const lo = normalCdf((sorted[i] - mean) / std);
-        // 1 - Phi(z) computed as Phi(-z), which keeps its precision in the upper tail.
-        const upperTail = normalCdf(-(sorted[n - 1 - i] - mean) / std);
-        a2 += (2 * i + 1) * (Math.log(lo) + Math.log(upperTail));
+        // ln(1 - Phi(z)) as ln Phi(-z), which keeps its precision in the upper tail.
+        a2 += (2 * i + 1) * (logNormalCdf((sorted[i] - mean) / std) + logNormalCdf(-(sorted[n - 1 - i] - mean) / std));
       }
       a2 = -n - a2 / n;
       set('anderson_darling_normal', a2 * (1 + 4 / n - 25 / (n * n)));
     }
   }
+}
+
+/**
+ * Median of |m - median| without a second sort: the deviations of the sorted magnitudes below and above
+ * the median are each already sorted, so a two-way merge from the middle outwards orders them in O(n).
+ */
+function medianAbsoluteDeviation(sorted: Float64Array, n: number, median: number, dev: Float64Array): number {
+  let hi = 0;
+  while (hi < n && sorted[hi] < median) hi++;
+  let lo = hi - 1;
+  for (let k = 0; k < n; k++) {
+    const dLo = lo >= 0 ? median - sorted[lo] : Infinity;
+    const dHi = hi < n ? sorted[hi] - median : Infinity;
+    if (dLo <= dHi) {
+      dev[k] = dLo;
+      lo--;
+    } else {
+      dev[k] = dHi;
+      hi++;
+    }
+  }
+  return sortedMedian(dev, n);
 }
 
 export interface AnomalyFeatureParams {

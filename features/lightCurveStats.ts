@@ -70,3 +70,43 @@ export function erfc(x: number): number {
   if (x <= -3) return 2 - erfcContinuedFraction(-x);
   return 1 - erfSeries(x);
 }
+
+/**
+ * log Phi(z). For -8 <= z <= 0 a cubic Hermite interpolation of log Phi on a 0.005 grid (values and exact
+ * derivatives phi/Phi precomputed with erfc above): ~1e-12 accurate and ~20x faster than the series,
+ * which matters because the Anderson-Darling statistic needs two of these per point. Outside, direct.
+ */
+const LOG_PHI_STEP = 0.005;
+const LOG_PHI_MIN = -8;
+const LOG_PHI_N = Math.round(-LOG_PHI_MIN / LOG_PHI_STEP) + 1;
+const LOG_PHI_VALUE = new Float64Array(LOG_PHI_N);
+const LOG_PHI_SLOPE = new Float64Array(LOG_PHI_N);
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+for (let i = 0; i < LOG_PHI_N; i++) {
+  const z = LOG_PHI_MIN + i * LOG_PHI_STEP;
+  const phi = normalCdf(z);
+  LOG_PHI_VALUE[i] = Math.log(phi);
+  LOG_PHI_SLOPE[i] = (INV_SQRT_2PI * Math.exp(-0.5 * z * z)) / phi;
+}
+
+function logNormalCdfNonPositive(z: number): number {
+  if (z < LOG_PHI_MIN) return Math.log(normalCdf(z));
+  const x = (z - LOG_PHI_MIN) / LOG_PHI_STEP;
+  let i = Math.floor(x);
+  if (i >= LOG_PHI_N - 1) i = LOG_PHI_N - 2;
+  const u = x - i;
+  const h = LOG_PHI_STEP;
+  const y0 = LOG_PHI_VALUE[i];
+  const y1 = LOG_PHI_VALUE[i + 1];
+  const d0 = LOG_PHI_SLOPE[i] * h;
+  const d1 = LOG_PHI_SLOPE[i + 1] * h;
+  const u2 = u * u;
+  const u3 = u2 * u;
+  return (2 * u3 - 3 * u2 + 1) * y0 + (u3 - 2 * u2 + u) * d0 + (-2 * u3 + 3 * u2) * y1 + (u3 - u2) * d1;
+}
+
+export function logNormalCdf(z: number): number {
+  if (Number.isNaN(z)) return NaN;
+  if (z <= 0) return logNormalCdfNonPositive(z);
+  return Math.log1p(-Math.exp(logNormalCdfNonPositive(-z)));
+}

@@ -74,12 +74,13 @@ export interface BandFlux {
   n: number;
 }
 
-export function bandFluxcal(lc: LightCurve, bandName: string): BandFlux {
+export function bandFluxcal(lc: LightCurve, bandName: string, scratch?: BandFlux): BandFlux {
   const b = lc.bands.indexOf(bandName);
   const n0 = lc.jd.length;
-  const jd = new Float64Array(n0);
-  const flux = new Float64Array(n0);
-  const fluxErr = new Float64Array(n0);
+  const reuse = scratch && scratch.jd.length >= n0;
+  const jd = reuse ? scratch.jd : new Float64Array(n0);
+  const flux = reuse ? scratch.flux : new Float64Array(n0);
+  const fluxErr = reuse ? scratch.fluxErr : new Float64Array(n0);
   let n = 0;
   if (b < 0) return { jd, flux, fluxErr, n };
   const fromMag = lc.nativeUnit === 'mag';
@@ -96,6 +97,21 @@ export function bandFluxcal(lc: LightCurve, bandName: string): BandFlux {
   }
   return { jd, flux, fluxErr, n };
 }
+
+/** Reusable buffers for the hot path (one light curve at a time per thread). */
+class SigmoidScratch {
+  band: BandFlux = { jd: new Float64Array(256), flux: new Float64Array(256), fluxErr: new Float64Array(256), n: 0 };
+  order = new Int32Array(256);
+  night = new Float64Array(256);
+  ensure(n: number): void {
+    if (this.order.length >= n) return;
+    const size = Math.max(n, 2 * this.order.length);
+    this.band = { jd: new Float64Array(size), flux: new Float64Array(size), fluxErr: new Float64Array(size), n: 0 };
+    this.order = new Int32Array(size);
+    this.night = new Float64Array(size);
+  }
+}
+const scratch = new SigmoidScratch();
 
 /** Fink's initial guess (actsnfink fit_sigmoid): slope from argmin/argmax indices, c = max, b from f0. */
 export function sigmoidInitialGuess(t: Float64Array, flux: Float64Array, n: number): [number, number, number] {
@@ -145,13 +161,18 @@ export interface RisingPoints {
  */
 export function risingPoints(points: BandFlux, params: SigmoidParams = DEFAULT_SIGMOID_PARAMS): RisingPoints | null {
   const { jd, flux, fluxErr, n } = points;
-  const order = new Int32Array(n);
-  const night = new Float64Array(n);
+  if (n < params.minDataPoints || n < params.minRisingPoints) return null; // cannot reach enough nights
+  scratch.ensure(n);
+  const order = scratch.order;
+  const night = scratch.night;
+  let ordered = true;
   for (let i = 0; i < n; i++) {
     order[i] = i;
     night[i] = rintHalfEven(jd[i]);
+    if (i > 0 && night[i] < night[i - 1]) ordered = false;
   }
-  order.sort((p, q) => night[p] - night[q] || p - q);
+  // pandas groupby sorts by night; a stable sort keeps same-night points in alert order.
+  if (!ordered) order.subarray(0, n).sort((p, q) => night[p] - night[q] || p - q);
   const t = new Float64Array(n);
   const f = new Float64Array(n);
   const e = new Float64Array(n);
@@ -250,7 +271,8 @@ export function bandSigmoidFeatures(points: BandFlux, params: SigmoidParams, out
 
 /** The 12 features in Fink's order for one light curve. */
 export function sigmoidFeatures(lc: LightCurve, params: SigmoidParams = DEFAULT_SIGMOID_PARAMS, out: Float64Array = new Float64Array(12)): Float64Array {
-  bandSigmoidFeatures(bandFluxcal(lc, params.bands[0]), params, out, 0);
-  bandSigmoidFeatures(bandFluxcal(lc, params.bands[1]), params, out, 6);
+  scratch.ensure(lc.jd.length);
+  bandSigmoidFeatures(bandFluxcal(lc, params.bands[0], scratch.band), params, out, 0);
+  bandSigmoidFeatures(bandFluxcal(lc, params.bands[1], scratch.band), params, out, 6);
   return out;
 }

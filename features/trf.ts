@@ -71,7 +71,8 @@ function svd(A: Float64Array, m: number, n: number): Svd {
   const W = Float64Array.from(A);
   const V = new Float64Array(n * n);
   for (let i = 0; i < n; i++) V[i * n + i] = 1;
-  for (let sweep = 0; sweep < 60; sweep++) {
+  // One-sided Jacobi (Hestenes): rotate column pairs until all are orthogonal to working precision.
+  for (let sweep = 0; sweep < 40; sweep++) {
     let rotated = false;
     for (let p = 0; p < n - 1; p++) {
       for (let q = p + 1; q < n; q++) {
@@ -85,10 +86,10 @@ function svd(A: Float64Array, m: number, n: number): Svd {
           beta += wq * wq;
           gamma += wp * wq;
         }
-        if (gamma === 0 || Math.abs(gamma) <= EPS * Math.sqrt(alpha * beta)) continue;
+        if (gamma === 0 || Math.abs(gamma) <= 1e-15 * Math.sqrt(alpha * beta)) continue;
         rotated = true;
         const zeta = (beta - alpha) / (2 * gamma);
-        const t = Math.sign(zeta || 1) / (Math.abs(zeta) + Math.sqrt(1 + zeta * zeta));
+        const t = (zeta >= 0 ? 1 : -1) / (Math.abs(zeta) + Math.sqrt(1 + zeta * zeta));
         const c = 1 / Math.sqrt(1 + t * t);
         const s = c * t;
         for (let i = 0; i < m; i++) {
@@ -113,16 +114,50 @@ function svd(A: Float64Array, m: number, n: number): Svd {
     for (let i = 0; i < m; i++) ss += W[j * m + i] * W[j * m + i];
     sv[j] = Math.sqrt(ss);
   }
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => sv[b] - sv[a]);
+  // order columns by decreasing singular value (insertion sort: n is tiny)
+  const order = new Int32Array(n);
+  for (let j = 0; j < n; j++) {
+    let k = j;
+    while (k > 0 && sv[order[k - 1]] < sv[j]) {
+      order[k] = order[k - 1];
+      k--;
+    }
+    order[k] = j;
+  }
   const U = new Float64Array(m * n);
   const s = new Float64Array(n);
   const Vs = new Float64Array(n * n);
-  order.forEach((j, k) => {
+  for (let k = 0; k < n; k++) {
+    const j = order[k];
     s[k] = sv[j];
-    for (let i = 0; i < m; i++) U[k * m + i] = sv[j] > 0 ? W[j * m + i] / sv[j] : 0;
+    const inv = sv[j] > 0 ? 1 / sv[j] : 0;
+    for (let i = 0; i < m; i++) U[k * m + i] = W[j * m + i] * inv;
     for (let i = 0; i < n; i++) Vs[k * n + i] = V[j * n + i];
-  });
+  }
   return { U, s, V: Vs };
+}
+
+/** p = -V coef for an n x n column-major V. */
+function combineColumns(V: Float64Array, coef: Float64Array, n: number, p: Float64Array): void {
+  for (let r = 0; r < n; r++) {
+    let v = 0;
+    for (let k = 0; k < n; k++) v += V[k * n + r] * coef[k];
+    p[r] = -v;
+  }
+}
+
+/** phi(alpha) = ||p(alpha)|| - Delta and its derivative, into out[0], out[1]. */
+function phiAndDerivative(alpha: number, suf: Float64Array, s: Float64Array, Delta: number, n: number, out: Float64Array): void {
+  let pn = 0;
+  let d = 0;
+  for (let k = 0; k < n; k++) {
+    const denom = s[k] * s[k] + alpha;
+    pn += (suf[k] / denom) ** 2;
+    d += (suf[k] * suf[k]) / (denom * denom * denom);
+  }
+  const pNorm = Math.sqrt(pn);
+  out[0] = pNorm - Delta;
+  out[1] = -d / pNorm;
 }
 
 /** Solution of min ||J p + f|| subject to ||p|| <= Delta, from the SVD of J (scipy's solve_lsq_trust_region). */
@@ -131,41 +166,26 @@ function solveTrustRegion(n: number, m: number, uf: Float64Array, s: Float64Arra
   for (let i = 0; i < n; i++) suf[i] = s[i] * uf[i];
   const fullRank = m >= n ? s[n - 1] > EPS * m * s[0] : false;
   const p = new Float64Array(n);
-  const combine = (coef: Float64Array) => {
-    for (let r = 0; r < n; r++) {
-      let v = 0;
-      for (let k = 0; k < n; k++) v += V[k * n + r] * coef[k];
-      p[r] = -v;
-    }
-  };
   const coef = new Float64Array(n);
   if (fullRank) {
     for (let k = 0; k < n; k++) coef[k] = uf[k] / s[k];
-    combine(coef);
+    combineColumns(V, coef, n, p);
     if (norm(p) <= Delta) return { p, alpha: 0 };
   }
-  const phiAndDerivative = (alpha: number): [number, number] => {
-    let pn = 0;
-    let d = 0;
-    for (let k = 0; k < n; k++) {
-      const denom = s[k] * s[k] + alpha;
-      pn += (suf[k] / denom) ** 2;
-      d += (suf[k] * suf[k]) / (denom * denom * denom);
-    }
-    const pNorm = Math.sqrt(pn);
-    return [pNorm - Delta, -d / pNorm];
-  };
   let alphaUpper = norm(suf) / Delta;
   let alphaLower = 0;
+  const pd = new Float64Array(2);
   if (fullRank) {
-    const [phi, phiPrime] = phiAndDerivative(0);
-    alphaLower = -phi / phiPrime;
+    phiAndDerivative(0, suf, s, Delta, n, pd);
+    alphaLower = -pd[0] / pd[1];
   }
   let alpha = initialAlpha;
   if (!fullRank && initialAlpha === 0) alpha = Math.max(0.001 * alphaUpper, Math.sqrt(alphaLower * alphaUpper));
   for (let it = 0; it < 10; it++) {
     if (alpha < alphaLower || alpha > alphaUpper) alpha = Math.max(0.001 * alphaUpper, Math.sqrt(alphaLower * alphaUpper));
-    const [phi, phiPrime] = phiAndDerivative(alpha);
+    phiAndDerivative(alpha, suf, s, Delta, n, pd);
+    const phi = pd[0];
+    const phiPrime = pd[1];
     if (phi < 0) alphaUpper = alpha;
     const ratio = phi / phiPrime;
     alphaLower = Math.max(alphaLower, alpha - ratio);
@@ -173,7 +193,7 @@ function solveTrustRegion(n: number, m: number, uf: Float64Array, s: Float64Arra
     if (Math.abs(phi) < 0.01 * Delta) break;
   }
   for (let k = 0; k < n; k++) coef[k] = suf[k] / (s[k] * s[k] + alpha);
-  combine(coef);
+  combineColumns(V, coef, n, p);
   const scale = Delta / norm(p);
   for (let r = 0; r < n; r++) p[r] *= scale;
   return { p, alpha };
