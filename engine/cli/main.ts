@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { featuresCommand } from './features.ts';
 import { simulateCommand } from './simulate.ts';
 import { basisCommand } from './basis.ts';
+import { demoCommand } from './demo.ts';
 
 function positiveInt(v: string): number {
   const n = Number(v);
@@ -43,5 +44,14 @@ program
   .requiredOption('--out <file>', 'output JSON')
   .option('--seed <seed>', 'random seed', int)
   .action(basisCommand);
+
+program
+  .command('demo')
+  .description('the main job: features for the given alert files, or for a simulated demo night when none are given')
+  .option('--in <file...>', 'alert files (.jsonl, .parquet, .avro); default: a simulated night')
+  .option('--n <count>', 'objects in the simulated night', positiveInt, 2000)
+  .option('--seed <seed>', 'random seed of the simulated night', int, 1)
+  .option('--out <dir>', 'where the feature tables go', 'out/demo')
+  .action(demoCommand);
 
 await program.parseAsync(process.argv);
