@@ -25,7 +25,7 @@ function time(extractor: FeatureExtractor, alerts: Alert[], minSeconds: number):
   const out = new Float64Array(extractor.spec.columns.length);
   let sink = 0;
   // warm-up so the JIT has compiled the hot loops before timing
-  for (let i = 0; i < Math.min(alerts.length, 2000); i++) sink += extractor.extract(alerts[i], out)[0];
+  for (let i = 0; i < Math.min(alerts.length, 2000); i++) sink += extractor.extract(alerts[i], out)[0] || 0;
   let n = 0;
   const start = performance.now();
   let elapsed = 0;
