@@ -1,0 +1,239 @@
+import { IsolationForest, type IsolationForestJSON, type IsolationForestParams, DEFAULT_ISOLATION_FOREST_PARAMS } from './isolationForest.ts';
+import type { Matrix } from './matrix.ts';
+
+export interface AADParams extends IsolationForestParams {
+  /** Weight of the anomaly hinge term (Fink: C_a = 1000). */
+  Ca: number;
+  /** Weight of the nominal hinge term. */
+  Cn: number;
+  /** Strength of the pull towards the uniform weights w0. */
+  priorInfluence: number;
+  /** Expected number of anomalies the expert looks at: tau = 1 - budget / N (Fink: 10). */
+  budget: number;
+  /** Gradient steps per update. */
+  maxIterations: number;
+}
+
+export const DEFAULT_AAD_PARAMS: AADParams = {
+  ...DEFAULT_ISOLATION_FOREST_PARAMS,
+  nEstimators: 150,
+  Ca: 1000,
+  Cn: 1,
+  priorInfluence: 1,
+  budget: 10,
+  maxIterations: 60,
+};
+
+export const AAD_SCHEMA = 'sieve-aad-forest/1';
+
+/** The k-th smallest value (0-based) of a copy, by quickselect: O(n). */
+export function kthSmallest(values: ArrayLike<number>, k: number): number {
+  const a = Float64Array.from(values);
+  let lo = 0;
+  let hi = a.length - 1;
+  while (lo < hi) {
+    const pivot = a[(lo + hi) >> 1];
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i] < pivot) i++;
+      while (a[j] > pivot) j--;
+      if (i <= j) {
+        const t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return a[k];
+  }
+  return a[k];
+}
+
+export interface AADLabel {
+  /** Global leaf ids of the labelled point in every tree (length T), from `leafIndices`. */
+  leaves: ArrayLike<number>;
+  /** true: the expert says anomaly; false: nominal. */
+  anomaly: boolean;
+}
+
+/**
+ * Active Anomaly Discovery on an isolation forest (Das et al. 2016, 2017), as SNAD's coniferest and Fink's
+ * anomaly module use it: every leaf l has a weight w_l and a value v_l = -1/(depth_l + c(n_l)); a point's
+ * score is s(x) = sum over trees of w_l v_l at the leaf it reaches, lower meaning more anomalous. The weights
+ * start uniform (w0 = 1/sqrt(L)) and each round of expert labels minimises
+ *   C_a/|A| sum_A ReLU(s(x) - q_tau) + C_n/|N| sum_N ReLU(q_tau - s(x)) + alpha/2 |w - w0|^2
+ * with q_tau the score below which the `budget` most anomalous points of the pool lie, then rescales w to
+ * unit length. q_tau is held fixed during one update (as Das et al.'s gradient steps do).
+ */
+export class AADForest extends IsolationForest {
+  declare readonly params: AADParams;
+  weights: Float64Array = new Float64Array(0);
+  leafValue: Float64Array = new Float64Array(0);
+
+  constructor(params: Partial<AADParams> = {}) {
+    super({ ...DEFAULT_AAD_PARAMS, ...params });
+    (this as { params: AADParams }).params = { ...DEFAULT_AAD_PARAMS, ...params };
+  }
+
+  override fit(X: Matrix): this {
+    super.fit(X);
+    this.resetWeights();
+    return this;
+  }
+
+  /** Back to the uniform weights of a plain isolation forest. */
+  resetWeights(): void {
+    const nodes = this.requireFitted();
+    const L = nodes.leafPathLength.length;
+    this.leafValue = nodes.leafPathLength.map((h) => -1 / h);
+    this.weights = new Float64Array(L).fill(1 / Math.sqrt(L));
+  }
+
+  /** Scores from precomputed leaf ids (n x T): re-ranking after an update needs no tree traversal. */
+  scoreFromLeaves(leaves: Int32Array, n: number, out: Float64Array = new Float64Array(n)): Float64Array {
+    const T = this.requireFitted().roots.length;
+    const w = this.weights;
+    const v = this.leafValue;
+    for (let i = 0; i < n; i++) {
+      let s = 0;
+      const off = i * T;
+      for (let t = 0; t < T; t++) {
+        const l = leaves[off + t];
+        s += w[l] * v[l];
+      }
+      out[i] = s;
+    }
+    return out;
+  }
+
+  /** Fink's `score`: lower is more anomalous. */
+  override scoreSamples(X: Matrix): Float64Array {
+    return this.scoreFromLeaves(this.leafIndices(X), X.rows);
+  }
+
+  /** Higher is more anomalous (the negated Fink score), for rankings. */
+  override score(X: Matrix): Float64Array {
+    return this.scoreSamples(X).map((s) => -s);
+  }
+
+  override decisionFunction(X: Matrix): Float64Array {
+    return this.scoreSamples(X);
+  }
+
+  /** The anomaly threshold q_tau on a pool's scores: the budget-th lowest score. */
+  threshold(poolScores: ArrayLike<number>): number {
+    const n = poolScores.length;
+    const k = Math.min(n - 1, Math.max(0, Math.ceil(this.params.budget) - 1));
+    return kthSmallest(poolScores, k);
+  }
+
+  /**
+   * Re-weights the leaves from all labels given so far. `poolScores` are the current scores of the
+   * unlabelled pool (they set q_tau). Returns the objective before and after.
+   */
+  update(labels: readonly AADLabel[], poolScores: ArrayLike<number>): { before: number; after: number; q: number } {
+    const nodes = this.requireFitted();
+    const T = nodes.roots.length;
+    const L = this.weights.length;
+    const p = this.params;
+    const q = this.threshold(poolScores);
+    const w0 = 1 / Math.sqrt(L);
+    const nA = labels.filter((l) => l.anomaly).length;
+    const nN = labels.length - nA;
+    const v = this.leafValue;
+    let w = this.weights;
+    const scoreOf = (wv: Float64Array, lab: AADLabel) => {
+      let s = 0;
+      for (let t = 0; t < T; t++) {
+        const l = lab.leaves[t];
+        s += wv[l] * v[l];
+      }
+      return s;
+    };
+    const objective = (wv: Float64Array): number => {
+      let prior = 0;
+      for (let l = 0; l < L; l++) prior += (wv[l] - w0) ** 2;
+      let hinge = 0;
+      for (const lab of labels) {
+        const s = scoreOf(wv, lab);
+        if (lab.anomaly) hinge += (p.Ca / nA) * Math.max(0, s - q);
+        else hinge += (p.Cn / nN) * Math.max(0, q - s);
+      }
+      return hinge + 0.5 * p.priorInfluence * prior;
+    };
+    const before = objective(w);
+    let current = before;
+    const g = new Float64Array(L);
+    const trial = new Float64Array(L);
+    for (let it = 0; it < p.maxIterations; it++) {
+      for (let l = 0; l < L; l++) g[l] = p.priorInfluence * (w[l] - w0);
+      for (const lab of labels) {
+        const s = scoreOf(w, lab);
+        const coef = lab.anomaly ? (s > q ? p.Ca / nA : 0) : (s < q ? -p.Cn / nN : 0);
+        if (coef === 0) continue;
+        for (let t = 0; t < T; t++) {
+          const l = lab.leaves[t];
+          g[l] += coef * v[l];
+        }
+      }
+      let g2 = 0;
+      for (let l = 0; l < L; l++) g2 += g[l] * g[l];
+      if (g2 === 0) break;
+      // backtracking line search from the prior's natural step 1/alpha
+      let step = 1 / p.priorInfluence;
+      let accepted = false;
+      for (let k = 0; k < 40; k++) {
+        for (let l = 0; l < L; l++) trial[l] = w[l] - step * g[l];
+        const value = objective(trial);
+        if (value <= current - 1e-4 * step * g2) {
+          current = value;
+          accepted = true;
+          break;
+        }
+        step *= 0.5;
+      }
+      if (!accepted) break;
+      w = Float64Array.from(trial);
+    }
+    let norm = 0;
+    for (let l = 0; l < L; l++) norm += w[l] * w[l];
+    norm = Math.sqrt(norm);
+    this.weights = norm > 0 ? w.map((x) => x / norm) : w;
+    return { before, after: current, q };
+  }
+
+  /** A copy sharing the trees but with its own weights (one model per expert). */
+  cloneWeights(): AADForest {
+    const c = new AADForest(this.params);
+    c.nFeatures = this.nFeatures;
+    c.psi = this.psi;
+    c.nodes = this.nodes;
+    c.leafValue = this.leafValue;
+    c.weights = Float64Array.from(this.weights);
+    return c;
+  }
+
+  override toJSON(): AADForestJSON {
+    return { ...super.toJSON(), schema: AAD_SCHEMA, params: this.params, weights: Array.from(this.weights) };
+  }
+
+  static override fromJSON(json: AADForestJSON): AADForest {
+    if (json.schema !== AAD_SCHEMA) throw new Error(`AADForest.fromJSON: schema '${json.schema}' is not ${AAD_SCHEMA}`);
+    const f = new AADForest(json.params as AADParams);
+    f.nFeatures = json.nFeatures;
+    f.psi = json.psi;
+    f.nodes = IsolationForest.nodesFromJSON(json.nodes);
+    f.leafValue = f.nodes.leafPathLength.map((h) => -1 / h);
+    if (json.weights.length !== f.leafValue.length) throw new Error(`AADForest.fromJSON: ${json.weights.length} weights for ${f.leafValue.length} leaves`);
+    f.weights = Float64Array.from(json.weights);
+    return f;
+  }
+}
+
+export interface AADForestJSON extends IsolationForestJSON {
+  weights: number[];
+}
