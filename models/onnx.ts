@@ -1,0 +1,312 @@
+import onnxProto from 'onnx-proto';
+import type { AADForest } from './aad.ts';
+import { averagePathLength, type IsolationForest } from './isolationForest.ts';
+import type { RandomForestClassifier } from './randomForest.ts';
+
+const { onnx } = onnxProto;
+type Attr = InstanceType<typeof onnx.AttributeProto>;
+const AT = onnx.AttributeProto.AttributeType;
+const FLOAT = onnx.TensorProto.DataType.FLOAT;
+const INT64 = onnx.TensorProto.DataType.INT64;
+
+function ints(name: string, values: ArrayLike<number>): Attr {
+  return onnx.AttributeProto.create({ name, type: AT.INTS, ints: Array.from(values) });
+}
+function floats(name: string, values: ArrayLike<number>): Attr {
+  return onnx.AttributeProto.create({ name, type: AT.FLOATS, floats: Array.from(values) });
+}
+function strings(name: string, values: string[]): Attr {
+  return onnx.AttributeProto.create({ name, type: AT.STRINGS, strings: values.map((s) => Buffer.from(s)) });
+}
+function str(name: string, value: string): Attr {
+  return onnx.AttributeProto.create({ name, type: AT.STRING, s: Buffer.from(value) });
+}
+function int(name: string, value: number): Attr {
+  return onnx.AttributeProto.create({ name, type: AT.INT, i: value });
+}
+
+/** A tensor value-info; `null` dims are left unnamed (any size), as Fink's files declare the batch dimension. */
+function valueInfo(name: string, elemType: number, dims: Array<number | string | null>) {
+  return onnx.ValueInfoProto.create({
+    name,
+    type: onnx.TypeProto.create({
+      tensorType: onnx.TypeProto.Tensor.create({
+        elemType,
+        shape: onnx.TensorShapeProto.create({
+          dim: dims.map((d) => onnx.TensorShapeProto.Dimension.create(d === null ? {} : typeof d === 'number' ? { dimValue: d } : { dimParam: d })),
+        }),
+      }),
+    }),
+  });
+}
+
+/** Tree structure in ONNX's per-tree node numbering (node ids restart at 0 in every tree). */
+interface FlatTrees {
+  feature: Int32Array;
+  threshold: Float32Array;
+  left: Int32Array;
+  right: Int32Array;
+  roots: Int32Array;
+}
+
+interface OnnxNodeArrays {
+  treeIds: number[];
+  nodeIds: number[];
+  featureIds: number[];
+  values: number[];
+  modes: string[];
+  trueIds: number[];
+  falseIds: number[];
+  /** for each leaf: [treeId, localNodeId, globalNode] */
+  leaves: Array<[number, number, number]>;
+}
+
+function onnxNodes(trees: FlatTrees): OnnxNodeArrays {
+  const out: OnnxNodeArrays = { treeIds: [], nodeIds: [], featureIds: [], values: [], modes: [], trueIds: [], falseIds: [], leaves: [] };
+  trees.roots.forEach((root, t) => {
+    // number the tree's nodes in preorder
+    const local = new Map<number, number>();
+    const order: number[] = [];
+    const stack = [root];
+    while (stack.length) {
+      const node = stack.pop()!;
+      local.set(node, order.length);
+      order.push(node);
+      if (trees.feature[node] >= 0) stack.push(trees.right[node], trees.left[node]);
+    }
+    for (const node of order) {
+      const isLeaf = trees.feature[node] < 0;
+      out.treeIds.push(t);
+      out.nodeIds.push(local.get(node)!);
+      out.featureIds.push(isLeaf ? 0 : trees.feature[node]);
+      out.values.push(isLeaf ? 0 : trees.threshold[node]);
+      out.modes.push(isLeaf ? 'LEAF' : 'BRANCH_LEQ');
+      out.trueIds.push(isLeaf ? 0 : local.get(trees.left[node])!);
+      out.falseIds.push(isLeaf ? 0 : local.get(trees.right[node])!);
+      if (isLeaf) out.leaves.push([t, local.get(node)!, node]);
+    }
+  });
+  return out;
+}
+
+function treeAttributes(n: OnnxNodeArrays): Attr[] {
+  return [
+    ints('nodes_falsenodeids', n.falseIds),
+    ints('nodes_featureids', n.featureIds),
+    strings('nodes_modes', n.modes),
+    ints('nodes_nodeids', n.nodeIds),
+    ints('nodes_treeids', n.treeIds),
+    ints('nodes_truenodeids', n.trueIds),
+    floats('nodes_values', n.values),
+  ];
+}
+
+function model(graph: InstanceType<typeof onnx.GraphProto>, opsets: Array<[string, number]>, docString: string): Uint8Array {
+  const m = onnx.ModelProto.create({
+    irVersion: 8,
+    producerName: 'sieve',
+    producerVersion: '0.1.0',
+    docString,
+    opsetImport: opsets.map(([domain, version]) => onnx.OperatorSetIdProto.create({ domain, version })),
+    graph,
+  });
+  return onnx.ModelProto.encode(m).finish();
+}
+
+/**
+ * A random forest as ai.onnx.ml TreeEnsembleClassifier: input X float32 [N, F], outputs `label` int64 [N]
+ * and `probabilities` float32 [N, C]; leaf weights are the leaf class frequencies divided by the number of
+ * trees, so the summed output is the forest's mean probability.
+ */
+export function randomForestToOnnx(rf: RandomForestClassifier, name = 'sieve_random_forest'): Uint8Array {
+  if (!rf.nodes) throw new Error('randomForestToOnnx: forest not fitted');
+  const nodes = onnxNodes(rf.nodes);
+  const C = rf.nClasses;
+  const T = rf.nodes.roots.length;
+  const classTree: number[] = [];
+  const classNode: number[] = [];
+  const classId: number[] = [];
+  const classWeight: number[] = [];
+  for (const [t, localId, global] of nodes.leaves) {
+    for (let c = 0; c < C; c++) {
+      classTree.push(t);
+      classNode.push(localId);
+      classId.push(c);
+      classWeight.push(rf.nodes.value[global * C + c] / T);
+    }
+  }
+  const node = onnx.NodeProto.create({
+    opType: 'TreeEnsembleClassifier',
+    domain: 'ai.onnx.ml',
+    name,
+    input: ['X'],
+    output: ['label', 'probabilities'],
+    attribute: [
+      ints('class_ids', classId), ints('class_nodeids', classNode), ints('class_treeids', classTree), floats('class_weights', classWeight),
+      ints('classlabels_int64s', Array.from({ length: C }, (_, c) => c)),
+      ...treeAttributes(nodes),
+      str('post_transform', 'NONE'),
+    ],
+  });
+  const graph = onnx.GraphProto.create({
+    name,
+    node: [node],
+    input: [valueInfo('X', FLOAT, ['N', rf.nFeatures])],
+    output: [valueInfo('label', INT64, ['N']), valueInfo('probabilities', FLOAT, ['N', C])],
+  });
+  return model(graph, [['ai.onnx.ml', 1]], 'Sieve random forest');
+}
+
+function regressor(trees: FlatTrees, leafWeight: (globalNode: number) => number, name: string, output: string): InstanceType<typeof onnx.NodeProto> {
+  const nodes = onnxNodes(trees);
+  return onnx.NodeProto.create({
+    opType: 'TreeEnsembleRegressor',
+    domain: 'ai.onnx.ml',
+    name,
+    input: ['X'],
+    output: [output],
+    attribute: [
+      int('n_targets', 1),
+      ...treeAttributes(nodes),
+      str('post_transform', 'NONE'),
+      ints('target_ids', nodes.leaves.map(() => 0)),
+      ints('target_nodeids', nodes.leaves.map(([, id]) => id)),
+      ints('target_treeids', nodes.leaves.map(([t]) => t)),
+      floats('target_weights', nodes.leaves.map(([, , g]) => leafWeight(g))),
+    ],
+  });
+}
+
+/**
+ * An AAD forest exactly in Fink's anomaly-module form: one TreeEnsembleRegressor, input `X` float32
+ * [N, F], output `score` float32 (one value per row), each leaf's target weight = its AAD weight times its
+ * value -1/(depth + c(n)), summed over trees; lower means more anomalous.
+ */
+export function aadForestToOnnx(f: AADForest, name = 'sieve_aad'): Uint8Array {
+  const nodes = f.nodes;
+  if (!nodes) throw new Error('aadForestToOnnx: forest not fitted');
+  const node = regressor(nodes, (g) => f.weights[nodes.leafId[g]] * f.leafValue[nodes.leafId[g]], name, 'score');
+  const graph = onnx.GraphProto.create({
+    name,
+    node: [node],
+    input: [valueInfo('X', FLOAT, [null, f.nFeatures])],
+    output: [valueInfo('score', FLOAT, [null])],
+  });
+  return model(graph, [['ai.onnx.ml', 1]], 'Sieve AAD forest (Fink anomaly-module layout)');
+}
+
+/**
+ * A plain isolation forest: the regressor sums h_l / T (the mean path length), then standard ops give
+ * scikit-learn's decision function 0.5 - 2^(-E[h]/c(psi)) as output `score` (negative = anomalous).
+ */
+export function isolationForestToOnnx(f: IsolationForest, name = 'sieve_isolation_forest'): Uint8Array {
+  const nodes = f.nodes;
+  if (!nodes) throw new Error('isolationForestToOnnx: forest not fitted');
+  const T = nodes.roots.length;
+  const c = averagePathLength(f.psi);
+  const tree = regressor(nodes, (g) => nodes.leafPathLength[nodes.leafId[g]] / T, `${name}_trees`, 'mean_path_length');
+  const scalar = (tname: string, v: number) => onnx.TensorProto.create({ name: tname, dataType: FLOAT, dims: [], floatData: [v] });
+  const graph = onnx.GraphProto.create({
+    name,
+    node: [
+      tree,
+      onnx.NodeProto.create({ opType: 'Mul', input: ['mean_path_length', 'minus_ln2_over_c'], output: ['log_score'] }),
+      onnx.NodeProto.create({ opType: 'Exp', input: ['log_score'], output: ['anomaly_score'] }),
+      onnx.NodeProto.create({ opType: 'Sub', input: ['half', 'anomaly_score'], output: ['score'] }),
+    ],
+    initializer: [scalar('minus_ln2_over_c', -Math.LN2 / c), scalar('half', 0.5)],
+    input: [valueInfo('X', FLOAT, ['N', f.nFeatures])],
+    output: [valueInfo('score', FLOAT, ['N', 1])],
+  });
+  return model(graph, [['ai.onnx.ml', 1], ['', 13]], 'Sieve isolation forest: decision function');
+}
+
+/** A tree-ensemble regressor read back from ONNX, evaluated in JS (for imported Fink models). */
+export interface OnnxTreeRegressor {
+  nFeatures: number;
+  inputName: string;
+  outputName: string;
+  /** Sum over trees of the leaf weights reached by each row. */
+  predict(data: Float32Array, rows: number): Float64Array;
+}
+
+function attrMap(node: { attribute?: unknown[] | null }): Map<string, Attr> {
+  return new Map((node.attribute ?? []).map((a) => [String((a as Attr).name), a as Attr]));
+}
+
+/** Parses a single-TreeEnsembleRegressor ONNX model (as Fink's anomaly forests are). */
+export function readOnnxTreeRegressor(bytes: Uint8Array, source = 'model'): OnnxTreeRegressor {
+  let m: InstanceType<typeof onnx.ModelProto>;
+  try {
+    m = onnx.ModelProto.decode(bytes);
+  } catch (e) {
+    throw new Error(`${source}: not an ONNX model (${(e as Error).message})`);
+  }
+  const g = m.graph;
+  const node = g?.node?.find((n) => n.opType === 'TreeEnsembleRegressor');
+  if (!g || !node || !g.input?.length || !g.output?.length) throw new Error(`${source}: no TreeEnsembleRegressor node`);
+  const a = attrMap(node);
+  const need = (k: string) => {
+    const v = a.get(k);
+    if (!v) throw new Error(`${source}: TreeEnsembleRegressor has no '${k}'`);
+    return v;
+  };
+  const toNum = (x: unknown) => Number(x);
+  const treeIds = need('nodes_treeids').ints.map(toNum);
+  const nodeIds = need('nodes_nodeids').ints.map(toNum);
+  const featureIds = need('nodes_featureids').ints.map(toNum);
+  const values = need('nodes_values').floats;
+  const modes = need('nodes_modes').strings.map((s) => Buffer.from(s).toString());
+  const trueIds = need('nodes_truenodeids').ints.map(toNum);
+  const falseIds = need('nodes_falsenodeids').ints.map(toNum);
+  const post = a.get('post_transform');
+  if (post && Buffer.from(post.s).toString() !== 'NONE') throw new Error(`${source}: post_transform other than NONE is not supported`);
+  const agg = a.get('aggregate_function');
+  if (agg && Buffer.from(agg.s).toString() !== 'SUM') throw new Error(`${source}: aggregate_function other than SUM is not supported`);
+  const key = (t: number, n: number) => t * 1_000_000 + n;
+  const index = new Map<number, number>();
+  treeIds.forEach((t, i) => index.set(key(t, nodeIds[i]), i));
+  const n = treeIds.length;
+  const feature = new Int32Array(n);
+  const threshold = new Float32Array(n);
+  const left = new Int32Array(n);
+  const right = new Int32Array(n);
+  const weight = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    if (modes[i] === 'LEAF') feature[i] = -1;
+    else if (modes[i] === 'BRANCH_LEQ') {
+      feature[i] = featureIds[i];
+      threshold[i] = values[i];
+      left[i] = index.get(key(treeIds[i], trueIds[i]))!;
+      right[i] = index.get(key(treeIds[i], falseIds[i]))!;
+    } else throw new Error(`${source}: node mode ${modes[i]} is not supported`);
+  }
+  const tt = need('target_treeids').ints.map(toNum);
+  const tn = need('target_nodeids').ints.map(toNum);
+  const tw = need('target_weights').floats;
+  tt.forEach((t, i) => {
+    weight[index.get(key(t, tn[i]))!] += tw[i];
+  });
+  const roots = [...new Set(treeIds)].map((t) => index.get(key(t, 0))!);
+  const inDims = g.input[0]?.type?.tensorType?.shape?.dim ?? [];
+  const nFeatures = Number(inDims[1]?.dimValue ?? 0);
+  return {
+    nFeatures,
+    inputName: String(g.input[0].name),
+    outputName: String(g.output[0].name),
+    predict(data: Float32Array, rows: number): Float64Array {
+      const out = new Float64Array(rows);
+      const d = nFeatures;
+      for (let r = 0; r < rows; r++) {
+        let s = 0;
+        for (const root of roots) {
+          let k = root;
+          while (feature[k] >= 0) k = data[r * d + feature[k]] <= threshold[k] ? left[k] : right[k];
+          s += weight[k];
+        }
+        out[r] = s;
+      }
+      return out;
+    },
+  };
+}
