@@ -140,7 +140,7 @@ export function randomForestToOnnx(rf: RandomForestClassifier, name = 'sieve_ran
     domain: 'ai.onnx.ml',
     name,
     input: ['X'],
-    output: ['label', 'probabilities'],
+    output: ['tree_label', 'probabilities'],
     attribute: [
       ints('class_ids', classId), ints('class_nodeids', classNode), ints('class_treeids', classTree), floats('class_weights', classWeight),
       ints('classlabels_int64s', Array.from({ length: C }, (_, c) => c)),
@@ -148,13 +148,16 @@ export function randomForestToOnnx(rf: RandomForestClassifier, name = 'sieve_ran
       str('post_transform', 'NONE'),
     ],
   });
+  // onnxruntime's own label for two classes thresholds the positive score at 0, not at the larger
+  // probability; an explicit ArgMax gives the forest's prediction (ties to the lower class, as Sieve).
+  const argmax = onnx.NodeProto.create({ opType: 'ArgMax', input: ['probabilities'], output: ['label'], attribute: [int('axis', 1), int('keepdims', 0)] });
   const graph = onnx.GraphProto.create({
     name,
-    node: [node],
+    node: [node, argmax],
     input: [valueInfo('X', FLOAT, ['N', rf.nFeatures])],
     output: [valueInfo('label', INT64, ['N']), valueInfo('probabilities', FLOAT, ['N', C])],
   });
-  return model(graph, [['ai.onnx.ml', 1]], 'Sieve random forest');
+  return model(graph, [['ai.onnx.ml', 1], ['', 13]], 'Sieve random forest');
 }
 
 function regressor(trees: FlatTrees, leafWeight: (globalNode: number) => number, name: string, output: string): InstanceType<typeof onnx.NodeProto> {
