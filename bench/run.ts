@@ -7,6 +7,7 @@
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { readAlertFile, simulate, type Alert } from '../datasets/index.ts';
 import { anomalyExtractor, earlySnIaExtractor, kilonovaExtractor, type FeatureExtractor } from '../features/index.ts';
+import { runModelBenchmarks } from './models.ts';
 
 const PYTHON_SIGMOID_ALERTS_PER_S = 404;
 const SHARED = new URL('../../shared/data/', import.meta.url).pathname;
@@ -66,3 +67,8 @@ console.log(`\ngoal: sigmoid >= 100x Python per core: ${(sig.alertsPerSecond / P
 console.log(`goal: anomaly >= 100k light curves/s per core: ${ano.map((r) => `${(r.alertsPerSecond / 1000).toFixed(0)}k/s (${r.data})`).join(', ')}`);
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
 writeFileSync(new URL('./results/features.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), node: process.version, rows }, null, 2));
+
+const models = runModelBenchmarks();
+console.log('\nModels, 1 thread');
+for (const m of models) console.log(`  ${m.what.padEnd(58)} ${m.seconds.toFixed(3).padStart(8)} s${m.goal ? `   goal ${m.goal}` : ''}`);
+writeFileSync(new URL('./results/models.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), node: process.version, models }, null, 2));

@@ -5,11 +5,12 @@ import { IsolationForest, type IsolationForestJSON } from './isolationForest.ts'
 import type { Matrix } from './matrix.ts';
 import { MLPClassifier, type MLPJSON } from './mlp.ts';
 import { RandomForestClassifier, type RandomForestJSON } from './randomForest.ts';
+import { TwoBandAADModel, type TwoBandJSON } from './twoBand.ts';
 
 export const BUNDLE_SCHEMA = 'sieve-bundle/1';
 
-export type SieveModel = RandomForestClassifier | IsolationForest | AADForest | MLPClassifier;
-export type ModelType = 'random-forest' | 'isolation-forest' | 'aad-forest' | 'mlp';
+export type SieveModel = RandomForestClassifier | IsolationForest | AADForest | MLPClassifier | TwoBandAADModel;
+export type ModelType = 'random-forest' | 'isolation-forest' | 'aad-forest' | 'mlp' | 'aad-two-band';
 
 export interface BundleManifest {
   schema: typeof BUNDLE_SCHEMA;
@@ -31,7 +32,7 @@ export interface BundleManifest {
 /** The artefact that goes to a broker: manifest, weights, and a checksum over both. */
 export interface ModelBundle {
   manifest: BundleManifest;
-  model: RandomForestJSON | IsolationForestJSON | AADForestJSON | MLPJSON;
+  model: RandomForestJSON | IsolationForestJSON | AADForestJSON | MLPJSON | TwoBandJSON;
   sha256: string;
 }
 
@@ -54,6 +55,7 @@ export function modelType(model: SieveModel): ModelType {
   if (model instanceof IsolationForest) return 'isolation-forest';
   if (model instanceof RandomForestClassifier) return 'random-forest';
   if (model instanceof MLPClassifier) return 'mlp';
+  if (model instanceof TwoBandAADModel) return 'aad-two-band';
   throw new Error('bundle: unknown model type');
 }
 
@@ -147,6 +149,8 @@ export function modelFromBundle(b: ModelBundle): SieveModel {
       return AADForest.fromJSON(b.model as AADForestJSON);
     case 'mlp':
       return MLPClassifier.fromJSON(b.model as MLPJSON);
+    case 'aad-two-band':
+      return TwoBandAADModel.fromJSON(b.model as TwoBandJSON);
     default:
       throw new BundleError(`unknown model type '${String((b.manifest as BundleManifest).modelType)}'`);
   }

@@ -14,3 +14,4 @@ export {
   type ModelBundle, type BundleManifest, type BundleInput, type SieveModel, type ModelType,
 } from './bundle.ts';
 export { Random } from './random.ts';
+export { TwoBandAADModel, TWO_BAND_SCHEMA, type TwoBandJSON } from './twoBand.ts';

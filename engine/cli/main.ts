@@ -3,6 +3,8 @@ import { featuresCommand } from './features.ts';
 import { simulateCommand } from './simulate.ts';
 import { basisCommand } from './basis.ts';
 import { demoCommand } from './demo.ts';
+import { experimentAnomalyCommand } from './experiment.ts';
+import { exportCommand } from './export.ts';
 
 function positiveInt(v: string): number {
   const n = Number(v);
@@ -53,5 +55,44 @@ program
   .option('--seed <seed>', 'random seed of the simulated night', int, 1)
   .option('--out <dir>', 'where the feature tables go', 'out/demo')
   .action(demoCommand);
+
+function fraction(v: string): number {
+  const x = Number(v);
+  if (!(x > 0 && x < 1)) throw new InvalidArgumentError(`'${v}' is not a fraction in (0, 1)`);
+  return x;
+}
+
+function samples(v: string): number {
+  const x = Number(v);
+  if (!(x > 0)) throw new InvalidArgumentError(`'${v}' is not a positive count or fraction`);
+  return x;
+}
+
+const experiment = program.command('experiment').description('reproducible experiments');
+experiment
+  .command('anomaly')
+  .description('isolation forest vs AAD with a simulated expert: rare objects found among the first alerts shown')
+  .requiredOption('--out <dir>', 'output directory (summary.json, curves.csv, discovery.png)')
+  .option('--seeds <count>', 'number of seeds (1..count)', positiveInt, 5)
+  .option('--n <count>', 'simulated objects per seed', positiveInt, 5000)
+  .option('--rare-fraction <f>', 'fraction of rare objects', fraction, 0.01)
+  .option('--rare-classes <list>', "comma-separated simulated classes the expert hunts (default: 'eclipsing binary')")
+  .option('--budget <count>', 'alerts shown to the expert', positiveInt, 100)
+  .option('--trees <count>', 'trees per forest', positiveInt, 150)
+  .option('--max-samples <n>', 'rows per tree (count, or fraction of N as Fink trains with 0.5)', samples, 256)
+  .option('--data <table.csv>', 'a labelled feature table instead of simulations')
+  .option('--label-column <name>', 'label column of --data')
+  .option('--positive <value>', 'label value of the rare objects in --data')
+  .option('--positive-fraction <f>', 'subsample the positives of --data to this fraction (seeded)', fraction)
+  .action(experimentAnomalyCommand);
+
+program
+  .command('export')
+  .description('export a trained module: <module> is a bundle file until the model registry lands')
+  .argument('<module>', 'bundle file')
+  .requiredOption('--format <format>', 'bundle | onnx | fink-anomaly-zip')
+  .requiredOption('--out <path>', 'output file')
+  .option('--name <name>', "model name inside a Fink zip (forest_g_AAD_<name>.onnx)")
+  .action(exportCommand);
 
 await program.parseAsync(process.argv);
