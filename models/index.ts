@@ -2,7 +2,7 @@ export { matrix, matrixFromRows, selectRows, type Matrix } from './matrix.ts';
 export * from './metrics.ts';
 export { RandomForestClassifier, DEFAULT_RANDOM_FOREST_PARAMS, RANDOM_FOREST_SCHEMA, type RandomForestParams, type RandomForestJSON } from './randomForest.ts';
 export { IsolationForest, averagePathLength, DEFAULT_ISOLATION_FOREST_PARAMS, ISOLATION_FOREST_SCHEMA, type IsolationForestParams, type IsolationForestJSON } from './isolationForest.ts';
-export { AADForest, DEFAULT_AAD_PARAMS, AAD_SCHEMA, kthSmallest, type AADParams, type AADLabel, type AADForestJSON } from './aad.ts';
+export { AADForest, DEFAULT_AAD_PARAMS, FINK_AAD_PARAMS, AAD_SCHEMA, kthSmallest, type AADParams, type AADLabel, type AADForestJSON } from './aad.ts';
 export { MLPClassifier, DEFAULT_MLP_PARAMS, MLP_SCHEMA, loadTensorFlow, type MLPParams, type MLPJSON } from './mlp.ts';
 export { randomForestToOnnx, aadForestToOnnx, isolationForestToOnnx, readOnnxTreeRegressor, type OnnxTreeRegressor } from './onnx.ts';
 export {
