@@ -16,7 +16,6 @@ export const ANOMALY_FEATURE_NAMES = [
 ] as const;
 
 export type AnomalyFeatureName = (typeof ANOMALY_FEATURE_NAMES)[number];
-const IDX = Object.fromEntries(ANOMALY_FEATURE_NAMES.map((n, i) => [n, i])) as Record<AnomalyFeatureName, number>;
 
 /**
  * Scratch buffers reused across calls so that extraction allocates nothing per light curve once warm.
@@ -79,36 +78,29 @@ export function anomalyFeaturesFromArrays(
     wmsum += w * m[i];
   }
   const wmean = wmsum / wsum;
-  const set = (name: AnomalyFeatureName, v: number) => {
-    out[offset + IDX[name]] = v;
-  };
 
-  set('mean', mean);
-  set('weighted_mean', wmean);
-  set('median', median);
-  set('amplitude', 0.5 * (max - min));
-  set('percent_amplitude', Math.max(max - median, median - min));
-  set('inter_percentile_range_10', ppf(sorted, n, 0.9) - ppf(sorted, n, 0.1));
-  const ratio = (qn: number, qd: number) => {
-    const den = ppf(sorted, n, 1 - qd) - ppf(sorted, n, qd);
-    return den === 0 ? NaN : (ppf(sorted, n, 1 - qn) - ppf(sorted, n, qn)) / den;
-  };
-  set('magnitude_percentage_ratio_40_5', ratio(0.4, 0.05));
-  set('magnitude_percentage_ratio_20_10', ratio(0.2, 0.1));
-  set('median_absolute_deviation', medianAbsoluteDeviation(sorted, n, median, scratch.dev));
+  out[offset + 24] = mean; // mean
+  out[offset + 23] = wmean; // weighted_mean
+  out[offset + 13] = median; // median
+  out[offset + 0] = 0.5 * (max - min); // amplitude
+  out[offset + 18] = Math.max(max - median, median - min); // percent_amplitude
+  out[offset + 20] = ppf(sorted, n, 0.9) - ppf(sorted, n, 0.1); // inter_percentile_range_10
+  out[offset + 11] = percentageRatio(sorted, n, 0.4, 0.05); // magnitude_percentage_ratio_40_5
+  out[offset + 10] = percentageRatio(sorted, n, 0.2, 0.1); // magnitude_percentage_ratio_20_10
+  out[offset + 14] = medianAbsoluteDeviation(sorted, n, median, scratch.dev); // median_absolute_deviation
   const buffer = 0.1 * 0.5 * (max - min);
   let inBuffer = 0;
   for (let i = 0; i < n; i++) if (Math.abs(m[i] - median) < buffer) inBuffer++;
-  set('median_buffer_range_percentage_10', inBuffer / n);
+  out[offset + 15] = inBuffer / n; // median_buffer_range_percentage_10
 
   if (n >= 2) {
-    set('standard_deviation', std);
+    out[offset + 22] = std; // standard_deviation
     let maxSlope = 0;
     for (let i = 1; i < n; i++) {
       const s = Math.abs((m[i] - m[i - 1]) / (t[i] - t[i - 1]));
       if (s > maxSlope || Number.isNaN(s)) maxSlope = s;
     }
-    set('maximum_slope', maxSlope);
+    out[offset + 12] = maxSlope; // maximum_slope
     let chi2 = 0;
     let absSum = 0;
     for (let i = 0; i < n; i++) {
@@ -116,12 +108,12 @@ export function anomalyFeaturesFromArrays(
       chi2 += r * r;
       absSum += Math.abs(r);
     }
-    set('chi2', chi2 / (n - 1));
-    set('stetson_K', chi2 > 0 ? absSum / Math.sqrt(n * chi2) : NaN);
+    out[offset + 3] = chi2 / (n - 1); // chi2
+    out[offset + 17] = chi2 > 0 ? absSum / Math.sqrt(n * chi2) : NaN; // stetson_K
     if (std > 0) {
       let beyond = 0;
       for (let i = 0; i < n; i++) if (Math.abs(m[i] - mean) > std) beyond++;
-      set('beyond_1_std', beyond / n);
+      out[offset + 2] = beyond / n; // beyond_1_std
       let s = 0;
       let sMin = 0;
       let sMax = 0;
@@ -131,12 +123,12 @@ export function anomalyFeaturesFromArrays(
         if (i === 0 || v < sMin) sMin = v;
         if (i === 0 || v > sMax) sMax = v;
       }
-      set('cusum', sMax - sMin);
+      out[offset + 4] = sMax - sMin; // cusum
     }
   }
   if (n >= 3) {
     const var3 = (m2 / (n - 1)) ** 1.5;
-    if (var3 > 0) set('skew', ((n / ((n - 1) * (n - 2))) * m3) / var3);
+    if (var3 > 0) out[offset + 16] = ((n / ((n - 1) * (n - 2))) * m3) / var3; // skew
     // Ordinary least squares: slope, its standard error, and the residual scatter.
     let st = 0;
     for (let i = 0; i < n; i++) st += t[i];
@@ -155,9 +147,9 @@ export function anomalyFeaturesFromArrays(
       rss += r * r;
     }
     const noise2 = rss / (n - 2);
-    set('linear_trend', slope);
-    set('linear_trend_sigma', Math.sqrt(noise2 / sxx));
-    set('linear_trend_noise', Math.sqrt(noise2));
+    out[offset + 21] = slope; // linear_trend
+    out[offset + 9] = Math.sqrt(noise2 / sxx); // linear_trend_sigma
+    out[offset + 8] = Math.sqrt(noise2); // linear_trend_noise
     // Weighted least squares with weights 1/sigma^2.
     let sw = 0;
     let swt = 0;
@@ -184,14 +176,14 @@ export function anomalyFeaturesFromArrays(
       const r = (m[i] - mw - wslope * (t[i] - tw)) / sigma[i];
       wchi2 += r * r;
     }
-    set('linear_fit_slope', wslope);
-    set('linear_fit_slope_sigma', Math.sqrt(1 / swtt));
-    set('linear_fit_reduced_chi2', wchi2 / (n - 2));
+    out[offset + 6] = wslope; // linear_fit_slope
+    out[offset + 7] = Math.sqrt(1 / swtt); // linear_fit_slope_sigma
+    out[offset + 19] = wchi2 / (n - 2); // linear_fit_reduced_chi2
   }
   if (n >= 4) {
     const var2 = (m2 / (n - 1)) ** 2;
     if (var2 > 0) {
-      set('kurtosis', ((n * (n + 1)) / ((n - 1) * (n - 2) * (n - 3))) * (m4 / var2) - (3 * (n - 1) ** 2) / ((n - 2) * (n - 3)));
+      out[offset + 5] = ((n * (n + 1)) / ((n - 1) * (n - 2) * (n - 3))) * (m4 / var2) - (3 * (n - 1) ** 2) / ((n - 2) * (n - 3)); // kurtosis
     }
     if (std > 0) {
       let a2 = 0;
@@ -200,9 +192,15 @@ export function anomalyFeaturesFromArrays(
         a2 += (2 * i + 1) * (logNormalCdf((sorted[i] - mean) / std) + logNormalCdf(-(sorted[n - 1 - i] - mean) / std));
       }
       a2 = -n - a2 / n;
-      set('anderson_darling_normal', a2 * (1 + 4 / n - 25 / (n * n)));
+      out[offset + 1] = a2 * (1 + 4 / n - 25 / (n * n)); // anderson_darling_normal
     }
   }
+}
+
+/** (Q(1 - qn) - Q(qn)) / (Q(1 - qd) - Q(qd)); NaN when the denominator range is empty. */
+function percentageRatio(sorted: Float64Array, n: number, qn: number, qd: number): number {
+  const den = ppf(sorted, n, 1 - qd) - ppf(sorted, n, qd);
+  return den === 0 ? NaN : (ppf(sorted, n, 1 - qn) - ppf(sorted, n, qn)) / den;
 }
 
 /**
@@ -273,9 +271,9 @@ export function anomalyFeatures(
   out: Float64Array = new Float64Array(params.bands.length * ANOMALY_FEATURE_NAMES.length),
   scratch: AnomalyScratch = sharedScratch,
 ): Float64Array {
-  params.bands.forEach((band, k) => {
-    const n = bandMagnitudes(lc, band, scratch);
+  for (let k = 0; k < params.bands.length; k++) {
+    const n = bandMagnitudes(lc, params.bands[k], scratch);
     anomalyFeaturesFromArrays(scratch.t, scratch.m, scratch.s, n, out, k * ANOMALY_FEATURE_NAMES.length, scratch);
-  });
+  }
   return out;
 }
