@@ -1,0 +1,92 @@
+/**
+ * Versioned schema migrations, run in order on open. A migration is applied in one transaction together
+ * with its row in schema_migrations, so a store is always at a well-defined version.
+ */
+export const MIGRATIONS: ReadonlyArray<{ version: number; description: string; sql: string }> = [
+  {
+    version: 1,
+    description: 'alerts, features, labels, models, deployments, learning curves, audit log',
+    sql: `
+      CREATE TABLE alerts (
+        id INTEGER PRIMARY KEY,
+        alert_key TEXT NOT NULL UNIQUE,
+        candid TEXT,
+        object_id TEXT NOT NULL,
+        survey TEXT NOT NULL,
+        ra REAL, dec REAL, jd REAL, band TEXT, magpsf REAL,
+        source_label TEXT,
+        candidate_json TEXT NOT NULL,
+        light_curve_json TEXT NOT NULL,
+        cutout_science BLOB, cutout_template BLOB, cutout_difference BLOB,
+        source_file TEXT,
+        ingested_at TEXT NOT NULL
+      );
+      CREATE INDEX alerts_object ON alerts(object_id);
+      CREATE TABLE feature_specs (
+        spec_hash TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        version TEXT NOT NULL,
+        spec_json TEXT NOT NULL
+      );
+      CREATE TABLE features (
+        alert_id INTEGER NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,
+        spec_hash TEXT NOT NULL REFERENCES feature_specs(spec_hash),
+        passes_cuts INTEGER NOT NULL,
+        vals BLOB NOT NULL,
+        PRIMARY KEY (alert_id, spec_hash)
+      );
+      CREATE TABLE labels (
+        id INTEGER PRIMARY KEY,
+        module TEXT NOT NULL,
+        object_id TEXT NOT NULL,
+        alert_id INTEGER REFERENCES alerts(id),
+        label TEXT NOT NULL,
+        author TEXT NOT NULL,
+        author_kind TEXT NOT NULL CHECK (author_kind IN ('person', 'model')),
+        queue TEXT,
+        model_version TEXT,
+        comment TEXT,
+        created_at TEXT NOT NULL,
+        undone_at TEXT
+      );
+      CREATE INDEX labels_module_object ON labels(module, object_id);
+      CREATE TABLE models (
+        module TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('candidate', 'deployed', 'retired')),
+        model_type TEXT NOT NULL,
+        feature_spec_hash TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        metrics_json TEXT NOT NULL,
+        n_labels INTEGER NOT NULL,
+        parent_version INTEGER,
+        bundle_json TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (module, version)
+      );
+      CREATE TABLE deployments (
+        id INTEGER PRIMARY KEY,
+        module TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        action TEXT NOT NULL CHECK (action IN ('deploy', 'rollback')),
+        actor TEXT NOT NULL,
+        reason TEXT,
+        created_at TEXT NOT NULL
+      );
+      CREATE TABLE learning_curve (
+        module TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        n_labels INTEGER NOT NULL,
+        metrics_json TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      );
+      CREATE TABLE audit (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        details_json TEXT NOT NULL
+      );
+    `,
+  },
+];

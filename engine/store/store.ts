@@ -1,0 +1,370 @@
+import Database from 'better-sqlite3';
+import type { Alert, ReadResult } from '../../datasets/index.ts';
+import { alertFromSieveRecord, parseJsonExact, readAlertFile, stringifyJsonExact, toSieveRecord } from '../../datasets/index.ts';
+import { featureSpecHash, type FeatureExtractor, type FeatureSpec } from '../../features/index.ts';
+import { parseBundle, serializeBundle, type ModelBundle } from '../../models/index.ts';
+import { MIGRATIONS } from './schema.ts';
+
+export class StoreError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreError';
+  }
+}
+
+/** Labels that are recorded but never trained on. */
+export const NON_TRAINING_LABELS: ReadonlySet<string> = new Set(['unsure', 'skip']);
+
+export interface LabelInput {
+  module: string;
+  alertId: number;
+  label: string;
+  author: string;
+  authorKind?: 'person' | 'model';
+  queue?: string | null;
+  modelVersion?: string | null;
+  comment?: string | null;
+}
+
+export interface LabelRow {
+  id: number;
+  module: string;
+  objectId: string;
+  alertId: number | null;
+  label: string;
+  author: string;
+  authorKind: 'person' | 'model';
+  queue: string | null;
+  modelVersion: string | null;
+  comment: string | null;
+  createdAt: string;
+}
+
+export interface ModelRow {
+  module: string;
+  version: number;
+  status: 'candidate' | 'deployed' | 'retired';
+  modelType: string;
+  featureSpecHash: string;
+  sha256: string;
+  metrics: Record<string, number>;
+  nLabels: number;
+  parentVersion: number | null;
+  createdAt: string;
+}
+
+function alertKey(a: Alert): string {
+  return a.candid !== null ? `${a.survey}:${a.candid}` : `${a.survey}:${a.objectId}@${a.candidate.jd}`;
+}
+
+const now = () => new Date().toISOString();
+
+/**
+ * Sieve's embedded store: one SQLite file (WAL) with alerts and light curves, features keyed by
+ * FeatureSpec hash, labels with provenance, model bundles, deployments, learning curves and an audit
+ * log. Every multi-row write is one transaction.
+ */
+export class Store {
+  readonly db: Database.Database;
+
+  constructor(readonly path: string) {
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 5000');
+    this.migrate();
+  }
+
+  static open(path: string): Store {
+    return new Store(path);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  get schemaVersion(): number {
+    return (this.db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations').get() as { v: number }).v;
+  }
+
+  private migrate(): void {
+    this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)');
+    const current = this.schemaVersion;
+    for (const m of MIGRATIONS) {
+      if (m.version <= current) continue;
+      this.db.transaction(() => {
+        this.db.exec(m.sql);
+        this.db.prepare('INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)').run(m.version, m.description, now());
+      })();
+    }
+  }
+
+  audit(actor: string, action: string, details: Record<string, unknown>): void {
+    this.db.prepare('INSERT INTO audit (at, actor, action, details_json) VALUES (?, ?, ?, ?)').run(now(), actor, action, stringifyJsonExact(details));
+  }
+
+  /**
+   * Inserts alerts in one transaction (an alert already present, by candid, is skipped). Returns the
+   * numbers inserted and skipped.
+   */
+  insertAlerts(alerts: readonly Alert[], sourceFile: string, actor = 'system'): { inserted: number; duplicates: number } {
+    const insert = this.db.prepare(`INSERT OR IGNORE INTO alerts
+      (alert_key, candid, object_id, survey, ra, dec, jd, band, magpsf, source_label, candidate_json, light_curve_json,
+       cutout_science, cutout_template, cutout_difference, source_file, ingested_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    let inserted = 0;
+    this.db.transaction(() => {
+      const at = now();
+      for (const a of alerts) {
+        const r = insert.run(
+          alertKey(a), a.candid === null ? null : a.candid.toString(), a.objectId, a.survey, a.ra, a.dec, a.candidate.jd, a.candidate.band,
+          Number.isFinite(a.candidate.magpsf) ? a.candidate.magpsf : null, a.label ?? null,
+          stringifyJsonExact({ ...a.candidate, extra: a.extra }),
+          stringifyJsonExact(toSieveRecord(a)),
+          a.cutouts.science?.bytes ?? null, a.cutouts.template?.bytes ?? null, a.cutouts.difference?.bytes ?? null,
+          sourceFile, at,
+        );
+        inserted += r.changes;
+      }
+      this.audit(actor, 'ingest', { file: sourceFile, inserted, duplicates: alerts.length - inserted });
+    })();
+    return { inserted, duplicates: alerts.length - inserted };
+  }
+
+  /**
+   * Imports alert files all-or-nothing: any unreadable record in any file aborts the import before a
+   * row is written, with every problem (file and record) in the error.
+   */
+  async importFiles(files: readonly string[], actor = 'system'): Promise<{ inserted: number; duplicates: number; files: ReadResult[] }> {
+    const results: ReadResult[] = [];
+    for (const f of files) results.push(await readAlertFile(f));
+    const problems = results.flatMap((r) => r.errors.map((e) => e.message));
+    if (problems.length) throw new StoreError(`import refused, nothing stored: ${problems.length} bad record(s):\n  ${problems.join('\n  ')}`);
+    let inserted = 0;
+    let duplicates = 0;
+    this.db.transaction(() => {
+      for (const r of results) {
+        const c = this.insertAlerts(r.alerts, r.file, actor);
+        inserted += c.inserted;
+        duplicates += c.duplicates;
+      }
+    })();
+    return { inserted, duplicates, files: results };
+  }
+
+  countAlerts(): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM alerts').get() as { n: number }).n;
+  }
+
+  /** An alert back as the common type (light curve and candidate; cutouts attached). */
+  getAlert(id: number): Alert & { id: number } {
+    const row = this.db.prepare('SELECT * FROM alerts WHERE id = ?').get(id) as Record<string, unknown> | undefined;
+    if (!row) throw new StoreError(`no alert with id ${id}`);
+    return this.rowToAlert(row);
+  }
+
+  private rowToAlert(row: Record<string, unknown>): Alert & { id: number } {
+    const base = alertFromSieveRecord(parseJsonExact(row.light_curve_json as string) as Record<string, unknown>);
+    const cand = parseJsonExact(row.candidate_json as string) as Record<string, unknown>;
+    const { extra, ...candidate } = cand;
+    const cut = (k: string) => (row[k] ? { fileName: k, bytes: new Uint8Array(row[k] as Buffer) } : undefined);
+    return {
+      ...base,
+      id: row.id as number,
+      candid: row.candid === null ? null : BigInt(row.candid as string),
+      candidate: { ...base.candidate, ...(candidate as object) } as Alert['candidate'],
+      extra: (extra ?? {}) as Alert['extra'],
+      cutouts: { science: cut('cutout_science'), template: cut('cutout_template'), difference: cut('cutout_difference') },
+      ...(row.source_label ? { label: row.source_label as string } : {}),
+    };
+  }
+
+  /** Alert ids in insertion order. */
+  alertIds(): number[] {
+    return (this.db.prepare('SELECT id FROM alerts ORDER BY id').all() as Array<{ id: number }>).map((r) => r.id);
+  }
+
+  /** Computes the extractor's features for every alert that lacks them under this spec (one transaction). */
+  computeFeatures(extractor: FeatureExtractor): { computed: number; specHash: string } {
+    const spec = extractor.spec;
+    const hash = featureSpecHash(spec);
+    const missing = this.db.prepare(`SELECT a.* FROM alerts a WHERE NOT EXISTS
+      (SELECT 1 FROM features f WHERE f.alert_id = a.id AND f.spec_hash = ?) ORDER BY a.id`).all(hash) as Array<Record<string, unknown>>;
+    const insert = this.db.prepare('INSERT INTO features (alert_id, spec_hash, passes_cuts, vals) VALUES (?, ?, ?, ?)');
+    this.db.transaction(() => {
+      this.db.prepare('INSERT OR IGNORE INTO feature_specs (spec_hash, name, version, spec_json) VALUES (?, ?, ?, ?)').run(hash, spec.name, spec.version, JSON.stringify(spec));
+      for (const row of missing) {
+        const a = this.rowToAlert(row);
+        const v = extractor.extract(a, new Float64Array(spec.columns.length));
+        insert.run(a.id, hash, extractor.passesCuts(a) ? 1 : 0, Buffer.from(v.buffer, v.byteOffset, v.byteLength));
+      }
+    })();
+    return { computed: missing.length, specHash: hash };
+  }
+
+  /** Feature rows of one spec: alert ids, object ids, passes_cuts and an n x d Float64 matrix. */
+  featureTable(spec: FeatureSpec): { alertIds: Int32Array; objectIds: string[]; passesCuts: Uint8Array; values: Float64Array; cols: number } {
+    const hash = featureSpecHash(spec);
+    const rows = this.db.prepare(`SELECT f.alert_id, a.object_id, f.passes_cuts, f.vals FROM features f JOIN alerts a ON a.id = f.alert_id
+      WHERE f.spec_hash = ? ORDER BY f.alert_id`).all(hash) as Array<{ alert_id: number; object_id: string; passes_cuts: number; vals: Buffer }>;
+    const d = spec.columns.length;
+    const values = new Float64Array(rows.length * d);
+    rows.forEach((r, i) => {
+      const v = new Float64Array(r.vals.buffer, r.vals.byteOffset, r.vals.byteLength / 8);
+      if (v.length !== d) throw new StoreError(`features of alert ${r.alert_id}: ${v.length} values, spec has ${d}`);
+      values.set(v, i * d);
+    });
+    return { alertIds: Int32Array.from(rows, (r) => r.alert_id), objectIds: rows.map((r) => r.object_id), passesCuts: Uint8Array.from(rows, (r) => r.passes_cuts), values, cols: d };
+  }
+
+  /** Records a label; it belongs to the alert's object. */
+  addLabel(input: LabelInput): LabelRow {
+    const alert = this.db.prepare('SELECT object_id FROM alerts WHERE id = ?').get(input.alertId) as { object_id: string } | undefined;
+    if (!alert) throw new StoreError(`label: no alert with id ${input.alertId}`);
+    if (!input.label.trim()) throw new StoreError('label: empty label');
+    const at = now();
+    const info = this.db.transaction(() => {
+      const r = this.db.prepare(`INSERT INTO labels (module, object_id, alert_id, label, author, author_kind, queue, model_version, comment, created_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(input.module, alert.object_id, input.alertId, input.label, input.author, input.authorKind ?? 'person',
+        input.queue ?? null, input.modelVersion ?? null, input.comment ?? null, at);
+      this.audit(input.author, 'label', { module: input.module, alertId: input.alertId, label: input.label });
+      return r;
+    })();
+    return this.getLabel(Number(info.lastInsertRowid));
+  }
+
+  getLabel(id: number): LabelRow {
+    const r = this.db.prepare('SELECT * FROM labels WHERE id = ?').get(id) as Record<string, unknown> | undefined;
+    if (!r) throw new StoreError(`no label with id ${id}`);
+    return {
+      id: r.id as number, module: r.module as string, objectId: r.object_id as string, alertId: r.alert_id as number | null, label: r.label as string,
+      author: r.author as string, authorKind: r.author_kind as 'person' | 'model', queue: r.queue as string | null, modelVersion: r.model_version as string | null,
+      comment: r.comment as string | null, createdAt: r.created_at as string,
+    };
+  }
+
+  /** Undoes a label (kept in the table with its undo time, for the audit trail). */
+  undoLabel(id: number, actor: string): void {
+    const r = this.db.prepare('UPDATE labels SET undone_at = ? WHERE id = ? AND undone_at IS NULL').run(now(), id);
+    if (r.changes === 0) throw new StoreError(`label ${id} does not exist or is already undone`);
+    this.audit(actor, 'undo-label', { id });
+  }
+
+  /**
+   * The training labels of a module: the latest non-undone label of each object by a person, unless
+   * it is unsure/skip. Every alert of the object inherits it.
+   */
+  trainingLabels(module: string): Map<string, string> {
+    const rows = this.db.prepare(`SELECT object_id, label FROM labels WHERE module = ? AND undone_at IS NULL AND author_kind = 'person'
+      ORDER BY id`).all(module) as Array<{ object_id: string; label: string }>;
+    const out = new Map<string, string>();
+    for (const r of rows) {
+      if (NON_TRAINING_LABELS.has(r.label)) out.delete(r.object_id);
+      else out.set(r.object_id, r.label);
+    }
+    return out;
+  }
+
+  /** Objects an expert has already decided on for a module (any label, including unsure/skip). */
+  labelledObjects(module: string, author?: string): Set<string> {
+    const rows = (author
+      ? this.db.prepare('SELECT DISTINCT object_id FROM labels WHERE module = ? AND author = ? AND undone_at IS NULL').all(module, author)
+      : this.db.prepare('SELECT DISTINCT object_id FROM labels WHERE module = ? AND undone_at IS NULL').all(module)) as Array<{ object_id: string }>;
+    return new Set(rows.map((r) => r.object_id));
+  }
+
+  countLabels(module: string): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM labels WHERE module = ? AND undone_at IS NULL').get(module) as { n: number }).n;
+  }
+
+  /** Stores a verified bundle as the module's next version (a candidate until deployed). */
+  saveModel(bundle: ModelBundle, nLabels: number, actor = 'system'): ModelRow {
+    parseBundle(serializeBundle(bundle));
+    const module = bundle.manifest.module;
+    const version = Number(bundle.manifest.version);
+    if (!Number.isInteger(version) || version < 1) throw new StoreError(`bundle version '${bundle.manifest.version}' is not a positive integer`);
+    this.db.transaction(() => {
+      this.db.prepare(`INSERT INTO models (module, version, status, model_type, feature_spec_hash, sha256, metrics_json, n_labels, parent_version, bundle_json, created_at)
+        VALUES (?, ?, 'candidate', ?, ?, ?, ?, ?, ?, ?, ?)`).run(module, version, bundle.manifest.modelType, bundle.manifest.featureSpecHash, bundle.sha256,
+        JSON.stringify(bundle.manifest.metrics), nLabels, bundle.manifest.parentVersion === null ? null : Number(bundle.manifest.parentVersion),
+        serializeBundle(bundle), now());
+      this.db.prepare('INSERT INTO learning_curve (module, version, n_labels, metrics_json, created_at) VALUES (?, ?, ?, ?, ?)').run(module, version, nLabels, JSON.stringify(bundle.manifest.metrics), now());
+      this.audit(actor, 'save-model', { module, version, sha256: bundle.sha256 });
+    })();
+    return this.getModel(module, version);
+  }
+
+  nextVersion(module: string): number {
+    return (this.db.prepare('SELECT COALESCE(MAX(version), 0) + 1 AS v FROM models WHERE module = ?').get(module) as { v: number }).v;
+  }
+
+  private toModelRow(r: Record<string, unknown>): ModelRow {
+    return {
+      module: r.module as string, version: r.version as number, status: r.status as ModelRow['status'], modelType: r.model_type as string,
+      featureSpecHash: r.feature_spec_hash as string, sha256: r.sha256 as string, metrics: JSON.parse(r.metrics_json as string), nLabels: r.n_labels as number,
+      parentVersion: r.parent_version as number | null, createdAt: r.created_at as string,
+    };
+  }
+
+  getModel(module: string, version: number): ModelRow {
+    const r = this.db.prepare('SELECT * FROM models WHERE module = ? AND version = ?').get(module, version) as Record<string, unknown> | undefined;
+    if (!r) throw new StoreError(`no model ${module} v${version}`);
+    return this.toModelRow(r);
+  }
+
+  listModels(module?: string): ModelRow[] {
+    const rows = (module ? this.db.prepare('SELECT * FROM models WHERE module = ? ORDER BY version').all(module) : this.db.prepare('SELECT * FROM models ORDER BY module, version').all()) as Array<Record<string, unknown>>;
+    return rows.map((r) => this.toModelRow(r));
+  }
+
+  /** The verified bundle of a version (checksum checked on the way out too). */
+  getBundle(module: string, version: number): ModelBundle {
+    const r = this.db.prepare('SELECT bundle_json FROM models WHERE module = ? AND version = ?').get(module, version) as { bundle_json: string } | undefined;
+    if (!r) throw new StoreError(`no model ${module} v${version}`);
+    return parseBundle(r.bundle_json, undefined, `${module} v${version}`);
+  }
+
+  deployedVersion(module: string): number | null {
+    const r = this.db.prepare("SELECT version FROM models WHERE module = ? AND status = 'deployed'").get(module) as { version: number } | undefined;
+    return r ? r.version : null;
+  }
+
+  /** Deploys a version (the previous one is retired), recording who, when and why. */
+  deploy(module: string, version: number, actor: string, reason: string | null = null, action: 'deploy' | 'rollback' = 'deploy'): void {
+    this.getModel(module, version);
+    this.db.transaction(() => {
+      this.db.prepare("UPDATE models SET status = 'retired' WHERE module = ? AND status = 'deployed'").run(module);
+      this.db.prepare("UPDATE models SET status = 'deployed' WHERE module = ? AND version = ?").run(module, version);
+      this.db.prepare('INSERT INTO deployments (module, version, action, actor, reason, created_at) VALUES (?, ?, ?, ?, ?, ?)').run(module, version, action, actor, reason, now());
+      this.audit(actor, action, { module, version, reason });
+    })();
+  }
+
+  /** Back to the version deployed before the current one. */
+  rollback(module: string, actor: string, reason: string | null = null): number {
+    const history = this.db.prepare('SELECT version FROM deployments WHERE module = ? ORDER BY id').all(module) as Array<{ version: number }>;
+    const current = this.deployedVersion(module);
+    if (current === null) throw new StoreError(`rollback: ${module} has no deployed version`);
+    // walk back past every entry of the current version to the one deployed before it
+    let i = history.length - 1;
+    while (i >= 0 && history[i].version === current) i--;
+    if (i < 0) throw new StoreError(`rollback: ${module} v${current} is the only version ever deployed`);
+    this.deploy(module, history[i].version, actor, reason, 'rollback');
+    return history[i].version;
+  }
+
+  deploymentHistory(module: string): Array<{ version: number; action: string; actor: string; reason: string | null; createdAt: string }> {
+    return (this.db.prepare('SELECT version, action, actor, reason, created_at FROM deployments WHERE module = ? ORDER BY id').all(module) as Array<Record<string, unknown>>)
+      .map((r) => ({ version: r.version as number, action: r.action as string, actor: r.actor as string, reason: r.reason as string | null, createdAt: r.created_at as string }));
+  }
+
+  learningCurve(module: string): Array<{ version: number; nLabels: number; metrics: Record<string, number> }> {
+    return (this.db.prepare('SELECT version, n_labels, metrics_json FROM learning_curve WHERE module = ? ORDER BY n_labels, version').all(module) as Array<Record<string, unknown>>)
+      .map((r) => ({ version: r.version as number, nLabels: r.n_labels as number, metrics: JSON.parse(r.metrics_json as string) }));
+  }
+
+  /** A consistent copy of the whole store, safe while other connections write (SQLite online backup). */
+  async backup(destination: string): Promise<void> {
+    await this.db.backup(destination);
+  }
+}
