@@ -1,0 +1,109 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Store, StoreError } from '../../engine/store/store.ts';
+import { earlySnIaExtractor, anomalyExtractor, DEFAULT_SIGMOID_PARAMS } from '../../features/index.ts';
+import { RandomForestClassifier, createBundle, type Matrix } from '../../models/index.ts';
+import { sharedPath } from '../shared.ts';
+
+const tmp = mkdtempSync(path.join(tmpdir(), 'sieve-store-'));
+
+describe('the SQLite store', () => {
+  const file = path.join(tmp, 'sieve.db');
+
+  it('imports real alerts once, keeps them intact, and refuses a bad file without storing anything', async () => {
+    const store = Store.open(file);
+    expect(store.schemaVersion).toBe(1);
+    const r = await store.importFiles([sharedPath('ztf', 'alerts.jsonl')], 'alice');
+    expect(r.inserted).toBe(140);
+    // the Parquet file holds 51 of the same alerts: all duplicates
+    const again = await store.importFiles([sharedPath('ztf', 'parquet', 'alerts.parquet')]);
+    expect(again).toMatchObject({ inserted: 0, duplicates: 51 });
+    const a = store.getAlert(1);
+    expect(a.candid).toBe(975188143515015117n);
+    expect(a.cutouts.science!.bytes[0]).toBe(0x1f);
+    expect(a.lightCurve.jd.length).toBe(22);
+    // one bad line in an otherwise good file: nothing from it (or from the good file beside it) is stored
+    const lines = readFileSync(sharedPath('ztf', 'alerts.jsonl'), 'utf8').trim().split('\n');
+    const bad = path.join(tmp, 'bad.jsonl');
+    writeFileSync(bad, [lines[0].replace('"objectId"', '"objectID"'), ...lines.slice(1, 5)].join('\n'));
+    await expect(store.importFiles([sharedPath('lsst', 'part-2-918301.avro'), bad])).rejects.toThrow(/import refused, nothing stored: 1 bad record\(s\):\n {2}.*bad\.jsonl: line 1/);
+    expect(store.countAlerts()).toBe(140);
+    store.close();
+  });
+
+  it('keys features by FeatureSpec hash so that versions never mix', () => {
+    const store = Store.open(file);
+    const v1 = store.computeFeatures(earlySnIaExtractor());
+    expect(v1.computed).toBe(140);
+    expect(store.computeFeatures(earlySnIaExtractor()).computed).toBe(0);
+    const v2 = store.computeFeatures(earlySnIaExtractor({ ...DEFAULT_SIGMOID_PARAMS, minDataPoints: 3 }));
+    expect(v2.specHash).not.toBe(v1.specHash);
+    expect(v2.computed).toBe(140);
+    const t = store.featureTable(earlySnIaExtractor().spec);
+    expect(t.values.length).toBe(140 * 12);
+    expect(t.passesCuts.reduce((s, x) => s + x, 0)).toBe(3);
+    expect(store.computeFeatures(anomalyExtractor()).computed).toBe(140);
+    store.close();
+  });
+
+  it('records labels with provenance; objects inherit them; unsure, skip and undone labels are not trained on', () => {
+    const store = Store.open(file);
+    const objectOf = (id: number) => store.getAlert(id).objectId;
+    const l1 = store.addLabel({ module: 'early-snia', alertId: 1, label: 'SN Ia', author: 'alice', queue: 'uncertainty', modelVersion: '1', comment: 'clear rise' });
+    expect(l1).toMatchObject({ author: 'alice', authorKind: 'person', queue: 'uncertainty', modelVersion: '1', comment: 'clear rise', objectId: objectOf(1) });
+    store.addLabel({ module: 'early-snia', alertId: 2, label: 'unsure', author: 'bob' });
+    store.addLabel({ module: 'early-snia', alertId: 3, label: 'other', author: 'model-v1', authorKind: 'model' });
+    const l4 = store.addLabel({ module: 'early-snia', alertId: 4, label: 'other', author: 'alice' });
+    store.undoLabel(l4.id, 'alice');
+    const train = store.trainingLabels('early-snia');
+    expect([...train.entries()]).toEqual([[objectOf(1), 'SN Ia']]);
+    expect(store.labelledObjects('early-snia', 'bob')).toEqual(new Set([objectOf(2)]));
+    expect(() => store.undoLabel(l4.id, 'alice')).toThrow(/already undone/);
+    expect(() => store.addLabel({ module: 'early-snia', alertId: 99999, label: 'x', author: 'a' })).toThrow(StoreError);
+    store.close();
+  });
+
+  it('keeps model versions, deploys, rolls back, and remembers who did it', () => {
+    const store = Store.open(file);
+    const t = store.featureTable(earlySnIaExtractor().spec);
+    const X: Matrix = { data: Float32Array.from(t.values), rows: t.alertIds.length, cols: t.cols };
+    const y = Int32Array.from({ length: X.rows }, (_, i) => i % 2);
+    const save = (seed: number) => {
+      const version = store.nextVersion('early-snia');
+      const bundle = createBundle({ module: 'early-snia', version: String(version), model: new RandomForestClassifier({ nEstimators: 5, seed }).fit(X, y),
+        featureSpec: earlySnIaExtractor().spec, classNames: ['other', 'SN Ia'], training: { X, y }, metrics: { accuracy: 0.5 + seed / 10 } });
+      return store.saveModel(bundle, 10 * seed);
+    };
+    expect(save(1).version).toBe(1);
+    expect(save(2).version).toBe(2);
+    store.deploy('early-snia', 1, 'admin', 'first');
+    store.deploy('early-snia', 2, 'admin', 'better');
+    expect(store.deployedVersion('early-snia')).toBe(2);
+    expect(store.rollback('early-snia', 'admin', 'regression seen')).toBe(1);
+    expect(store.deployedVersion('early-snia')).toBe(1);
+    expect(store.listModels('early-snia').map((m) => m.status)).toEqual(['deployed', 'retired']);
+    expect(store.deploymentHistory('early-snia').map((d) => [d.version, d.action, d.actor])).toEqual([[1, 'deploy', 'admin'], [2, 'deploy', 'admin'], [1, 'rollback', 'admin']]);
+    expect(store.learningCurve('early-snia').map((p) => p.nLabels)).toEqual([10, 20]);
+    expect(store.getBundle('early-snia', 2).manifest.version).toBe('2');
+    expect(() => store.deploy('early-snia', 7, 'admin')).toThrow(/no model early-snia v7/);
+    // a bundle altered inside the store is refused when read
+    store.db.prepare("UPDATE models SET bundle_json = replace(bundle_json, '\"accuracy\":0.7', '\"accuracy\":0.99') WHERE version = 2").run();
+    expect(() => store.getBundle('early-snia', 2)).toThrow(/checksum mismatch/);
+    store.close();
+  });
+
+  it('backs up while open, and a reopened store runs no migration twice', async () => {
+    const store = Store.open(file);
+    const copy = path.join(tmp, 'backup.db');
+    await store.backup(copy);
+    const other = Store.open(copy);
+    expect(other.countAlerts()).toBe(140);
+    expect(other.schemaVersion).toBe(1);
+    expect((other.db.prepare('SELECT COUNT(*) AS n FROM schema_migrations').get() as { n: number }).n).toBe(1);
+    expect(other.deployedVersion('early-snia')).toBe(1);
+    other.close();
+    store.close();
+  });
+});

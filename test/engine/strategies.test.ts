@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { entropyScore, leastConfident, marginScore, randomScore, selectBatch, strategyScores, voteEntropy } from '../../engine/activeLearning/strategies.ts';
+
+describe('query strategies', () => {
+  const proba = [0.9, 0.1, 0.5, 0.5, 0.6, 0.4];
+  it('score uncertainty, margin, entropy and committee disagreement', () => {
+    expect(Array.from(leastConfident(proba, 2))).toEqual([0.09999999999999998, 0.5, 0.4]);
+    expect(Array.from(marginScore(proba, 2)).map((v) => +v.toFixed(12))).toEqual([0.2, 1, 0.8]);
+    const h = entropyScore(proba, 2);
+    expect(h[1]).toBeCloseTo(Math.LN2, 12);
+    expect(h[0]).toBeLessThan(h[2]);
+    expect(Array.from(voteEntropy([10, 0, 5, 5], 2))).toEqual([0, Math.LN2]);
+    expect(Array.from(randomScore(5, 3))).toEqual(Array.from(randomScore(5, 3)));
+    expect(() => strategyScores('committee', { nClasses: 2, n: 3 })).toThrow(/needs committee votes/);
+  });
+
+  it('picks the k most informative, excluding labelled ones and near-duplicates in one batch', () => {
+    const scores = [0.1, 0.9, 0.85, 0.5, 0.8];
+    expect(selectBatch(scores, 2).map((q) => q.index)).toEqual([1, 2]);
+    expect(selectBatch(scores, 2, { exclude: (i) => i === 1 }).map((q) => q.index)).toEqual([2, 4]);
+    // items 1 and 2 are the same point: batch mode takes 1, skips 2
+    const values = [0, 0, 5, 5, 5, 5, 10, 10, -5, 5];
+    expect(selectBatch(scores, 3, { features: { values, cols: 2 }, minDistance: 0.5 }).map((q) => q.index)).toEqual([1, 4, 3]);
+  });
+});
