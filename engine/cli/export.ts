@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import {
   AADForest, IsolationForest, RandomForestClassifier, TwoBandAADModel, aadForestToOnnx, exportFinkAnomalyZip, isolationForestToOnnx,
-  modelFromBundle, parseBundle, randomForestToOnnx, serializeBundle,
+  modelFromBundle, parseBundle, randomForestToOnnx, serializeBundle, type ModelBundle,
 } from '../../models/index.ts';
 
 /**
@@ -9,7 +9,10 @@ import {
  * bundle file, e.g. the anomaly-module.bundle.json an experiment writes.
  */
 export function exportCommand(module: string, opts: { format: string; out: string; name?: string }): void {
-  const bundle = parseBundle(readFileSync(module, 'utf8'), undefined, module);
+  exportBundle(parseBundle(readFileSync(module, 'utf8'), undefined, module), module, opts);
+}
+
+export function exportBundle(bundle: ModelBundle, module: string, opts: { format: string; out: string; name?: string }): void {
   const model = modelFromBundle(bundle);
   switch (opts.format) {
     case 'bundle':

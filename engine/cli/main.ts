@@ -5,6 +5,10 @@ import { basisCommand } from './basis.ts';
 import { demoCommand } from './demo.ts';
 import { experimentAnomalyCommand } from './experiment.ts';
 import { exportCommand } from './export.ts';
+import {
+  DEFAULT_DB, backupCommand, deployCommand, exportFromStore, ingestCommand, labelCommand, modelsCommand, queueCommand, rollbackCommand,
+  storeFeaturesCommand, trainCommand,
+} from './storeCommands.ts';
 
 function positiveInt(v: string): number {
   const n = Number(v);
@@ -34,11 +38,40 @@ program
 
 program
   .command('features')
-  .description('compute features for every alert of a file (.jsonl, .parquet, .avro, detected by content) into CSV')
-  .requiredOption('--extractor <name>', 'early-snia | anomaly | kilonova')
-  .requiredOption('--in <file...>', 'alert file(s)')
-  .requiredOption('--out <file>', 'output CSV')
-  .action(featuresCommand);
+  .description('features of every alert of a file into CSV (--extractor, --in, --out), or of every stored alert (--db)')
+  .option('--extractor <name>', 'early-snia | anomaly | kilonova')
+  .option('--in <file...>', 'alert file(s) (.jsonl, .parquet, .avro, detected by content)')
+  .option('--out <file>', 'output CSV')
+  .option('--db <file>', 'compute into the store instead, for every module (or --module)')
+  .option('--module <name>', 'with --db: only this module')
+  .action((opts: { extractor?: string; in?: string[]; out?: string; db?: string; module?: string }) => {
+    if (opts.db && !opts.in) return storeFeaturesCommand({ db: opts.db, ...(opts.module ? { module: opts.module } : {}) });
+    if (!opts.extractor || !opts.in || !opts.out) throw new InvalidArgumentError('features needs --extractor, --in and --out (or --db)');
+    return featuresCommand({ extractor: opts.extractor, in: opts.in, out: opts.out });
+  });
+
+program.command('ingest').description('store alert files (all-or-nothing: a bad record stores nothing)')
+  .argument('<files...>').option('--db <file>', 'store', DEFAULT_DB).option('--actor <name>', 'who imports', 'cli').action(ingestCommand);
+program.command('train').description('retrain a module from its labels in a worker; deploy it if the gate passes')
+  .argument('<module>').option('--db <file>', 'store', DEFAULT_DB).option('--seed <seed>', 'random seed', int, 0)
+  .option('--trees <count>', 'trees', positiveInt, 100).option('--actor <name>', 'who trains', 'cli').action(trainCommand);
+program.command('queue').description("the next alerts to label, with the reason each was chosen")
+  .argument('<module>').option('--db <file>', 'store', DEFAULT_DB).option('--k <count>', 'how many', positiveInt, 10)
+  .option('--strategy <name>', 'uncertainty | margin | entropy | committee | random', 'uncertainty').option('--expert <name>', 'skip objects this expert labelled')
+  .option('--seed <seed>', 'seed for random choices', int, 0).option('--json', 'JSON output', false).action(queueCommand);
+program.command('label').description('label an alert (its object inherits the label); retrains after --retrain-every labels')
+  .argument('<alert>', 'alert id in the store').argument('<label>').requiredOption('--module <name>', 'module')
+  .option('--db <file>', 'store', DEFAULT_DB).option('--expert <name>', 'who labels', 'cli').option('--comment <text>').option('--queue <name>')
+  .option('--retrain-every <count>', 'retrain after this many new labels', positiveInt, 10).action(labelCommand);
+program.command('models').description('model versions with status and metrics').argument('[module]')
+  .option('--db <file>', 'store', DEFAULT_DB).option('--json', 'JSON output', false)
+  .action((module: string | undefined, opts: { db: string; json: boolean }) => modelsCommand({ ...opts, ...(module ? { module } : {}) }));
+program.command('deploy').description('deploy a model version').argument('<module>').argument('<version>')
+  .option('--db <file>', 'store', DEFAULT_DB).option('--actor <name>', 'who deploys', 'cli').option('--reason <text>').action(deployCommand);
+program.command('rollback').description('back to the previously deployed version').argument('<module>')
+  .option('--db <file>', 'store', DEFAULT_DB).option('--actor <name>', 'who rolls back', 'cli').option('--reason <text>').action(rollbackCommand);
+program.command('backup').description('copy the store safely while it is in use').argument('<destination>')
+  .option('--db <file>', 'store', DEFAULT_DB).action(backupCommand);
 
 program
   .command('basis')
@@ -88,11 +121,14 @@ experiment
 
 program
   .command('export')
-  .description('export a trained module: <module> is a bundle file until the model registry lands')
-  .argument('<module>', 'bundle file')
+  .description('export a trained module: a module of the store (--db; deployed version unless --version) or a bundle file')
+  .argument('<module>', 'module name (with --db) or bundle file')
   .requiredOption('--format <format>', 'bundle | onnx | fink-anomaly-zip')
   .requiredOption('--out <path>', 'output file')
+  .option('--db <file>', 'store holding the module')
+  .option('--version <version>', 'with --db: this version instead of the deployed one')
   .option('--name <name>', "model name inside a Fink zip (forest_g_AAD_<name>.onnx)")
-  .action(exportCommand);
+  .action((module: string, opts: { format: string; out: string; db?: string; version?: string; name?: string }) =>
+    opts.db ? exportFromStore(module, { ...opts, db: opts.db }) : exportCommand(module, opts));
 
 await program.parseAsync(process.argv);

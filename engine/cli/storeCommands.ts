@@ -1,0 +1,120 @@
+import { moduleByName, MODULES } from '../modules.ts';
+import { nextQueue } from '../queue.ts';
+import { labelsSinceLastModel, retrainInWorker } from '../retrain.ts';
+import { Store } from '../store/store.ts';
+import type { StrategyName } from '../activeLearning/strategies.ts';
+import { exportBundle } from './export.ts';
+
+export const DEFAULT_DB = 'sieve.db';
+
+function withStore<T>(db: string, f: (s: Store) => T): T {
+  const store = Store.open(db);
+  try {
+    return f(store);
+  } finally {
+    store.close();
+  }
+}
+
+export async function ingestCommand(files: string[], opts: { db: string; actor: string }): Promise<void> {
+  const store = Store.open(opts.db);
+  try {
+    const r = await store.importFiles(files, opts.actor);
+    console.log(`${r.inserted} alerts stored, ${r.duplicates} already there (${files.length} file(s)) -> ${opts.db}`);
+  } finally {
+    store.close();
+  }
+}
+
+export function storeFeaturesCommand(opts: { db: string; module?: string }): void {
+  withStore(opts.db, (store) => {
+    const names = opts.module ? [opts.module] : Object.keys(MODULES);
+    for (const name of names) {
+      const ex = moduleByName(name).extractor();
+      const r = store.computeFeatures(ex);
+      console.log(`${name}: ${r.computed} alerts featurised (${ex.spec.name}@${ex.spec.version}, spec ${r.specHash.slice(0, 12)})`);
+    }
+  });
+}
+
+export async function trainCommand(module: string, opts: { db: string; seed: number; trees: number; actor: string }): Promise<void> {
+  moduleByName(module);
+  const { result } = retrainInWorker(opts.db, module, { seed: opts.seed, nEstimators: opts.trees, actor: opts.actor });
+  const r = await result;
+  console.log(`${r.module} v${r.version}: ${r.nLabels} labelled rows; ${r.promoted ? 'deployed' : 'kept as candidate'} (${r.reason})`);
+  console.log(`  metrics: ${JSON.stringify(r.metrics)}`);
+}
+
+export function queueCommand(module: string, opts: { db: string; k: number; strategy: StrategyName; expert?: string; seed: number; json: boolean }): void {
+  withStore(opts.db, (store) => {
+    const q = nextQueue(store, module, { k: opts.k, strategy: opts.strategy, seed: opts.seed, ...(opts.expert ? { expert: opts.expert } : {}) });
+    if (opts.json) console.log(JSON.stringify(q));
+    else for (const e of q) console.log(`${String(e.alertId).padStart(8)}  ${e.objectId.padEnd(20)}  ${e.reason}`);
+  });
+}
+
+export async function labelCommand(alertId: string, label: string, opts: { db: string; module: string; expert: string; comment?: string; queue?: string; retrainEvery: number }): Promise<void> {
+  const def = moduleByName(opts.module);
+  const known = def.labels.map((l) => l.label);
+  if (!known.includes(label) && label !== 'skip') throw new Error(`label '${label}' is not one of ${opts.module}'s labels: ${[...known, 'skip'].join(', ')}`);
+  const id = Number(alertId);
+  if (!Number.isInteger(id)) throw new Error(`alert id '${alertId}' is not an integer`);
+  const store = Store.open(opts.db);
+  let due = false;
+  try {
+    const deployed = store.deployedVersion(opts.module);
+    const row = store.addLabel({ module: opts.module, alertId: id, label, author: opts.expert, comment: opts.comment ?? null, queue: opts.queue ?? null, modelVersion: deployed === null ? null : String(deployed) });
+    console.log(`label ${row.id}: ${row.objectId} = ${label} (${opts.module}, by ${opts.expert})`);
+    due = def.kind === 'anomaly' || labelsSinceLastModel(store, opts.module) >= opts.retrainEvery;
+  } finally {
+    store.close();
+  }
+  if (due) {
+    const r = await retrainInWorker(opts.db, opts.module, { actor: 'auto-retrain' }).result.catch((e: Error) => {
+      console.log(`automatic retrain not done: ${e.message}`);
+      return null;
+    });
+    if (r) console.log(`automatic retrain: ${r.module} v${r.version} ${r.promoted ? 'deployed' : 'kept as candidate'} (${r.reason})`);
+  }
+}
+
+export function modelsCommand(opts: { db: string; module?: string; json: boolean }): void {
+  withStore(opts.db, (store) => {
+    const rows = store.listModels(opts.module);
+    if (opts.json) return console.log(JSON.stringify(rows));
+    for (const m of rows) console.log(`${m.module.padEnd(12)} v${String(m.version).padEnd(4)} ${m.status.padEnd(10)} ${m.modelType.padEnd(14)} labels ${String(m.nLabels).padEnd(6)} ${JSON.stringify(m.metrics)}`);
+  });
+}
+
+export function deployCommand(module: string, version: string, opts: { db: string; actor: string; reason?: string }): void {
+  withStore(opts.db, (store) => {
+    store.deploy(module, Number(version), opts.actor, opts.reason ?? null);
+    console.log(`${module} v${version} deployed by ${opts.actor}`);
+  });
+}
+
+export function rollbackCommand(module: string, opts: { db: string; actor: string; reason?: string }): void {
+  withStore(opts.db, (store) => {
+    const v = store.rollback(module, opts.actor, opts.reason ?? null);
+    console.log(`${module} rolled back to v${v} by ${opts.actor}`);
+  });
+}
+
+export function exportFromStore(module: string, opts: { db: string; version?: string; format: string; out: string; name?: string }): void {
+  withStore(opts.db, (store) => {
+    const version = opts.version ? Number(opts.version) : store.deployedVersion(module);
+    if (version === null) throw new Error(`${module} has no deployed version; give --version`);
+    exportBundle(store.getBundle(module, version), `${module} v${version}`, opts);
+  });
+}
+
+export async function backupCommand(destination: string, opts: { db: string }): Promise<void> {
+  const store = Store.open(opts.db);
+  try {
+    await store.backup(destination);
+    console.log(`${opts.db} backed up to ${destination}`);
+  } finally {
+    store.close();
+  }
+}
+

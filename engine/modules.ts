@@ -1,0 +1,53 @@
+import { anomalyExtractor, earlySnIaExtractor, kilonovaExtractor, type FeatureExtractor } from '../features/index.ts';
+
+/**
+ * The science modules the workbench trains. A classifier module maps expert labels to training classes
+ * (null: recorded but not trained on); an anomaly module takes anomaly / nominal.
+ */
+export interface ModuleDefinition {
+  name: string;
+  kind: 'classifier' | 'anomaly';
+  extractor: () => FeatureExtractor;
+  classNames: string[];
+  /** The labels an expert can give, with their default keyboard keys. */
+  labels: Array<{ label: string; key: string }>;
+  labelToClass(label: string): number | null;
+}
+
+const NOT_TRAINED = new Set(['unsure', 'skip']);
+
+export const MODULES: Record<string, ModuleDefinition> = {
+  'early-snia': {
+    name: 'early-snia',
+    kind: 'classifier',
+    extractor: () => earlySnIaExtractor(),
+    classNames: ['other', 'SN Ia'],
+    labels: [
+      { label: 'SN Ia', key: '1' }, { label: 'other SN', key: '2' }, { label: 'not SN', key: '3' }, { label: 'bogus', key: '4' }, { label: 'unsure', key: '5' },
+    ],
+    // TNS classes such as "SN Ia-91T-like" are SN Ia; everything else is the other class.
+    labelToClass: (l) => (NOT_TRAINED.has(l) ? null : l === 'SN Ia' || l.startsWith('SN Ia-') ? 1 : 0),
+  },
+  kilonova: {
+    name: 'kilonova',
+    kind: 'classifier',
+    extractor: () => kilonovaExtractor(),
+    classNames: ['other', 'kilonova'],
+    labels: [{ label: 'kilonova', key: '1' }, { label: 'other', key: '2' }, { label: 'bogus', key: '3' }, { label: 'unsure', key: '4' }],
+    labelToClass: (l) => (NOT_TRAINED.has(l) ? null : l === 'kilonova' ? 1 : 0),
+  },
+  anomaly: {
+    name: 'anomaly',
+    kind: 'anomaly',
+    extractor: () => anomalyExtractor(),
+    classNames: ['nominal', 'anomaly'],
+    labels: [{ label: 'anomaly', key: '1' }, { label: 'nominal', key: '2' }, { label: 'unsure', key: '3' }],
+    labelToClass: (l) => (l === 'anomaly' ? 1 : l === 'nominal' ? 0 : null),
+  },
+};
+
+export function moduleByName(name: string): ModuleDefinition {
+  const m = MODULES[name];
+  if (!m) throw new Error(`unknown module '${name}' (known: ${Object.keys(MODULES).join(', ')})`);
+  return m;
+}

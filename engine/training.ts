@@ -1,0 +1,218 @@
+import { createHash } from 'node:crypto';
+import { ANOMALY_FEATURE_NAMES } from '../features/index.ts';
+import {
+  AADForest, RandomForestClassifier, TwoBandAADModel, binaryReport, createBundle, modelFromBundle, rocAuc, FINK_FOREST_INPUT_BAND,
+  type Matrix, type ModelBundle,
+} from '../models/index.ts';
+import { moduleByName, type ModuleDefinition } from './modules.ts';
+import type { Store } from './store/store.ts';
+
+export interface TrainOptions {
+  seed?: number;
+  nEstimators?: number;
+  /** Fraction of labelled objects held out for the promotion gate. */
+  holdoutFraction?: number;
+  /** Promote when the candidate's gate metric is at least the deployed one's minus this. */
+  tolerance?: number;
+  gateMetric?: 'fom' | 'accuracy' | 'f1' | 'auc';
+  actor?: string;
+  /** Deploy automatically when the gate passes (the first version is always deployed). */
+  autoDeploy?: boolean;
+}
+
+export interface TrainResult {
+  module: string;
+  version: number;
+  nLabels: number;
+  metrics: Record<string, number>;
+  deployedMetrics: Record<string, number> | null;
+  promoted: boolean;
+  reason: string;
+}
+
+/** Objects go to the held-out set by a hash of their id: stable as labels accumulate. */
+function heldOut(objectId: string, fraction: number): boolean {
+  const h = createHash('sha256').update(objectId).digest();
+  return h.readUInt32BE(0) / 2 ** 32 < fraction;
+}
+
+interface LabelledRows {
+  X: Matrix;
+  y: Int32Array;
+  holdout: Uint8Array;
+  objects: string[];
+  alertIds: Int32Array;
+}
+
+/** Every alert of every labelled object (an object's label is inherited by all its alerts). */
+export function labelledRows(store: Store, def: ModuleDefinition, holdoutFraction: number): LabelledRows {
+  const labels = store.trainingLabels(def.name);
+  const t = store.featureTable(def.extractor().spec);
+  const keep: number[] = [];
+  const y: number[] = [];
+  for (let i = 0; i < t.alertIds.length; i++) {
+    const l = labels.get(t.objectIds[i]);
+    if (l === undefined) continue;
+    const c = def.labelToClass(l);
+    if (c === null) continue;
+    keep.push(i);
+    y.push(c);
+  }
+  const d = t.cols;
+  const data = new Float32Array(keep.length * d);
+  keep.forEach((i, k) => {
+    for (let j = 0; j < d; j++) data[k * d + j] = t.values[i * d + j];
+  });
+  const objects = keep.map((i) => t.objectIds[i]);
+  return {
+    X: { data, rows: keep.length, cols: d },
+    y: Int32Array.from(y),
+    holdout: Uint8Array.from(objects, (o) => (heldOut(o, holdoutFraction) ? 1 : 0)),
+    objects,
+    alertIds: Int32Array.from(keep, (i) => t.alertIds[i]),
+  };
+}
+
+function subset(r: LabelledRows, want: 0 | 1): { X: Matrix; y: Int32Array } {
+  const idx: number[] = [];
+  for (let i = 0; i < r.y.length; i++) if (r.holdout[i] === want) idx.push(i);
+  const d = r.X.cols;
+  const data = new Float32Array(idx.length * d);
+  idx.forEach((i, k) => data.set(r.X.data.subarray(i * d, i * d + d), k * d));
+  return { X: { data, rows: idx.length, cols: d }, y: Int32Array.from(idx, (i) => r.y[i]) };
+}
+
+export function evaluateClassifier(model: RandomForestClassifier, X: Matrix, y: Int32Array, threshold = 0.5): Record<string, number> {
+  if (X.rows === 0) return {};
+  const p = model.predictProba(X);
+  const C = model.nClasses;
+  const score = Float64Array.from({ length: X.rows }, (_, i) => (C > 1 ? p[i * C + 1] : 0));
+  const pred = Int32Array.from(score, (s) => (s >= threshold ? 1 : 0));
+  const r = binaryReport(y, pred);
+  const auc = rocAuc(y, score);
+  return { accuracy: r.accuracy, efficiency: r.efficiency, purity: r.purity, f1: r.f1, fom: r.fom, ...(Number.isNaN(auc) ? {} : { auc }), n: X.rows };
+}
+
+/**
+ * Retrains a classifier module from the store's labels: random forest on the training objects, evaluated
+ * with the deployed model on the same held-out objects, saved as the next version, and deployed when it is
+ * not worse by the gate metric (or when nothing is deployed yet). Every write happens in one transaction
+ * at the end, so a crash part-way leaves the registry and the deployed model as they were.
+ */
+export function retrainClassifier(store: Store, moduleName: string, o: TrainOptions = {}): TrainResult {
+  const def = moduleByName(moduleName);
+  if (def.kind !== 'classifier') throw new Error(`${moduleName} is an anomaly module: it updates on every label`);
+  store.computeFeatures(def.extractor());
+  const rows = labelledRows(store, def, o.holdoutFraction ?? 0.25);
+  const train = subset(rows, 0);
+  const test = subset(rows, 1);
+  const classes = new Set(train.y);
+  if (train.X.rows < 2 || classes.size < 2) throw new Error(`${moduleName}: need labelled training examples of both classes (have ${train.X.rows} rows, ${classes.size} class(es))`);
+  const rf = new RandomForestClassifier({ nEstimators: o.nEstimators ?? 100, seed: o.seed ?? 0, classWeight: 'balanced', oobScore: true }).fit(train.X, train.y, def.classNames.length);
+  const metrics = evaluateClassifier(rf, test.X, test.y);
+  const deployed = store.deployedVersion(moduleName);
+  let deployedMetrics: Record<string, number> | null = null;
+  if (deployed !== null) {
+    const old = modelFromBundle(store.getBundle(moduleName, deployed));
+    if (old instanceof RandomForestClassifier && old.nFeatures === train.X.cols) deployedMetrics = evaluateClassifier(old, test.X, test.y);
+  }
+  const version = store.nextVersion(moduleName);
+  const bundle: ModelBundle = createBundle({
+    module: moduleName, version: String(version), model: rf, featureSpec: def.extractor().spec, classNames: def.classNames,
+    training: { X: train.X, y: train.y }, metrics, parentVersion: deployed === null ? null : String(deployed),
+  });
+  const gate = o.gateMetric ?? 'fom';
+  const tol = o.tolerance ?? 0;
+  let promoted: boolean;
+  let reason: string;
+  if (deployed === null) {
+    promoted = true;
+    reason = 'first version';
+  } else if (!deployedMetrics || deployedMetrics[gate] === undefined || metrics[gate] === undefined) {
+    promoted = false;
+    reason = `no held-out ${gate} to compare on; kept as a candidate`;
+  } else {
+    promoted = metrics[gate] >= deployedMetrics[gate] - tol;
+    reason = `${gate} ${metrics[gate].toFixed(4)} vs deployed v${deployed} ${deployedMetrics[gate].toFixed(4)} on the same ${test.X.rows} held-out rows`;
+  }
+  const actor = o.actor ?? 'retrain';
+  store.db.transaction(() => {
+    store.saveModel(bundle, rows.y.length, actor);
+    if (promoted && (o.autoDeploy ?? true)) store.deploy(moduleName, version, actor, `automatic: ${reason}`);
+  })();
+  return { module: moduleName, version, nLabels: rows.y.length, metrics, deployedMetrics, promoted: promoted && (o.autoDeploy ?? true), reason };
+}
+
+/** Fink-wired per-band inputs of the anomaly module (forest_g takes r-band features, forest_r g-band). */
+export function anomalyInputs(values: ArrayLike<number>, rows: number): { inputG: Float32Array; inputR: Float32Array } {
+  const F = ANOMALY_FEATURE_NAMES.length;
+  const gOff = FINK_FOREST_INPUT_BAND.forest_g === 'r' ? F : 0;
+  const rOff = FINK_FOREST_INPUT_BAND.forest_r === 'g' ? 0 : F;
+  const inputG = new Float32Array(rows * F);
+  const inputR = new Float32Array(rows * F);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < F; j++) {
+    inputG[i * F + j] = values[i * 2 * F + gOff + j];
+    inputR[i * F + j] = values[i * 2 * F + rOff + j];
+  }
+  return { inputG, inputR };
+}
+
+/**
+ * The anomaly module: two AAD forests on the stored anomaly features, re-weighted from every
+ * anomaly/nominal label given so far, saved as the next version and deployed (AAD has no held-out gate:
+ * each label is meant to move the ranking at once).
+ */
+export function updateAnomalyModule(store: Store, o: TrainOptions = {}): TrainResult {
+  const def = moduleByName('anomaly');
+  store.computeFeatures(def.extractor());
+  const t = store.featureTable(def.extractor().spec);
+  const { inputG, inputR } = anomalyInputs(t.values, t.alertIds.length);
+  const F = ANOMALY_FEATURE_NAMES.length;
+  const deployed = store.deployedVersion('anomaly');
+  let model: TwoBandAADModel;
+  if (deployed !== null) model = modelFromBundle(store.getBundle('anomaly', deployed)) as TwoBandAADModel;
+  else {
+    const fit = (input: Float32Array, seed: number) => {
+      const idx: number[] = [];
+      for (let i = 0; i < t.alertIds.length; i++) if (input.subarray(i * F, i * F + F).every(Number.isFinite)) idx.push(i);
+      if (idx.length < 4) throw new Error(`anomaly: only ${idx.length} alerts with complete features in a band`);
+      const data = new Float32Array(idx.length * F);
+      idx.forEach((i, k) => data.set(input.subarray(i * F, i * F + F), k * F));
+      return new AADForest({ seed, nEstimators: o.nEstimators ?? 150 }).fit({ data, rows: idx.length, cols: F });
+    };
+    model = new TwoBandAADModel(fit(inputG, (o.seed ?? 0) * 2 + 1), fit(inputR, (o.seed ?? 0) * 2 + 2));
+  }
+  model.forestG.resetWeights();
+  model.forestR.resetWeights();
+  const labels = store.trainingLabels('anomaly');
+  const n = t.alertIds.length;
+  const Xg = { data: inputG, rows: n, cols: F };
+  const Xr = { data: inputR, rows: n, cols: F };
+  const leavesG = model.forestG.leafIndices(Xg);
+  const leavesR = model.forestR.leafIndices(Xr);
+  const T = model.forestG.params.nEstimators;
+  const scores = model.scoreRows(inputG, inputR, n);
+  const labelled: Array<{ leavesG: Int32Array | null; leavesR: Int32Array | null; anomaly: boolean }> = [];
+  for (let i = 0; i < n; i++) {
+    const l = labels.get(t.objectIds[i]);
+    if (l !== 'anomaly' && l !== 'nominal') continue;
+    labelled.push({
+      leavesG: scores.validG[i] ? leavesG.subarray(i * T, i * T + T) : null,
+      leavesR: scores.validR[i] ? leavesR.subarray(i * T, i * T + T) : null,
+      anomaly: l === 'anomaly',
+    });
+  }
+  const pool = (s: Float64Array, v: Uint8Array) => Array.from(s).filter((_, i) => v[i]);
+  if (labelled.length) model.update(labelled, pool(scores.scoreG, scores.validG), pool(scores.scoreR, scores.validR));
+  const version = store.nextVersion('anomaly');
+  const bundle = createBundle({
+    module: 'anomaly', version: String(version), model, featureSpec: def.extractor().spec, classNames: def.classNames, decisionThreshold: 0,
+    training: { X: Xg }, metrics: { labels: labelled.length }, parentVersion: deployed === null ? null : String(deployed),
+  });
+  const actor = o.actor ?? 'aad-update';
+  store.db.transaction(() => {
+    store.saveModel(bundle, labelled.length, actor);
+    store.deploy('anomaly', version, actor, `AAD update from ${labelled.length} label(s)`);
+  })();
+  return { module: 'anomaly', version, nLabels: labelled.length, metrics: { labels: labelled.length }, deployedMetrics: null, promoted: true, reason: 'AAD update' };
+}
