@@ -3,7 +3,7 @@ import { featuresCommand } from './features.ts';
 import { simulateCommand } from './simulate.ts';
 import { basisCommand } from './basis.ts';
 import { demoCommand } from './demo.ts';
-import { experimentAnomalyCommand } from './experiment.ts';
+import { experimentAlCommand, experimentAnomalyCommand } from './experiment.ts';
 import { exportCommand } from './export.ts';
 import {
   DEFAULT_DB, backupCommand, deployCommand, exportFromStore, ingestCommand, labelCommand, modelsCommand, queueCommand, rollbackCommand,
@@ -118,6 +118,23 @@ experiment
   .option('--positive <value>', 'label value of the rare objects in --data')
   .option('--positive-fraction <f>', 'subsample the positives of --data to this fraction (seeded)', fraction)
   .action(experimentAnomalyCommand);
+
+experiment
+  .command('al')
+  .description("Fink's early SN Ia active-learning loop (Leoni et al. 2022): a strategy vs random sampling, same seeds")
+  .option('--module <name>', 'module', 'early-snia')
+  .option('--strategy <name>', 'uncertainty | margin | entropy | random', 'uncertainty')
+  .option('--seed <seed>', 'first seed', int, 1)
+  .option('--seeds <count>', 'number of seeds', positiveInt, 1)
+  .option('--data <source>', "'tns' (real TNS-labelled alerts), 'sim', or a labelled feature table .csv", 'tns')
+  .option('--label-column <name>', 'label column of a table')
+  .option('--positive <value>', 'positive label of a table')
+  .option('--initial <count>', 'initial labels (half positive)', positiveInt, 10)
+  .option('--queries <count>', 'queries (one per loop)', positiveInt, 300)
+  .option('--trees <count>', 'random-forest trees', positiveInt, 100)
+  .option('--sim-n <count>', 'simulated objects for --data sim', positiveInt, 20000)
+  .option('--out <dir>', 'output directory', 'out/al')
+  .action(experimentAlCommand);
 
 program
   .command('export')

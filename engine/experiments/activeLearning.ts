@@ -1,0 +1,192 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { LightCurveBuilder, readAlertFile, simulateObject, ZTF_BANDS, type Alert } from '../../datasets/index.ts';
+import { earlySnIaExtractor } from '../../features/index.ts';
+import { RandomForestClassifier, Random, binaryReport, type Matrix } from '../../models/index.ts';
+import { leastConfident, entropyScore, marginScore, type StrategyName } from '../activeLearning/strategies.ts';
+import { numericCell, readCsv } from '../csvRead.ts';
+import { lineChartPng } from '../plot/png.ts';
+
+export interface AlExperimentOptions {
+  strategy: StrategyName;
+  seeds: number;
+  firstSeed: number;
+  /** 'tns' (the real TNS-labelled alerts), 'sim', or a CSV feature table. */
+  data: string;
+  labelColumn?: string;
+  positive?: string;
+  nInitial: number;
+  nQueries: number;
+  testFraction: number;
+  nEstimators: number;
+  simN: number;
+  out: string;
+}
+
+interface Dataset {
+  X: Matrix;
+  y: Uint8Array;
+  description: string;
+}
+
+const SNIA = (label: string) => label === 'SN Ia' || label.startsWith('SN Ia-');
+
+/** Rows whose sigmoid fit succeeded in at least one band (Fink scores no other alert). */
+function fromAlerts(alerts: Alert[], description: string): Dataset {
+  const ex = earlySnIaExtractor();
+  const f = new Float64Array(12);
+  const rows: number[][] = [];
+  const y: number[] = [];
+  for (const a of alerts) {
+    ex.extract(a, f);
+    if (f[5] === 0 && f[11] === 0) continue;
+    rows.push(Array.from(f));
+    y.push(SNIA(a.label ?? '') ? 1 : 0);
+  }
+  const data = new Float32Array(rows.length * 12);
+  rows.forEach((r, i) => data.set(r, i * 12));
+  return { X: { data, rows: rows.length, cols: 12 }, y: Uint8Array.from(y), description: `${description}: ${rows.length} alerts with a sigmoid fit, ${y.filter((v) => v).length} SN Ia` };
+}
+
+async function tnsDataset(): Promise<Dataset> {
+  const alerts: Alert[] = [];
+  const dir = new URL('../../../shared/data/tns/', import.meta.url).pathname;
+  for (const m of ['nov2019', '202001', '202002', '202003']) alerts.push(...(await readAlertFile(path.join(dir, `fink_cross_tns_${m}.parquet`))).alerts);
+  return fromAlerts(alerts, 'TNS-labelled ZTF alerts Nov 2019 - Mar 2020');
+}
+
+/**
+ * Simulated early alerts: each object's light curve cut at a random night between its first detection and
+ * 30 days later, as the stream delivers it while the transient still rises.
+ */
+function simDataset(n: number, seed: number): Dataset {
+  const rng = new Random(seed, 0xa1);
+  const alerts: Alert[] = [];
+  for (let i = 0; i < n; i++) {
+    const o = simulateObject(seed, i);
+    const lc = o.alert.lightCurve;
+    let first = -1;
+    for (let k = 0; k < lc.jd.length; k++) if (lc.detected[k]) {
+      first = k;
+      break;
+    }
+    if (first < 0) continue;
+    const cut = lc.jd[first] + rng.uniform(0, 30);
+    const b = new LightCurveBuilder(ZTF_BANDS, 'mag');
+    for (let k = 0; k < lc.jd.length; k++) if (lc.jd[k] <= cut) b.addMagnitude({ jd: lc.jd[k], band: lc.band[k], mag: lc.mag[k], magErr: lc.magErr[k], limitMag: lc.limitMag[k] });
+    alerts.push({ ...o.alert, lightCurve: b.build() });
+  }
+  return fromAlerts(alerts, `${n} simulated objects cut at an early epoch`);
+}
+
+function tableDataset(file: string, labelColumn: string, positive: string): Dataset {
+  const { header, rows } = readCsv(file);
+  const li = header.indexOf(labelColumn);
+  if (li < 0) throw new Error(`${file}: no column '${labelColumn}'`);
+  const cols = header.map((_, i) => i).filter((i) => i !== li && !['objectId', 'candid', 'passes_cuts', 'row', 'TNS'].includes(header[i]));
+  const data = new Float32Array(rows.length * cols.length);
+  rows.forEach((r, k) => cols.forEach((c, j) => (data[k * cols.length + j] = numericCell(r[c], file, k + 2, header[c]))));
+  return { X: { data, rows: rows.length, cols: cols.length }, y: Uint8Array.from(rows, (r) => (r[li] === positive ? 1 : 0)), description: `${file}: ${rows.length} rows, positive ${labelColumn} = ${positive}` };
+}
+
+function rowsOf(X: Matrix, idx: readonly number[]): Matrix {
+  const d = X.cols;
+  const data = new Float32Array(idx.length * d);
+  idx.forEach((r, k) => data.set(X.data.subarray(r * d, r * d + d), k * d));
+  return { data, rows: idx.length, cols: d };
+}
+
+export interface CurvePoint {
+  strategy: string;
+  seed: number;
+  nlabels: number;
+  accuracy: number;
+  efficiency: number;
+  purity: number;
+  fom: number;
+}
+
+/**
+ * One run of the Leoni et al. (2022) loop: a fixed test set; 10 initial labels (5 SN Ia, 5 other) from the
+ * pool; then one query per loop (the strategy's most informative alert, or a random one) until nQueries or
+ * an empty pool, retraining a random forest and measuring the test set after every label.
+ */
+export function runAlLoop(ds: Dataset, strategy: StrategyName, seed: number, o: AlExperimentOptions): CurvePoint[] {
+  const n = ds.X.rows;
+  // the test set is the same for every seed and strategy
+  const split = new Random(12345, 0x7e57);
+  const isTest = Uint8Array.from({ length: n }, () => (split.next() < o.testFraction ? 1 : 0));
+  const test = Array.from({ length: n }, (_, i) => i).filter((i) => isTest[i]);
+  const pool = Array.from({ length: n }, (_, i) => i).filter((i) => !isTest[i]);
+  const rng = new Random(seed, 0x1ab);
+  const shuffled = [...pool];
+  for (let i = shuffled.length - 1; i > 0; i--) {
+    const j = Math.floor(rng.next() * (i + 1));
+    [shuffled[i], shuffled[j]] = [shuffled[j], shuffled[i]];
+  }
+  const half = Math.floor(o.nInitial / 2);
+  const train = [...shuffled.filter((i) => ds.y[i] === 1).slice(0, half), ...shuffled.filter((i) => ds.y[i] === 0).slice(0, o.nInitial - half)];
+  if (train.length < o.nInitial) throw new Error(`not enough alerts of both classes for ${o.nInitial} initial labels`);
+  const remaining = new Set(pool.filter((i) => !train.includes(i)));
+  const Xtest = rowsOf(ds.X, test);
+  const ytest = Int32Array.from(test, (i) => ds.y[i]);
+  const out: CurvePoint[] = [];
+  for (let loop = 0; ; loop++) {
+    const rf = new RandomForestClassifier({ nEstimators: o.nEstimators, seed: seed * 1000 + loop }).fit(rowsOf(ds.X, train), Int32Array.from(train, (i) => ds.y[i]), 2);
+    const pred = rf.predict(Xtest);
+    const r = binaryReport(ytest, pred);
+    out.push({ strategy, seed, nlabels: train.length, accuracy: r.accuracy, efficiency: r.efficiency, purity: r.purity, fom: r.fom });
+    if (loop >= o.nQueries || remaining.size === 0) break;
+    const cand = [...remaining];
+    let pick: number;
+    if (strategy === 'random') pick = cand[Math.floor(rng.next() * cand.length)];
+    else {
+      const p = rf.predictProba(rowsOf(ds.X, cand));
+      const s = strategy === 'margin' ? marginScore(p, 2) : strategy === 'entropy' ? entropyScore(p, 2) : leastConfident(p, 2);
+      let best = 0;
+      for (let k = 1; k < cand.length; k++) if (s[k] > s[best]) best = k;
+      pick = cand[best];
+    }
+    remaining.delete(pick);
+    train.push(pick);
+  }
+  return out;
+}
+
+export async function runAlExperiment(o: AlExperimentOptions): Promise<{ summary: Record<string, unknown>; curves: CurvePoint[] }> {
+  mkdirSync(o.out, { recursive: true });
+  const ds = o.data === 'tns' ? await tnsDataset() : o.data === 'sim' ? simDataset(o.simN, 1) : tableDataset(o.data, o.labelColumn ?? '', o.positive ?? '');
+  const strategies: StrategyName[] = o.strategy === 'random' ? ['random'] : [o.strategy, 'random'];
+  const curves: CurvePoint[] = [];
+  for (const strategy of strategies) for (let s = o.firstSeed; s < o.firstSeed + o.seeds; s++) curves.push(...runAlLoop(ds, strategy, s, o));
+  writeFileSync(path.join(o.out, 'curves.csv'), 'strategy,seed,nlabels,accuracy,efficiency,purity,fom\n'
+    + curves.map((c) => [c.strategy, c.seed, c.nlabels, c.accuracy, c.efficiency, c.purity, c.fom].join(',')).join('\n') + '\n');
+  const meanCurve = (strategy: string, metric: keyof CurvePoint) => {
+    const byN = new Map<number, number[]>();
+    for (const c of curves) if (c.strategy === strategy) (byN.get(c.nlabels) ?? byN.set(c.nlabels, []).get(c.nlabels)!).push(c[metric] as number);
+    const ns = [...byN.keys()].sort((a, b) => a - b).filter((k) => byN.get(k)!.length === o.seeds);
+    return { x: ns, y: ns.map((k) => byN.get(k)!.reduce((a, b) => a + b, 0) / o.seeds) };
+  };
+  const colors: Record<string, [number, number, number]> = { random: [40, 80, 200] };
+  const series = strategies.map((st) => ({ label: `${st.toUpperCase()} FOM`, color: colors[st] ?? [200, 40, 40], ...meanCurve(st, 'fom') }));
+  writeFileSync(path.join(o.out, 'curves.png'), lineChartPng({ title: `EARLY SN IA: FIGURE OF MERIT (MEAN OF ${o.seeds} SEEDS)`, xLabel: 'NUMBER OF LABELS', yLabel: 'FOM', series }));
+  const final: Record<string, Record<string, number>> = {};
+  for (const st of strategies) {
+    const last = (m: keyof CurvePoint) => {
+      const c = meanCurve(st, m);
+      return c.y[c.y.length - 1];
+    };
+    final[st] = { nlabels: meanCurve(st, 'fom').x.at(-1) ?? 0, accuracy: last('accuracy'), efficiency: last('efficiency'), purity: last('purity'), fom: last('fom') };
+  }
+  // labels the strategy needs to reach random sampling's final FoM
+  let labelsToMatchRandom: number | null = null;
+  if (strategies.length === 2) {
+    const target = final.random.fom;
+    const c = meanCurve(strategies[0], 'fom');
+    const k = c.y.findIndex((v) => v >= target);
+    labelsToMatchRandom = k >= 0 ? c.x[k] : null;
+  }
+  const summary = { data: ds.description, seeds: o.seeds, final, labels_to_match_random_final_fom: labelsToMatchRandom };
+  writeFileSync(path.join(o.out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
+  return { summary, curves };
+}
