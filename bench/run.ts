@@ -8,6 +8,7 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 import { readAlertFile, simulate, type Alert } from '../datasets/index.ts';
 import { anomalyExtractor, earlySnIaExtractor, kilonovaExtractor, type FeatureExtractor } from '../features/index.ts';
 import { runModelBenchmarks } from './models.ts';
+import { runEngineBenchmarks } from './engine.ts';
 
 const PYTHON_SIGMOID_ALERTS_PER_S = 404;
 const SHARED = new URL('../../shared/data/', import.meta.url).pathname;
@@ -72,3 +73,9 @@ const models = runModelBenchmarks();
 console.log('\nModels, 1 thread');
 for (const m of models) console.log(`  ${m.what.padEnd(58)} ${m.seconds.toFixed(3).padStart(8)} s${m.goal ? `   goal ${m.goal}` : ''}`);
 writeFileSync(new URL('./results/models.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), node: process.version, models }, null, 2));
+
+const pool = Number(process.env.SIEVE_BENCH_POOL ?? 100_000);
+const engine = runEngineBenchmarks(pool, 2000);
+console.log(`\nEngine (store on a temporary SQLite file, ${pool} alerts)`);
+for (const m of engine) console.log(`  ${m.what.padEnd(72)} ${m.seconds.toFixed(3).padStart(8)} s${m.rate ? `  ${m.rate}` : ''}${m.goal ? `   goal ${m.goal}` : ''}`);
+writeFileSync(new URL('./results/engine.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), node: process.version, pool, engine }, null, 2));

@@ -12,6 +12,8 @@ export interface ModuleDefinition {
   /** The labels an expert can give, with their default keyboard keys. */
   labels: Array<{ label: string; key: string }>;
   labelToClass(label: string): number | null;
+  /** Whether a feature row carries information for this module (queued and trained on only then). */
+  informative?(row: ArrayLike<number>, offset: number): boolean;
 }
 
 const NOT_TRAINED = new Set(['unsure', 'skip']);
@@ -27,6 +29,8 @@ export const MODULES: Record<string, ModuleDefinition> = {
     ],
     // TNS classes such as "SN Ia-91T-like" are SN Ia; everything else is the other class.
     labelToClass: (l) => (NOT_TRAINED.has(l) ? null : l === 'SN Ia' || l.startsWith('SN Ia-') ? 1 : 0),
+    // Fink's placeholder rows (no rising fit in either band) are all alike: nothing to learn or ask.
+    informative: (row, o) => row[o + 5] > 0 || row[o + 11] > 0,
   },
   kilonova: {
     name: 'kilonova',

@@ -39,7 +39,8 @@ export function nextQueue(store: Store, moduleName: string, o: QueueOptions = {}
   // one candidate per object: its latest alert
   const latest = new Map<string, number>();
   for (let i = 0; i < n; i++) latest.set(t.objectIds[i], i);
-  const eligible = (i: number) => latest.get(t.objectIds[i]) === i && !done.has(t.objectIds[i]) && (def.kind === 'anomaly' || t.passesCuts[i] === 1);
+  const eligible = (i: number) => latest.get(t.objectIds[i]) === i && !done.has(t.objectIds[i]) && (def.kind === 'anomaly' || t.passesCuts[i] === 1)
+    && (!def.informative || def.informative(t.values, i * t.cols));
   const k = o.k ?? 10;
   if (def.kind === 'anomaly') {
     if (deployed === null) return randomQueue(t, eligible, k, o.seed ?? 0, 'no anomaly model deployed yet: random');

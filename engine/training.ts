@@ -53,6 +53,7 @@ export function labelledRows(store: Store, def: ModuleDefinition, holdoutFractio
   for (let i = 0; i < t.alertIds.length; i++) {
     const l = labels.get(t.objectIds[i]);
     if (l === undefined) continue;
+    if (def.informative && !def.informative(t.values, i * t.cols)) continue;
     const c = def.labelToClass(l);
     if (c === null) continue;
     keep.push(i);

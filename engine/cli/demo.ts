@@ -1,55 +1,66 @@
-import { mkdirSync, createWriteStream } from 'node:fs';
-import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { readAlertFile, simulate, type Alert } from '../../datasets/index.ts';
-import { anomalyExtractor, earlySnIaExtractor, kilonovaExtractor } from '../../features/index.ts';
-import { featureTableHeader, featureTableRow } from '../featureTable.ts';
+import { fileURLToPath } from 'node:url';
+import { simulate } from '../../datasets/index.ts';
+import { MODULES } from '../modules.ts';
+import { nextQueue } from '../queue.ts';
+import { Store } from '../store/store.ts';
+import { retrainClassifier, updateAnomalyModule } from '../training.ts';
+
+const SHARED = path.resolve(fileURLToPath(new URL('../../../shared/data/', import.meta.url)));
 
 /**
- * The main job as far as the workbench exists today: take alert files (or, when none are given, a
- * seeded simulated night), run every feature extractor and write their tables, then summarise what an
- * expert would look at first. The store, queues and UI attach here as they land (issues 4 and 5).
+ * The main job: a store (embedded SQLite) with a simulated night, the real ZTF sample and the
+ * TNS-labelled alerts when ../shared is there (or the given files), features for every module, the first
+ * version of each module trained and deployed, and the head of each queue. The HTTP server and UI attach
+ * here when they land (issue 5); today the command stops after the store is ready.
  */
-export async function demoCommand(opts: { in?: string[]; n: number; seed: number; out: string }): Promise<void> {
-  const alerts: Alert[] = [];
-  if (opts.in && opts.in.length > 0) {
-    for (const file of opts.in) {
-      const r = await readAlertFile(file);
-      for (const e of r.errors) process.stderr.write(`error: ${e.message}\n`);
-      alerts.push(...r.alerts);
+export async function demoCommand(opts: { in?: string[]; n: number; seed: number; db: string; serve: boolean }): Promise<void> {
+  const store = Store.open(opts.db);
+  try {
+    if (store.countAlerts() === 0) {
+      const sims = [...simulate(opts.n, opts.seed)].map((o) => o.alert);
+      store.insertAlerts(sims, `simulated night (n=${opts.n}, seed ${opts.seed})`, 'demo');
+      const files = opts.in && opts.in.length ? opts.in : [
+        path.join(SHARED, 'ztf', 'alerts.jsonl'),
+        path.join(SHARED, 'tns', 'fink_cross_tns_nov2019.parquet'),
+        path.join(SHARED, 'tns', 'fink_cross_tns_202001.parquet'),
+      ].filter((f) => existsSync(f));
+      if (files.length) await store.importFiles(files, 'demo');
+      console.log(`store ${opts.db}: ${store.countAlerts()} alerts (${opts.n} simulated${files.length ? ` + ${files.map((f) => path.basename(f)).join(', ')}` : ''})`);
+    } else console.log(`store ${opts.db}: ${store.countAlerts()} alerts already there`);
+    for (const def of Object.values(MODULES)) store.computeFeatures(def.extractor());
+    // Seed labels so that every classifier has a first version: the known class of simulated and
+    // TNS-labelled alerts, recorded as such (author demo-seed, with a comment saying where it came from).
+    for (const def of Object.values(MODULES)) {
+      if (def.kind !== 'classifier' || store.deployedVersion(def.name) !== null) continue;
+      const eligible = nextQueue(store, def.name, { k: 400, expert: 'demo-seed', strategy: 'random' });
+      let n = 0;
+      for (const e of eligible) {
+        const a = store.getAlert(e.alertId);
+        if (!a.label) continue;
+        const label = def.name === 'early-snia' ? (a.label === 'SN Ia' || a.label.startsWith('SN Ia-') ? 'SN Ia' : 'other SN') : a.label === 'kilonova' ? 'kilonova' : 'other';
+        store.addLabel({ module: def.name, alertId: e.alertId, label, author: 'demo-seed', comment: `seeded from the known class (${a.label})` });
+        n++;
+      }
+      try {
+        const r = retrainClassifier(store, def.name, { seed: opts.seed, actor: 'demo' });
+        console.log(`${def.name}: ${n} seed labels; v${r.version} ${r.promoted ? 'deployed' : 'kept as candidate'} (${JSON.stringify(r.metrics)})`);
+      } catch (e) {
+        console.log(`${def.name}: no first version (${(e as Error).message})`);
+      }
     }
-  } else {
-    for (const o of simulate(opts.n, opts.seed)) alerts.push(o.alert);
-    process.stderr.write(`no input given: simulated a demo night of ${opts.n} objects (seed ${opts.seed})\n`);
-  }
-  mkdirSync(opts.out, { recursive: true });
-  const extractors = [earlySnIaExtractor(), anomalyExtractor(), kilonovaExtractor()];
-  const summary: string[] = [];
-  for (const ex of extractors) {
-    const file = path.join(opts.out, `${ex.spec.name}.csv`);
-    const out = createWriteStream(file);
-    out.write(featureTableHeader(ex));
-    const scratch = new Float64Array(ex.spec.columns.length);
-    let eligible = 0;
-    for (const a of alerts) {
-      if (!out.write(featureTableRow(ex, a, scratch))) await once(out, 'drain');
-      if (ex.passesCuts(a)) eligible++;
+    if (store.deployedVersion('anomaly') === null) {
+      const r = updateAnomalyModule(store, { seed: opts.seed, actor: 'demo' });
+      console.log(`anomaly: v${r.version} deployed (AAD forests, no label yet)`);
     }
-    out.end();
-    await once(out, 'finish');
-    summary.push(`  ${ex.spec.name.padEnd(22)} ${String(alerts.length).padStart(7)} rows  ${String(eligible).padStart(7)} pass the module's cuts  -> ${file}`);
+    for (const def of Object.values(MODULES)) {
+      const q = nextQueue(store, def.name, { k: 3, expert: 'you' });
+      console.log(`queue ${def.name}:`);
+      for (const e of q) console.log(`  alert ${e.alertId} ${e.objectId}: ${e.reason}`);
+    }
+    if (opts.serve) console.log('The HTTP API and the web UI are not built yet (issue 5): the store is ready for `sieve queue` / `sieve label`.');
+  } finally {
+    store.close();
   }
-  const snia = earlySnIaExtractor();
-  const fitted = alerts.filter((a) => {
-    const f = snia.extract(a);
-    return snia.passesCuts(a) && f[5] > 0 && f[11] > 0;
-  });
-  const byLabel = new Map<string, number>();
-  for (const a of alerts) byLabel.set(a.label ?? 'unlabelled', (byLabel.get(a.label ?? 'unlabelled') ?? 0) + 1);
-  console.log(`Sieve demo: ${alerts.length} alerts`);
-  console.log([...byLabel.entries()].sort((a, b) => b[1] - a[1]).map(([k, v]) => `  ${k}: ${v}`).join('\n'));
-  console.log('Feature tables:');
-  console.log(summary.join('\n'));
-  console.log(`Early SN Ia candidates (pass Fink's cuts, rising sigmoid fitted in g and r): ${fitted.length}`);
-  for (const a of fitted.slice(0, 10)) console.log(`  ${a.objectId}  candid ${a.candid}  ${a.label ?? ''}`);
 }

@@ -82,11 +82,12 @@ program
 
 program
   .command('demo')
-  .description('the main job: features for the given alert files, or for a simulated demo night when none are given')
-  .option('--in <file...>', 'alert files (.jsonl, .parquet, .avro); default: a simulated night')
+  .description('the main job: a store with a simulated night (plus the real ZTF and TNS samples), features, and a first deployed version of every module')
+  .option('--db <file>', 'store', 'sieve-demo.db')
+  .option('--in <file...>', 'alert files to ingest besides the simulated night (default: ../shared samples when present)')
   .option('--n <count>', 'objects in the simulated night', positiveInt, 2000)
-  .option('--seed <seed>', 'random seed of the simulated night', int, 1)
-  .option('--out <dir>', 'where the feature tables go', 'out/demo')
+  .option('--seed <seed>', 'random seed', int, 1)
+  .option('--no-serve', 'exit once the store is ready')
   .action(demoCommand);
 
 function fraction(v: string): number {

@@ -76,3 +76,42 @@ describe('sieve CLI', () => {
     expect(csv(out)).toHaveLength(301);
   });
 });
+
+describe('sieve demo and the store commands', () => {
+  it('builds a store with a first deployed version of every module, then labels, queues, deploys and rolls back', () => {
+    const db = path.join(tmp, 'demo.db');
+    const r = sieve(['demo', '--db', db, '--no-serve', '--n', '600']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/early-snia: \d+ seed labels; v1 deployed/);
+    expect(r.stdout).toMatch(/anomaly: v1 deployed/);
+    const models = JSON.parse(sieve(['models', '--db', db, '--json']).stdout);
+    expect(models.filter((m: { status: string }) => m.status === 'deployed').map((m: { module: string }) => m.module).sort()).toEqual(['anomaly', 'early-snia', 'kilonova']);
+    const q = JSON.parse(sieve(['queue', 'early-snia', '--db', db, '--k', '3', '--json', '--expert', 'eve']).stdout);
+    expect(q).toHaveLength(3);
+    const lab = sieve(['label', String(q[0].alertId), 'SN Ia', '--module', 'early-snia', '--db', db, '--expert', 'eve', '--retrain-every', '1']);
+    expect(lab.status, lab.stderr).toBe(0);
+    expect(lab.stdout).toMatch(/automatic retrain: early-snia v2 (deployed|kept as candidate)/);
+    expect(sieve(['label', String(q[0].alertId), 'maybe', '--module', 'early-snia', '--db', db]).stderr).toMatch(/label 'maybe' is not one of early-snia's labels/);
+    expect(sieve(['deploy', 'early-snia', '2', '--db', db, '--actor', 'admin']).status).toBe(0);
+    expect(sieve(['rollback', 'early-snia', '--db', db, '--actor', 'admin']).stdout).toMatch(/rolled back to v1/);
+    const zip = path.join(tmp, 'demo-anomaly.zip');
+    expect(sieve(['export', 'anomaly', '--db', db, '--format', 'fink-anomaly-zip', '--out', zip]).status).toBe(0);
+    expect(readFileSync(zip).subarray(0, 2).toString()).toBe('PK');
+    const copy = path.join(tmp, 'demo-backup.db');
+    expect(sieve(['backup', copy, '--db', db]).status).toBe(0);
+    expect(JSON.parse(sieve(['models', '--db', copy, '--json']).stdout).length).toBe(models.length + 1);
+  });
+
+  it('runs the early SN Ia active-learning experiment on the real TNS alerts', () => {
+    const out = path.join(tmp, 'al');
+    const r = sieve(['experiment', 'al', '--seeds', '2', '--queries', '30', '--trees', '30', '--out', out]);
+    expect(r.status, r.stderr).toBe(0);
+    const rows = csv(path.join(out, 'curves.csv'));
+    expect(rows[0]).toEqual(['strategy', 'seed', 'nlabels', 'accuracy', 'efficiency', 'purity', 'fom']);
+    expect(rows.filter((x) => x[0] === 'uncertainty')).toHaveLength(2 * 31);
+    expect(rows.filter((x) => x[0] === 'random')).toHaveLength(2 * 31);
+    const summary = JSON.parse(readFileSync(path.join(out, 'summary.json'), 'utf8'));
+    expect(summary.data).toMatch(/TNS-labelled ZTF alerts .*: 242 alerts with a sigmoid fit, 158 SN Ia/);
+    expect(readFileSync(path.join(out, 'curves.png')).subarray(1, 4).toString()).toBe('PNG');
+  });
+});
