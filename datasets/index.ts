@@ -11,3 +11,4 @@ export { SIEVE_FORMAT, toSieveRecord, alertFromSieveRecord, type SieveLightCurve
 export { decodeFitsStamp, FitsError, type FitsImage } from './fits.ts';
 export { detectFormat, alertFromRecord, readAlertFile, readAlertsFromBuffer, type AlertFileFormat, type ReadResult } from './read.ts';
 export * from './simulate/index.ts';
+export { encodeLightCurve, decodeLightCurve } from './lightCurveCodec.ts';

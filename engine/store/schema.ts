@@ -16,7 +16,7 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; description: string; s
         ra REAL, dec REAL, jd REAL, band TEXT, magpsf REAL,
         source_label TEXT,
         candidate_json TEXT NOT NULL,
-        light_curve_json TEXT NOT NULL,
+        light_curve BLOB NOT NULL,
         cutout_science BLOB, cutout_template BLOB, cutout_difference BLOB,
         source_file TEXT,
         ingested_at TEXT NOT NULL

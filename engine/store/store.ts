@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import type { Alert, ReadResult } from '../../datasets/index.ts';
-import { alertFromSieveRecord, parseJsonExact, readAlertFile, stringifyJsonExact, toSieveRecord } from '../../datasets/index.ts';
+import { decodeLightCurve, encodeLightCurve, parseJsonExact, readAlertFile, stringifyJsonExact } from '../../datasets/index.ts';
 import { featureSpecHash, type FeatureExtractor, type FeatureSpec } from '../../features/index.ts';
 import { parseBundle, serializeBundle, type ModelBundle } from '../../models/index.ts';
 import { MIGRATIONS } from './schema.ts';
@@ -109,7 +109,7 @@ export class Store {
    */
   insertAlerts(alerts: readonly Alert[], sourceFile: string, actor = 'system'): { inserted: number; duplicates: number } {
     const insert = this.db.prepare(`INSERT OR IGNORE INTO alerts
-      (alert_key, candid, object_id, survey, ra, dec, jd, band, magpsf, source_label, candidate_json, light_curve_json,
+      (alert_key, candid, object_id, survey, ra, dec, jd, band, magpsf, source_label, candidate_json, light_curve,
        cutout_science, cutout_template, cutout_difference, source_file, ingested_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     let inserted = 0;
@@ -119,8 +119,9 @@ export class Store {
         const r = insert.run(
           alertKey(a), a.candid === null ? null : a.candid.toString(), a.objectId, a.survey, a.ra, a.dec, a.candidate.jd, a.candidate.band,
           Number.isFinite(a.candidate.magpsf) ? a.candidate.magpsf : null, a.label ?? null,
-          stringifyJsonExact({ ...a.candidate, extra: a.extra }),
-          stringifyJsonExact(toSieveRecord(a)),
+          // extra holds scalars only (bigints already as strings), so plain JSON is exact here and fast
+          JSON.stringify({ ...a.candidate, extra: a.extra }),
+          encodeLightCurve(a.lightCurve),
           a.cutouts.science?.bytes ?? null, a.cutouts.template?.bytes ?? null, a.cutouts.difference?.bytes ?? null,
           sourceFile, at,
         );
@@ -164,15 +165,20 @@ export class Store {
   }
 
   private rowToAlert(row: Record<string, unknown>): Alert & { id: number } {
-    const base = alertFromSieveRecord(parseJsonExact(row.light_curve_json as string) as Record<string, unknown>);
     const cand = parseJsonExact(row.candidate_json as string) as Record<string, unknown>;
     const { extra, ...candidate } = cand;
+    // JSON has no NaN: numeric candidate fields stored as null come back as NaN
+    for (const [k, v] of Object.entries(candidate)) if (v === null && k !== 'isdiffpos') candidate[k] = NaN;
     const cut = (k: string) => (row[k] ? { fileName: k, bytes: new Uint8Array(row[k] as Buffer) } : undefined);
     return {
-      ...base,
       id: row.id as number,
+      survey: row.survey as Alert['survey'],
+      objectId: row.object_id as string,
       candid: row.candid === null ? null : BigInt(row.candid as string),
-      candidate: { ...base.candidate, ...(candidate as object) } as Alert['candidate'],
+      ra: row.ra as number,
+      dec: row.dec as number,
+      candidate: candidate as unknown as Alert['candidate'],
+      lightCurve: decodeLightCurve(row.light_curve as Buffer, `alert ${String(row.id)}`),
       extra: (extra ?? {}) as Alert['extra'],
       cutouts: { science: cut('cutout_science'), template: cut('cutout_template'), difference: cut('cutout_difference') },
       ...(row.source_label ? { label: row.source_label as string } : {}),

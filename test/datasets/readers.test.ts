@@ -206,3 +206,21 @@ describe('bad input: clear errors, nothing else lost', () => {
     ]);
   });
 });
+
+describe('binary light-curve codec (store format)', () => {
+  it('round-trips ZTF (with reference columns) and LSST light curves exactly, and refuses garbage', async () => {
+    const { encodeLightCurve, decodeLightCurve } = await import('../../datasets/index.ts');
+    const ztf = (await readAlertFile(sharedPath('ztf', 'alerts.jsonl'))).alerts[3].lightCurve;
+    const lsst = (await readAlertFile(sharedPath('lsst', 'part-2-918301.avro'))).alerts[0].lightCurve;
+    for (const lc of [ztf, lsst]) {
+      const back = decodeLightCurve(encodeLightCurve(lc));
+      expect(back.bands).toEqual([...lc.bands]);
+      expect(back.nativeUnit).toBe(lc.nativeUnit);
+      for (const k of ['jd', 'band', 'detected', 'mag', 'magErr', 'fluxNanoJy', 'fluxErrNanoJy', 'limitMag', 'isdiffpos', 'distnr', 'magnr', 'sigmagnr'] as const) {
+        expect(back[k] === undefined ? undefined : Array.from(back[k]!), k).toEqual(lc[k] === undefined ? undefined : Array.from(lc[k]!));
+      }
+    }
+    expect(() => decodeLightCurve(new Uint8Array(20), 'alert 7')).toThrow(/alert 7: not an encoded light curve/);
+    expect(() => decodeLightCurve(encodeLightCurve(ztf).subarray(0, 40), 'alert 8')).toThrow(/alert 8: truncated/);
+  });
+});
