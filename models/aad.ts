@@ -172,6 +172,7 @@ export class AADForest extends IsolationForest {
     let current = before;
     const g = new Float64Array(L);
     const trial = new Float64Array(L);
+    let lastStep = 1 / p.priorInfluence;
     for (let it = 0; it < p.maxIterations; it++) {
       for (let l = 0; l < L; l++) g[l] = p.priorInfluence * (w[l] - w0);
       for (const lab of labels) {
@@ -186,9 +187,11 @@ export class AADForest extends IsolationForest {
       let g2 = 0;
       for (let l = 0; l < L; l++) g2 += g[l] * g[l];
       if (g2 === 0) break;
-      // backtracking line search from the prior's natural step 1/alpha
-      let step = 1 / p.priorInfluence;
+      // backtracking line search, starting from twice the last accepted step (at most the prior's
+      // natural step 1/alpha), which saves most evaluations on warm-started updates
+      let step = Math.min(1 / p.priorInfluence, 2 * lastStep);
       let accepted = false;
+      const previous = current;
       for (let k = 0; k < 40; k++) {
         for (let l = 0; l < L; l++) trial[l] = w[l] - step * g[l];
         const value = objective(trial);
@@ -200,7 +203,9 @@ export class AADForest extends IsolationForest {
         step *= 0.5;
       }
       if (!accepted) break;
+      lastStep = step;
       w = Float64Array.from(trial);
+      if (previous - current <= 1e-9 * Math.max(previous, 1e-300)) break;
     }
     let norm = 0;
     for (let l = 0; l < L; l++) norm += w[l] * w[l];

@@ -87,3 +87,29 @@ describe('the active-learning loop on a real SQLite file', () => {
     s2.close();
   });
 });
+
+describe('the live anomaly session', () => {
+  it('re-ranks the pool on every label without retraining, and persists the weights as a version', async () => {
+    const { AnomalyQueueSession } = await import('../../engine/anomalySession.ts');
+    const { updateAnomalyModule } = await import('../../engine/training.ts');
+    const adb = path.join(tmp, 'session.db');
+    const store = Store.open(adb);
+    store.insertAlerts([...simulate(500, 9)].map((o) => o.alert), 'sim');
+    updateAnomalyModule(store, { seed: 3, nEstimators: 60 });
+    const session = AnomalyQueueSession.open(store);
+    expect(session.poolSize).toBe(500);
+    const q0 = session.queue(5, 'carol');
+    session.label(q0[0].alertId, 'nominal', 'carol');
+    const q1 = session.queue(5, 'carol');
+    expect(q1.map((e) => e.alertId)).not.toContain(q0[0].alertId);
+    // the labelled object's score moved up (less anomalous)
+    const before = q0[0].score;
+    session.label(q1[0].alertId, 'anomaly', 'carol');
+    const after = session.queue(500, 'dave').find((e) => e.alertId === q0[0].alertId)!;
+    expect(after.score).toBeGreaterThan(before);
+    const v = session.persist('carol');
+    expect(v).toBe(2);
+    expect(store.deployedVersion('anomaly')).toBe(2);
+    store.close();
+  });
+});

@@ -1,0 +1,126 @@
+import { TwoBandAADModel, createBundle, modelFromBundle } from '../models/index.ts';
+import { moduleByName } from './modules.ts';
+import type { QueueEntry } from './queue.ts';
+import type { Store } from './store/store.ts';
+import { anomalyInputs } from './training.ts';
+
+/**
+ * The anomaly module kept live in memory: the deployed AAD forests, every pool alert's leaf in every tree
+ * (computed once), and the current scores. A label re-weights the leaves from all labels so far (warm
+ * started from the current weights) and re-ranks the whole pool from the cached leaves, so the next queue
+ * reflects it at once without traversing a tree. `persist` saves the weights as a new version.
+ */
+export class AnomalyQueueSession {
+  private readonly leavesG: Int32Array;
+  private readonly leavesR: Int32Array;
+  private readonly validG: Uint8Array;
+  private readonly validR: Uint8Array;
+  private readonly scoreG: Float64Array;
+  private readonly scoreR: Float64Array;
+  private readonly final: Float64Array;
+  private readonly alertIds: Int32Array;
+  private readonly objectIds: string[];
+  private readonly rowOfAlert = new Map<number, number>();
+  private readonly T: number;
+  private labelsSinceSave = 0;
+
+  private constructor(private readonly store: Store, private readonly model: TwoBandAADModel, private version: number) {
+    const def = moduleByName('anomaly');
+    store.computeFeatures(def.extractor());
+    const t = store.featureTable(def.extractor().spec);
+    const n = t.alertIds.length;
+    this.alertIds = t.alertIds;
+    this.objectIds = t.objectIds;
+    t.alertIds.forEach((id, i) => this.rowOfAlert.set(id, i));
+    const { inputG, inputR } = anomalyInputs(t.values, n);
+    const F = model.forestG.nFeatures;
+    this.leavesG = model.forestG.leafIndices({ data: inputG, rows: n, cols: F });
+    this.leavesR = model.forestR.leafIndices({ data: inputR, rows: n, cols: F });
+    this.T = model.forestG.params.nEstimators;
+    const s = model.scoreRows(inputG, inputR, n);
+    this.validG = s.validG;
+    this.validR = s.validR;
+    this.scoreG = s.scoreG;
+    this.scoreR = s.scoreR;
+    this.final = s.final;
+  }
+
+  static open(store: Store): AnomalyQueueSession {
+    const v = store.deployedVersion('anomaly');
+    if (v === null) throw new Error('anomaly: no deployed version to start a session from');
+    return new AnomalyQueueSession(store, modelFromBundle(store.getBundle('anomaly', v)) as TwoBandAADModel, v);
+  }
+
+  get poolSize(): number {
+    return this.alertIds.length;
+  }
+
+  private rescore(): void {
+    this.model.forestG.scoreFromLeaves(this.leavesG, this.alertIds.length, this.scoreG);
+    this.model.forestR.scoreFromLeaves(this.leavesR, this.alertIds.length, this.scoreR);
+    for (let i = 0; i < this.final.length; i++) {
+      const g = this.validG[i];
+      const r = this.validR[i];
+      this.final[i] = g && r ? Math.min(this.scoreG[i], this.scoreR[i]) : g ? this.scoreG[i] : r ? this.scoreR[i] : NaN;
+    }
+  }
+
+  /** Records the label in the store, re-weights from all labels, re-ranks. */
+  label(alertId: number, label: 'anomaly' | 'nominal' | 'unsure' | 'skip', author: string, comment: string | null = null): void {
+    this.store.addLabel({ module: 'anomaly', alertId, label, author, queue: 'anomaly', modelVersion: String(this.version), comment });
+    if (label !== 'anomaly' && label !== 'nominal') return;
+    const labels = this.store.trainingLabels('anomaly');
+    const T = this.T;
+    const latest = new Map<string, number>();
+    this.objectIds.forEach((o, i) => latest.set(o, i));
+    const lab: Array<{ leavesG: Int32Array | null; leavesR: Int32Array | null; anomaly: boolean }> = [];
+    for (const [objectId, l] of labels) {
+      const i = latest.get(objectId);
+      if (i === undefined || (l !== 'anomaly' && l !== 'nominal')) continue;
+      lab.push({
+        leavesG: this.validG[i] ? this.leavesG.subarray(i * T, i * T + T) : null,
+        leavesR: this.validR[i] ? this.leavesR.subarray(i * T, i * T + T) : null,
+        anomaly: l === 'anomaly',
+      });
+    }
+    const pool = (s: Float64Array, v: Uint8Array) => s.filter((_, i) => v[i] === 1);
+    this.model.update(lab, pool(this.scoreG, this.validG), pool(this.scoreR, this.validR));
+    this.rescore();
+    this.labelsSinceSave++;
+  }
+
+  /** The most anomalous alerts not yet labelled by this expert (one per object). */
+  queue(k: number, expert?: string): QueueEntry[] {
+    const done = this.store.labelledObjects('anomaly', expert);
+    const seen = new Set<string>();
+    const order: number[] = [];
+    for (let i = 0; i < this.final.length; i++) if (!Number.isNaN(this.final[i]) && !done.has(this.objectIds[i])) order.push(i);
+    order.sort((a, b) => this.final[a] - this.final[b] || a - b);
+    const out: QueueEntry[] = [];
+    for (const i of order) {
+      if (out.length >= k) break;
+      if (seen.has(this.objectIds[i])) continue;
+      seen.add(this.objectIds[i]);
+      out.push({ alertId: this.alertIds[i], objectId: this.objectIds[i], score: this.final[i], reason: `AAD score ${this.final[i].toFixed(5)} (lower = more anomalous)`, modelVersion: this.version });
+    }
+    return out;
+  }
+
+  /** Saves the current weights as the next version and deploys it. */
+  persist(actor: string): number {
+    const def = moduleByName('anomaly');
+    const version = this.store.nextVersion('anomaly');
+    const bundle = createBundle({
+      module: 'anomaly', version: String(version), model: this.model, featureSpec: def.extractor().spec, classNames: def.classNames, decisionThreshold: 0,
+      training: { X: { data: new Float32Array(0), rows: 0, cols: this.model.forestG.nFeatures } }, metrics: { labels: this.store.trainingLabels('anomaly').size },
+      parentVersion: String(this.version),
+    });
+    this.store.db.transaction(() => {
+      this.store.saveModel(bundle, this.store.countLabels('anomaly'), actor);
+      this.store.deploy('anomaly', version, actor, `AAD weights after ${this.labelsSinceSave} more label(s)`);
+    })();
+    this.version = version;
+    this.labelsSinceSave = 0;
+    return version;
+  }
+}
