@@ -148,7 +148,7 @@ export class AADForest extends IsolationForest {
     const nA = labels.filter((l) => l.anomaly).length;
     const nN = labels.length - nA;
     const v = this.leafValue;
-    let w = this.weights;
+    const w = Float64Array.from(this.weights);
     const scoreOf = (wv: Float64Array, lab: AADLabel) => {
       let s = 0;
       for (let t = 0; t < T; t++) {
@@ -171,13 +171,28 @@ export class AADForest extends IsolationForest {
     const before = objective(w);
     let current = before;
     const g = new Float64Array(L);
-    const trial = new Float64Array(L);
+    const nLab = labels.length;
+    const s0 = new Float64Array(nLab);
+    const ds = new Float64Array(nLab);
+    const hingeCoef = labels.map((lab) => (lab.anomaly ? p.Ca / nA : p.Cn / nN));
     let lastStep = 1 / p.priorInfluence;
+    // Along a search direction d, label scores and the prior are exact low-cost functions of the step t:
+    // s(w + t d) = s0 + t ds, |w + t d - w0|^2 = c + 2 t b + t^2 a. A line-search trial is then O(labels).
+    const along = (t: number, a: number, b: number, c: number): number => {
+      let hinge = 0;
+      for (let k = 0; k < nLab; k++) {
+        const sk = s0[k] + t * ds[k];
+        hinge += hingeCoef[k] * (labels[k].anomaly ? Math.max(0, sk - q) : Math.max(0, q - sk));
+      }
+      return hinge + 0.5 * p.priorInfluence * (c + 2 * t * b + t * t * a);
+    };
     for (let it = 0; it < p.maxIterations; it++) {
       for (let l = 0; l < L; l++) g[l] = p.priorInfluence * (w[l] - w0);
-      for (const lab of labels) {
-        const s = scoreOf(w, lab);
-        const coef = lab.anomaly ? (s > q ? p.Ca / nA : 0) : (s < q ? -p.Cn / nN : 0);
+      for (let k = 0; k < nLab; k++) {
+        const lab = labels[k];
+        const sk = scoreOf(w, lab);
+        s0[k] = sk;
+        const coef = lab.anomaly ? (sk > q ? hingeCoef[k] : 0) : (sk < q ? -hingeCoef[k] : 0);
         if (coef === 0) continue;
         for (let t = 0; t < T; t++) {
           const l = lab.leaves[t];
@@ -185,16 +200,32 @@ export class AADForest extends IsolationForest {
         }
       }
       let g2 = 0;
-      for (let l = 0; l < L; l++) g2 += g[l] * g[l];
+      let a = 0;
+      let b = 0;
+      let c = 0;
+      for (let l = 0; l < L; l++) {
+        g2 += g[l] * g[l];
+        const dw = w[l] - w0;
+        b -= dw * g[l];
+        c += dw * dw;
+      }
       if (g2 === 0) break;
-      // backtracking line search, starting from twice the last accepted step (at most the prior's
-      // natural step 1/alpha), which saves most evaluations on warm-started updates
+      a = g2;
+      for (let k = 0; k < nLab; k++) {
+        let d = 0;
+        const lab = labels[k];
+        for (let t = 0; t < T; t++) {
+          const l = lab.leaves[t];
+          d -= g[l] * v[l];
+        }
+        ds[k] = d;
+      }
+      // backtracking from twice the last accepted step (at most the prior's natural step 1/alpha)
       let step = Math.min(1 / p.priorInfluence, 2 * lastStep);
       let accepted = false;
       const previous = current;
-      for (let k = 0; k < 40; k++) {
-        for (let l = 0; l < L; l++) trial[l] = w[l] - step * g[l];
-        const value = objective(trial);
+      for (let k = 0; k < 60; k++) {
+        const value = along(step, a, b, c);
         if (value <= current - 1e-4 * step * g2) {
           current = value;
           accepted = true;
@@ -204,7 +235,7 @@ export class AADForest extends IsolationForest {
       }
       if (!accepted) break;
       lastStep = step;
-      w = Float64Array.from(trial);
+      for (let l = 0; l < L; l++) w[l] -= step * g[l];
       if (previous - current <= 1e-9 * Math.max(previous, 1e-300)) break;
     }
     let norm = 0;
