@@ -1,4 +1,4 @@
-import type { LightCurve } from './types.ts';
+import type { CandidateMeta, LightCurve } from './types.ts';
 import { fluxErrNanoJyFromMag, fluxNanoJyFromMag, magErrFromFluxNanoJy, magFromFluxNanoJy } from './photometry.ts';
 
 /**
@@ -122,4 +122,35 @@ export function countDetections(lc: LightCurve): number {
   let n = 0;
   for (let i = 0; i < lc.detected.length; i++) n += lc.detected[i];
   return n;
+}
+
+/**
+ * Candidate metadata for sources without a broker packet (simulations, tables): the latest detection's
+ * time, band and photometry; the packet-only fields are NaN unless given in `known`.
+ */
+export function candidateFromLightCurve(lc: LightCurve, known: Partial<CandidateMeta> = {}): CandidateMeta {
+  let last = -1;
+  let ndet = 0;
+  for (let i = 0; i < lc.jd.length; i++) if (lc.detected[i]) {
+    ndet++;
+    if (last < 0 || lc.jd[i] >= lc.jd[last]) last = i;
+  }
+  const has = last >= 0;
+  return {
+    jd: has ? lc.jd[last] : NaN,
+    band: has ? lc.bands[lc.band[last]] : '',
+    fid: has ? lc.band[last] + 1 : 0,
+    magpsf: has ? lc.mag[last] : NaN,
+    sigmapsf: has ? lc.magErr[last] : NaN,
+    isdiffpos: has ? (lc.fluxNanoJy[last] < 0 ? 'f' : 't') : null,
+    rb: NaN,
+    drb: NaN,
+    sgscore1: NaN,
+    distpsnr1: NaN,
+    ssdistnr: NaN,
+    ndethist: ndet,
+    classtar: NaN,
+    diffmaglim: has ? lc.limitMag[last] : NaN,
+    ...known,
+  };
 }

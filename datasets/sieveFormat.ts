@@ -1,5 +1,6 @@
-import type { Alert, CandidateMeta, LightCurve, Survey } from './types.ts';
+import type { Alert, LightCurve, Survey } from './types.ts';
 import { LSST_BANDS, ZTF_BANDS } from './types.ts';
+import { candidateFromLightCurve } from './lightcurve.ts';
 import { fluxErrNanoJyFromMag, fluxNanoJyFromMag } from './photometry.ts';
 import { isRecord, requiredNum, requiredString, type RawRecord } from './values.ts';
 
@@ -129,24 +130,7 @@ export function alertFromSieveRecord(rec: RawRecord): Alert {
   for (let i = 0; i < n; i++) {
     if (lc.band[i] >= bands.length) throw new TypeError(`lc.band[${i}] = ${lc.band[i]} is not one of ${bands.length} bands`);
   }
-  let last = -1;
-  for (let i = 0; i < n; i++) if (lc.detected[i] && (last < 0 || lc.jd[i] >= lc.jd[last])) last = i;
-  const candidate: CandidateMeta = {
-    jd: last >= 0 ? lc.jd[last] : NaN,
-    band: last >= 0 ? bands[lc.band[last]] : '',
-    fid: last >= 0 ? lc.band[last] + 1 : 0,
-    magpsf: last >= 0 ? lc.mag[last] : NaN,
-    sigmapsf: last >= 0 ? lc.magErr[last] : NaN,
-    isdiffpos: last >= 0 ? (lc.fluxNanoJy[last] < 0 ? 'f' : 't') : null,
-    rb: NaN,
-    drb: NaN,
-    sgscore1: NaN,
-    distpsnr1: NaN,
-    ssdistnr: NaN,
-    ndethist: lc.detected.reduce((a, b) => a + b, 0),
-    classtar: NaN,
-    diffmaglim: last >= 0 ? lc.limitMag[last] : NaN,
-  };
+  const candidate = candidateFromLightCurve(lc);
   const candid = rec.candid === null || rec.candid === undefined ? null : BigInt(String(rec.candid));
   return {
     survey,

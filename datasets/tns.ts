@@ -1,5 +1,5 @@
-import { LightCurveBuilder } from './lightcurve.ts';
-import type { Alert, CandidateMeta } from './types.ts';
+import { candidateFromLightCurve, LightCurveBuilder } from './lightcurve.ts';
+import type { Alert } from './types.ts';
 import { ZTF_BANDS } from './types.ts';
 import { num, requiredString, type RawRecord } from './values.ts';
 
@@ -31,7 +31,6 @@ export function alertFromTnsRow(rec: RawRecord, row: number): Alert {
     throw new TypeError(`cjd, cmagpsf and cfid have different lengths (${jd.length}, ${mag.length}, ${fid.length})`);
   }
   const b = new LightCurveBuilder(ZTF_BANDS, 'mag');
-  let last = -1;
   for (let i = 0; i < jd.length; i++) {
     const f = element(fid, i, 'cfid');
     if (!(f >= 1 && f <= 3)) throw new TypeError(`cfid[${i}] = ${f} is not a ZTF filter`);
@@ -39,25 +38,10 @@ export function alertFromTnsRow(rec: RawRecord, row: number): Alert {
     if (!Number.isFinite(t)) throw new TypeError(`cjd[${i}] is null`);
     const m = element(mag, i, 'cmagpsf');
     b.addMagnitude({ jd: t, band: f - 1, mag: m, magErr: element(err, i, 'csigmapsf'), limitMag: NaN });
-    if (Number.isFinite(m)) last = i;
   }
   const lc = b.build();
-  const candidate: CandidateMeta = {
-    jd: last >= 0 ? lc.jd[last] : NaN,
-    band: last >= 0 ? ZTF_BANDS[lc.band[last]] : '',
-    fid: last >= 0 ? lc.band[last] + 1 : 0,
-    magpsf: last >= 0 ? lc.mag[last] : NaN,
-    sigmapsf: last >= 0 ? lc.magErr[last] : NaN,
-    isdiffpos: null,
-    rb: NaN,
-    drb: NaN,
-    sgscore1: NaN,
-    distpsnr1: NaN,
-    ssdistnr: NaN,
-    ndethist: lc.detected.reduce((a, x) => a + x, 0),
-    classtar: NaN,
-    diffmaglim: NaN,
-  };
+  // the table keeps no packet metadata and no sign of the difference
+  const candidate = candidateFromLightCurve(lc, { isdiffpos: null, diffmaglim: NaN });
   const label = typeof rec.TNS === 'string' ? rec.TNS : undefined;
   return {
     survey: 'ztf',

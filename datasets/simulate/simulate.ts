@@ -1,5 +1,5 @@
-import { LightCurveBuilder } from '../lightcurve.ts';
-import type { Alert, CandidateMeta } from '../types.ts';
+import { candidateFromLightCurve, LightCurveBuilder } from '../lightcurve.ts';
+import type { Alert } from '../types.ts';
 import { ZTF_BANDS } from '../types.ts';
 import { Random } from './random.ts';
 import { makeSource, SIMULATED_CLASSES, TRANSIENT_CLASSES, type SimulatedClass, type SimulatedSource } from './sources.ts';
@@ -118,28 +118,15 @@ export function simulateObject(seed: number, index: number, options: SimulationO
     }
   }
   const lc = b.build();
-  let last = -1;
-  let ndet = 0;
-  for (let i = 0; i < n; i++) if (lc.detected[i]) {
-    last = i;
-    ndet++;
-  }
-  const candidate: CandidateMeta = {
-    jd: last >= 0 ? lc.jd[last] : NaN,
-    band: last >= 0 ? ZTF_BANDS[lc.band[last]] : '',
-    fid: last >= 0 ? lc.band[last] + 1 : 0,
-    magpsf: last >= 0 ? lc.mag[last] : NaN,
-    sigmapsf: last >= 0 ? lc.magErr[last] : NaN,
-    isdiffpos: last >= 0 ? 't' : null,
+  // Packet metadata is drawn in a fixed order (reproducibility): real-bogus scores, star/galaxy scores.
+  const candidate = candidateFromLightCurve(lc, {
     rb: className === 'bogus' ? rng.uniform(0, 0.5) : rng.uniform(0.5, 1),
     drb: className === 'bogus' ? rng.uniform(0, 0.3) : rng.uniform(0.7, 1),
     sgscore1: transient ? rng.uniform(0, 0.3) : rng.uniform(0.7, 1),
     distpsnr1: rng.uniform(0, 3),
     ssdistnr: -999,
-    ndethist: ndet,
     classtar: transient ? rng.uniform(0, 0.5) : rng.uniform(0.8, 1),
-    diffmaglim: last >= 0 ? lc.limitMag[last] : NaN,
-  };
+  });
   const alert: Alert = {
     survey: 'ztf',
     objectId: `SIM${seed}x${index}`,
