@@ -132,7 +132,7 @@ experiment
   .option('--positive <value>', 'positive label of a table')
   .option('--initial <count>', 'initial labels (half positive)', positiveInt, 10)
   .option('--queries <count>', 'queries (one per loop)', positiveInt, 300)
-  .option('--trees <count>', 'random-forest trees', positiveInt, 100)
+  .option('--trees <count>', 'random-forest trees', positiveInt, 300)
   .option('--sim-n <count>', 'simulated objects for --data sim', positiveInt, 20000)
   .option('--out <dir>', 'output directory', 'out/al')
   .action(experimentAlCommand);
