@@ -9,6 +9,6 @@ export { alertFromLsstPacket, isLsstPacket } from './lsst.ts';
 export { alertFromTnsRow, isTnsRow } from './tns.ts';
 export { SIEVE_FORMAT, toSieveRecord, alertFromSieveRecord, type SieveLightCurveRecord } from './sieveFormat.ts';
 export { decodeFitsStamp, FitsError, type FitsImage } from './fits.ts';
-export { detectFormat, alertFromRecord, readAlertFile, readAlertsFromBuffer, type AlertFileFormat, type ReadResult } from './read.ts';
+export { detectFormat, alertFromRecord, readAlertFile, readAlertsFromBuffer, readJsonLines, type AlertFileFormat, type ReadResult } from './read.ts';
 export * from './simulate/index.ts';
 export { encodeLightCurve, decodeLightCurve } from './lightCurveCodec.ts';
