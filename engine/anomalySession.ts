@@ -24,7 +24,7 @@ export class AnomalyQueueSession {
   private readonly T: number;
   private labelsSinceSave = 0;
 
-  private constructor(private readonly store: Store, private readonly model: TwoBandAADModel, private version: number) {
+  private constructor(private readonly store: Store, private readonly model: TwoBandAADModel, private currentVersion: number) {
     const def = moduleByName('anomaly');
     store.computeFeatures(def.extractor());
     const t = store.featureTable(def.extractor().spec);
@@ -65,10 +65,27 @@ export class AnomalyQueueSession {
     }
   }
 
+  get version(): number {
+    return this.currentVersion;
+  }
+
+  /** Labels re-weighted in memory since the weights were last saved. */
+  get unsavedLabels(): number {
+    return this.labelsSinceSave;
+  }
+
   /** Records the label in the store, re-weights from all labels, re-ranks. */
   label(alertId: number, label: 'anomaly' | 'nominal' | 'unsure' | 'skip', author: string, comment: string | null = null): void {
-    this.store.addLabel({ module: 'anomaly', alertId, label, author, queue: 'anomaly', modelVersion: String(this.version), comment });
-    if (label !== 'anomaly' && label !== 'nominal') return;
+    this.store.addLabel({ module: 'anomaly', alertId, label, author, queue: 'anomaly', modelVersion: String(this.currentVersion), comment });
+    if (label === 'anomaly' || label === 'nominal') this.reweight();
+  }
+
+  /**
+   * Re-weights the forests from every current anomaly/nominal label and re-ranks the pool. Warm-started
+   * from the current weights; `fromScratch` (after an undo or a changed label) starts from uniform weights
+   * so that a withdrawn label leaves no trace.
+   */
+  reweight(fromScratch = false): void {
     const labels = this.store.trainingLabels('anomaly');
     const T = this.T;
     const latest = new Map<string, number>();
@@ -83,8 +100,13 @@ export class AnomalyQueueSession {
         anomaly: l === 'anomaly',
       });
     }
+    if (fromScratch) {
+      this.model.forestG.resetWeights();
+      this.model.forestR.resetWeights();
+      this.rescore();
+    }
     const pool = (s: Float64Array, v: Uint8Array) => s.filter((_, i) => v[i] === 1);
-    this.model.update(lab, pool(this.scoreG, this.validG), pool(this.scoreR, this.validR));
+    if (lab.length) this.model.update(lab, pool(this.scoreG, this.validG), pool(this.scoreR, this.validR));
     this.rescore();
     this.labelsSinceSave++;
   }
@@ -101,7 +123,7 @@ export class AnomalyQueueSession {
       if (out.length >= k) break;
       if (seen.has(this.objectIds[i])) continue;
       seen.add(this.objectIds[i]);
-      out.push({ alertId: this.alertIds[i], objectId: this.objectIds[i], score: this.final[i], reason: `AAD score ${this.final[i].toFixed(5)} (lower = more anomalous)`, modelVersion: this.version });
+      out.push({ alertId: this.alertIds[i], objectId: this.objectIds[i], score: this.final[i], reason: `AAD score ${this.final[i].toFixed(5)} (lower = more anomalous)`, modelVersion: this.currentVersion });
     }
     return out;
   }
@@ -113,13 +135,13 @@ export class AnomalyQueueSession {
     const bundle = createBundle({
       module: 'anomaly', version: String(version), model: this.model, featureSpec: def.extractor().spec, classNames: def.classNames, decisionThreshold: 0,
       training: { X: { data: new Float32Array(0), rows: 0, cols: this.model.forestG.nFeatures } }, metrics: { labels: this.store.trainingLabels('anomaly').size },
-      parentVersion: String(this.version),
+      parentVersion: String(this.currentVersion),
     });
     this.store.db.transaction(() => {
       this.store.saveModel(bundle, this.store.countLabels('anomaly'), actor);
       this.store.deploy('anomaly', version, actor, `AAD weights after ${this.labelsSinceSave} more label(s)`);
     })();
-    this.version = version;
+    this.currentVersion = version;
     this.labelsSinceSave = 0;
     return version;
   }

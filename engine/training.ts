@@ -91,7 +91,8 @@ export function evaluateClassifier(model: RandomForestClassifier, X: Matrix, y: 
   const pred = Int32Array.from(score, (s) => (s >= threshold ? 1 : 0));
   const r = binaryReport(y, pred);
   const auc = rocAuc(y, score);
-  return { accuracy: r.accuracy, efficiency: r.efficiency, purity: r.purity, f1: r.f1, fom: r.fom, ...(Number.isNaN(auc) ? {} : { auc }), n: X.rows };
+  const { tp, fp, tn, fn } = r.counts;
+  return { accuracy: r.accuracy, efficiency: r.efficiency, purity: r.purity, f1: r.f1, fom: r.fom, ...(Number.isNaN(auc) ? {} : { auc }), n: X.rows, tp, fp, tn, fn };
 }
 
 /**

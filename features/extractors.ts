@@ -4,6 +4,7 @@ import { ANOMALY_FEATURE_NAMES, anomalyColumnNames, anomalyFeatures, DEFAULT_ANO
 import { DEFAULT_KILONOVA_PARAMS, KILONOVA_FEATURE_NAMES, kilonovaFeatures, validatePcaBasis, type KilonovaParams, type PcaBasis } from './kilonova.ts';
 import { DEFAULT_SIGMOID_PARAMS, passesEarlySnIaCuts, SIGMOID_FEATURE_NAMES, sigmoidFeatures, type SigmoidParams } from './sigmoid.ts';
 import type { FeatureSpec } from './spec.ts';
+import { kilonovaFitCurves, sigmoidFitCurves, type FitCurve } from './fitCurves.ts';
 
 /** One feature extractor: its spec, the module's selection cuts, and a pure function alert -> row. */
 export interface FeatureExtractor {
@@ -12,6 +13,8 @@ export interface FeatureExtractor {
   passesCuts(alert: Alert): boolean;
   /** Writes spec.columns.length values into `out` (allocated when omitted) and returns it. */
   extract(alert: Alert, out?: Float64Array): Float64Array;
+  /** The fitted model behind the features, sampled for display over the light curve (when there is one). */
+  fitCurves?(alert: Alert, values: ArrayLike<number>): FitCurve[];
 }
 
 export function earlySnIaExtractor(params: SigmoidParams = DEFAULT_SIGMOID_PARAMS): FeatureExtractor {
@@ -20,6 +23,7 @@ export function earlySnIaExtractor(params: SigmoidParams = DEFAULT_SIGMOID_PARAM
     spec,
     passesCuts: (a) => passesEarlySnIaCuts(a, params),
     extract: (a, out) => sigmoidFeatures(a.lightCurve, params, out),
+    fitCurves: (a, values) => sigmoidFitCurves(a.lightCurve, values, params),
   };
 }
 
@@ -55,6 +59,7 @@ export function kilonovaExtractor(basis: PcaBasis = loadDefaultPcaBasis(), param
     spec,
     passesCuts: () => true,
     extract: (a, out) => kilonovaFeatures(a.lightCurve, basis, params, out),
+    fitCurves: (a, values) => kilonovaFitCurves(a.lightCurve, basis, values, params),
   };
 }
 

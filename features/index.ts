@@ -1,5 +1,6 @@
 export * from './spec.ts';
 export * from './extractors.ts';
+export { sigmoidFitCurves, kilonovaFitCurves, type FitCurve } from './fitCurves.ts';
 export {
   SIGMOID_FEATURE_NAMES, DEFAULT_SIGMOID_PARAMS, FINK_EXTRAGALACTIC_CDSXMATCH, sigmoid, sigmoidFeatures,
   passesEarlySnIaCuts, bandFluxcal, sigmoidInitialGuess, fitSigmoid, risingPoints, sigmoidCost, type SigmoidParams,

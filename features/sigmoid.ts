@@ -148,7 +148,9 @@ export function fitSigmoid(t: Float64Array, flux: Float64Array, n: number): [num
 
 /** The nightly-averaged points a band's sigmoid is fitted to, time in days since the first night. */
 export interface RisingPoints {
+  /** Days since t0Jd, the first fitted night (the sigmoid's time origin). */
   t: Float64Array;
+  t0Jd: number;
   flux: Float64Array;
   fluxErr: Float64Array;
   n: number;
@@ -210,7 +212,7 @@ export function risingPoints(points: BandFlux, params: SigmoidParams = DEFAULT_S
   }
   const t0 = t[0];
   for (let i = 0; i < m; i++) t[i] -= t0;
-  return { t, flux: f, fluxErr: e, n: m };
+  return { t, t0Jd: t0, flux: f, fluxErr: e, n: m };
 }
 
 /** Least-squares cost 0.5 * sum (f - sigmoid)^2 of parameters on a band's rising points. */

@@ -4,7 +4,8 @@ import { Random } from '../../models/index.ts';
  * Query strategies over an unlabelled pool: each turns model outputs into an informativeness score per
  * candidate (higher = ask the expert first). Probabilities are n x C row-major.
  */
-export type StrategyName = 'uncertainty' | 'margin' | 'entropy' | 'committee' | 'random';
+export const STRATEGY_NAMES = ['uncertainty', 'margin', 'entropy', 'committee', 'random'] as const;
+export type StrategyName = (typeof STRATEGY_NAMES)[number];
 
 /** Least confident: 1 - max_c p(c). */
 export function leastConfident(proba: ArrayLike<number>, nClasses: number): Float64Array {

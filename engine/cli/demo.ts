@@ -5,6 +5,8 @@ import { simulate } from '../../datasets/index.ts';
 import { MODULES } from '../modules.ts';
 import { nextQueue } from '../queue.ts';
 import { Store } from '../store/store.ts';
+import { serveForever } from '../server/serve.ts';
+import { printBanner } from './serveCommands.ts';
 import { retrainClassifier, updateAnomalyModule } from '../training.ts';
 
 const SHARED = path.resolve(fileURLToPath(new URL('../../../shared/data/', import.meta.url)));
@@ -12,10 +14,10 @@ const SHARED = path.resolve(fileURLToPath(new URL('../../../shared/data/', impor
 /**
  * The main job: a store (embedded SQLite) with a simulated night, the real ZTF sample and the
  * TNS-labelled alerts when ../shared is there (or the given files), features for every module, the first
- * version of each module trained and deployed, and the head of each queue. The HTTP server and UI attach
- * here when they land (issue 5); today the command stops after the store is ready.
+ * version of each module trained and deployed, the head of each queue, then the API and UI (unless
+ * --no-serve) with a fresh admin token printed.
  */
-export async function demoCommand(opts: { in?: string[]; n: number; seed: number; db: string; serve: boolean }): Promise<void> {
+export async function demoCommand(opts: { in?: string[]; n: number; seed: number; db: string; serve: boolean; port?: number; host?: string; retrainEvery?: number }): Promise<void> {
   const store = Store.open(opts.db);
   try {
     if (store.countAlerts() === 0) {
@@ -59,8 +61,19 @@ export async function demoCommand(opts: { in?: string[]; n: number; seed: number
       console.log(`queue ${def.name}:`);
       for (const e of q) console.log(`  alert ${e.alertId} ${e.objectId}: ${e.reason}`);
     }
-    if (opts.serve) console.log('The HTTP API and the web UI are not built yet (issue 5): the store is ready for `sieve queue` / `sieve label`.');
   } finally {
     store.close();
   }
+  if (!opts.serve) return;
+  const admin = Store.open(opts.db);
+  let token: { name: string; token: string };
+  try {
+    token = { name: 'demo-admin', token: admin.addUser('demo-admin', 'admin', 'demo').token };
+  } finally {
+    admin.close();
+  }
+  await serveForever({
+    dbPath: opts.db, port: opts.port ?? 8080, host: opts.host ?? '127.0.0.1',
+    workbench: { retrainEvery: opts.retrainEvery ?? 10, seed: opts.seed },
+  }, (s) => printBanner(s, token));
 }

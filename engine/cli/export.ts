@@ -12,29 +12,34 @@ export function exportCommand(module: string, opts: { format: string; out: strin
   exportBundle(parseBundle(readFileSync(module, 'utf8'), undefined, module), module, opts);
 }
 
-export function exportBundle(bundle: ModelBundle, module: string, opts: { format: string; out: string; name?: string }): void {
+export type ExportFormat = 'bundle' | 'onnx' | 'fink-anomaly-zip';
+
+/** A model in one of the broker-facing formats, with the file name and media type to serve it under. */
+export function exportModelBytes(bundle: ModelBundle, source: string, format: string, name?: string): { bytes: Uint8Array; fileName: string; contentType: string } {
   const model = modelFromBundle(bundle);
-  switch (opts.format) {
+  const base = `${bundle.manifest.module}_v${bundle.manifest.version}`.replace(/[^A-Za-z0-9_.-]/g, '_');
+  switch (format) {
     case 'bundle':
-      writeFileSync(opts.out, serializeBundle(bundle));
-      break;
+      return { bytes: Buffer.from(serializeBundle(bundle), 'utf8'), fileName: `${base}.bundle.json`, contentType: 'application/json' };
     case 'onnx': {
       let bytes: Uint8Array;
       if (model instanceof RandomForestClassifier) bytes = randomForestToOnnx(model);
       else if (model instanceof AADForest) bytes = aadForestToOnnx(model);
       else if (model instanceof IsolationForest) bytes = isolationForestToOnnx(model);
-      else throw new Error(`${module}: a ${bundle.manifest.modelType} model has no single-file ONNX export (use --format fink-anomaly-zip for two-band anomaly modules)`);
-      writeFileSync(opts.out, bytes);
-      break;
+      else throw new Error(`${source}: a ${bundle.manifest.modelType} model has no single-file ONNX export (use --format fink-anomaly-zip for two-band anomaly modules)`);
+      return { bytes, fileName: `${base}.onnx`, contentType: 'application/octet-stream' };
     }
     case 'fink-anomaly-zip': {
-      if (!(model instanceof TwoBandAADModel)) throw new Error(`${module}: fink-anomaly-zip needs a two-band AAD module, this bundle holds a ${bundle.manifest.modelType}`);
-      const name = opts.name ?? `${bundle.manifest.module}_v${bundle.manifest.version}`.replace(/[^A-Za-z0-9_.-]/g, '_');
-      writeFileSync(opts.out, exportFinkAnomalyZip({ forestG: model.forestG, forestR: model.forestR }, name));
-      break;
+      if (!(model instanceof TwoBandAADModel)) throw new Error(`${source}: fink-anomaly-zip needs a two-band AAD module, this bundle holds a ${bundle.manifest.modelType}`);
+      const zipName = name ?? base;
+      return { bytes: exportFinkAnomalyZip({ forestG: model.forestG, forestR: model.forestR }, zipName), fileName: `${zipName}.zip`, contentType: 'application/zip' };
     }
     default:
-      throw new Error(`unknown export format '${opts.format}' (bundle, onnx, fink-anomaly-zip)`);
+      throw new Error(`unknown export format '${format}' (bundle, onnx, fink-anomaly-zip)`);
   }
+}
+
+export function exportBundle(bundle: ModelBundle, module: string, opts: { format: string; out: string; name?: string }): void {
+  writeFileSync(opts.out, exportModelBytes(bundle, module, opts.format, opts.name).bytes);
   process.stderr.write(`${bundle.manifest.module} v${bundle.manifest.version} (${bundle.manifest.modelType}) exported as ${opts.format} to ${opts.out}\n`);
 }

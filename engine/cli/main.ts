@@ -5,6 +5,7 @@ import { basisCommand } from './basis.ts';
 import { demoCommand } from './demo.ts';
 import { experimentAlCommand, experimentAnomalyCommand } from './experiment.ts';
 import { exportCommand } from './export.ts';
+import { serveCommand, userAddCommand, userDisableCommand, userListCommand } from './serveCommands.ts';
 import {
   DEFAULT_DB, backupCommand, deployCommand, exportFromStore, ingestCommand, labelCommand, modelsCommand, queueCommand, rollbackCommand,
   storeFeaturesCommand, trainCommand,
@@ -88,7 +89,27 @@ program
   .option('--n <count>', 'objects in the simulated night', positiveInt, 2000)
   .option('--seed <seed>', 'random seed', int, 1)
   .option('--no-serve', 'exit once the store is ready')
+  .option('--port <port>', 'HTTP port', int, 8080)
+  .option('--host <address>', 'address to listen on', '127.0.0.1')
+  .option('--retrain-every <count>', 'retrain a classifier after this many new labels', int, 10)
   .action(demoCommand);
+
+program.command('serve').description('the HTTP API and the web UI over an existing store')
+  .option('--db <file>', 'store', DEFAULT_DB).option('--port <port>', 'HTTP port', int, 8080).option('--host <address>', 'address to listen on', '127.0.0.1')
+  .option('--retrain-every <count>', 'retrain a classifier after this many new labels (0: on demand only)', int, 10)
+  .option('--lease-seconds <s>', 'how long a queued alert stays reserved for the expert it was shown to', positiveInt, 120)
+  .option('--seed <seed>', 'seed for retraining', int, 0)
+  .option('--admin-token <name>', 'create (or renew) this admin account and print its token')
+  .action(serveCommand);
+
+const user = program.command('user').description('expert and admin accounts (tokens are stored hashed)');
+user.command('add').argument('<name>').option('--role <role>', 'expert | admin', 'expert').option('--db <file>', 'store', DEFAULT_DB)
+  .action((name: string, opts: { db: string; role: string }) => {
+    if (opts.role !== 'expert' && opts.role !== 'admin') throw new InvalidArgumentError(`role '${opts.role}': expert or admin`);
+    userAddCommand(name, opts);
+  });
+user.command('list').option('--db <file>', 'store', DEFAULT_DB).action(userListCommand);
+user.command('disable').argument('<name>').option('--db <file>', 'store', DEFAULT_DB).action(userDisableCommand);
 
 function fraction(v: string): number {
   const x = Number(v);

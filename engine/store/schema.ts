@@ -89,4 +89,25 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; description: string; s
       );
     `,
   },
+  {
+    version: 2,
+    description: 'users with hashed tokens; queue leases',
+    sql: `
+      CREATE TABLE users (
+        name TEXT PRIMARY KEY,
+        role TEXT NOT NULL CHECK (role IN ('expert', 'admin')),
+        token_sha256 TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL,
+        disabled_at TEXT
+      );
+      CREATE TABLE leases (
+        module TEXT NOT NULL,
+        object_id TEXT NOT NULL,
+        expert TEXT NOT NULL,
+        expires_at INTEGER NOT NULL,
+        PRIMARY KEY (module, object_id)
+      );
+      CREATE INDEX labels_module_created ON labels(module, created_at);
+    `,
+  },
 ];

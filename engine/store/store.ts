@@ -1,3 +1,4 @@
+import { createHash, randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import type { Alert, ReadResult } from '../../datasets/index.ts';
 import { decodeLightCurve, encodeLightCurve, parseJsonExact, readAlertFile, stringifyJsonExact } from '../../datasets/index.ts';
@@ -39,6 +40,17 @@ export interface LabelRow {
   comment: string | null;
   createdAt: string;
 }
+
+export type Role = 'expert' | 'admin';
+
+export interface User {
+  name: string;
+  role: Role;
+  createdAt: string;
+}
+
+/** Tokens are 256 random bits, so one unsalted SHA-256 is enough to make the stored hash useless to a thief. */
+const tokenHash = (token: string) => createHash('sha256').update(token, 'utf8').digest('hex');
 
 export interface ModelRow {
   module: string;
@@ -228,6 +240,13 @@ export class Store {
     return { alertIds: Int32Array.from(rows, (r) => r.alert_id), objectIds: rows.map((r) => r.object_id), passesCuts: Uint8Array.from(rows, (r) => r.passes_cuts), values, cols: d };
   }
 
+  /** One alert's stored feature row under a spec, or null when it has not been computed. */
+  featureRow(alertId: number, spec: FeatureSpec): { passesCuts: boolean; values: Float64Array } | null {
+    const r = this.db.prepare('SELECT passes_cuts, vals FROM features WHERE alert_id = ? AND spec_hash = ?').get(alertId, featureSpecHash(spec)) as { passes_cuts: number; vals: Buffer } | undefined;
+    if (!r) return null;
+    return { passesCuts: r.passes_cuts === 1, values: new Float64Array(r.vals.buffer.slice(r.vals.byteOffset, r.vals.byteOffset + r.vals.byteLength)) };
+  }
+
   /** Records a label; it belongs to the alert's object. */
   addLabel(input: LabelInput): LabelRow {
     const alert = this.db.prepare('SELECT object_id FROM alerts WHERE id = ?').get(input.alertId) as { object_id: string } | undefined;
@@ -372,6 +391,97 @@ export class Store {
   learningCurve(module: string): Array<{ version: number; nLabels: number; metrics: Record<string, number> }> {
     return (this.db.prepare('SELECT version, n_labels, metrics_json FROM learning_curve WHERE module = ? ORDER BY n_labels, version').all(module) as Array<Record<string, unknown>>)
       .map((r) => ({ version: r.version as number, nLabels: r.n_labels as number, metrics: JSON.parse(r.metrics_json as string) }));
+  }
+
+  /** Creates an account (or gives an existing one a new token); the token is returned once and stored hashed. */
+  addUser(name: string, role: Role, actor = 'system'): { user: User; token: string } {
+    if (!/^[A-Za-z0-9_.@-]{1,64}$/.test(name)) throw new StoreError(`user name '${name}': use 1-64 letters, digits, _ . @ -`);
+    if (role !== 'expert' && role !== 'admin') throw new StoreError(`role '${String(role)}': expert or admin`);
+    const token = `sv_${randomBytes(32).toString('base64url')}`;
+    const at = now();
+    this.db.transaction(() => {
+      this.db.prepare(`INSERT INTO users (name, role, token_sha256, created_at) VALUES (?, ?, ?, ?)
+        ON CONFLICT(name) DO UPDATE SET role = excluded.role, token_sha256 = excluded.token_sha256, disabled_at = NULL`).run(name, role, tokenHash(token), at);
+      this.audit(actor, 'add-user', { name, role });
+    })();
+    return { user: { name, role, createdAt: at }, token };
+  }
+
+  userByToken(token: string): User | null {
+    const r = this.db.prepare('SELECT name, role, created_at FROM users WHERE token_sha256 = ? AND disabled_at IS NULL').get(tokenHash(token)) as Record<string, string> | undefined;
+    return r ? { name: r.name, role: r.role as Role, createdAt: r.created_at } : null;
+  }
+
+  listUsers(): Array<User & { disabled: boolean }> {
+    return (this.db.prepare('SELECT name, role, created_at, disabled_at FROM users ORDER BY name').all() as Array<Record<string, string | null>>)
+      .map((r) => ({ name: r.name!, role: r.role as Role, createdAt: r.created_at!, disabled: r.disabled_at !== null }));
+  }
+
+  disableUser(name: string, actor: string): void {
+    const r = this.db.prepare('UPDATE users SET disabled_at = ? WHERE name = ? AND disabled_at IS NULL').run(now(), name);
+    if (r.changes === 0) throw new StoreError(`no active user '${name}'`);
+    this.audit(actor, 'disable-user', { name });
+  }
+
+  /**
+   * Leases objects of a module's queue to an expert until expiresAtMs, so two experts are not shown the
+   * same alert at once. An object already leased by someone else (and not expired) is not taken; returns
+   * the objects this expert now holds.
+   */
+  leaseObjects(module: string, objectIds: readonly string[], expert: string, expiresAtMs: number, nowMs = Date.now()): Set<string> {
+    const held = new Set<string>();
+    const upsert = this.db.prepare(`INSERT INTO leases (module, object_id, expert, expires_at) VALUES (?, ?, ?, ?)
+      ON CONFLICT(module, object_id) DO UPDATE SET expert = excluded.expert, expires_at = excluded.expires_at
+      WHERE leases.expert = excluded.expert OR leases.expires_at <= ?`);
+    this.db.transaction(() => {
+      for (const o of objectIds) if (upsert.run(module, o, expert, expiresAtMs, nowMs).changes > 0) held.add(o);
+    })();
+    return held;
+  }
+
+  /** Objects of a module leased, unexpired, to anyone but this expert. */
+  leasedByOthers(module: string, expert: string, nowMs = Date.now()): Set<string> {
+    const rows = this.db.prepare('SELECT object_id FROM leases WHERE module = ? AND expert != ? AND expires_at > ?').all(module, expert, nowMs) as Array<{ object_id: string }>;
+    return new Set(rows.map((r) => r.object_id));
+  }
+
+  releaseLease(module: string, objectId: string, expert: string): void {
+    this.db.prepare('DELETE FROM leases WHERE module = ? AND object_id = ? AND expert = ?').run(module, objectId, expert);
+  }
+
+  /** Replaces a label by another (the old one is kept, undone) in one transaction; only its author may. */
+  changeLabel(id: number, label: string, comment: string | null, actor: string): LabelRow {
+    const old = this.getLabel(id);
+    if (old.author !== actor) throw new StoreError(`label ${id} belongs to ${old.author}, not ${actor}`);
+    if (old.alertId === null) throw new StoreError(`label ${id} has no alert`);
+    return this.db.transaction(() => {
+      this.undoLabel(id, actor);
+      return this.addLabel({ module: old.module, alertId: old.alertId!, label, author: actor, queue: old.queue, modelVersion: old.modelVersion, comment: comment ?? old.comment });
+    })();
+  }
+
+  /** An author's latest labels for a module, newest first (undone ones left out). */
+  recentLabels(module: string, author: string, limit = 10): LabelRow[] {
+    const ids = this.db.prepare('SELECT id FROM labels WHERE module = ? AND author = ? AND undone_at IS NULL ORDER BY id DESC LIMIT ?').all(module, author, limit) as Array<{ id: number }>;
+    return ids.map((r) => this.getLabel(r.id));
+  }
+
+  /** Progress of a module: labels today (UTC), in total, and per label (current, non-undone labels by people). */
+  labelProgress(module: string, author?: string): { today: number; total: number; perLabel: Record<string, number> } {
+    const day = now().slice(0, 10);
+    const who = author ? ' AND author = ?' : '';
+    const args = author ? [module, author] : [module];
+    const rows = this.db.prepare(`SELECT label, COUNT(*) AS n, SUM(created_at >= ?) AS today FROM labels
+      WHERE module = ? AND undone_at IS NULL AND author_kind = 'person'${who} GROUP BY label`).all(day, ...args) as Array<{ label: string; n: number; today: number }>;
+    const perLabel: Record<string, number> = {};
+    let total = 0;
+    let today = 0;
+    for (const r of rows) {
+      perLabel[r.label] = r.n;
+      total += r.n;
+      today += r.today;
+    }
+    return { today, total, perLabel };
   }
 
   /** A consistent copy of the whole store, safe while other connections write (SQLite online backup). */

@@ -1,0 +1,99 @@
+import { RandomForestClassifier, TwoBandAADModel } from '../../models/index.ts';
+import { MODULES } from '../modules.ts';
+import { anomalyInputs } from '../training.ts';
+import type { Workbench } from './workbench.ts';
+
+/** JSON has no NaN: missing numbers travel as null. */
+export function numbers(a: ArrayLike<number>): Array<number | null> {
+  return Array.from(a, (v) => (Number.isFinite(v) ? v : null));
+}
+
+const CONTEXT_FIELDS = ['rb', 'drb', 'sgscore1', 'distpsnr1', 'ssdistnr', 'ndethist', 'classtar', 'magpsf', 'sigmapsf', 'diffmaglim', 'isdiffpos'] as const;
+
+export interface ModuleView {
+  module: string;
+  kind: 'classifier' | 'anomaly';
+  passesCuts: boolean | null;
+  features: Array<{ name: string; value: number | null }>;
+  fits: Array<{ band: string; model: string; jd: number[]; fluxNanoJy: Array<number | null> }>;
+  modelVersion: number | null;
+  /** Classifier: p(class) per class, its standard error over the forest's trees, the trees' votes. */
+  probabilities?: Array<{ className: string; p: number; stdErr: number; treeVotes: number }>;
+  /** Anomaly: the AAD score per forest and the final (lower = more anomalous). */
+  anomaly?: { scoreG: number | null; scoreR: number | null; final: number | null };
+}
+
+/** Plain links to the object on public portals (ZTF ids only; coordinates for SIMBAD and TNS). */
+function portalLinks(survey: string, objectId: string, ra: number, dec: number): Array<{ name: string; url: string }> {
+  const out: Array<{ name: string; url: string }> = [];
+  if (survey === 'ztf' && /^ZTF\d{2}[a-z]{7}$/.test(objectId)) {
+    out.push({ name: 'Fink', url: `https://fink-portal.org/${objectId}` });
+    out.push({ name: 'ALeRCE', url: `https://alerce.online/object/${objectId}` });
+  }
+  if (Number.isFinite(ra) && Number.isFinite(dec)) {
+    out.push({ name: 'SIMBAD', url: `https://simbad.cds.unistra.fr/simbad/sim-coo?Coord=${ra.toFixed(6)}%20${dec >= 0 ? '%2B' : ''}${dec.toFixed(6)}&Radius=5&Radius.unit=arcsec` });
+    out.push({ name: 'TNS', url: `https://www.wis-tns.org/search?ra=${ra.toFixed(6)}&decl=${dec.toFixed(6)}&radius=5&coords_unit=arcsec` });
+  }
+  return out;
+}
+
+/** One module's view of an alert: features, fitted curves, and the deployed model's output. */
+function moduleView(wb: Workbench, name: string, alert: ReturnType<Workbench['store']['getAlert']>): ModuleView {
+  const def = MODULES[name];
+  const ex = def.extractor();
+  const stored = wb.store.featureRow(alert.id, ex.spec);
+  const values = stored ? stored.values : ex.extract(alert, new Float64Array(ex.spec.columns.length));
+  const view: ModuleView = {
+    module: name, kind: def.kind, passesCuts: stored ? stored.passesCuts : ex.passesCuts(alert),
+    features: ex.spec.columns.map((c, j) => ({ name: c, value: Number.isFinite(values[j]) ? values[j] : null })),
+    fits: (ex.fitCurves?.(alert, values) ?? []).map((f) => ({ band: f.band, model: f.model, jd: Array.from(f.jd), fluxNanoJy: numbers(f.fluxNanoJy) })),
+    modelVersion: null,
+  };
+  const deployed = wb.deployedModel(name);
+  if (!deployed) return view;
+  view.modelVersion = deployed.version;
+  if (deployed.model instanceof RandomForestClassifier) {
+    const X = { data: Float32Array.from(values), rows: 1, cols: values.length };
+    const p = deployed.model.predictProba(X);
+    const votes = deployed.model.treeVotes(X);
+    const T = deployed.model.params.nEstimators;
+    view.probabilities = def.classNames.map((className, c) => ({
+      className, p: p[c], treeVotes: votes[c],
+      // spread of the trees' answers: the standard error of the forest's mean vote
+      stdErr: Math.sqrt((votes[c] / T) * (1 - votes[c] / T) / T),
+    }));
+  } else if (deployed.model instanceof TwoBandAADModel) {
+    const { inputG, inputR } = anomalyInputs(values, 1);
+    const s = deployed.model.scoreRows(inputG, inputR, 1);
+    const v = (x: number) => (Number.isFinite(x) ? x : null);
+    view.anomaly = { scoreG: s.validG[0] ? v(s.scoreG[0]) : null, scoreR: s.validR[0] ? v(s.scoreR[0]) : null, final: v(s.final[0]) };
+  }
+  return view;
+}
+
+/** Everything the alert view shows, in one response (cutouts by URL, rendered on request). */
+export function alertDetail(wb: Workbench, id: number, modules: readonly string[]) {
+  const a = wb.store.getAlert(id);
+  const lc = a.lightCurve;
+  const context: Record<string, string | number | null> = {};
+  const cand = a.candidate as unknown as Record<string, unknown>;
+  for (const k of CONTEXT_FIELDS) {
+    const v = cand[k];
+    if (typeof v === 'number') context[k] = Number.isFinite(v) ? v : null;
+    else if (typeof v === 'string') context[k] = v;
+  }
+  const extra: Record<string, string | number | boolean | null> = {};
+  for (const [k, v] of Object.entries(a.extra)) extra[k] = typeof v === 'number' && !Number.isFinite(v) ? null : v;
+  const cutouts: Record<string, string | null> = {};
+  for (const kind of ['science', 'template', 'difference'] as const) cutouts[kind] = a.cutouts[kind] ? `/api/alerts/${id}/cutouts/${kind}.png` : null;
+  return {
+    id: a.id, survey: a.survey, objectId: a.objectId, candid: a.candid === null ? null : a.candid.toString(), ra: a.ra, dec: a.dec,
+    jd: a.candidate.jd, band: a.candidate.band, sourceLabel: a.label ?? null,
+    context, extra, links: portalLinks(a.survey, a.objectId, a.ra, a.dec), cutouts,
+    lightCurve: {
+      bands: lc.bands, jd: Array.from(lc.jd), band: Array.from(lc.band), detected: Array.from(lc.detected),
+      mag: numbers(lc.mag), magErr: numbers(lc.magErr), fluxNanoJy: numbers(lc.fluxNanoJy), fluxErrNanoJy: numbers(lc.fluxErrNanoJy), limitMag: numbers(lc.limitMag),
+    },
+    modules: modules.map((m) => moduleView(wb, m, a)),
+  };
+}

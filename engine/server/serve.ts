@@ -1,0 +1,51 @@
+import type { FastifyInstance } from 'fastify';
+import { Store } from '../store/store.ts';
+import { buildApp, type AppOptions } from './app.ts';
+import { ensureUiBuilt } from './uiBuild.ts';
+import { DEFAULT_WORKBENCH_OPTIONS, Workbench, type WorkbenchOptions } from './workbench.ts';
+
+export interface ServeOptions extends AppOptions {
+  dbPath: string;
+  port: number;
+  host?: string;
+  ui?: boolean;
+  workbench?: Partial<WorkbenchOptions>;
+}
+
+export interface RunningServer {
+  app: FastifyInstance;
+  workbench: Workbench;
+  store: Store;
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Opens the store, builds the UI if needed, and serves API + UI; close() finishes retrains and saves AAD weights. */
+export async function startServer(o: ServeOptions): Promise<RunningServer> {
+  const uiDist = o.ui === false ? null : await ensureUiBuilt();
+  const store = Store.open(o.dbPath);
+  const workbench = new Workbench(store, { ...DEFAULT_WORKBENCH_OPTIONS, ...o.workbench });
+  const app = await buildApp(workbench, { ...o, uiDist });
+  const address = await app.listen({ port: o.port, host: o.host ?? '127.0.0.1' });
+  let closing: Promise<void> | null = null;
+  const close = () => (closing ??= (async () => {
+    await app.close();
+    await workbench.close();
+    store.close();
+  })());
+  return { app, workbench, store, url: address.replace('127.0.0.1', 'localhost'), close };
+}
+
+/** Runs until SIGINT/SIGTERM, then shuts down cleanly. */
+export async function serveForever(o: ServeOptions, banner: (s: RunningServer) => void): Promise<void> {
+  const s = await startServer(o);
+  banner(s);
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      process.stderr.write('shutting down: waiting for retrains, saving AAD weights…\n');
+      void s.close().then(resolve);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+}

@@ -1,0 +1,256 @@
+import { modelFromBundle } from '../../models/index.ts';
+import { AnomalyQueueSession } from '../anomalySession.ts';
+import { MODULES, type ModuleDefinition } from '../modules.ts';
+import { nextQueue, type QueueEntry } from '../queue.ts';
+import { labelsSinceLastModel, retrainInWorker } from '../retrain.ts';
+import { Store, StoreError, type LabelRow, type User } from '../store/store.ts';
+import type { StrategyName } from '../activeLearning/strategies.ts';
+import type { TrainResult } from '../training.ts';
+import { EventHub } from './events.ts';
+
+export interface WorkbenchOptions {
+  /** Retrain a classifier module after this many new labels (0: only on demand). */
+  retrainEvery: number;
+  /** How long an alert handed out in a queue stays reserved for that expert. */
+  leaseMs: number;
+  /** Save the live AAD weights as a new version after this many anomaly labels. */
+  persistAnomalyEvery: number;
+  seed: number;
+  nEstimators?: number;
+}
+
+export const DEFAULT_WORKBENCH_OPTIONS: WorkbenchOptions = { retrainEvery: 10, leaseMs: 120_000, persistAnomalyEvery: 10, seed: 0 };
+
+/** A 4xx for the API: the message names what was wrong. */
+export class RequestError extends Error {
+  constructor(readonly statusCode: number, message: string) {
+    super(message);
+    this.name = 'RequestError';
+  }
+}
+
+interface Ranking {
+  key: string;
+  entries: QueueEntry[];
+}
+
+/**
+ * The workbench's live state behind the API: queues (ranked once per deployed version, then filtered per
+ * expert and lease), labels, the anomaly session (re-weighted on every label), retrains in worker threads
+ * and deployments, announced on the event hub.
+ */
+export class Workbench {
+  readonly events = new EventHub();
+  private readonly rankings = new Map<string, Ranking>();
+  private readonly retrains = new Map<string, Promise<TrainResult | null>>();
+  private readonly models = new Map<string, { version: number; model: unknown }>();
+  private anomaly: AnomalyQueueSession | null = null;
+  private anomalyLabels = 0;
+  private closed = false;
+
+  constructor(readonly store: Store, readonly options: WorkbenchOptions = DEFAULT_WORKBENCH_OPTIONS) {}
+
+  module(name: string): ModuleDefinition {
+    const def = MODULES[name];
+    if (!def) throw new RequestError(404, `unknown module '${name}' (known: ${Object.keys(MODULES).join(', ')})`);
+    return def;
+  }
+
+  /** The deployed model of a module, loaded once per version. */
+  deployedModel(name: string): { version: number; model: unknown } | null {
+    const v = this.store.deployedVersion(name);
+    if (v === null) return null;
+    const cached = this.models.get(name);
+    if (cached && cached.version === v) return cached;
+    const loaded = { version: v, model: modelFromBundle(this.store.getBundle(name, v)) };
+    this.models.set(name, loaded);
+    return loaded;
+  }
+
+  private anomalySession(): AnomalyQueueSession | null {
+    const v = this.store.deployedVersion('anomaly');
+    if (v === null) return null;
+    if (!this.anomaly || this.anomaly.version !== v) this.anomaly = AnomalyQueueSession.open(this.store);
+    return this.anomaly;
+  }
+
+  /** Every eligible alert of a classifier module ranked by the strategy (cached per deployed version and pool). */
+  private ranking(name: string, strategy: StrategyName): QueueEntry[] {
+    const key = `${this.store.deployedVersion(name)}:${strategy}:${this.store.countAlerts()}`;
+    const id = `${name}/${strategy}`;
+    const hit = this.rankings.get(id);
+    if (hit && hit.key === key) return hit.entries;
+    // An expert name nobody can have (names are [A-Za-z0-9_.@-]) leaves no object out: the full ranking.
+    const entries = nextQueue(this.store, name, { strategy, k: Number.MAX_SAFE_INTEGER, expert: ' ', seed: this.options.seed });
+    this.rankings.set(id, { key, entries });
+    return entries;
+  }
+
+  /**
+   * The next k alerts for an expert: not labelled by them, not leased to someone else; the returned
+   * objects are leased to this expert for leaseMs.
+   */
+  queue(name: string, user: User | null, k: number, strategy: StrategyName = 'uncertainty'): QueueEntry[] {
+    const def = this.module(name);
+    const expert = user?.name;
+    const others = expert ? this.store.leasedByOthers(name, expert) : new Set<string>();
+    const done = expert ? this.store.labelledObjects(name, expert) : new Set<string>();
+    let pool: QueueEntry[];
+    if (def.kind === 'anomaly') {
+      const s = this.anomalySession();
+      pool = s ? s.queue(k + others.size, expert) : nextQueue(this.store, name, { k: k + others.size, expert, seed: this.options.seed });
+    } else pool = this.ranking(name, strategy);
+    const out: QueueEntry[] = [];
+    for (const e of pool) {
+      if (out.length >= k) break;
+      if (done.has(e.objectId) || others.has(e.objectId)) continue;
+      out.push(e);
+    }
+    if (expert && out.length) {
+      const held = this.store.leaseObjects(name, out.map((e) => e.objectId), expert, Date.now() + this.options.leaseMs);
+      // Another expert may have leased one between our read and write: leave it to them.
+      return out.filter((e) => held.has(e.objectId));
+    }
+    return out;
+  }
+
+  label(user: User, body: { module: string; alertId: number; label: string; comment?: string | null; queue?: string | null }): LabelRow {
+    const def = this.module(body.module);
+    const allowed = def.labels.map((l) => l.label);
+    if (!allowed.includes(body.label) && body.label !== 'skip') throw new RequestError(400, `label '${body.label}' is not one of ${[...allowed, 'skip'].join(', ')} for ${def.name}`);
+    const deployed = this.store.deployedVersion(def.name);
+    let row: LabelRow;
+    try {
+      row = this.store.addLabel({
+        module: def.name, alertId: body.alertId, label: body.label, author: user.name, authorKind: 'person',
+        queue: body.queue ?? null, modelVersion: deployed === null ? null : String(deployed), comment: body.comment ?? null,
+      });
+    } catch (e) {
+      if (e instanceof StoreError) throw new RequestError(404, e.message);
+      throw e;
+    }
+    this.store.releaseLease(def.name, row.objectId, user.name);
+    this.afterLabelChange(def, user.name);
+    this.events.publish('label', def.name, { id: row.id, author: user.name, alertId: row.alertId, label: row.label });
+    return row;
+  }
+
+  undo(user: User, id: number): LabelRow {
+    const row = this.ownLabel(user, id);
+    this.store.undoLabel(id, user.name);
+    this.afterLabelChange(this.module(row.module), user.name, true);
+    return this.store.getLabel(id);
+  }
+
+  change(user: User, id: number, label: string, comment: string | null): LabelRow {
+    const row = this.ownLabel(user, id);
+    const def = this.module(row.module);
+    if (!def.labels.some((l) => l.label === label) && label !== 'skip') throw new RequestError(400, `label '${label}' is not one of ${def.labels.map((l) => l.label).join(', ')}, skip`);
+    const next = this.store.changeLabel(id, label, comment, user.name);
+    this.afterLabelChange(def, user.name, true);
+    return next;
+  }
+
+  private ownLabel(user: User, id: number): LabelRow {
+    let row: LabelRow;
+    try {
+      row = this.store.getLabel(id);
+    } catch (e) {
+      throw new RequestError(404, (e as Error).message);
+    }
+    if (row.author !== user.name) throw new RequestError(403, `label ${id} was given by ${row.author}; only its author can change it`);
+    if ((this.store.db.prepare('SELECT undone_at FROM labels WHERE id = ?').get(id) as { undone_at: string | null }).undone_at) throw new RequestError(409, `label ${id} is already undone`);
+    return row;
+  }
+
+  /** AAD re-weights on every label (saved every persistAnomalyEvery); classifiers retrain every retrainEvery. */
+  private afterLabelChange(def: ModuleDefinition, actor: string, withdrawn = false): void {
+    if (def.kind === 'anomaly') {
+      const s = this.anomalySession();
+      if (!s) return;
+      s.reweight(withdrawn);
+      if (++this.anomalyLabels >= this.options.persistAnomalyEvery && this.options.persistAnomalyEvery > 0) this.persistAnomaly(actor);
+      return;
+    }
+    if (this.options.retrainEvery > 0 && !this.retrains.has(def.name) && labelsSinceLastModel(this.store, def.name) >= this.options.retrainEvery) {
+      void this.retrain(def.name, 'auto-retrain');
+    }
+  }
+
+  private persistAnomaly(actor: string): number | null {
+    const s = this.anomaly;
+    if (!s || s.unsavedLabels === 0) return null;
+    const v = s.persist(actor);
+    this.anomalyLabels = 0;
+    this.events.publish('deployed', 'anomaly', { version: v, actor, reason: 'AAD weights saved' });
+    return v;
+  }
+
+  get runningRetrains(): string[] {
+    return [...this.retrains.keys()];
+  }
+
+  /**
+   * Retrains a module in a worker thread (one at a time per module; a second call joins the running one).
+   * The anomaly module saves its live weights instead.
+   */
+  retrain(name: string, actor: string): Promise<TrainResult | null> {
+    const def = this.module(name);
+    if (def.kind === 'anomaly') {
+      const v = this.persistAnomaly(actor);
+      return Promise.resolve(v === null ? null : { module: name, version: v, nLabels: this.store.trainingLabels(name).size, metrics: {}, deployedMetrics: null, promoted: true, reason: 'AAD weights saved' });
+    }
+    const running = this.retrains.get(name);
+    if (running) return running;
+    this.events.publish('retrain-started', name, { actor });
+    const handle = retrainInWorker(this.store.path, name, { seed: this.options.seed, actor, ...(this.options.nEstimators ? { nEstimators: this.options.nEstimators } : {}) });
+    const p = handle.result.then(
+      (r) => {
+        this.retrains.delete(name);
+        this.events.publish('retrain-finished', name, { ...r });
+        if (r.promoted) this.events.publish('deployed', name, { version: r.version, actor, reason: r.reason });
+        return r;
+      },
+      (e: Error) => {
+        this.retrains.delete(name);
+        this.events.publish('retrain-failed', name, { error: e.message });
+        return null;
+      },
+    );
+    this.retrains.set(name, p);
+    return p;
+  }
+
+  deploy(user: User, name: string, version: number, reason: string | null): void {
+    this.module(name);
+    try {
+      this.store.deploy(name, version, user.name, reason);
+    } catch (e) {
+      if (e instanceof StoreError) throw new RequestError(404, e.message);
+      throw e;
+    }
+    this.events.publish('deployed', name, { version, actor: user.name, reason });
+  }
+
+  rollback(user: User, name: string, reason: string | null): number {
+    this.module(name);
+    let v: number;
+    try {
+      v = this.store.rollback(name, user.name, reason);
+    } catch (e) {
+      if (e instanceof StoreError) throw new RequestError(409, e.message);
+      throw e;
+    }
+    this.events.publish('deployed', name, { version: v, actor: user.name, reason, rollback: true });
+    return v;
+  }
+
+  /** Waits for running retrains and saves unsaved AAD weights. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all([...this.retrains.values()]);
+    this.persistAnomaly('shutdown');
+  }
+}
+

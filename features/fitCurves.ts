@@ -1,0 +1,73 @@
+import { FLUXCAL_PER_NANOJY, type LightCurve } from '../datasets/index.ts';
+import type { KilonovaParams, PcaBasis } from './kilonova.ts';
+import { bandFluxcal, risingPoints, sigmoid, type SigmoidParams } from './sigmoid.ts';
+
+/** A fitted model sampled for display: flux in nJy (the light curve's flux unit) against JD. */
+export interface FitCurve {
+  band: string;
+  model: string;
+  jd: Float64Array;
+  fluxNanoJy: Float64Array;
+}
+
+const SAMPLES = 120;
+
+/**
+ * The sigmoid of each fitted band, from the band's a, b, c features and the first fitted night (the fit's
+ * time origin), from that night to 10 days after the band's last point. Placeholder bands (a = b = c = 0)
+ * have no curve.
+ */
+export function sigmoidFitCurves(lc: LightCurve, values: ArrayLike<number>, params: SigmoidParams): FitCurve[] {
+  const out: FitCurve[] = [];
+  params.bands.forEach((band, k) => {
+    const a = values[k * 6];
+    const b = values[k * 6 + 1];
+    const c = values[k * 6 + 2];
+    if (a === 0 && b === 0 && c === 0) return;
+    const rising = risingPoints(bandFluxcal(lc, band), params);
+    if (!rising) return;
+    const bandIndex = lc.bands.indexOf(band);
+    let last = rising.t0Jd;
+    for (let i = 0; i < lc.jd.length; i++) if (lc.band[i] === bandIndex && lc.jd[i] > last) last = lc.jd[i];
+    const span = last + 10 - rising.t0Jd;
+    const jd = new Float64Array(SAMPLES);
+    const flux = new Float64Array(SAMPLES);
+    for (let i = 0; i < SAMPLES; i++) {
+      const dt = (span * i) / (SAMPLES - 1);
+      jd[i] = rising.t0Jd + dt;
+      flux[i] = sigmoid(dt, a, b, c) / FLUXCAL_PER_NANOJY;
+    }
+    out.push({ band, model: 'sigmoid', jd, fluxNanoJy: flux });
+  });
+  return out;
+}
+
+/**
+ * The PCA reconstruction of each band the kilonova features describe: sum_k coeff_k * component_k,
+ * scaled by the band's maximum flux and centred on the date of that maximum, as kndetect fits it.
+ */
+export function kilonovaFitCurves(lc: LightCurve, basis: PcaBasis, values: ArrayLike<number>, params: KilonovaParams): FitCurve[] {
+  const nComp = basis.components.length;
+  const nGrid = basis.components[0].length;
+  const perBand = nComp + 2;
+  const out: FitCurve[] = [];
+  params.bands.forEach((band, k) => {
+    const maxFlux = values[k * perBand + nComp + 1];
+    if (!(maxFlux > 0)) return;
+    const pts = bandFluxcal(lc, band);
+    let iMax = -1;
+    for (let i = 0; i < pts.n; i++) if (iMax < 0 || pts.flux[i] > pts.flux[iMax]) iMax = i;
+    if (iMax < 0) return;
+    const tMid = pts.jd[iMax];
+    const jd = new Float64Array(nGrid);
+    const flux = new Float64Array(nGrid);
+    for (let g = 0; g < nGrid; g++) {
+      let v = 0;
+      for (let c = 0; c < nComp; c++) v += values[k * perBand + c] * basis.components[c][g];
+      jd[g] = tMid + (g - (nGrid - 1) / 2) * basis.timeBinDays;
+      flux[g] = (v * maxFlux) / FLUXCAL_PER_NANOJY;
+    }
+    out.push({ band, model: 'pca', jd, fluxNanoJy: flux });
+  });
+  return out;
+}

@@ -1,0 +1,107 @@
+// The UI's only door to Sieve: the HTTP API on the same origin.
+
+const TOKEN_KEY = 'sieve-token';
+
+export function token(): string | null {
+  return localStorage.getItem(TOKEN_KEY);
+}
+
+export function setToken(t: string | null): void {
+  if (t) localStorage.setItem(TOKEN_KEY, t);
+  else localStorage.removeItem(TOKEN_KEY);
+}
+
+export class ApiError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+export async function api<T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
+  const headers: Record<string, string> = {};
+  const t = token();
+  if (t) headers.authorization = `Bearer ${t}`;
+  if (init.body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(path, { method: init.method ?? 'GET', headers, body: init.body === undefined ? undefined : JSON.stringify(init.body) });
+  if (!res.ok) {
+    let message = `${res.status} ${res.statusText}`;
+    try {
+      const j = await res.json();
+      if (j.message) message = j.message;
+    } catch {
+      // not JSON: keep the status line
+    }
+    throw new ApiError(res.status, message);
+  }
+  return (await res.json()) as T;
+}
+
+export interface User { name: string; role: 'expert' | 'admin' }
+export interface ModuleInfo {
+  name: string;
+  kind: 'classifier' | 'anomaly';
+  classNames: string[];
+  labels: Array<{ label: string; key: string }>;
+  deployedVersion: number | null;
+  retraining: boolean;
+}
+export interface QueueEntry { alertId: number; objectId: string; score: number; reason: string; modelVersion: number | null }
+export interface LabelRow { id: number; module: string; objectId: string; alertId: number; label: string; author: string; comment: string | null; createdAt: string; modelVersion: string | null }
+export interface Progress { today: number; total: number; perLabel: Record<string, number> }
+export interface FitCurve { band: string; model: string; jd: number[]; fluxNanoJy: Array<number | null> }
+export interface ModuleView {
+  module: string;
+  kind: string;
+  passesCuts: boolean | null;
+  features: Array<{ name: string; value: number | null }>;
+  fits: FitCurve[];
+  modelVersion: number | null;
+  probabilities?: Array<{ className: string; p: number; stdErr: number; treeVotes: number }>;
+  anomaly?: { scoreG: number | null; scoreR: number | null; final: number | null };
+}
+export interface AlertDetail {
+  id: number;
+  survey: string;
+  objectId: string;
+  candid: string | null;
+  ra: number;
+  dec: number;
+  jd: number;
+  band: string;
+  sourceLabel: string | null;
+  context: Record<string, string | number | null>;
+  extra: Record<string, string | number | boolean | null>;
+  links: Array<{ name: string; url: string }>;
+  cutouts: Record<'science' | 'template' | 'difference', string | null>;
+  lightCurve: {
+    bands: string[];
+    jd: number[];
+    band: number[];
+    detected: number[];
+    mag: Array<number | null>;
+    magErr: Array<number | null>;
+    fluxNanoJy: Array<number | null>;
+    fluxErrNanoJy: Array<number | null>;
+    limitMag: Array<number | null>;
+  };
+  modules: ModuleView[];
+}
+export interface ModelRow {
+  module: string;
+  version: number;
+  status: 'candidate' | 'deployed' | 'retired';
+  modelType: string;
+  metrics: Record<string, number>;
+  nLabels: number;
+  parentVersion: number | null;
+  createdAt: string;
+}
+export interface ModuleModels {
+  module: string;
+  deployedVersion: number | null;
+  retraining: boolean;
+  versions: ModelRow[];
+  deployments: Array<{ version: number; action: string; actor: string; reason: string | null; createdAt: string }>;
+  learningCurve: Array<{ version: number; nLabels: number; metrics: Record<string, number> }>;
+}
+export interface ServerEvent { type: string; module: string; at: string; data: Record<string, unknown> }
