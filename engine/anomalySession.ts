@@ -2,7 +2,7 @@ import { TwoBandAADModel, createBundle, modelFromBundle } from '../models/index.
 import { moduleByName } from './modules.ts';
 import type { QueueEntry } from './queue.ts';
 import type { Store } from './store/store.ts';
-import { anomalyInputs } from './training.ts';
+import { anomalyInputs, anomalyLabelCount } from './training.ts';
 
 /**
  * The anomaly module kept live in memory: the deployed AAD forests, every pool alert's leaf in every tree
@@ -48,7 +48,11 @@ export class AnomalyQueueSession {
   static open(store: Store): AnomalyQueueSession {
     const v = store.deployedVersion('anomaly');
     if (v === null) throw new Error('anomaly: no deployed version to start a session from');
-    return new AnomalyQueueSession(store, modelFromBundle(store.getBundle('anomaly', v)) as TwoBandAADModel, v);
+    const session = new AnomalyQueueSession(store, modelFromBundle(store.getBundle('anomaly', v)) as TwoBandAADModel, v);
+    // Labels given after the saved weights (e.g. before a crash) are applied now, so none is lost.
+    const saved = store.getModel('anomaly', v).nLabels;
+    if (anomalyLabelCount(store) !== saved) session.reweight();
+    return session;
   }
 
   get poolSize(): number {
@@ -88,12 +92,11 @@ export class AnomalyQueueSession {
   reweight(fromScratch = false): void {
     const labels = this.store.trainingLabels('anomaly');
     const T = this.T;
-    const latest = new Map<string, number>();
-    this.objectIds.forEach((o, i) => latest.set(o, i));
+    // Every alert of a labelled object carries its label, as in updateAnomalyModule.
     const lab: Array<{ leavesG: Int32Array | null; leavesR: Int32Array | null; anomaly: boolean }> = [];
-    for (const [objectId, l] of labels) {
-      const i = latest.get(objectId);
-      if (i === undefined || (l !== 'anomaly' && l !== 'nominal')) continue;
+    for (let i = 0; i < this.objectIds.length; i++) {
+      const l = labels.get(this.objectIds[i]);
+      if (l !== 'anomaly' && l !== 'nominal') continue;
       lab.push({
         leavesG: this.validG[i] ? this.leavesG.subarray(i * T, i * T + T) : null,
         leavesR: this.validR[i] ? this.leavesR.subarray(i * T, i * T + T) : null,
@@ -111,9 +114,9 @@ export class AnomalyQueueSession {
     this.labelsSinceSave++;
   }
 
-  /** The most anomalous alerts not yet labelled by this expert (one per object). */
-  queue(k: number, expert?: string): QueueEntry[] {
-    const done = this.store.labelledObjects('anomaly', expert);
+  /** The most anomalous alerts not yet labelled by this expert nor in `exclude` (one per object). */
+  queue(k: number, expert?: string, exclude?: ReadonlySet<string>): QueueEntry[] {
+    const done = exclude ? new Set([...this.store.labelledObjects('anomaly', expert), ...exclude]) : this.store.labelledObjects('anomaly', expert);
     const seen = new Set<string>();
     const order: number[] = [];
     for (let i = 0; i < this.final.length; i++) if (!Number.isNaN(this.final[i]) && !done.has(this.objectIds[i])) order.push(i);
@@ -134,11 +137,11 @@ export class AnomalyQueueSession {
     const version = this.store.nextVersion('anomaly');
     const bundle = createBundle({
       module: 'anomaly', version: String(version), model: this.model, featureSpec: def.extractor().spec, classNames: def.classNames, decisionThreshold: 0,
-      training: { X: { data: new Float32Array(0), rows: 0, cols: this.model.forestG.nFeatures } }, metrics: { labels: this.store.trainingLabels('anomaly').size },
+      training: { X: { data: new Float32Array(0), rows: 0, cols: this.model.forestG.nFeatures } }, metrics: { labels: anomalyLabelCount(this.store) },
       parentVersion: String(this.currentVersion),
     });
     this.store.db.transaction(() => {
-      this.store.saveModel(bundle, this.store.countLabels('anomaly'), actor);
+      this.store.saveModel(bundle, anomalyLabelCount(this.store), actor);
       this.store.deploy('anomaly', version, actor, `AAD weights after ${this.labelsSinceSave} more label(s)`);
     })();
     this.currentVersion = version;

@@ -159,6 +159,13 @@ export function anomalyInputs(values: ArrayLike<number>, rows: number): { inputG
   return { inputG, inputR };
 }
 
+/** Objects with an anomaly or nominal label: the anomaly module's label count (versions, learning curve). */
+export function anomalyLabelCount(store: Store): number {
+  let n = 0;
+  for (const l of store.trainingLabels('anomaly').values()) if (l === 'anomaly' || l === 'nominal') n++;
+  return n;
+}
+
 /**
  * The anomaly module: two AAD forests on the stored anomaly features, re-weighted from every
  * anomaly/nominal label given so far, saved as the next version and deployed (AAD has no held-out gate:
@@ -209,12 +216,12 @@ export function updateAnomalyModule(store: Store, o: TrainOptions = {}): TrainRe
   const version = store.nextVersion('anomaly');
   const bundle = createBundle({
     module: 'anomaly', version: String(version), model, featureSpec: def.extractor().spec, classNames: def.classNames, decisionThreshold: 0,
-    training: { X: Xg }, metrics: { labels: labelled.length }, parentVersion: deployed === null ? null : String(deployed),
+    training: { X: Xg }, metrics: { labels: anomalyLabelCount(store) }, parentVersion: deployed === null ? null : String(deployed),
   });
   const actor = o.actor ?? 'aad-update';
   store.db.transaction(() => {
-    store.saveModel(bundle, labelled.length, actor);
-    store.deploy('anomaly', version, actor, `AAD update from ${labelled.length} label(s)`);
+    store.saveModel(bundle, anomalyLabelCount(store), actor);
+    store.deploy('anomaly', version, actor, `AAD update from ${anomalyLabelCount(store)} labelled object(s)`);
   })();
-  return { module: 'anomaly', version, nLabels: labelled.length, metrics: { labels: labelled.length }, deployedMetrics: null, promoted: true, reason: 'AAD update' };
+  return { module: 'anomaly', version, nLabels: anomalyLabelCount(store), metrics: { labels: anomalyLabelCount(store) }, deployedMetrics: null, promoted: true, reason: 'AAD update' };
 }

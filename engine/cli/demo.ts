@@ -36,9 +36,12 @@ export async function demoCommand(opts: { in?: string[]; n: number; seed: number
     // TNS-labelled alerts, recorded as such (author demo-seed, with a comment saying where it came from).
     for (const def of Object.values(MODULES)) {
       if (def.kind !== 'classifier' || store.deployedVersion(def.name) !== null) continue;
-      const eligible = nextQueue(store, def.name, { k: 400, expert: 'demo-seed', strategy: 'random' });
+      // Half of the eligible alerts with a known class (at most 200) seed the first version; the other half
+      // stays in the unlabelled pool for the experts' queue.
+      const known = nextQueue(store, def.name, { k: Number.MAX_SAFE_INTEGER, expert: 'demo-seed', strategy: 'random', seed: opts.seed })
+        .filter((e) => store.getAlert(e.alertId).label !== undefined);
       let n = 0;
-      for (const e of eligible) {
+      for (const e of known.slice(0, Math.min(200, Math.ceil(known.length / 2)))) {
         const a = store.getAlert(e.alertId);
         if (!a.label) continue;
         const label = def.name === 'early-snia' ? (a.label === 'SN Ia' || a.label.startsWith('SN Ia-') ? 'SN Ia' : 'other SN') : a.label === 'kilonova' ? 'kilonova' : 'other';

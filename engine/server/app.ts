@@ -21,13 +21,16 @@ declare module 'fastify' {
   interface FastifyRequest {
     user: User | null;
   }
+  interface FastifyInstance {
+    apiRoutes: Array<{ method: string; url: string; validates: string[] }>;
+  }
 }
 
 const MODULE_NAMES = Object.keys(MODULES);
 const moduleParam = { type: 'object', required: ['module'], additionalProperties: false, properties: { module: { type: 'string', enum: MODULE_NAMES } } } as const;
 const idParam = { type: 'object', required: ['id'], additionalProperties: false, properties: { id: { type: 'integer', minimum: 1 } } } as const;
 const noQuery = { type: 'object', additionalProperties: false, properties: {} } as const;
-const reasonBody = { type: 'object', additionalProperties: false, properties: { reason: { type: 'string', maxLength: 2000 } } } as const;
+const reasonBody = { type: ['object', 'null'], additionalProperties: false, properties: { reason: { type: 'string', maxLength: 2000 } } } as const;
 
 function bearer(req: FastifyRequest): string | null {
   const h = req.headers.authorization;
@@ -45,6 +48,15 @@ export async function buildApp(wb: Workbench, o: AppOptions = {}): Promise<Fasti
     bodyLimit: 1 << 20,
   });
   app.decorateRequest('user', null);
+  // Every API route with its schema parts, so tests can prove each one validates its input.
+  const apiRoutes: Array<{ method: string; url: string; validates: string[] }> = [];
+  app.decorate('apiRoutes', apiRoutes);
+  app.addHook('onRoute', (r) => {
+    if (!r.url.startsWith('/api/')) return;
+    // A route without query parameters still refuses unknown ones, and a POST without fields refuses a body with some.
+    r.schema = { querystring: noQuery, ...r.schema };
+    for (const m of [r.method].flat()) if (m !== 'HEAD') apiRoutes.push({ method: m, url: r.url, validates: Object.keys(r.schema ?? {}) });
+  });
 
   await app.register(helmet, {
     contentSecurityPolicy: {
@@ -178,7 +190,7 @@ export async function buildApp(wb: Workbench, o: AppOptions = {}): Promise<Fasti
     return reply.code(201).send(row);
   });
 
-  app.post('/api/labels/:id/undo', { ...expert, schema: { params: idParam } }, async (req) => wb.undo(req.user!, (req.params as { id: number }).id));
+  app.post('/api/labels/:id/undo', { ...expert, schema: { params: idParam, body: { type: ['object', 'null'], additionalProperties: false, properties: {} } } }, async (req) => wb.undo(req.user!, (req.params as { id: number }).id));
 
   app.patch('/api/labels/:id', {
     ...expert,
@@ -267,7 +279,7 @@ export async function buildApp(wb: Workbench, o: AppOptions = {}): Promise<Fasti
     return { module, deployedVersion: v };
   });
 
-  app.post('/api/models/:module/retrain', { ...expert, schema: { params: moduleParam, body: { type: 'object', additionalProperties: false, properties: {} } } }, async (req, reply) => {
+  app.post('/api/models/:module/retrain', { ...expert, schema: { params: moduleParam, body: { type: ['object', 'null'], additionalProperties: false, properties: {} } } }, async (req, reply) => {
     const { module } = req.params as { module: string };
     void wb.retrain(module, req.user!.name);
     return reply.code(202).send({ module, retraining: true });

@@ -19,7 +19,7 @@ export interface WorkbenchOptions {
   nEstimators?: number;
 }
 
-export const DEFAULT_WORKBENCH_OPTIONS: WorkbenchOptions = { retrainEvery: 10, leaseMs: 120_000, persistAnomalyEvery: 10, seed: 0 };
+export const DEFAULT_WORKBENCH_OPTIONS: WorkbenchOptions = { retrainEvery: 10, leaseMs: 120_000, persistAnomalyEvery: 25, seed: 0 };
 
 /** A 4xx for the API: the message names what was wrong. */
 export class RequestError extends Error {
@@ -94,11 +94,15 @@ export class Workbench {
     const def = this.module(name);
     const expert = user?.name;
     const others = expert ? this.store.leasedByOthers(name, expert) : new Set<string>();
-    const done = expert ? this.store.labelledObjects(name, expert) : new Set<string>();
+    // The unlabelled pool: objects nobody has a training label for, less those this expert already decided
+    // on (an 'unsure' from one expert stays open to the others).
+    const done = new Set(this.store.trainingLabels(name).keys());
+    if (expert) for (const o of this.store.labelledObjects(name, expert)) done.add(o);
     let pool: QueueEntry[];
     if (def.kind === 'anomaly') {
       const s = this.anomalySession();
-      pool = s ? s.queue(k + others.size, expert) : nextQueue(this.store, name, { k: k + others.size, expert, seed: this.options.seed });
+      const exclude = new Set([...done, ...others]);
+      pool = s ? s.queue(k, expert, exclude) : nextQueue(this.store, name, { k: k + exclude.size, expert, seed: this.options.seed });
     } else pool = this.ranking(name, strategy);
     const out: QueueEntry[] = [];
     for (const e of pool) {

@@ -89,6 +89,14 @@ export class Store {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
+    // Every transaction on a store connection takes the write lock at BEGIN (IMMEDIATE). A deferred one
+    // that reads first and writes later fails at once with SQLITE_BUSY, without waiting on busy_timeout,
+    // when another connection (a retrain worker, a second server) committed in between.
+    const deferred = this.db.transaction.bind(this.db);
+    this.db.transaction = ((fn: (...args: unknown[]) => unknown) => {
+      const t = deferred(fn);
+      return Object.assign((...args: unknown[]) => t.immediate(...args), { deferred: t.deferred, immediate: t.immediate, exclusive: t.exclusive, default: t.immediate });
+    }) as typeof this.db.transaction;
     this.migrate();
   }
 

@@ -1,0 +1,248 @@
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Store, Workbench, buildApp, DEFAULT_WORKBENCH_OPTIONS, type User } from '../../engine/index.ts';
+import { parseBundle } from '../../models/index.ts';
+import { demoStore } from './fixture.ts';
+
+let db: string;
+let store: Store;
+let wb: Workbench;
+let app: FastifyInstance;
+let admin: string;
+let alice: string;
+let bob: string;
+
+const auth = (t: string) => ({ authorization: `Bearer ${t}` });
+
+beforeAll(async () => {
+  db = await demoStore();
+  store = Store.open(db);
+  wb = new Workbench(store, { ...DEFAULT_WORKBENCH_OPTIONS, retrainEvery: 0 });
+  app = await buildApp(wb);
+  admin = store.addUser('root', 'admin').token;
+  alice = store.addUser('alice', 'expert').token;
+  bob = store.addUser('bob', 'expert').token;
+});
+
+afterAll(async () => {
+  await app.close();
+  await wb.close();
+  store.close();
+});
+
+describe('API validation', () => {
+  it('every API route refuses an unknown query parameter with a 400 naming it', async () => {
+    const concrete = (url: string) => url.replace(':module', 'early-snia').replace(':version', '1').replace(':id', '1').replace(':file', 'science.png');
+    const required: Record<string, string> = { '/api/labels': 'module=early-snia&', '/api/models/:module/diff': 'a=1&b=1&' };
+    // valid bodies, so that the query string is the only thing wrong
+    const bodies: Record<string, object> = {
+      'POST /api/labels': { module: 'early-snia', alertId: 1, label: 'unsure' }, 'PATCH /api/labels/:id': { label: 'unsure' },
+      'POST /api/models/:module/deploy': { version: 1 }, 'POST /api/users': { name: 'nobody', role: 'expert' },
+    };
+    expect(app.apiRoutes.length).toBeGreaterThanOrEqual(20);
+    for (const r of app.apiRoutes) {
+      const res = await app.inject({ method: r.method as 'GET', url: `${concrete(r.url)}?${required[r.url] ?? ''}bogus=1`, headers: auth(admin), ...(r.method === 'GET' ? {} : { payload: bodies[`${r.method} ${r.url}`] ?? {} }) });
+      expect(res.statusCode, `${r.method} ${r.url}`).toBe(400);
+      expect(res.json().message, `${r.method} ${r.url}`).toMatch(/querystring must NOT have additional properties/);
+    }
+  });
+
+  it('rejects bad params, queries and bodies route by route, naming the field', async () => {
+    const cases: Array<[string, string, unknown, RegExp]> = [
+      ['GET', '/api/modules/nope/queue', undefined, /params\/module/],
+      ['GET', '/api/modules/early-snia/queue?k=0', undefined, /querystring\/k must be >= 1/],
+      ['GET', '/api/modules/early-snia/queue?strategy=psychic', undefined, /querystring\/strategy/],
+      ['GET', '/api/modules/early-snia/progress?mine=maybe', undefined, /querystring\/mine/],
+      ['GET', '/api/alerts/abc', undefined, /params\/id/],
+      ['GET', '/api/alerts/1?modules=early-snia,nope', undefined, /querystring\/modules/],
+      ['GET', '/api/alerts/1/cutouts/raw.fits', undefined, /params\/file/],
+      ['GET', '/api/alerts/1/cutouts/science.png?stretch=log', undefined, /querystring\/stretch/],
+      ['GET', '/api/labels?module=nope', undefined, /querystring\/module/],
+      ['GET', '/api/labels', undefined, /querystring must have required property 'module'/],
+      ['POST', '/api/labels', { module: 'early-snia', alertId: 'x', label: 'SN Ia' }, /body\/alertId/],
+      ['POST', '/api/labels', { module: 'early-snia', alertId: 1 }, /required property 'label'/],
+      ['POST', '/api/labels', { module: 'early-snia', alertId: 1, label: 'SN Ia', mood: 'happy' }, /body must NOT have additional properties/],
+      ['POST', '/api/labels/zero/undo', {}, /params\/id/],
+      ['POST', '/api/labels/1/undo', { why: 1 }, /body must NOT have additional properties/],
+      ['PATCH', '/api/labels/1', {}, /required property 'label'/],
+      ['GET', '/api/models?module=nope', undefined, /querystring\/module/],
+      ['GET', '/api/models/nope', undefined, /params\/module/],
+      ['GET', '/api/models/early-snia/0', undefined, /params\/version/],
+      ['GET', '/api/models/early-snia/learning-curve?x=1', undefined, /additional properties/],
+      ['GET', '/api/models/early-snia/diff?a=1', undefined, /required property 'b'/],
+      ['POST', '/api/models/early-snia/deploy', { version: 'latest' }, /body\/version/],
+      ['POST', '/api/models/early-snia/rollback', { reason: { text: 'x' } }, /body\/reason/],
+      ['POST', '/api/models/early-snia/retrain', { trees: 5 }, /additional properties/],
+      ['GET', '/api/models/early-snia/1/export?format=pdf', undefined, /querystring\/format/],
+      ['POST', '/api/users', { name: 'a b', role: 'expert' }, /body\/name/],
+      ['POST', '/api/users', { name: 'carol', role: 'boss' }, /body\/role/],
+    ];
+    for (const [method, url, payload, message] of cases) {
+      const res = await app.inject({ method: method as 'GET', url, headers: auth(admin), ...(payload === undefined ? {} : { payload: payload as object }) });
+      expect(res.statusCode, `${method} ${url}`).toBe(400);
+      expect(res.json().message, `${method} ${url}`).toMatch(message);
+    }
+  });
+
+  it('answers unknown alerts, labels and versions with 404, not 500', async () => {
+    expect((await app.inject({ url: '/api/alerts/999999' })).statusCode).toBe(404);
+    expect((await app.inject({ url: '/api/models/early-snia/99' })).statusCode).toBe(404);
+    expect((await app.inject({ method: 'POST', url: '/api/labels', headers: auth(alice), payload: { module: 'early-snia', alertId: 999999, label: 'SN Ia' } })).statusCode).toBe(404);
+    expect((await app.inject({ method: 'POST', url: '/api/labels', headers: auth(alice), payload: { module: 'early-snia', alertId: 1, label: 'banana' } })).statusCode).toBe(400);
+    expect((await app.inject({ url: '/api/nothing-here' })).statusCode).toBe(404);
+  });
+});
+
+describe('API accounts', () => {
+  it('writes need a token (401), admin routes need an admin (403), tokens are stored hashed', async () => {
+    const label = { module: 'early-snia', alertId: 1, label: 'unsure' };
+    expect((await app.inject({ method: 'POST', url: '/api/labels', payload: label })).statusCode).toBe(401);
+    expect((await app.inject({ method: 'POST', url: '/api/labels', payload: label, headers: auth('sv_forged') })).statusCode).toBe(401);
+    expect((await app.inject({ method: 'POST', url: '/api/models/early-snia/deploy', payload: { version: 1 } })).statusCode).toBe(401);
+    expect((await app.inject({ method: 'POST', url: '/api/models/early-snia/deploy', payload: { version: 1 }, headers: auth(alice) })).statusCode).toBe(403);
+    expect((await app.inject({ method: 'POST', url: '/api/models/early-snia/rollback', payload: {}, headers: auth(alice) })).statusCode).toBe(403);
+    expect((await app.inject({ method: 'POST', url: '/api/users', payload: { name: 'eve', role: 'admin' }, headers: auth(alice) })).statusCode).toBe(403);
+    expect((await app.inject({ url: '/api/users', headers: auth(bob) })).statusCode).toBe(403);
+    const created = await app.inject({ method: 'POST', url: '/api/users', payload: { name: 'carol', role: 'expert' }, headers: auth(admin) });
+    expect(created.statusCode).toBe(201);
+    const carol = created.json().token as string;
+    expect((await app.inject({ url: '/api/me', headers: auth(carol) })).json()).toMatchObject({ name: 'carol', role: 'expert' });
+    const stored = store.db.prepare('SELECT token_sha256 FROM users WHERE name = ?').get('carol') as { token_sha256: string };
+    expect(stored.token_sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(JSON.stringify(store.db.prepare('SELECT * FROM users').all())).not.toContain(carol);
+    store.disableUser('carol', 'test');
+    expect((await app.inject({ url: '/api/me', headers: auth(carol) })).statusCode).toBe(401);
+  });
+
+  it('sends security headers', async () => {
+    const res = await app.inject({ url: '/api/health' });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-security-policy']).toContain("default-src 'self'");
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+    expect(res.headers['x-ratelimit-limit']).toBeDefined();
+  });
+});
+
+describe('API labelling', () => {
+  it('leases queue entries: two experts asking at once get different alerts', async () => {
+    const a = (await app.inject({ url: '/api/modules/early-snia/queue?k=5', headers: auth(alice) })).json().entries as Array<{ objectId: string }>;
+    const b = (await app.inject({ url: '/api/modules/early-snia/queue?k=5', headers: auth(bob) })).json().entries as Array<{ objectId: string }>;
+    expect(a.length).toBe(5);
+    expect(b.length).toBe(5);
+    const shared = a.filter((e) => b.some((f) => f.objectId === e.objectId));
+    expect(shared).toEqual([]);
+    // asking again keeps alice's own leased alerts at the head of her queue
+    const again = (await app.inject({ url: '/api/modules/early-snia/queue?k=5', headers: auth(alice) })).json().entries as Array<{ objectId: string }>;
+    expect(again.map((e) => e.objectId)).toEqual(a.map((e) => e.objectId));
+  });
+
+  it('labels, lists, changes and undoes; only the author may change a label', async () => {
+    const q = (await app.inject({ url: '/api/modules/early-snia/queue?k=2', headers: auth(alice) })).json().entries as Array<{ alertId: number; objectId: string }>;
+    const res = await app.inject({ method: 'POST', url: '/api/labels', headers: auth(alice), payload: { module: 'early-snia', alertId: q[0].alertId, label: 'SN Ia', comment: 'clean rise' } });
+    expect(res.statusCode).toBe(201);
+    const row = res.json();
+    expect(row).toMatchObject({ author: 'alice', authorKind: 'person', label: 'SN Ia', comment: 'clean rise', objectId: q[0].objectId, modelVersion: '1' });
+    const next = (await app.inject({ url: '/api/modules/early-snia/queue?k=5', headers: auth(alice) })).json().entries as Array<{ objectId: string }>;
+    expect(next.map((e) => e.objectId)).not.toContain(q[0].objectId);
+    expect((await app.inject({ method: 'PATCH', url: `/api/labels/${row.id}`, headers: auth(bob), payload: { label: 'not SN' } })).statusCode).toBe(403);
+    const changed = await app.inject({ method: 'PATCH', url: `/api/labels/${row.id}`, headers: auth(alice), payload: { label: 'other SN' } });
+    expect(changed.statusCode).toBe(200);
+    expect(changed.json()).toMatchObject({ label: 'other SN', comment: 'clean rise' });
+    expect(store.trainingLabels('early-snia').get(q[0].objectId)).toBe('other SN');
+    const recent = (await app.inject({ url: '/api/labels?module=early-snia', headers: auth(alice) })).json() as Array<{ id: number; label: string }>;
+    expect(recent[0]).toMatchObject({ id: changed.json().id, label: 'other SN' });
+    expect(recent.some((r) => r.id === row.id)).toBe(false);
+    const undone = await app.inject({ method: 'POST', url: `/api/labels/${changed.json().id}/undo`, headers: auth(alice), payload: {} });
+    expect(undone.statusCode).toBe(200);
+    expect(store.trainingLabels('early-snia').has(q[0].objectId)).toBe(false);
+    expect((await app.inject({ method: 'POST', url: `/api/labels/${changed.json().id}/undo`, headers: auth(alice), payload: {} })).statusCode).toBe(409);
+    const progress = (await app.inject({ url: '/api/modules/early-snia/progress?mine=true', headers: auth(alice) })).json();
+    expect(progress).toMatchObject({ module: 'early-snia', total: 0, today: 0 });
+  });
+
+  it('re-ranks the anomaly queue on every label', async () => {
+    const before = (await app.inject({ url: '/api/modules/anomaly/queue?k=20', headers: auth(bob) })).json().entries as Array<{ alertId: number; score: number }>;
+    const r = await app.inject({ method: 'POST', url: '/api/labels', headers: auth(bob), payload: { module: 'anomaly', alertId: before[0].alertId, label: 'nominal' } });
+    expect(r.statusCode).toBe(201);
+    const after = (await app.inject({ url: '/api/modules/anomaly/queue?k=20', headers: auth(bob) })).json().entries as Array<{ alertId: number; score: number }>;
+    expect(after.map((e) => e.alertId)).not.toContain(before[0].alertId);
+    const moved = after.filter((e) => before.some((b) => b.alertId === e.alertId && b.score !== e.score));
+    expect(moved.length).toBeGreaterThan(0);
+  });
+});
+
+describe('API alerts and models', () => {
+  it('gives an alert with light curve, features, fits, probabilities, context, links and PNG cutouts', async () => {
+    const id = (store.db.prepare("SELECT id FROM alerts WHERE cutout_science IS NOT NULL AND object_id LIKE 'ZTF%' ORDER BY id LIMIT 1").get() as { id: number }).id;
+    const a = (await app.inject({ url: `/api/alerts/${id}` })).json();
+    expect(a.lightCurve.jd.length).toBeGreaterThan(0);
+    expect(a.context.rb).toBeTypeOf('number');
+    expect(a.links.map((l: { name: string }) => l.name)).toEqual(['Fink', 'ALeRCE', 'SIMBAD', 'TNS']);
+    const snia = a.modules.find((m: { module: string }) => m.module === 'early-snia');
+    expect(snia.features.map((f: { name: string }) => f.name)).toContain('a_g');
+    const p = snia.probabilities.reduce((s: number, c: { p: number }) => s + c.p, 0);
+    expect(p).toBeCloseTo(1, 9);
+    expect(a.modules.find((m: { module: string }) => m.module === 'anomaly').anomaly).toBeDefined();
+    for (const kind of ['science', 'template', 'difference']) {
+      expect(a.cutouts[kind]).toBe(`/api/alerts/${id}/cutouts/${kind}.png`);
+      const png = await app.inject({ url: `${a.cutouts[kind]}?stretch=asinh` });
+      expect(png.statusCode).toBe(200);
+      expect(png.headers['content-type']).toBe('image/png');
+      expect(png.rawPayload.subarray(1, 4).toString()).toBe('PNG');
+      expect(png.rawPayload.readUInt32BE(16)).toBe(63 * 4);
+    }
+    // a fitted early SN Ia alert carries its sigmoid for the plot
+    const fitted = store.db.prepare('SELECT alert_id, vals FROM features f JOIN feature_specs s USING (spec_hash) WHERE s.name = ?').all('early-snia-sigmoid') as Array<{ alert_id: number; vals: Buffer }>;
+    const withFit = fitted.find((r) => new Float64Array(r.vals.buffer.slice(r.vals.byteOffset, r.vals.byteOffset + r.vals.byteLength))[0] !== 0)!;
+    const b = (await app.inject({ url: `/api/alerts/${withFit.alert_id}?modules=early-snia` })).json();
+    expect(b.modules).toHaveLength(1);
+    expect(b.modules[0].fits.length).toBeGreaterThan(0);
+    expect(b.modules[0].fits[0].model).toBe('sigmoid');
+  });
+
+  it('lists versions, diffs two, exports bundle / ONNX / Fink zip, deploys and rolls back as admin', async () => {
+    const retrained = await wb.retrain('early-snia', 'root');
+    expect(retrained?.version).toBe(2);
+    const m = (await app.inject({ url: '/api/models/early-snia' })).json();
+    expect(m.versions.map((v: { version: number }) => v.version)).toEqual([1, 2]);
+    expect(m.learningCurve.length).toBe(2);
+    const diff = (await app.inject({ url: '/api/models/early-snia/diff?a=1&b=2' })).json();
+    expect(diff.nLabels.a).toBe(m.versions[0].nLabels);
+    expect(diff.metrics.find((x: { name: string }) => x.name === 'fom')).toBeDefined();
+    expect(diff.sameFeatureSpec).toBe(true);
+    const bundle = await app.inject({ url: '/api/models/early-snia/2/export?format=bundle' });
+    expect(bundle.headers['content-disposition']).toContain('early-snia_v2.bundle.json');
+    expect(parseBundle(bundle.payload).manifest.version).toBe('2');
+    const onnx = await app.inject({ url: '/api/models/early-snia/2/export?format=onnx' });
+    expect(onnx.statusCode).toBe(200);
+    expect(onnx.rawPayload.length).toBeGreaterThan(1000);
+    expect((await app.inject({ url: '/api/models/early-snia/2/export?format=fink-anomaly-zip' })).statusCode).toBe(400);
+    const zip = await app.inject({ url: '/api/models/anomaly/1/export?format=fink-anomaly-zip' });
+    expect(zip.rawPayload.subarray(0, 2).toString()).toBe('PK');
+    const target = store.deployedVersion('early-snia') === 2 ? 1 : 2;
+    const dep = await app.inject({ method: 'POST', url: '/api/models/early-snia/deploy', headers: auth(admin), payload: { version: target, reason: 'test' } });
+    expect(dep.json()).toEqual({ module: 'early-snia', deployedVersion: target });
+    const back = await app.inject({ method: 'POST', url: '/api/models/early-snia/rollback', headers: auth(admin), payload: { reason: 'test' } });
+    expect(back.json().deployedVersion).toBe(3 - target);
+    expect(store.deploymentHistory('early-snia').at(-1)).toMatchObject({ action: 'rollback', actor: 'root', reason: 'test' });
+  });
+
+  it('streams server events to open pages', async () => {
+    const seen: string[] = [];
+    const off = wb.events.subscribe((e) => seen.push(`${e.type}:${e.module}`));
+    await app.listen({ port: 0 });
+    const port = (app.server.address() as { port: number }).port;
+    const res = await fetch(`http://127.0.0.1:${port}/api/events`);
+    expect(res.headers.get('content-type')).toBe('text/event-stream');
+    const reader = res.body!.getReader();
+    await reader.read(); // ": connected"
+    const user: User = { name: 'root', role: 'admin', createdAt: '' };
+    wb.deploy(user, 'kilonova', 1, 'redeploy for the event test');
+    let text = '';
+    while (!text.includes('\n\n')) text += new TextDecoder().decode((await reader.read()).value);
+    expect(text).toMatch(/^event: deployed\ndata: \{"type":"deployed","module":"kilonova"/);
+    await reader.cancel();
+    off();
+    expect(seen).toContain('deployed:kilonova');
+  });
+});
