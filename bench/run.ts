@@ -9,11 +9,15 @@ import { readAlertFile, simulate, type Alert } from '../datasets/index.ts';
 import { anomalyExtractor, earlySnIaExtractor, kilonovaExtractor, type FeatureExtractor } from '../features/index.ts';
 import { runModelBenchmarks } from './models.ts';
 import { runEngineBenchmarks } from './engine.ts';
+import { runServerBenchmarks } from './server.ts';
 
 const PYTHON_SIGMOID_ALERTS_PER_S = 404;
 const SHARED = new URL('../../shared/data/', import.meta.url).pathname;
 const N_SIM = Number(process.env.SIEVE_BENCH_NSIM ?? 100_000);
 const SECONDS = Number(process.env.SIEVE_BENCH_SECONDS ?? 3);
+/** SIEVE_BENCH_ONLY=features,models,engine,server runs only those sections (all by default). */
+const ONLY = new Set((process.env.SIEVE_BENCH_ONLY ?? 'features,models,engine,server').split(',').map((x) => x.trim()));
+mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
 
 interface Row {
   extractor: string;
@@ -40,42 +44,56 @@ function time(extractor: FeatureExtractor, alerts: Alert[], minSeconds: number):
   return { n, s: elapsed };
 }
 
-const extractors = [earlySnIaExtractor(), anomalyExtractor(), kilonovaExtractor()];
-const rows: Row[] = [];
-const real = (await readAlertFile(`${SHARED}ztf/alerts.jsonl`)).alerts;
-for (const ex of extractors) {
-  const { n, s } = time(ex, real, SECONDS);
-  rows.push({ extractor: ex.spec.name, data: `real ZTF (${real.length} alerts, repeated)`, alerts: n, seconds: s, alertsPerSecond: n / s });
-}
-const t0 = performance.now();
-const sims: Alert[] = [];
-for (const o of simulate(N_SIM, 1)) sims.push(o.alert);
-const simSeconds = (performance.now() - t0) / 1000;
-for (const ex of extractors) {
-  const { n, s } = time(ex, sims, 0);
-  rows.push({ extractor: ex.spec.name, data: `${N_SIM} simulated curves`, alerts: n, seconds: s, alertsPerSecond: n / s });
+if (ONLY.has('features')) {
+  const extractors = [earlySnIaExtractor(), anomalyExtractor(), kilonovaExtractor()];
+  const rows: Row[] = [];
+  const real = (await readAlertFile(`${SHARED}ztf/alerts.jsonl`)).alerts;
+  for (const ex of extractors) {
+    const { n, s } = time(ex, real, SECONDS);
+    rows.push({ extractor: ex.spec.name, data: `real ZTF (${real.length} alerts, repeated)`, alerts: n, seconds: s, alertsPerSecond: n / s });
+  }
+  const t0 = performance.now();
+  const sims: Alert[] = [];
+  for (const o of simulate(N_SIM, 1)) sims.push(o.alert);
+  const simSeconds = (performance.now() - t0) / 1000;
+  for (const ex of extractors) {
+    const { n, s } = time(ex, sims, 0);
+    rows.push({ extractor: ex.spec.name, data: `${N_SIM} simulated curves`, alerts: n, seconds: s, alertsPerSecond: n / s });
+  }
+
+  console.log(`\nFeature extraction, 1 thread (Node ${process.version}); simulation of ${N_SIM} curves took ${simSeconds.toFixed(1)} s\n`);
+  console.log('extractor'.padEnd(22) + 'data'.padEnd(36) + 'alerts/s'.padStart(12) + '  vs Python sigmoid (404/s)');
+  for (const r of rows) {
+    const ratio = r.alertsPerSecond / PYTHON_SIGMOID_ALERTS_PER_S;
+    console.log(r.extractor.padEnd(22) + r.data.padEnd(36) + r.alertsPerSecond.toFixed(0).padStart(12) + `  ${ratio.toFixed(0)}x`);
+  }
+  const sig = rows.find((r) => r.extractor === 'early-snia-sigmoid' && r.data.startsWith('real'))!;
+  const ano = rows.filter((r) => r.extractor === 'anomaly-lc-features');
+  console.log(`\ngoal: sigmoid >= 100x Python per core: ${(sig.alertsPerSecond / PYTHON_SIGMOID_ALERTS_PER_S).toFixed(0)}x on the same real alerts`);
+  console.log(`goal: anomaly >= 100k light curves/s per core: ${ano.map((r) => `${(r.alertsPerSecond / 1000).toFixed(0)}k/s (${r.data})`).join(', ')}`);
+  writeFileSync(new URL('./results/features.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), node: process.version, rows }, null, 2));
+
 }
 
-console.log(`\nFeature extraction, 1 thread (Node ${process.version}); simulation of ${N_SIM} curves took ${simSeconds.toFixed(1)} s\n`);
-console.log('extractor'.padEnd(22) + 'data'.padEnd(36) + 'alerts/s'.padStart(12) + '  vs Python sigmoid (404/s)');
-for (const r of rows) {
-  const ratio = r.alertsPerSecond / PYTHON_SIGMOID_ALERTS_PER_S;
-  console.log(r.extractor.padEnd(22) + r.data.padEnd(36) + r.alertsPerSecond.toFixed(0).padStart(12) + `  ${ratio.toFixed(0)}x`);
+if (ONLY.has('models')) {
+  const models = runModelBenchmarks();
+  console.log('\nModels, 1 thread');
+  for (const m of models) console.log(`  ${m.what.padEnd(58)} ${m.seconds.toFixed(3).padStart(8)} s${m.goal ? `   goal ${m.goal}` : ''}`);
+  writeFileSync(new URL('./results/models.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), node: process.version, models }, null, 2));
+
 }
-const sig = rows.find((r) => r.extractor === 'early-snia-sigmoid' && r.data.startsWith('real'))!;
-const ano = rows.filter((r) => r.extractor === 'anomaly-lc-features');
-console.log(`\ngoal: sigmoid >= 100x Python per core: ${(sig.alertsPerSecond / PYTHON_SIGMOID_ALERTS_PER_S).toFixed(0)}x on the same real alerts`);
-console.log(`goal: anomaly >= 100k light curves/s per core: ${ano.map((r) => `${(r.alertsPerSecond / 1000).toFixed(0)}k/s (${r.data})`).join(', ')}`);
-mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-writeFileSync(new URL('./results/features.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), node: process.version, rows }, null, 2));
 
-const models = runModelBenchmarks();
-console.log('\nModels, 1 thread');
-for (const m of models) console.log(`  ${m.what.padEnd(58)} ${m.seconds.toFixed(3).padStart(8)} s${m.goal ? `   goal ${m.goal}` : ''}`);
-writeFileSync(new URL('./results/models.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), node: process.version, models }, null, 2));
+if (ONLY.has('engine')) {
+  const pool = Number(process.env.SIEVE_BENCH_POOL ?? 100_000);
+  const engine = runEngineBenchmarks(pool, 2000);
+  console.log(`\nEngine (store on a temporary SQLite file, ${pool} alerts)`);
+  for (const m of engine) console.log(`  ${m.what.padEnd(72)} ${m.seconds.toFixed(3).padStart(8)} s${m.rate ? `  ${m.rate}` : ''}${m.goal ? `   goal ${m.goal}` : ''}`);
+  writeFileSync(new URL('./results/engine.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), node: process.version, pool, engine }, null, 2));
+}
 
-const pool = Number(process.env.SIEVE_BENCH_POOL ?? 100_000);
-const engine = runEngineBenchmarks(pool, 2000);
-console.log(`\nEngine (store on a temporary SQLite file, ${pool} alerts)`);
-for (const m of engine) console.log(`  ${m.what.padEnd(72)} ${m.seconds.toFixed(3).padStart(8)} s${m.rate ? `  ${m.rate}` : ''}${m.goal ? `   goal ${m.goal}` : ''}`);
-writeFileSync(new URL('./results/engine.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), node: process.version, pool, engine }, null, 2));
+if (ONLY.has('server')) {
+  const server = await runServerBenchmarks();
+  console.log('\nWorkbench API and UI (demo store, localhost)');
+  for (const r of server) console.log(`  ${r.what.padEnd(78)} ${r.value}`);
+  writeFileSync(new URL('./results/server.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), node: process.version, server }, null, 2));
+}

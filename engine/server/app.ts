@@ -134,6 +134,27 @@ export async function buildApp(wb: Workbench, o: AppOptions = {}): Promise<Fasti
     return { module, ...wb.store.labelProgress(module, mine ? req.user!.name : undefined) };
   });
 
+  app.get('/api/alerts', {
+    schema: {
+      querystring: {
+        type: 'object', additionalProperties: false,
+        properties: { objectId: { type: 'string', minLength: 1, maxLength: 64 }, withCutouts: { type: 'boolean' }, limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 } },
+      },
+    },
+  }, async (req) => {
+    const q = req.query as { objectId?: string; withCutouts?: boolean; limit: number };
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (q.objectId) {
+      where.push('object_id = ?');
+      args.push(q.objectId);
+    }
+    if (q.withCutouts !== undefined) where.push(q.withCutouts ? 'cutout_science IS NOT NULL' : 'cutout_science IS NULL');
+    const rows = wb.store.db.prepare(`SELECT id, object_id, survey, jd, band, magpsf, cutout_science IS NOT NULL AS stamps FROM alerts
+      ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ?`).all(...args, q.limit) as Array<Record<string, unknown>>;
+    return rows.map((r) => ({ id: r.id, objectId: r.object_id, survey: r.survey, jd: r.jd, band: r.band, magpsf: r.magpsf, hasCutouts: r.stamps === 1 }));
+  });
+
   app.get('/api/alerts/:id', {
     schema: {
       params: idParam,

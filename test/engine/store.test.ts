@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Store, StoreError } from '../../engine/store/store.ts';
+import { MIGRATIONS } from '../../engine/store/schema.ts';
 import { earlySnIaExtractor, anomalyExtractor, DEFAULT_SIGMOID_PARAMS } from '../../features/index.ts';
 import { RandomForestClassifier, createBundle, type Matrix } from '../../models/index.ts';
 import { sharedPath } from '../shared.ts';
@@ -14,7 +15,7 @@ describe('the SQLite store', () => {
 
   it('imports real alerts once, keeps them intact, and refuses a bad file without storing anything', async () => {
     const store = Store.open(file);
-    expect(store.schemaVersion).toBe(1);
+    expect(store.schemaVersion).toBe(MIGRATIONS.length);
     const r = await store.importFiles([sharedPath('ztf', 'alerts.jsonl')], 'alice');
     expect(r.inserted).toBe(140);
     // the Parquet file holds 51 of the same alerts: all duplicates
@@ -100,8 +101,8 @@ describe('the SQLite store', () => {
     await store.backup(copy);
     const other = Store.open(copy);
     expect(other.countAlerts()).toBe(140);
-    expect(other.schemaVersion).toBe(1);
-    expect((other.db.prepare('SELECT COUNT(*) AS n FROM schema_migrations').get() as { n: number }).n).toBe(1);
+    expect(other.schemaVersion).toBe(MIGRATIONS.length);
+    expect((other.db.prepare('SELECT COUNT(*) AS n FROM schema_migrations').get() as { n: number }).n).toBe(MIGRATIONS.length);
     expect(other.deployedVersion('early-snia')).toBe(1);
     other.close();
     store.close();
