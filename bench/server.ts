@@ -92,7 +92,12 @@ export async function runServerBenchmarks(nSim = 3000, seconds = 5, clients = 16
           await page.evaluate(() => ((globalThis as unknown as { __sieveLatencies: number[] }).__sieveLatencies = []));
           const n = 40;
           for (let i = 0; i < n; i++) {
-            const before = await page.getAttribute('[data-testid=alert-view]', 'data-alert-id');
+            const before = await page.getAttribute('[data-testid=alert-view]', 'data-alert-id', { timeout: 10_000 }).catch(async () => {
+              const status = await page.textContent('[data-testid=status]').catch(() => '?');
+              const items = await page.$$eval('[data-testid=queue] li', (li) => li.length).catch(() => -1);
+              const direct = await (await fetch(`${server.url}/api/modules/${module}/queue?k=20`, { headers: { authorization: `Bearer ${admin}` } })).json();
+              throw new Error(`${module}: no alert on screen after ${i} labels; status '${status}', ${items} queued; API gives ${JSON.stringify(direct).slice(0, 400)}`);
+            });
             await page.keyboard.press(i % 2 ? '2' : '1');
             await page.waitForFunction((b) => (globalThis as unknown as { document: { querySelector(s: string): { getAttribute(n: string): string | null } | null } }).document.querySelector('[data-testid=alert-view]')?.getAttribute('data-alert-id') !== b, before);
             // an expert takes a moment per alert: lets the prefetch run as it would
