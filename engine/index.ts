@@ -12,3 +12,4 @@ export { startServer, type RunningServer, type ServeOptions } from './server/ser
 export { ensureUiBuilt, UI_DIST } from './server/uiBuild.ts';
 export { cutoutPng, zscaleLimits, stretchPixels, type Stretch } from './server/cutoutPng.ts';
 export { demoCommand } from './cli/demo.ts';
+export * from './scorer/index.ts';

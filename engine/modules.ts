@@ -14,6 +14,8 @@ export interface ModuleDefinition {
   labelToClass(label: string): number | null;
   /** Whether a feature row carries information for this module (queued and trained on only then). */
   informative?(row: ArrayLike<number>, offset: number): boolean;
+  /** What the broker-side scorer writes: Fink's column name for the score, and the tag a positive gets. */
+  broker: { scoreColumn: string; tag: string | null };
 }
 
 const NOT_TRAINED = new Set(['unsure', 'skip']);
@@ -31,6 +33,7 @@ export const MODULES: Record<string, ModuleDefinition> = {
     labelToClass: (l) => (NOT_TRAINED.has(l) ? null : l === 'SN Ia' || l.startsWith('SN Ia-') ? 1 : 0),
     // Fink's placeholder rows (no rising fit in either band) are all alike: nothing to learn or ask.
     informative: (row, o) => row[o + 5] > 0 || row[o + 11] > 0,
+    broker: { scoreColumn: 'rf_snia_vs_nonia', tag: 'early_snia_candidate' },
   },
   kilonova: {
     name: 'kilonova',
@@ -39,6 +42,7 @@ export const MODULES: Record<string, ModuleDefinition> = {
     classNames: ['other', 'kilonova'],
     labels: [{ label: 'kilonova', key: '1' }, { label: 'other', key: '2' }, { label: 'bogus', key: '3' }, { label: 'unsure', key: '4' }],
     labelToClass: (l) => (NOT_TRAINED.has(l) ? null : l === 'kilonova' ? 1 : 0),
+    broker: { scoreColumn: 'rf_kn_vs_nonkn', tag: 'kilonova_candidate' },
   },
   anomaly: {
     name: 'anomaly',
@@ -47,6 +51,8 @@ export const MODULES: Record<string, ModuleDefinition> = {
     classNames: ['nominal', 'anomaly'],
     labels: [{ label: 'anomaly', key: '1' }, { label: 'nominal', key: '2' }, { label: 'unsure', key: '3' }],
     labelToClass: (l) => (l === 'anomaly' ? 1 : l === 'nominal' ? 0 : null),
+    // AAD scores are ranked, not thresholded: the tag needs the scorer's --anomaly-threshold.
+    broker: { scoreColumn: 'anomaly_score', tag: 'anomaly_candidate' },
   },
 };
 

@@ -5,6 +5,7 @@ import { basisCommand } from './basis.ts';
 import { demoCommand } from './demo.ts';
 import { experimentAlCommand, experimentAnomalyCommand } from './experiment.ts';
 import { exportCommand } from './export.ts';
+import { scoreCommand } from './score.ts';
 import { serveCommand, userAddCommand, userDisableCommand, userListCommand } from './serveCommands.ts';
 import {
   DEFAULT_DB, backupCommand, deployCommand, exportFromStore, ingestCommand, labelCommand, modelsCommand, queueCommand, rollbackCommand,
@@ -101,6 +102,25 @@ program.command('serve').description('the HTTP API and the web UI over an existi
   .option('--seed <seed>', 'seed for retraining', int, 0)
   .option('--admin-token <name>', 'create (or renew) this admin account and print its token')
   .action(serveCommand);
+
+program.command('score').description('score an alert stream with the deployed modules (files, a watched folder or Kafka) into JSONL, the store or Kafka')
+  .requiredOption('--module <name...>', 'modules to run (early-snia, kilonova, anomaly)')
+  .option('--db <file>', 'the registry whose deployed versions score (followed live: deploy/rollback switch between batches)')
+  .option('--bundles <dir>', 'a folder of bundle files instead of a registry (a new file switches the scorers)')
+  .requiredOption('--from <source...>', 'alert files or folders (Avro, Parquet, JSONL, .gz), or kafka://host:port/topic?group=NAME')
+  .requiredOption('--to <sink>', "out.jsonl, '-' for stdout, 'store' (the --db store), or kafka://host:port/topic")
+  .option('--format <f>', "results (one line per alert and module) | fink (one enriched line per alert)", 'results')
+  .option('--workers <n>', 'scorer threads (0: the main thread)', int, 1)
+  .option('--watch', 'keep watching folders for new files until interrupted', false)
+  .option('--poll-ms <ms>', 'how often a watched folder is listed', positiveInt, 500)
+  .option('--state <file>', 'remember finished files here, so a restart does not score them again')
+  .option('--lines-per-unit <n>', 'JSON lines scored per unit (bounds memory)', positiveInt, 2000)
+  .option('--anomaly-threshold <score>', 'tag anomaly_candidate when the AAD score is at or below this', Number)
+  .option('--progress-seconds <s>', 'progress line every s seconds', Number, 5)
+  .action((opts) => {
+    if (opts.format !== 'results' && opts.format !== 'fink') throw new InvalidArgumentError(`--format ${opts.format}: results or fink`);
+    return scoreCommand(opts);
+  });
 
 const user = program.command('user').description('expert and admin accounts (tokens are stored hashed)');
 user.command('add').argument('<name>').option('--role <role>', 'expert | admin', 'expert').option('--db <file>', 'store', DEFAULT_DB)

@@ -110,4 +110,21 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; description: string; s
       CREATE INDEX labels_module_created ON labels(module, created_at);
     `,
   },
+  {
+    version: 3,
+    description: 'broker-side scores written by sieve score --to store',
+    sql: `
+      CREATE TABLE scores (
+        candid TEXT NOT NULL,
+        object_id TEXT NOT NULL,
+        module TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        scores_json TEXT NOT NULL,
+        tags TEXT NOT NULL,
+        scored_at TEXT NOT NULL,
+        PRIMARY KEY (candid, object_id, module, version)
+      );
+      CREATE INDEX scores_object ON scores(object_id);
+    `,
+  },
 ];

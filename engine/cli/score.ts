@@ -1,0 +1,48 @@
+import { FolderProvider, JsonlSink, KafkaSink, KafkaSource, PathSource, RegistryProvider, StoreSink, runScorer, type AlertSource, type ResultSink, type VersionProvider } from '../scorer/index.ts';
+
+export interface ScoreCliOptions {
+  module: string[];
+  db?: string;
+  bundles?: string;
+  from: string[];
+  to: string;
+  format: 'results' | 'fink';
+  workers: number;
+  watch: boolean;
+  pollMs: number;
+  state?: string;
+  linesPerUnit: number;
+  anomalyThreshold?: number;
+  progressSeconds: number;
+  group?: string;
+}
+
+/** `sieve score`: deployed modules over an alert stream; see engine/scorer/run.ts. */
+export async function scoreCommand(o: ScoreCliOptions): Promise<void> {
+  if (!o.db === !o.bundles) throw new Error('score: give either --db (the registry: deployed versions) or --bundles DIR (a folder of bundle files)');
+  const provider: VersionProvider = o.db ? new RegistryProvider(o.db, o.module) : new FolderProvider(o.bundles!, o.module);
+  provider.poll(); // fail now, not at the first alert, when a module has no usable version
+  let source: AlertSource & { stop?(): void };
+  if (o.from.length === 1 && o.from[0].startsWith('kafka://')) source = KafkaSource.connect(o.from[0]);
+  else if (o.from.some((f) => f.startsWith('kafka://'))) throw new Error('score: a Kafka source cannot be mixed with files');
+  else source = new PathSource(o.from, { watch: o.watch, pollMs: o.pollMs, linesPerUnit: o.linesPerUnit, ...(o.state ? { stateFile: o.state } : {}) });
+  let sink: ResultSink;
+  if (o.to.startsWith('kafka://')) sink = KafkaSink.connect(o.to);
+  else if (o.to === 'store') {
+    if (!o.db) throw new Error('score: --to store writes into the --db store');
+    sink = new StoreSink(o.db);
+  } else sink = new JsonlSink(o.to);
+  const stop = () => {
+    process.stderr.write('scorer: stopping after the units in flight…\n');
+    source.stop?.();
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  const stats = await runScorer({
+    source, sink, provider, workers: o.workers, format: o.format, progressEverySeconds: o.progressSeconds,
+    ...(o.anomalyThreshold === undefined ? {} : { anomalyThreshold: o.anomalyThreshold }),
+  });
+  const versions = Object.entries(stats.byVersion).map(([k, n]) => `${k}: ${n}`).join(', ');
+  process.stderr.write(`scorer: ${stats.alerts} alerts in ${stats.seconds.toFixed(1)} s (${stats.alertsPerSecond.toFixed(0)}/s, ${o.workers} thread(s), peak RSS ${stats.peakRssMb.toFixed(0)} MB); versions ${versions || 'none'}; ${stats.skippedFiles.length} file(s) skipped, ${stats.badRecords} bad record(s)\n`);
+  if (stats.skippedFiles.length || stats.badRecords) process.exitCode = 1;
+}

@@ -1,0 +1,115 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { Store } from '../store/store.ts';
+import { loadModuleVersion, type ModuleVersion } from './score.ts';
+
+/** Where a scorer learns which module versions are in force. Polled between batches. */
+export interface VersionProvider {
+  /** The verified versions in force now (one per module); a refused version leaves the previous one. */
+  poll(): ModuleVersion[];
+  close(): void;
+}
+
+type Log = (line: string) => void;
+
+/** Shared bookkeeping: verify a candidate version, switch to it, or refuse it once with a clear line. */
+class InForce {
+  private readonly current = new Map<string, ModuleVersion>();
+  private readonly refused = new Set<string>();
+
+  constructor(private readonly log: Log) {}
+
+  offer(candidate: ModuleVersion | null, module: string, origin: string): void {
+    const now = this.current.get(module);
+    if (!candidate || (now && now.version === candidate.version && now.bundleJson === candidate.bundleJson)) return;
+    const key = `${module}@${candidate.version}:${candidate.bundleJson.length}`;
+    if (this.refused.has(key)) return;
+    try {
+      loadModuleVersion(candidate);
+    } catch (e) {
+      this.refused.add(key);
+      this.log(`scorer: REFUSED ${module} v${candidate.version} from ${origin}: ${(e as Error).message}; ${now ? `keeping v${now.version}` : 'no version in force yet'}`);
+      return;
+    }
+    this.current.set(module, candidate);
+    this.log(`scorer: ${module} v${candidate.version} in force${now ? ` (was v${now.version})` : ''} from ${origin}`);
+  }
+
+  versions(modules: readonly string[]): ModuleVersion[] {
+    const out: ModuleVersion[] = [];
+    for (const m of modules) {
+      const v = this.current.get(m);
+      if (!v) throw new Error(`scorer: no usable deployed version of ${m}`);
+      out.push(v);
+    }
+    return out;
+  }
+}
+
+/** The store's model registry: whatever is deployed (deploy and rollback alike) is what scores. */
+export class RegistryProvider implements VersionProvider {
+  private readonly store: Store;
+  private readonly inForce: InForce;
+
+  constructor(dbPath: string, private readonly modules: readonly string[], log: Log = (l) => process.stderr.write(`${l}\n`)) {
+    this.store = Store.open(dbPath);
+    this.inForce = new InForce(log);
+  }
+
+  poll(): ModuleVersion[] {
+    for (const m of this.modules) {
+      const v = this.store.deployedVersion(m);
+      if (v === null) continue;
+      const row = this.store.db.prepare('SELECT bundle_json FROM models WHERE module = ? AND version = ?').get(m, v) as { bundle_json: string };
+      this.inForce.offer({ module: m, version: v, bundleJson: row.bundle_json }, m, `registry ${this.store.path}`);
+    }
+    return this.inForce.versions(this.modules);
+  }
+
+  close(): void {
+    this.store.close();
+  }
+}
+
+/**
+ * A folder of bundle files (`*.json`): for each module the highest version that verifies is in force; a
+ * new file landing there switches the scorers at their next batch. Files are re-read only when they change.
+ */
+export class FolderProvider implements VersionProvider {
+  private readonly seen = new Map<string, { stamp: string; module: string | null; version: number; text: string }>();
+  private readonly inForce: InForce;
+
+  constructor(private readonly dir: string, private readonly modules: readonly string[], log: Log = (l) => process.stderr.write(`${l}\n`)) {
+    this.inForce = new InForce(log);
+  }
+
+  poll(): ModuleVersion[] {
+    for (const name of readdirSync(this.dir).filter((f) => f.endsWith('.json')).sort()) {
+      const file = path.join(this.dir, name);
+      const st = statSync(file);
+      const stamp = `${st.size}:${st.mtimeMs}`;
+      if (this.seen.get(file)?.stamp === stamp) continue;
+      const text = readFileSync(file, 'utf8');
+      let module: string | null = null;
+      let version = NaN;
+      try {
+        const m = (JSON.parse(text) as { manifest?: { module?: string; version?: string } }).manifest;
+        module = m?.module ?? null;
+        version = Number(m?.version);
+      } catch {
+        // not JSON (yet: a copy in progress); its stamp changes when the copy completes
+      }
+      this.seen.set(file, { stamp, module, version, text });
+    }
+    for (const m of this.modules) {
+      const files = [...this.seen.entries()].filter(([, s]) => s.module === m && Number.isInteger(s.version)).sort((a, b) => b[1].version - a[1].version);
+      for (const [file, s] of files) {
+        this.inForce.offer({ module: m, version: s.version, bundleJson: s.text }, m, file);
+        break;
+      }
+    }
+    return this.inForce.versions(this.modules);
+  }
+
+  close(): void {}
+}

@@ -1,0 +1,157 @@
+import type { Worker } from 'node:worker_threads';
+import { startTsWorker } from '../workers.ts';
+import { describeUnit, processUnit, type OutputFormat, type UnitResult } from './processUnit.ts';
+import type { VersionProvider } from './provider.ts';
+import { loadModuleVersion, type LoadedModule, type ModuleVersion, type ScoreOptions } from './score.ts';
+import type { ResultSink } from './sinks.ts';
+import type { AlertSource, SourceUnit, WorkUnit } from './sources.ts';
+
+export interface ScorerOptions extends ScoreOptions {
+  source: AlertSource;
+  sink: ResultSink;
+  provider: VersionProvider;
+  /** Scorer threads; 0 scores on the calling thread. */
+  workers: number;
+  format?: OutputFormat;
+  /** Units dispatched but not yet written, at most (bounds memory on an unbounded stream). */
+  maxInFlight?: number;
+  log?: (line: string) => void;
+  progressEverySeconds?: number;
+}
+
+export interface ScorerStats {
+  units: number;
+  alerts: number;
+  badRecords: number;
+  skippedFiles: string[];
+  /** Alerts scored per module version, e.g. { 'early-snia@2': 1200 }. */
+  byVersion: Record<string, number>;
+  seconds: number;
+  alertsPerSecond: number;
+  peakRssMb: number;
+}
+
+interface Executor {
+  run(unit: WorkUnit, versions: ModuleVersion[]): Promise<UnitResult>;
+  close(): Promise<void>;
+}
+
+/** Scores on the calling thread (tests, small jobs). */
+function inlineExecutor(format: OutputFormat, o: ScoreOptions): Executor {
+  const cache = new Map<string, LoadedModule>();
+  const load = (v: ModuleVersion) => {
+    const key = `${v.module}@${v.version}`;
+    let l = cache.get(key);
+    if (!l) cache.set(key, (l = loadModuleVersion(v)));
+    return l;
+  };
+  return { run: (unit, versions) => processUnit(unit, versions.map(load), format, o), close: async () => {} };
+}
+
+/** Scorer threads: each unit goes to the least busy thread, preceded by the versions in force if they changed. */
+function threadExecutor(n: number, format: OutputFormat, o: ScoreOptions): Executor {
+  const threads = Array.from({ length: n }, () => ({
+    worker: startTsWorker(new URL('./scorerWorker.ts', import.meta.url), { format, options: o }) as Worker,
+    busy: 0,
+    versionsKey: '',
+  }));
+  const pending = new Map<number, { resolve: (r: UnitResult) => void; reject: (e: Error) => void; thread: (typeof threads)[number] }>();
+  let nextId = 0;
+  for (const t of threads) {
+    t.worker.on('message', (m: { type: 'done'; id: number; result: UnitResult } | { type: 'failed'; id: number; error: string }) => {
+      const p = pending.get(m.id)!;
+      pending.delete(m.id);
+      t.busy--;
+      if (m.type === 'done') p.resolve(m.result);
+      else p.reject(new Error(m.error));
+    });
+    t.worker.on('error', (e) => {
+      for (const [id, p] of pending) if (p.thread === t) {
+        pending.delete(id);
+        p.reject(e);
+      }
+    });
+  }
+  return {
+    run(unit, versions) {
+      const t = threads.reduce((a, b) => (b.busy < a.busy ? b : a));
+      const key = versions.map((v) => `${v.module}@${v.version}`).join(',');
+      if (t.versionsKey !== key) {
+        t.worker.postMessage({ type: 'versions', versions });
+        t.versionsKey = key;
+      }
+      const id = nextId++;
+      t.busy++;
+      return new Promise<UnitResult>((resolve, reject) => {
+        pending.set(id, { resolve, reject, thread: t });
+        t.worker.postMessage({ type: 'task', id, unit });
+      });
+    },
+    async close() {
+      await Promise.all(threads.map((t) => t.worker.terminate()));
+    },
+  };
+}
+
+/**
+ * The broker-side scorer: units from the source are scored by the module versions in force when they are
+ * dispatched (the provider is polled between units, so a deploy or rollback takes effect at the next
+ * unit, never inside one), results are written in source order, and only then is the unit acknowledged
+ * (Kafka offsets commit after the write: at-least-once). A file that cannot be read is reported and
+ * skipped; bad records are reported and the rest of their file is scored.
+ */
+export async function runScorer(o: ScorerOptions): Promise<ScorerStats> {
+  const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const format = o.format ?? 'results';
+  const scoreOptions: ScoreOptions = o.anomalyThreshold === undefined ? {} : { anomalyThreshold: o.anomalyThreshold };
+  const exec = o.workers > 0 ? threadExecutor(o.workers, format, scoreOptions) : inlineExecutor(format, scoreOptions);
+  const maxInFlight = o.maxInFlight ?? Math.max(2, o.workers * 2);
+  const stats: ScorerStats = { units: 0, alerts: 0, badRecords: 0, skippedFiles: [], byVersion: {}, seconds: 0, alertsPerSecond: 0, peakRssMb: 0 };
+  const start = performance.now();
+  let lastProgress = start;
+  const inFlight: Array<{ source: SourceUnit; result: Promise<UnitResult> }> = [];
+
+  const drainOne = async () => {
+    const head = inFlight.shift()!;
+    const r = await head.result;
+    const what = describeUnit(head.source.unit);
+    if (r.fileError) {
+      stats.skippedFiles.push(what);
+      log(`scorer: skipped ${what}: ${r.fileError}`);
+    }
+    if (r.errors.length) {
+      stats.badRecords += r.errors.length;
+      log(`scorer: ${r.errors.length} bad record(s) in ${what}, first: ${r.errors[0]}`);
+    }
+    await o.sink.write(r);
+    await head.source.ack?.();
+    stats.units++;
+    stats.alerts += r.alerts;
+    for (const [m, v] of Object.entries(r.versions)) stats.byVersion[`${m}@${v}`] = (stats.byVersion[`${m}@${v}`] ?? 0) + r.alerts;
+    stats.peakRssMb = Math.max(stats.peakRssMb, process.memoryUsage().rss / 2 ** 20);
+    const now = performance.now();
+    if (o.progressEverySeconds && now - lastProgress > o.progressEverySeconds * 1000) {
+      lastProgress = now;
+      log(`scorer: ${stats.alerts.toLocaleString('en-US')} alerts in ${((now - start) / 1000).toFixed(1)} s (${(stats.alerts / ((now - start) / 1000)).toFixed(0)}/s), ${stats.skippedFiles.length} file(s) skipped`);
+    }
+  };
+
+  try {
+    for await (const su of o.source.units()) {
+      // between units: the versions in force now (a deploy since the last unit switches here)
+      const versions = o.provider.poll();
+      inFlight.push({ source: su, result: exec.run(su.unit, versions) });
+      while (inFlight.length >= maxInFlight) await drainOne();
+    }
+    while (inFlight.length) await drainOne();
+  } finally {
+    // a failure part-way leaves unacknowledged units to be scored again (at-least-once)
+    await Promise.allSettled(inFlight.map((f) => f.result));
+    await exec.close();
+    await o.sink.close();
+    o.provider.close();
+  }
+  stats.seconds = (performance.now() - start) / 1000;
+  stats.alertsPerSecond = stats.alerts / stats.seconds;
+  return stats;
+}

@@ -1,0 +1,29 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { processUnit, type OutputFormat } from './processUnit.ts';
+import { loadModuleVersion, type LoadedModule, type ModuleVersion, type ScoreOptions } from './score.ts';
+import type { WorkUnit } from './sources.ts';
+
+/**
+ * A scorer thread: keeps the module versions it was last told about (loaded once per version) and scores
+ * the units it is sent with them. Version messages and tasks arrive in order on one port, so a task is
+ * always scored with the versions in force when it was dispatched.
+ */
+const { format, options } = workerData as { format: OutputFormat; options: ScoreOptions };
+const cache = new Map<string, LoadedModule>();
+let modules: LoadedModule[] = [];
+
+parentPort!.on('message', (m: { type: 'versions'; versions: ModuleVersion[] } | { type: 'task'; id: number; unit: WorkUnit }) => {
+  if (m.type === 'versions') {
+    modules = m.versions.map((v) => {
+      const key = `${v.module}@${v.version}`;
+      let l = cache.get(key);
+      if (!l) cache.set(key, (l = loadModuleVersion(v)));
+      return l;
+    });
+    return;
+  }
+  processUnit(m.unit, modules, format, options).then(
+    (r) => parentPort!.postMessage({ type: 'done', id: m.id, result: r }),
+    (e: Error) => parentPort!.postMessage({ type: 'failed', id: m.id, error: e.stack ?? e.message }),
+  );
+});

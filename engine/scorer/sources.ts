@@ -1,0 +1,158 @@
+import { createReadStream, existsSync, readdirSync, readFileSync, appendFileSync, statSync, openSync, readSync, closeSync } from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { createGunzip } from 'node:zlib';
+import { detectFormat } from '../../datasets/index.ts';
+
+/** A unit of work a scorer thread decodes and scores on its own: a whole file, or a run of JSON lines. */
+export type WorkUnit =
+  | { kind: 'file'; path: string }
+  | { kind: 'lines'; origin: string; firstLine: number; text: string }
+  | { kind: 'messages'; origin: string; payloads: Uint8Array[] };
+
+export interface SourceUnit {
+  unit: WorkUnit;
+  /** Called once the unit's results are written (commits a Kafka offset, records a finished file). */
+  ack?(): Promise<void> | void;
+}
+
+export interface AlertSource {
+  units(): AsyncIterable<SourceUnit>;
+  close(): Promise<void>;
+}
+
+export interface PathSourceOptions {
+  /** Keep watching directories for new files until stop() is called. */
+  watch?: boolean;
+  pollMs?: number;
+  /** JSON lines per unit (bounded memory per unit). */
+  linesPerUnit?: number;
+  /** A file listing finished files, so that a restarted scorer does not score them again. */
+  stateFile?: string;
+}
+
+function headOf(file: string): Uint8Array {
+  const fd = openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(64);
+    const n = readSync(fd, buf, 0, 64, 0);
+    return buf.subarray(0, n);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const isCandidate = (name: string) => !name.startsWith('.') && !name.endsWith('.tmp') && !name.endsWith('.part') && !name.endsWith('.md');
+
+/**
+ * Alert files and directories (Avro, Parquet, JSON lines, gzipped or not). A directory is read in name
+ * order; with `watch`, files that arrive later are picked up once their size has stopped changing.
+ * JSON lines are streamed in runs of `linesPerUnit`, so a file of any size is scored in bounded memory.
+ */
+export class PathSource implements AlertSource {
+  private stopped = false;
+  private wake: (() => void) | null = null;
+  private readonly done = new Set<string>();
+
+  constructor(private readonly paths: readonly string[], private readonly o: PathSourceOptions = {}) {
+    if (o.stateFile && existsSync(o.stateFile)) for (const l of readFileSync(o.stateFile, 'utf8').split('\n')) if (l) this.done.add(l);
+    for (const p of paths) if (!existsSync(p)) throw new Error(`scorer source: ${p} does not exist`);
+  }
+
+  /** Ends a watching source after the files already found. */
+  stop(): void {
+    this.stopped = true;
+    this.wake?.();
+  }
+
+  private list(): string[] {
+    const out: string[] = [];
+    for (const p of this.paths) {
+      if (statSync(p).isDirectory()) for (const f of readdirSync(p).filter(isCandidate).sort()) {
+        const full = path.join(p, f);
+        if (statSync(full).isFile()) out.push(full);
+      } else out.push(p);
+    }
+    return out;
+  }
+
+  private markDone(file: string): void {
+    this.done.add(file);
+    if (this.o.stateFile) appendFileSync(this.o.stateFile, `${file}\n`);
+  }
+
+  private async *fileUnits(file: string): AsyncIterable<SourceUnit> {
+    const head = headOf(file);
+    const gz = head[0] === 0x1f && head[1] === 0x8b;
+    let format: string;
+    try {
+      format = gz ? (file.replace(/\.gz$/, '').endsWith('.jsonl') || file.replace(/\.gz$/, '').endsWith('.json') ? 'jsonl' : 'file') : detectFormat(head, file);
+    } catch {
+      format = 'file'; // let the worker report what is wrong with it
+    }
+    if (format !== 'jsonl') {
+      yield { unit: { kind: 'file', path: file }, ack: () => this.markDone(file) };
+      return;
+    }
+    const per = this.o.linesPerUnit ?? 2000;
+    const input = gz ? createReadStream(file).pipe(createGunzip()) : createReadStream(file);
+    const rl = createInterface({ input, crlfDelay: Infinity });
+    let lines: string[] = [];
+    let first = 1;
+    let lineNo = 0;
+    let pending: SourceUnit | null = null;
+    for await (const line of rl) {
+      lineNo++;
+      lines.push(line);
+      if (lines.length >= per) {
+        if (pending) yield pending;
+        pending = { unit: { kind: 'lines', origin: file, firstLine: first, text: lines.join('\n') } };
+        lines = [];
+        first = lineNo + 1;
+      }
+    }
+    if (lines.length) {
+      if (pending) yield pending;
+      pending = { unit: { kind: 'lines', origin: file, firstLine: first, text: lines.join('\n') } };
+    }
+    // the file is finished when its last unit is written
+    if (pending) yield { ...pending, ack: () => this.markDone(file) };
+  }
+
+  async *units(): AsyncIterable<SourceUnit> {
+    const sizes = new Map<string, number>();
+    for (;;) {
+      for (const file of this.list()) {
+        if (this.done.has(file)) continue;
+        const size = statSync(file).size;
+        if (this.o.watch && sizes.get(file) !== size) {
+          // still being written, or first seen: take it at the next poll if its size holds
+          sizes.set(file, size);
+          continue;
+        }
+        this.done.add(file);
+        yield* this.fileUnits(file);
+      }
+      if (!this.o.watch || this.stopped) return;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, this.o.pollMs ?? 500);
+        this.wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      if (this.stopped) {
+        // one last pass for files that landed just before stop()
+        for (const file of this.list()) if (!this.done.has(file)) {
+          this.done.add(file);
+          yield* this.fileUnits(file);
+        }
+        return;
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    this.stop();
+  }
+}

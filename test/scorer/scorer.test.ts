@@ -1,0 +1,257 @@
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Kafka } from 'kafkajs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { readAvroContainer, readParquetRows, simulate, stringifyJsonExact, toSieveRecord, writeAvroContainer } from '../../datasets/index.ts';
+import {
+  FolderProvider, JsonlSink, KafkaSink, KafkaSource, OffsetTracker, PathSource, RegistryProvider, Store, nextOffset, parseKafkaUrl, retrainClassifier, runScorer,
+  type ResultSink, type UnitResult,
+} from '../../engine/index.ts';
+import { REPO_ROOT, sharedPath } from '../shared.ts';
+import { demoStore } from '../server/fixture.ts';
+
+const MODULES = ['early-snia', 'kilonova', 'anomaly'];
+let db: string;
+let tmp: string;
+const quiet = () => {};
+
+/** The 51 alerts of Fink's alerts.parquet re-written as single-alert ZTF Avro packets (schema of a real ZTF packet). */
+async function parquetAsAvroFiles(dir: string): Promise<void> {
+  const schema = readAvroContainer(readFileSync(sharedPath('ztf', 'avro', '472263571115115000.avro')), 'ztf packet').schema;
+  const { rows } = await readParquetRows(readFileSync(sharedPath('ztf', 'parquet', 'alerts.parquet')), 'alerts.parquet');
+  const toAvro = (v: unknown): unknown => (v instanceof Uint8Array ? Buffer.from(v) : Array.isArray(v) ? v.map(toAvro)
+    : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toAvro(x)])) : v);
+  mkdirSync(dir, { recursive: true });
+  rows.forEach((r, i) => writeFileSync(path.join(dir, `alert-${String(i).padStart(3, '0')}.avro`), writeAvroContainer(schema, [toAvro(r)])));
+}
+
+class MemorySink implements ResultSink {
+  lines: string[] = [];
+  events: string[] = [];
+  constructor(private readonly onWrite?: (n: number) => void) {}
+  async write(r: UnitResult): Promise<void> {
+    this.lines.push(...r.lines.split('\n').filter((l) => l));
+    this.events.push(`write ${r.alerts}`);
+    this.onWrite?.(this.events.length);
+  }
+  async close(): Promise<void> {}
+}
+
+beforeAll(async () => {
+  db = await demoStore();
+  tmp = mkdtempSync(path.join(tmpdir(), 'sieve-score-'));
+});
+
+describe('the broker-side scorer', () => {
+  it('gives identical results for the real ZTF sample from Avro files and from Parquet, on 0 and 2 threads', async () => {
+    const dir = path.join(tmp, 'avro51');
+    await parquetAsAvroFiles(dir);
+    const run = async (from: string, workers: number) => {
+      const sink = new MemorySink();
+      const stats = await runScorer({ source: new PathSource([from]), sink, provider: new RegistryProvider(db, MODULES, quiet), workers, log: quiet });
+      return { sink, stats };
+    };
+    const avro = await run(dir, 2);
+    const parquet = await run(sharedPath('ztf', 'parquet', 'alerts.parquet'), 0);
+    expect(avro.stats.alerts).toBe(51);
+    expect(avro.stats.units).toBe(51);
+    expect(parquet.stats.alerts).toBe(51);
+    expect(avro.sink.lines).toHaveLength(51 * 3);
+    expect(avro.sink.lines).toEqual(parquet.sink.lines);
+    const first = JSON.parse(avro.sink.lines[0]);
+    expect(Object.keys(first)).toEqual(['objectId', 'candid', 'module', 'version', 'passesCuts', 'scores', 'tags']);
+    expect(avro.stats.byVersion).toEqual({ 'early-snia@1': 51, 'kilonova@1': 51, 'anomaly@1': 51 });
+  });
+
+  it('writes Fink-style enriched rows: one per alert with the module columns and versions', async () => {
+    const sink = new MemorySink();
+    await runScorer({ source: new PathSource([sharedPath('ztf', 'alerts.jsonl')], { linesPerUnit: 50 }), sink, provider: new RegistryProvider(db, MODULES, quiet), workers: 0, format: 'fink', log: quiet });
+    expect(sink.lines).toHaveLength(140);
+    const rows = sink.lines.map((l) => JSON.parse(l));
+    expect(rows[0]).toMatchObject({ sieve_versions: { 'early-snia': 1, kilonova: 1, anomaly: 1 } });
+    for (const r of rows) {
+      expect(r.rf_snia_vs_nonia).toBeGreaterThanOrEqual(0);
+      expect(r.rf_kn_vs_nonkn).toBeGreaterThanOrEqual(0);
+      expect(r).toHaveProperty('anomaly_score');
+    }
+    // the candid survives as an exact 64-bit integer string
+    expect(sink.lines[0]).toMatch(/"candid":"\d{18,19}"/);
+  });
+
+  it('switches to a newly deployed version between batches, scoring every alert exactly once with the version in force', async () => {
+    const copy = path.join(tmp, 'redeploy.db');
+    copyFileSync(db, copy);
+    const registry = Store.open(copy);
+    const v2 = retrainClassifier(registry, 'early-snia', { seed: 7, autoDeploy: false, actor: 'test' }).version;
+    expect(registry.deployedVersion('early-snia')).toBe(1);
+    const stream = path.join(tmp, 'stream.jsonl');
+    const n = 6000;
+    writeFileSync(stream, [...simulate(n, 11)].map((o) => stringifyJsonExact(toSieveRecord(o.alert))).join('\n'));
+    const deployedAt: Record<string, number> = {};
+    const sink = new MemorySink((writes) => {
+      // the registry changes while the scorer runs: deploy v2 after 5 batches, roll back after 15
+      if (writes === 5) registry.deploy('early-snia', v2, 'test', 'hot redeploy');
+      if (writes === 15) registry.rollback('early-snia', 'test', 'hot rollback');
+      deployedAt[writes] = registry.deployedVersion('early-snia')!;
+    });
+    const stats = await runScorer({
+      source: new PathSource([stream], { linesPerUnit: 200 }), sink, provider: new RegistryProvider(copy, ['early-snia'], quiet), workers: 2, log: quiet,
+    });
+    expect(stats.units).toBe(n / 200);
+    const results = sink.lines.map((l) => JSON.parse(l) as { candid: string; objectId: string; version: number });
+    // exactly once: every simulated alert, no duplicates
+    expect(results).toHaveLength(n);
+    expect(new Set(results.map((r) => r.objectId)).size).toBe(n);
+    // one version per batch, and the sequence of versions is 1, then 2, then 1 again
+    const perUnit = Array.from({ length: n / 200 }, (_, u) => new Set(results.slice(u * 200, (u + 1) * 200).map((r) => r.version)));
+    expect(perUnit.every((s) => s.size === 1)).toBe(true);
+    const seq = perUnit.map((s) => [...s][0]);
+    const runs = seq.filter((v, i) => i === 0 || v !== seq[i - 1]);
+    expect(runs).toEqual([1, v2, 1]);
+    // the switch lands within the in-flight window (2 threads x 2 units) after the registry changed
+    expect(seq.indexOf(v2)).toBeGreaterThanOrEqual(5);
+    expect(seq.indexOf(v2)).toBeLessThanOrEqual(5 + 4);
+    expect(stats.byVersion[`early-snia@${v2}`]).toBeGreaterThan(0);
+    registry.close();
+  });
+
+  it('reports and skips a corrupt Avro file while the others are scored', async () => {
+    const dir = path.join(tmp, 'corrupt');
+    await parquetAsAvroFiles(dir);
+    const good = readFileSync(path.join(dir, 'alert-000.avro'));
+    writeFileSync(path.join(dir, 'alert-010.avro'), good.subarray(0, good.length - 300)); // truncated inside its data block
+    writeFileSync(path.join(dir, 'alert-020.avro'), Buffer.from('this is not an alert packet at all'));
+    const logs: string[] = [];
+    const sink = new MemorySink();
+    const stats = await runScorer({ source: new PathSource([dir]), sink, provider: new RegistryProvider(db, ['early-snia'], quiet), workers: 2, log: (l) => logs.push(l) });
+    expect(stats.skippedFiles).toEqual([path.join(dir, 'alert-020.avro')]);
+    expect(stats.badRecords).toBeGreaterThan(0);
+    expect(stats.alerts).toBe(49);
+    expect(sink.lines).toHaveLength(49);
+    expect(logs.some((l) => l.includes('skipped') && l.includes('alert-020.avro'))).toBe(true);
+    expect(logs.some((l) => l.includes('bad record') && l.includes('alert-010.avro'))).toBe(true);
+  });
+
+  it('refuses a bundle with a bad checksum or another FeatureSpec and keeps the previous version', async () => {
+    const dir = path.join(tmp, 'bundles');
+    mkdirSync(dir);
+    const store = Store.open(db);
+    const v1 = store.db.prepare("SELECT bundle_json FROM models WHERE module = 'early-snia' AND version = 1").get() as { bundle_json: string };
+    store.close();
+    writeFileSync(path.join(dir, 'early-snia_v1.json'), v1.bundle_json);
+    const logs: string[] = [];
+    const provider = new FolderProvider(dir, ['early-snia'], (l) => logs.push(l));
+    expect(provider.poll().map((v) => v.version)).toEqual([1]);
+    const tampered = JSON.parse(v1.bundle_json);
+    tampered.manifest.version = '2';
+    writeFileSync(path.join(dir, 'early-snia_v2.json'), JSON.stringify(tampered));
+    expect(provider.poll().map((v) => v.version)).toEqual([1]);
+    expect(logs.at(-1)).toMatch(/REFUSED early-snia v2 from .*early-snia_v2\.json: .*checksum mismatch.*keeping v1/);
+    // a bundle trained on other features: checksum fine, FeatureSpec not the module's
+    const { createBundle, RandomForestClassifier } = await import('../../models/index.ts');
+    const rf = new RandomForestClassifier({ nEstimators: 3, seed: 1 }).fit({ data: Float32Array.from({ length: 40 }, (_, i) => i % 7), rows: 20, cols: 2 }, Int32Array.from({ length: 20 }, (_, i) => i % 2), 2);
+    const alien = createBundle({ module: 'early-snia', version: '3', model: rf, featureSpec: { name: 'other', version: '1', parameters: {}, columns: ['x', 'y'] }, classNames: ['other', 'SN Ia'], training: { X: { data: new Float32Array(2), rows: 1, cols: 2 } }, metrics: {} });
+    writeFileSync(path.join(dir, 'early-snia_v3.json'), JSON.stringify(alien));
+    expect(provider.poll().map((v) => v.version)).toEqual([1]);
+    expect(logs.at(-1)).toMatch(/REFUSED early-snia v3 .*feature spec mismatch.*keeping v1/);
+  });
+
+  it('follows a folder of bundles: a new valid file switches the scorer', async () => {
+    const dir = path.join(tmp, 'bundles2');
+    mkdirSync(dir);
+    const store = Store.open(db);
+    const row = (v: number) => (store.db.prepare("SELECT bundle_json FROM models WHERE module = 'kilonova' AND version = ?").get(v) as { bundle_json: string }).bundle_json;
+    writeFileSync(path.join(dir, 'kn1.json'), row(1));
+    const provider = new FolderProvider(dir, ['kilonova'], quiet);
+    expect(provider.poll()[0].version).toBe(1);
+    const v2 = retrainClassifier(store, 'kilonova', { seed: 3, autoDeploy: false }).version;
+    writeFileSync(path.join(dir, 'kn2.json'), row(v2));
+    expect(provider.poll()[0].version).toBe(v2);
+    store.close();
+  });
+});
+
+describe('the Kafka path (kafkajs, no broker)', () => {
+  it('parses kafka:// addresses and computes offsets as int64 strings', () => {
+    expect(parseKafkaUrl('kafka://b1:9092,b2:9092/ztf_public?group=sieve-1&fromBeginning=true')).toEqual({ brokers: ['b1:9092', 'b2:9092'], topic: 'ztf_public', groupId: 'sieve-1', fromBeginning: true });
+    expect(parseKafkaUrl('kafka://localhost:9092/alerts').groupId).toBe('sieve-scorer');
+    expect(() => parseKafkaUrl('http://x/y')).toThrow(/kafka:\/\//);
+    expect(nextOffset('9223372036854775806')).toBe('9223372036854775807');
+  });
+
+  it('commits only the finished prefix of a partition, whatever order units finish in', () => {
+    const t = new OffsetTracker();
+    const a = t.add('alerts', 0, '9');
+    const b = t.add('alerts', 0, '19');
+    const c = t.add('alerts', 1, '4');
+    b();
+    expect(t.committable('alerts', 0)).toBeNull();
+    a();
+    expect(t.committable('alerts', 0)).toBe('20');
+    expect(t.committable('alerts', 1)).toBeNull();
+    c();
+    expect(t.committable('alerts', 1)).toBe('5');
+  });
+
+  it('scores Avro alert messages from a batch and commits each unit\'s offset only after its results are written', async () => {
+    // real ZTF packets as Kafka message values (ZTF publishes one Avro container per message)
+    const packets = ['472263571115115000.avro', '2019_01_10_739260766315010006.avro'].map((f) => readFileSync(sharedPath('ztf', 'avro', f)));
+    const messages = Array.from({ length: 10 }, (_, i) => ({ offset: String(100 + i), value: packets[i % 2], key: null, timestamp: '0', attributes: 0, headers: {} }));
+    const kafka = new Kafka({ clientId: 'test', brokers: ['127.0.0.1:1'] });
+    const consumer = kafka.consumer({ groupId: 'sieve-test' });
+    const events: string[] = [];
+    consumer.commitOffsets = async (tp) => {
+      events.push(`commit ${tp.map((x) => `${x.topic}[${x.partition}]=${x.offset}`).join(',')}`);
+    };
+    const source = new KafkaSource(consumer, parseKafkaUrl('kafka://127.0.0.1:1/ztf'), 4);
+    const resolved: string[] = [];
+    const handled = source.handleBatch({
+      batch: { topic: 'ztf', partition: 3, highWatermark: '110', messages, isEmpty: () => false, firstOffset: () => '100', lastOffset: () => '109', offsetLag: () => '0', offsetLagLow: () => '0' },
+      resolveOffset: (o) => void resolved.push(o), heartbeat: async () => {}, isRunning: () => true, isStale: () => false,
+    });
+    const sink = new MemorySink();
+    const origWrite = sink.write.bind(sink);
+    sink.write = async (r) => {
+      await origWrite(r);
+      events.push(`write ${r.alerts}`);
+    };
+    // the pipeline reads the units the batch produced; the source stops once they are queued
+    const units = (source as unknown as { queue: unknown[] }).queue;
+    expect(units).toHaveLength(3);
+    const iterable = { units: async function* () { while (units.length) yield units.shift() as never; }, close: async () => {} };
+    await runScorer({ source: iterable, sink, provider: new RegistryProvider(db, ['anomaly'], quiet), workers: 0, log: quiet });
+    await handled;
+    // every commit comes after the write of its unit, and the last commit is the offset after the batch
+    const writes = events.map((e, i) => [e, i] as const).filter(([e]) => e.startsWith('write'));
+    const commits = events.map((e, i) => [e, i] as const).filter(([e]) => e.startsWith('commit'));
+    expect(commits.map(([e]) => e)).toEqual(['commit ztf[3]=104', 'commit ztf[3]=108', 'commit ztf[3]=110']);
+    commits.forEach(([, i], k) => expect(i).toBeGreaterThan(writes[k][1]));
+    expect(resolved).toEqual(['103', '107', '109']);
+    expect(sink.lines).toHaveLength(10);
+    expect(sink.lines.map((l) => JSON.parse(l).candid)).toContain('472263571115115000');
+  });
+
+  it('encodes results as messages keyed by objectId', () => {
+    const r: UnitResult = { lines: '{"objectId":"ZTF1","x":1}\n{"objectId":"ZTF2","x":2}\n', keys: ['ZTF1', 'ZTF2'], alerts: 2, errors: [], fileError: null, versions: {} };
+    expect(KafkaSink.messages(r)).toEqual([{ key: 'ZTF1', value: '{"objectId":"ZTF1","x":1}' }, { key: 'ZTF2', value: '{"objectId":"ZTF2","x":2}' }]);
+    const producer = new Kafka({ clientId: 'test', brokers: ['127.0.0.1:1'] }).producer();
+    expect(new KafkaSink(producer, 'scores').topic).toBe('scores');
+  });
+});
+
+describe('sieve score (CLI)', () => {
+  it('scores a folder to JSONL, reports the bad file, and exits 1', async () => {
+    const dir = path.join(tmp, 'cli');
+    await parquetAsAvroFiles(dir);
+    writeFileSync(path.join(dir, 'zz-broken.avro'), Buffer.from('Obj\u0001 but nothing else'));
+    const out = path.join(tmp, 'cli.jsonl');
+    const r = spawnSync(process.execPath, [path.join(REPO_ROOT, 'bin', 'sieve.js'), 'score', '--db', db, '--module', 'early-snia', 'anomaly', '--from', dir, '--to', out, '--workers', '2'], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/skipped .*zz-broken\.avro/);
+    expect(r.stderr).toMatch(/scorer: 51 alerts in .* versions early-snia@1: 51, anomaly@1: 51; 1 file\(s\) skipped/);
+    expect(readFileSync(out, 'utf8').trim().split('\n')).toHaveLength(102);
+  });
+});
+
