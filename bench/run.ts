@@ -10,13 +10,14 @@ import { anomalyExtractor, earlySnIaExtractor, kilonovaExtractor, type FeatureEx
 import { runModelBenchmarks } from './models.ts';
 import { runEngineBenchmarks } from './engine.ts';
 import { runServerBenchmarks } from './server.ts';
+import { runScorerBenchmarks } from './scorer.ts';
 
 const PYTHON_SIGMOID_ALERTS_PER_S = 404;
 const SHARED = new URL('../../shared/data/', import.meta.url).pathname;
 const N_SIM = Number(process.env.SIEVE_BENCH_NSIM ?? 100_000);
 const SECONDS = Number(process.env.SIEVE_BENCH_SECONDS ?? 3);
-/** SIEVE_BENCH_ONLY=features,models,engine,server runs only those sections (all by default). */
-const ONLY = new Set((process.env.SIEVE_BENCH_ONLY ?? 'features,models,engine,server').split(',').map((x) => x.trim()));
+/** SIEVE_BENCH_ONLY=features,models,engine,server,scorer runs only those sections (all by default). */
+const ONLY = new Set((process.env.SIEVE_BENCH_ONLY ?? 'features,models,engine,server,scorer').split(',').map((x) => x.trim()));
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
 
 interface Row {
@@ -96,4 +97,11 @@ if (ONLY.has('server')) {
   console.log('\nWorkbench API and UI (demo store, localhost)');
   for (const r of server) console.log(`  ${r.what.padEnd(78)} ${r.value}`);
   writeFileSync(new URL('./results/server.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), node: process.version, server }, null, 2));
+}
+
+if (ONLY.has('scorer')) {
+  const scorer = await runScorerBenchmarks();
+  console.log('\nBroker scorer, end to end (Avro files -> JSONL)');
+  for (const r of scorer) console.log(`  ${r.what.padEnd(100)} ${r.value}`);
+  writeFileSync(new URL('./results/scorer.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), node: process.version, scorer }, null, 2));
 }

@@ -1,4 +1,5 @@
 import avro from 'avsc';
+import { compileAvroDecoder, type FieldFilter } from './avroDecoder.ts';
 import { inflateRawSync, deflateRawSync, crc32 } from 'node:zlib';
 import snappy from 'snappyjs';
 import { AlertReadError } from './types.ts';
@@ -121,7 +122,38 @@ export interface AvroContainer {
  * corrupt or truncated block is reported (file, block, record) and the reader resynchronises on the next
  * sync marker instead of losing the rest of the file.
  */
-export function readAvroContainer(buf: Buffer, file: string): AvroContainer {
+/**
+ * Compiled types and resolvers by schema text: a stream of single-alert files (ZTF's archive, Kafka
+ * messages) repeats one schema, and compiling it costs far more than decoding one alert.
+ */
+type Decode = (buf: Buffer, pos: number) => { value: unknown; offset: number };
+const typeCache = new Map<string, { full: Decode; lean: Map<FieldFilterFactory, Decode | null> }>();
+
+function cachedDecoder(schemaText: string, schema: unknown, lean: FieldFilterFactory | undefined): Decode {
+  let entry = typeCache.get(schemaText);
+  if (!entry) {
+    if (typeCache.size > 64) typeCache.clear();
+    const type = avroTypeForSchema(schema);
+    entry = { full: (buf, pos) => type.decode(buf, pos), lean: new Map() };
+    typeCache.set(schemaText, entry);
+  }
+  if (!lean) return entry.full;
+  if (!entry.lean.has(lean)) {
+    const filter = lean(schema);
+    entry.lean.set(lean, filter ? compileAvroDecoder(schema, filter) : null);
+  }
+  return entry.lean.get(lean) ?? entry.full;
+}
+
+/** Given a writer schema, the fields to keep (null: this schema is read whole). */
+export type FieldFilterFactory = (writerSchema: unknown) => FieldFilter | null;
+
+export interface ReadAvroOptions {
+  /** Decode only the fields this filter keeps, skipping the others in place (see avroDecoder.ts). */
+  fields?: FieldFilterFactory;
+}
+
+export function readAvroContainer(buf: Buffer, file: string, options: ReadAvroOptions = {}): AvroContainer {
   if (!isAvroContainer(buf)) throw new AlertReadError(file, 'header', 'not an Avro object container file (bad magic)');
   let header: { value: { meta: Record<string, Buffer>; sync: Buffer }; offset: number };
   try {
@@ -134,10 +166,11 @@ export function readAvroContainer(buf: Buffer, file: string): AvroContainer {
   const codec = meta['avro.codec'] ? meta['avro.codec'].toString() : 'null';
   if (!meta['avro.schema']) throw new AlertReadError(file, 'header', 'Avro header has no avro.schema');
   let schema: unknown;
-  let type: avro.Type;
+  let decode: Decode;
   try {
-    schema = JSON.parse(meta['avro.schema'].toString());
-    type = avroTypeForSchema(schema);
+    const text = meta['avro.schema'].toString();
+    schema = JSON.parse(text);
+    decode = cachedDecoder(text, schema, options.fields);
   } catch (e) {
     throw new AlertReadError(file, 'header', `bad Avro schema: ${(e as Error).message}`);
   }
@@ -170,7 +203,7 @@ export function readAvroContainer(buf: Buffer, file: string): AvroContainer {
       const data = decompress(codec, buf.subarray(dataStart, dataEnd));
       let p = 0;
       for (let i = 0; i < count[0]; i++) {
-        const res = type.decode(data, p);
+        const res = decode(data, p);
         if (res.offset < 0) throw new Error(`record ${recordIndex + i} is truncated`);
         records.push({ index: recordIndex + i, value: res.value as Record<string, unknown> });
         p = res.offset;

@@ -4,11 +4,12 @@ export { LightCurveBuilder, bandIndex, countDetections, candidateFromLightCurve 
 export { readAvroContainer, writeAvroContainer, avroTypeForSchema, isAvroContainer, type AvroCodec } from './avro.ts';
 export { readParquetRows, isParquet } from './parquet.ts';
 export { parseJsonExact, stringifyJsonExact } from './json.ts';
-export { alertFromZtfPacket } from './ztf.ts';
+export { alertFromZtfPacket, ztfLeanFields } from './ztf.ts';
+export { compileAvroDecoder, type FieldFilter } from './avroDecoder.ts';
 export { alertFromLsstPacket, isLsstPacket } from './lsst.ts';
 export { alertFromTnsRow, isTnsRow } from './tns.ts';
 export { SIEVE_FORMAT, toSieveRecord, alertFromSieveRecord, type SieveLightCurveRecord } from './sieveFormat.ts';
 export { decodeFitsStamp, FitsError, type FitsImage } from './fits.ts';
-export { detectFormat, alertFromRecord, readAlertFile, readAlertsFromBuffer, readJsonLines, type AlertFileFormat, type ReadResult } from './read.ts';
+export { detectFormat, alertFromRecord, readAlertFile, readAlertsFromBuffer, readJsonLines, type AlertFileFormat, type ReadResult, type ReadOptions } from './read.ts';
 export * from './simulate/index.ts';
 export { encodeLightCurve, decodeLightCurve } from './lightCurveCodec.ts';

@@ -8,7 +8,7 @@ import { alertFromSieveRecord, isSieveRecord } from './sieveFormat.ts';
 import { alertFromTnsRow, isTnsRow } from './tns.ts';
 import { type Alert, AlertReadError } from './types.ts';
 import { isRecord, type RawRecord } from './values.ts';
-import { alertFromZtfPacket } from './ztf.ts';
+import { alertFromZtfPacket, ztfLeanFields } from './ztf.ts';
 
 export type AlertFileFormat = 'avro' | 'parquet' | 'jsonl';
 
@@ -88,7 +88,12 @@ export function readJsonLines(text: string, file: string, out: ReadResult): void
 }
 
 /** Reads Alerts from bytes in any supported format. */
-export async function readAlertsFromBuffer(buf: Buffer, file: string): Promise<ReadResult> {
+export interface ReadOptions {
+  /** Read only what scoring needs (ZTF Avro: no stamps, no unused candidate fields). */
+  lean?: boolean;
+}
+
+export async function readAlertsFromBuffer(buf: Buffer, file: string, options: ReadOptions = {}): Promise<ReadResult> {
   if (buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) {
     // A gzipped file of any of the formats (Sieve writes large simulations as .jsonl.gz).
     try {
@@ -100,7 +105,7 @@ export async function readAlertsFromBuffer(buf: Buffer, file: string): Promise<R
   const format = detectFormat(buf.subarray(0, 64), file);
   const out: ReadResult = { file, format, alerts: [], errors: [] };
   if (format === 'avro') {
-    const container = readAvroContainer(buf, file);
+    const container = readAvroContainer(buf, file, options.lean ? { fields: ztfLeanFields } : {});
     out.errors.push(...container.errors);
     mapRecords(file, 'record', container.records, out);
   } else if (format === 'parquet') {
@@ -116,7 +121,7 @@ export async function readAlertsFromBuffer(buf: Buffer, file: string): Promise<R
  * Reads every alert of a file. Unreadable records are collected in `errors` (each names file and record)
  * while the good ones are returned; a file that cannot be read at all throws an AlertReadError.
  */
-export async function readAlertFile(path: string): Promise<ReadResult> {
+export async function readAlertFile(path: string, options: ReadOptions = {}): Promise<ReadResult> {
   let buf: Buffer;
   try {
     buf = await readFile(path);
@@ -124,5 +129,5 @@ export async function readAlertFile(path: string): Promise<ReadResult> {
     throw new AlertReadError(path, 'file', (e as Error).message);
   }
   if (buf.length === 0) throw new AlertReadError(path, 'file', 'empty file');
-  return readAlertsFromBuffer(buf, path);
+  return readAlertsFromBuffer(buf, path, options);
 }

@@ -1,6 +1,7 @@
 import { LightCurveBuilder } from './lightcurve.ts';
 import type { Alert, CandidateMeta, Cutout, Cutouts } from './types.ts';
 import { ZTF_BANDS } from './types.ts';
+import type { FieldFilter } from './avroDecoder.ts';
 import { asBytes, bigId, isRecord, num, requiredNum, requiredString, scalarFields, type RawRecord } from './values.ts';
 
 const PACKET_FIELDS = new Set([
@@ -108,4 +109,24 @@ export function alertFromZtfPacket(packet: RawRecord): Alert {
     extra: scalarFields(packet, PACKET_FIELDS),
     raw: c,
   };
+}
+
+/** What scoring reads of a ZTF packet: the light curve, the candidate's context, the broker columns. */
+const LEAN_POINT_FIELDS = new Set(['jd', 'fid', 'magpsf', 'sigmapsf', 'diffmaglim', 'isdiffpos', 'distnr', 'magnr', 'sigmagnr']);
+const LEAN_CANDIDATE_FIELDS = new Set([
+  ...LEAN_POINT_FIELDS, 'candid', 'ra', 'dec', 'rb', 'drb', 'sgscore1', 'distpsnr1', 'ssdistnr', 'ndethist', 'classtar',
+]);
+const LEAN_DROPPED_TOP = new Set(['cutoutScience', 'cutoutTemplate', 'cutoutDifference', 'fp_hists']);
+
+/**
+ * The fields scoring reads of a ZTF packet, for the Avro decoder: no stamps, no forced-photometry history,
+ * and none of the ~90 candidate fields that no extractor or cut reads (the broker scorer decodes several
+ * times faster). Null for a schema that is not ZTF's alert schema.
+ */
+export function ztfLeanFields(writer: unknown): FieldFilter | null {
+  if (!isRecord(writer) || writer.type !== 'record' || !Array.isArray(writer.fields)) return null;
+  const top = writer.fields as Array<Record<string, unknown>>;
+  if (!top.some((f) => f.name === 'candidate') || !top.some((f) => f.name === 'objectId')) return null;
+  return (record, field, isTop) => (isTop ? !LEAN_DROPPED_TOP.has(field)
+    : record === 'candidate' ? LEAN_CANDIDATE_FIELDS.has(field) : record === 'prv_candidate' ? LEAN_POINT_FIELDS.has(field) : true);
 }

@@ -5,3 +5,4 @@ export { JsonlSink, StoreSink, type ResultSink } from './sinks.ts';
 export { KafkaSource, KafkaSink, OffsetTracker, parseKafkaUrl, nextOffset, type KafkaAddress } from './kafka.ts';
 export { processUnit, describeUnit, type UnitResult, type OutputFormat } from './processUnit.ts';
 export { runScorer, type ScorerOptions, type ScorerStats } from './run.ts';
+export { scoreColumns, renderResultLines, type ModuleColumns } from './score.ts';

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { readAlertsFromBuffer, readJsonLines, stringifyJsonExact, type Alert, type ReadResult } from '../../datasets/index.ts';
-import { enrichedRows, scoreAlerts, type LoadedModule, type ScoreOptions } from './score.ts';
+import { enrichedRows, renderResultLines, scoreAlerts, scoreColumns, type LoadedModule, type ScoreOptions } from './score.ts';
 import type { WorkUnit } from './sources.ts';
 
 export type OutputFormat = 'results' | 'fink';
@@ -22,7 +22,7 @@ export function describeUnit(u: WorkUnit): string {
 }
 
 async function decode(u: WorkUnit): Promise<ReadResult> {
-  if (u.kind === 'file') return readAlertsFromBuffer(await readFile(u.path), u.path);
+  if (u.kind === 'file') return readAlertsFromBuffer(await readFile(u.path), u.path, { lean: true });
   if (u.kind === 'lines') {
     const out: ReadResult = { file: u.origin, format: 'jsonl', alerts: [], errors: [] };
     // line numbers in messages count from the start of the file
@@ -32,7 +32,7 @@ async function decode(u: WorkUnit): Promise<ReadResult> {
   const out: ReadResult = { file: u.origin, format: 'avro', alerts: [], errors: [] };
   for (let i = 0; i < u.payloads.length; i++) {
     try {
-      const r = await readAlertsFromBuffer(Buffer.from(u.payloads[i].buffer, u.payloads[i].byteOffset, u.payloads[i].byteLength), `${u.origin} message ${i}`);
+      const r = await readAlertsFromBuffer(Buffer.from(u.payloads[i].buffer, u.payloads[i].byteOffset, u.payloads[i].byteLength), `${u.origin} message ${i}`, { lean: true });
       out.alerts.push(...r.alerts);
       out.errors.push(...r.errors);
     } catch (e) {
@@ -52,19 +52,17 @@ export async function processUnit(u: WorkUnit, modules: readonly LoadedModule[],
     return { lines: '', keys: [], alerts: 0, errors: [], fileError: (e as Error).message, versions };
   }
   const alerts: Alert[] = read.alerts;
-  const results = scoreAlerts(alerts, modules, o);
   let lines = '';
   const keys: string[] = [];
   if (format === 'fink') {
-    for (const row of enrichedRows(alerts, results, modules.length)) {
+    for (const row of enrichedRows(alerts, scoreAlerts(alerts, modules, o), modules.length)) {
       lines += `${stringifyJsonExact(row)}\n`;
       keys.push(row.objectId as string);
     }
   } else {
-    for (const r of results) {
-      lines += `${JSON.stringify(r)}\n`;
-      keys.push(r.objectId);
-    }
+    const r = renderResultLines(alerts, scoreColumns(alerts, modules, o));
+    lines = r.lines;
+    keys.push(...r.keys);
   }
   return { lines, keys, alerts: alerts.length, errors: read.errors.map((e) => (e as Error).message ?? String(e)), fileError: null, versions };
 }

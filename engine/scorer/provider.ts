@@ -35,6 +35,13 @@ class InForce {
     this.log(`scorer: ${module} v${candidate.version} in force${now ? ` (was v${now.version})` : ''} from ${origin}`);
   }
 
+  /** Whether this version is already in force or was refused (then there is nothing to fetch). */
+  settled(module: string, version: number): boolean {
+    if (this.current.get(module)?.version === version) return true;
+    for (const k of this.refused) if (k.startsWith(`${module}@${version}:`)) return true;
+    return false;
+  }
+
   versions(modules: readonly string[]): ModuleVersion[] {
     const out: ModuleVersion[] = [];
     for (const m of modules) {
@@ -59,7 +66,8 @@ export class RegistryProvider implements VersionProvider {
   poll(): ModuleVersion[] {
     for (const m of this.modules) {
       const v = this.store.deployedVersion(m);
-      if (v === null) continue;
+      // bundles are megabytes: read one only when the deployed version is new to this scorer
+      if (v === null || this.inForce.settled(m, v)) continue;
       const row = this.store.db.prepare('SELECT bundle_json FROM models WHERE module = ? AND version = ?').get(m, v) as { bundle_json: string };
       this.inForce.offer({ module: m, version: v, bundleJson: row.bundle_json }, m, `registry ${this.store.path}`);
     }

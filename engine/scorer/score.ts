@@ -53,58 +53,106 @@ export function loadModuleVersion(v: ModuleVersion): LoadedModule {
   return { module: v.module, version: v.version, def, extractor, specHash: featureSpecHash(extractor.spec), model, threshold: bundle.manifest.decisionThreshold };
 }
 
-/**
- * Scores a batch: each extractor the modules need runs once per alert, each model once per batch.
- * Returns one result per alert and module, in alert order then module order.
- */
-export function scoreAlerts(alerts: readonly Alert[], modules: readonly LoadedModule[], o: ScoreOptions = {}): ScoreResult[] {
+/** One module's output over a batch, column by column (no per-alert objects on the hot path). */
+export interface ModuleColumns {
+  module: LoadedModule;
+  column: string;
+  score: Float64Array;
+  /** Anomaly module: the per-band scores (NaN when the band has no features). */
+  scoreG: Float64Array | null;
+  scoreR: Float64Array | null;
+  passes: Uint8Array;
+  tagged: Uint8Array;
+}
+
+/** Scores a batch: each extractor the modules need runs once per alert, each model once per batch. */
+export function scoreColumns(alerts: readonly Alert[], modules: readonly LoadedModule[], o: ScoreOptions = {}): ModuleColumns[] {
   const n = alerts.length;
   const features = new Map<string, { values: Float64Array; cols: number; cuts: Uint8Array }>();
   for (const m of modules) {
     if (features.has(m.specHash)) continue;
     const cols = m.extractor.spec.columns.length;
     const values = new Float64Array(n * cols);
+    const row = new Float64Array(cols);
     const cuts = new Uint8Array(n);
     for (let i = 0; i < n; i++) {
-      m.extractor.extract(alerts[i], values.subarray(i * cols, (i + 1) * cols));
+      values.set(m.extractor.extract(alerts[i], row), i * cols);
       cuts[i] = m.extractor.passesCuts(alerts[i]) ? 1 : 0;
     }
     features.set(m.specHash, { values, cols, cuts });
   }
-  const perModule = modules.map((m) => {
+  return modules.map((m) => {
     const f = features.get(m.specHash)!;
-    const out: Array<{ passes: boolean; scores: Record<string, number | null>; tags: string[] }> = [];
-    const column = m.def.broker.scoreColumn;
+    const passes = new Uint8Array(n);
+    const tagged = new Uint8Array(n);
+    const score = new Float64Array(n);
     if (m.model instanceof RandomForestClassifier) {
-      const proba = m.model.predictProba({ data: Float32Array.from(f.values), rows: n, cols: f.cols });
+      const proba = m.model.predictProba({ data: new Float32Array(f.values), rows: n, cols: f.cols });
       const C = m.model.nClasses;
       for (let i = 0; i < n; i++) {
-        const passes = f.cuts[i] === 1 && (!m.def.informative || m.def.informative(f.values, i * f.cols));
+        passes[i] = f.cuts[i] === 1 && (!m.def.informative || m.def.informative(f.values, i * f.cols)) ? 1 : 0;
         // Fink writes 0 for alerts outside the module's cuts
-        const p = passes ? proba[i * C + 1] : 0;
-        out.push({ passes, scores: { [column]: p }, tags: passes && p >= m.threshold && m.def.broker.tag ? [m.def.broker.tag] : [] });
+        score[i] = passes[i] ? proba[i * C + 1] : 0;
+        tagged[i] = passes[i] && score[i] >= m.threshold && m.def.broker.tag ? 1 : 0;
       }
-    } else {
-      const { inputG, inputR } = anomalyInputs(f.values, n);
-      const s = m.model.scoreRows(inputG, inputR, n);
-      const v = (x: number) => (Number.isFinite(x) ? x : null);
-      for (let i = 0; i < n; i++) {
-        const final = v(s.final[i]);
-        const tag = final !== null && o.anomalyThreshold !== undefined && final <= o.anomalyThreshold && m.def.broker.tag ? [m.def.broker.tag] : [];
-        out.push({ passes: final !== null, scores: { [column]: final, [`${column}_g`]: s.validG[i] ? v(s.scoreG[i]) : null, [`${column}_r`]: s.validR[i] ? v(s.scoreR[i]) : null }, tags: tag });
-      }
+      return { module: m, column: m.def.broker.scoreColumn, score, scoreG: null, scoreR: null, passes, tagged };
     }
-    return out;
+    const { inputG, inputR } = anomalyInputs(f.values, n);
+    const s = m.model.scoreRows(inputG, inputR, n);
+    for (let i = 0; i < n; i++) {
+      score[i] = s.final[i];
+      if (!s.validG[i]) s.scoreG[i] = NaN;
+      if (!s.validR[i]) s.scoreR[i] = NaN;
+      passes[i] = Number.isFinite(s.final[i]) ? 1 : 0;
+      tagged[i] = passes[i] && o.anomalyThreshold !== undefined && s.final[i] <= o.anomalyThreshold && m.def.broker.tag ? 1 : 0;
+    }
+    return { module: m, column: m.def.broker.scoreColumn, score, scoreG: s.scoreG, scoreR: s.scoreR, passes, tagged };
   });
+}
+
+const num = (x: number) => (Number.isFinite(x) ? x : null);
+
+/** The same as objects: one result per alert and module, in alert order then module order. */
+export function scoreAlerts(alerts: readonly Alert[], modules: readonly LoadedModule[], o: ScoreOptions = {}): ScoreResult[] {
+  const cols = scoreColumns(alerts, modules, o);
   const results: ScoreResult[] = [];
-  for (let i = 0; i < n; i++) {
+  alerts.forEach((a, i) => {
+    for (const c of cols) {
+      const scores: Record<string, number | null> = { [c.column]: num(c.score[i]) };
+      if (c.scoreG && c.scoreR) {
+        scores[`${c.column}_g`] = num(c.scoreG[i]);
+        scores[`${c.column}_r`] = num(c.scoreR[i]);
+      }
+      results.push({
+        objectId: a.objectId, candid: a.candid === null ? null : a.candid.toString(), module: c.module.module, version: c.module.version,
+        passesCuts: c.passes[i] === 1, scores, tags: c.tagged[i] && c.module.def.broker.tag ? [c.module.def.broker.tag] : [],
+      });
+    }
+  });
+  return results;
+}
+
+/**
+ * The result lines of a batch as JSON text, rendered straight from the columns (the same text as
+ * JSON.stringify of scoreAlerts' objects, without building them).
+ */
+export function renderResultLines(alerts: readonly Alert[], cols: readonly ModuleColumns[]): { lines: string; keys: string[] } {
+  const parts: string[] = [];
+  const keys: string[] = [];
+  const js = (x: number) => (Number.isFinite(x) ? String(x) : 'null');
+  const prefix = cols.map((c) => `,"module":${JSON.stringify(c.module.module)},"version":${c.module.version},"passesCuts":`);
+  for (let i = 0; i < alerts.length; i++) {
     const a = alerts[i];
-    modules.forEach((m, k) => {
-      const r = perModule[k][i];
-      results.push({ objectId: a.objectId, candid: a.candid === null ? null : a.candid.toString(), module: m.module, version: m.version, passesCuts: r.passes, scores: r.scores, tags: r.tags });
+    const head = `{"objectId":${JSON.stringify(a.objectId)},"candid":${a.candid === null ? 'null' : `"${a.candid.toString()}"`}`;
+    cols.forEach((c, k) => {
+      let scores = `{"${c.column}":${js(c.score[i])}`;
+      if (c.scoreG && c.scoreR) scores += `,"${c.column}_g":${js(c.scoreG[i])},"${c.column}_r":${js(c.scoreR[i])}`;
+      const tags = c.tagged[i] && c.module.def.broker.tag ? `["${c.module.def.broker.tag}"]` : '[]';
+      parts.push(`${head}${prefix[k]}${c.passes[i] ? 'true' : 'false'},"scores":${scores}},"tags":${tags}}\n`);
+      keys.push(a.objectId);
     });
   }
-  return results;
+  return { lines: parts.join(''), keys };
 }
 
 /**

@@ -6,7 +6,7 @@ import { Kafka } from 'kafkajs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readAvroContainer, readParquetRows, simulate, stringifyJsonExact, toSieveRecord, writeAvroContainer } from '../../datasets/index.ts';
 import {
-  FolderProvider, JsonlSink, KafkaSink, KafkaSource, OffsetTracker, PathSource, RegistryProvider, Store, nextOffset, parseKafkaUrl, retrainClassifier, runScorer,
+  FolderProvider, KafkaSink, KafkaSource, OffsetTracker, PathSource, RegistryProvider, Store, nextOffset, parseKafkaUrl, retrainClassifier, runScorer,
   type ResultSink, type UnitResult,
 } from '../../engine/index.ts';
 import { REPO_ROOT, sharedPath } from '../shared.ts';
@@ -255,3 +255,23 @@ describe('sieve score (CLI)', () => {
   });
 });
 
+
+describe('result rendering', () => {
+  it('renders the same JSON text as the result objects, with and without candid', async () => {
+    const { readAlertFile } = await import('../../datasets/index.ts');
+    const { loadModuleVersion, renderResultLines, scoreAlerts, scoreColumns } = await import('../../engine/index.ts');
+    const store = Store.open(db);
+    const modules = MODULES.map((m) => {
+      const v = store.deployedVersion(m)!;
+      return loadModuleVersion({ module: m, version: v, bundleJson: (store.db.prepare('SELECT bundle_json FROM models WHERE module = ? AND version = ?').get(m, v) as { bundle_json: string }).bundle_json });
+    });
+    store.close();
+    const ztf = (await readAlertFile(sharedPath('ztf', 'alerts.jsonl'))).alerts;
+    const tns = (await readAlertFile(sharedPath('tns', 'fink_cross_tns_nov2019.parquet'))).alerts.slice(0, 50);
+    for (const alerts of [ztf, tns]) {
+      const text = renderResultLines(alerts, scoreColumns(alerts, modules)).lines.trimEnd().split('\n');
+      expect(text).toEqual(scoreAlerts(alerts, modules).map((r) => JSON.stringify(r)));
+    }
+    expect(tns[0].candid).toBeNull();
+  });
+});

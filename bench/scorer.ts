@@ -1,0 +1,70 @@
+/**
+ * End-to-end broker scoring: Avro alert files -> the three feature extractors -> the deployed random
+ * forests (early SN Ia, kilonova) and the two-band AAD anomaly module -> JSON lines, on 1 and 2 threads.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { readAvroContainer, readParquetRows, writeAvroContainer } from '../datasets/index.ts';
+import { demoCommand, JsonlSink, PathSource, RegistryProvider, runScorer } from '../engine/index.ts';
+
+const SHARED = new URL('../../shared/data/', import.meta.url).pathname;
+
+/** The 51 real alerts of Fink's alerts.parquet (with their stamps), repeated with fresh candids, as ZTF Avro. */
+async function writeAvroStream(dir: string, files: number, perFile: number): Promise<number> {
+  const schema = readAvroContainer(readFileSync(`${SHARED}ztf/avro/472263571115115000.avro`), 'packet').schema;
+  const { rows } = await readParquetRows(readFileSync(`${SHARED}ztf/parquet/alerts.parquet`), 'alerts.parquet');
+  const toAvro = (v: unknown): unknown => (v instanceof Uint8Array ? Buffer.from(v) : Array.isArray(v) ? v.map(toAvro)
+    : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toAvro(x)])) : v);
+  const base = rows.map((r) => toAvro(r) as Record<string, unknown> & { candid: bigint; candidate: Record<string, unknown> });
+  mkdirSync(dir, { recursive: true });
+  let k = 0;
+  for (let f = 0; f < files; f++) {
+    const batch = [];
+    for (let i = 0; i < perFile; i++, k++) {
+      const a = base[k % base.length];
+      const candid = a.candid + BigInt(k) * 1_000_000_000n;
+      batch.push({ ...a, candid, candidate: { ...a.candidate, candid } });
+    }
+    // no block codec: ZTF publishes its packets uncompressed (the stamps inside are gzipped FITS)
+    writeFileSync(path.join(dir, `${String(f).padStart(6, '0')}.avro`), writeAvroContainer(schema, batch));
+  }
+  return k;
+}
+
+export async function runScorerBenchmarks(): Promise<Array<{ what: string; value: string; alertsPerSecond?: number }>> {
+  const tmp = mkdtempSync(path.join(tmpdir(), 'sieve-bench-score-'));
+  const db = path.join(tmp, 'registry.db');
+  const log = console.log;
+  console.log = () => {};
+  try {
+    await demoCommand({ db, n: 1500, seed: 1, serve: false, in: [`${SHARED}ztf/alerts.jsonl`] });
+  } finally {
+    console.log = log;
+  }
+  const out: Array<{ what: string; value: string; alertsPerSecond?: number }> = [];
+  const cases = [
+    { name: 'multi', files: Number(process.env.SIEVE_BENCH_SCORE_FILES ?? 400), perFile: 100 },
+    { name: 'single', files: 4000, perFile: 1 },
+  ];
+  for (const c of cases) {
+    const dir = path.join(tmp, c.name);
+    const n = await writeAvroStream(dir, c.files, c.perFile);
+    for (const workers of [1, 2]) {
+      const sink = path.join(tmp, `out-${c.name}-${workers}.jsonl`);
+      const stats = await runScorer({
+        source: new PathSource([dir]), sink: new JsonlSink(sink), provider: new RegistryProvider(db, ['early-snia', 'kilonova', 'anomaly'], () => {}), workers, log: () => {},
+      });
+      if (stats.alerts !== n) throw new Error(`bench scorer: scored ${stats.alerts} of ${n}`);
+      out.push({
+        what: `${n} real ZTF alerts (${c.perFile} per Avro file, with stamps) -> 3 extractors, RF x2 + AAD -> JSONL, ${workers} thread(s)`,
+        value: `${stats.alertsPerSecond.toFixed(0)} alerts/s (${(stats.alertsPerSecond / workers).toFixed(0)}/s per thread; goal 10,000/s per core), peak RSS ${stats.peakRssMb.toFixed(0)} MB`,
+        alertsPerSecond: stats.alertsPerSecond,
+      });
+      rmSync(sink);
+    }
+    rmSync(dir, { recursive: true });
+  }
+  rmSync(tmp, { recursive: true, force: true });
+  return out;
+}
