@@ -127,22 +127,25 @@ export interface AvroContainer {
  * messages) repeats one schema, and compiling it costs far more than decoding one alert.
  */
 type Decode = (buf: Buffer, pos: number) => { value: unknown; offset: number };
-const typeCache = new Map<string, { full: Decode; lean: Map<FieldFilterFactory, Decode | null> }>();
+const typeCache = new Map<string, { schema: unknown; full: Decode; lean: Map<FieldFilterFactory, Decode | null> }>();
 
-function cachedDecoder(schemaText: string, schema: unknown, lean: FieldFilterFactory | undefined): Decode {
+/** The parsed schema and its decoders, by schema text (parsed and compiled once per distinct schema). */
+function cachedDecoder(schemaText: string, lean: FieldFilterFactory | undefined): { schema: unknown; decode: Decode } {
   let entry = typeCache.get(schemaText);
   if (!entry) {
     if (typeCache.size > 64) typeCache.clear();
+    const schema = JSON.parse(schemaText) as unknown;
     const type = avroTypeForSchema(schema);
-    entry = { full: (buf, pos) => type.decode(buf, pos), lean: new Map() };
+    entry = { schema, full: (buf, pos) => type.decode(buf, pos), lean: new Map() };
     typeCache.set(schemaText, entry);
   }
-  if (!lean) return entry.full;
+  const schema = entry.schema;
+  if (!lean) return { schema, decode: entry.full };
   if (!entry.lean.has(lean)) {
     const filter = lean(schema);
     entry.lean.set(lean, filter ? compileAvroDecoder(schema, filter) : null);
   }
-  return entry.lean.get(lean) ?? entry.full;
+  return { schema, decode: entry.lean.get(lean) ?? entry.full };
 }
 
 /** Given a writer schema, the fields to keep (null: this schema is read whole). */
@@ -168,9 +171,7 @@ export function readAvroContainer(buf: Buffer, file: string, options: ReadAvroOp
   let schema: unknown;
   let decode: Decode;
   try {
-    const text = meta['avro.schema'].toString();
-    schema = JSON.parse(text);
-    decode = cachedDecoder(text, schema, options.fields);
+    ({ schema, decode } = cachedDecoder(meta['avro.schema'].toString(), options.fields));
   } catch (e) {
     throw new AlertReadError(file, 'header', `bad Avro schema: ${(e as Error).message}`);
   }

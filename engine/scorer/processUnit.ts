@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { readAlertsFromBuffer, readJsonLines, stringifyJsonExact, type Alert, type ReadResult } from '../../datasets/index.ts';
 import { enrichedRows, renderResultLines, scoreAlerts, scoreColumns, type LoadedModule, type ScoreOptions } from './score.ts';
 import type { WorkUnit } from './sources.ts';
@@ -11,18 +11,33 @@ export interface UnitResult {
   /** objectId of each line, for sinks that key by it (Kafka). */
   keys: string[];
   alerts: number;
-  /** Problems, each naming the file and record; a unit that could not be read at all has fileError. */
+  /** Bad records, each naming the file and record (the rest of their file is scored). */
   errors: string[];
-  fileError: string | null;
+  /** Files that could not be read at all: "file: reason". */
+  skipped: string[];
   versions: Record<string, number>;
 }
 
 export function describeUnit(u: WorkUnit): string {
-  return u.kind === 'file' ? u.path : u.kind === 'lines' ? `${u.origin} lines ${u.firstLine}-` : `${u.origin} (${u.payloads.length} messages)`;
+  return u.kind === 'file' ? u.path : u.kind === 'files' ? `${u.paths[0]} (+${u.paths.length - 1} files)` : u.kind === 'lines' ? `${u.origin} lines ${u.firstLine}-` : `${u.origin} (${u.payloads.length} messages)`;
 }
 
-async function decode(u: WorkUnit): Promise<ReadResult> {
-  if (u.kind === 'file') return readAlertsFromBuffer(await readFile(u.path), u.path, { lean: true });
+async function decode(u: WorkUnit, skipped: string[]): Promise<ReadResult> {
+  if (u.kind === 'file' || u.kind === 'files') {
+    const out: ReadResult = { file: u.kind === 'file' ? u.path : u.paths[0], format: 'avro', alerts: [], errors: [] };
+    for (const file of u.kind === 'file' ? [u.path] : u.paths) {
+      try {
+        // synchronous: this runs on a scorer thread, and one small read is cheaper than four async steps
+        const r = await readAlertsFromBuffer(readFileSync(file), file, { lean: true });
+        for (const a of r.alerts) out.alerts.push(a);
+        out.errors.push(...r.errors);
+      } catch (e) {
+        // a file that cannot be read at all is reported and skipped; the unit's other files are scored
+        skipped.push(`${file}: ${(e as Error).message}`);
+      }
+    }
+    return out;
+  }
   if (u.kind === 'lines') {
     const out: ReadResult = { file: u.origin, format: 'jsonl', alerts: [], errors: [] };
     // line numbers in messages count from the start of the file
@@ -33,7 +48,7 @@ async function decode(u: WorkUnit): Promise<ReadResult> {
   for (let i = 0; i < u.payloads.length; i++) {
     try {
       const r = await readAlertsFromBuffer(Buffer.from(u.payloads[i].buffer, u.payloads[i].byteOffset, u.payloads[i].byteLength), `${u.origin} message ${i}`, { lean: true });
-      out.alerts.push(...r.alerts);
+      for (const a of r.alerts) out.alerts.push(a);
       out.errors.push(...r.errors);
     } catch (e) {
       out.errors.push(e as never);
@@ -45,12 +60,8 @@ async function decode(u: WorkUnit): Promise<ReadResult> {
 /** Decodes a unit, scores its alerts with the modules in force, and renders the output lines. */
 export async function processUnit(u: WorkUnit, modules: readonly LoadedModule[], format: OutputFormat, o: ScoreOptions = {}): Promise<UnitResult> {
   const versions = Object.fromEntries(modules.map((m) => [m.module, m.version]));
-  let read: ReadResult;
-  try {
-    read = await decode(u);
-  } catch (e) {
-    return { lines: '', keys: [], alerts: 0, errors: [], fileError: (e as Error).message, versions };
-  }
+  const skipped: string[] = [];
+  const read = await decode(u, skipped);
   const alerts: Alert[] = read.alerts;
   let lines = '';
   const keys: string[] = [];
@@ -64,5 +75,5 @@ export async function processUnit(u: WorkUnit, modules: readonly LoadedModule[],
     lines = r.lines;
     keys.push(...r.keys);
   }
-  return { lines, keys, alerts: alerts.length, errors: read.errors.map((e) => (e as Error).message ?? String(e)), fileError: null, versions };
+  return { lines, keys, alerts: alerts.length, errors: read.errors.map((e) => (e as Error).message ?? String(e)), skipped, versions };
 }

@@ -105,7 +105,8 @@ export async function runScorer(o: ScorerOptions): Promise<ScorerStats> {
   const format = o.format ?? 'results';
   const scoreOptions: ScoreOptions = o.anomalyThreshold === undefined ? {} : { anomalyThreshold: o.anomalyThreshold };
   const exec = o.workers > 0 ? threadExecutor(o.workers, format, scoreOptions) : inlineExecutor(format, scoreOptions);
-  const maxInFlight = o.maxInFlight ?? Math.max(2, o.workers * 2);
+  // enough units queued per thread that a thread never waits for the main thread between two units
+  const maxInFlight = o.maxInFlight ?? Math.max(2, o.workers * 4);
   const stats: ScorerStats = { units: 0, alerts: 0, badRecords: 0, skippedFiles: [], byVersion: {}, seconds: 0, alertsPerSecond: 0, peakRssMb: 0 };
   const start = performance.now();
   let lastProgress = start;
@@ -115,9 +116,9 @@ export async function runScorer(o: ScorerOptions): Promise<ScorerStats> {
     const head = inFlight.shift()!;
     const r = await head.result;
     const what = describeUnit(head.source.unit);
-    if (r.fileError) {
-      stats.skippedFiles.push(what);
-      log(`scorer: skipped ${what}: ${r.fileError}`);
+    for (const s of r.skipped) {
+      stats.skippedFiles.push(s.slice(0, s.indexOf(': ')));
+      log(`scorer: skipped ${s}`);
     }
     if (r.errors.length) {
       stats.badRecords += r.errors.length;
@@ -128,7 +129,7 @@ export async function runScorer(o: ScorerOptions): Promise<ScorerStats> {
     stats.units++;
     stats.alerts += r.alerts;
     for (const [m, v] of Object.entries(r.versions)) stats.byVersion[`${m}@${v}`] = (stats.byVersion[`${m}@${v}`] ?? 0) + r.alerts;
-    stats.peakRssMb = Math.max(stats.peakRssMb, process.memoryUsage().rss / 2 ** 20);
+    stats.peakRssMb = Math.max(stats.peakRssMb, process.memoryUsage.rss() / 2 ** 20);
     const now = performance.now();
     if (o.progressEverySeconds && now - lastProgress > o.progressEverySeconds * 1000) {
       lastProgress = now;

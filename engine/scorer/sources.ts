@@ -7,6 +7,7 @@ import { detectFormat } from '../../datasets/index.ts';
 /** A unit of work a scorer thread decodes and scores on its own: a whole file, or a run of JSON lines. */
 export type WorkUnit =
   | { kind: 'file'; path: string }
+  | { kind: 'files'; paths: string[] }
   | { kind: 'lines'; origin: string; firstLine: number; text: string }
   | { kind: 'messages'; origin: string; payloads: Uint8Array[] };
 
@@ -29,7 +30,12 @@ export interface PathSourceOptions {
   linesPerUnit?: number;
   /** A file listing finished files, so that a restarted scorer does not score them again. */
   stateFile?: string;
+  /** Small files (one ZTF alert each) travel to a scorer thread this many at a time. */
+  filesPerUnit?: number;
 }
+
+/** Files below this size are grouped into one unit; larger ones are a unit each. */
+const SMALL_FILE_BYTES = 1 << 20;
 
 function headOf(file: string): Uint8Array {
   const fd = openSync(file, 'r');
@@ -121,6 +127,26 @@ export class PathSource implements AlertSource {
 
   async *units(): AsyncIterable<SourceUnit> {
     const sizes = new Map<string, number>();
+    const perUnit = this.o.filesPerUnit ?? 32;
+    let group: string[] = [];
+    const flush = (): SourceUnit | null => {
+      if (!group.length) return null;
+      const paths = group;
+      group = [];
+      return { unit: paths.length === 1 ? { kind: 'file', path: paths[0] } : { kind: 'files', paths }, ack: () => paths.forEach((p) => this.markDone(p)) };
+    };
+    const take = async function* (this: PathSource, file: string, size: number): AsyncIterable<SourceUnit> {
+      this.done.add(file);
+      const jsonl = this.isJsonLines(file);
+      if (!jsonl && size < SMALL_FILE_BYTES) {
+        group.push(file);
+        if (group.length >= perUnit) yield flush()!;
+        return;
+      }
+      const pending = flush();
+      if (pending) yield pending;
+      yield* this.fileUnits(file);
+    }.bind(this);
     for (;;) {
       for (const file of this.list()) {
         if (this.done.has(file)) continue;
@@ -130,9 +156,11 @@ export class PathSource implements AlertSource {
           sizes.set(file, size);
           continue;
         }
-        this.done.add(file);
-        yield* this.fileUnits(file);
+        yield* take(file, size);
       }
+      // a watched folder that went quiet: score what is grouped rather than wait for more
+      const pending = flush();
+      if (pending) yield pending;
       if (!this.o.watch || this.stopped) return;
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, this.o.pollMs ?? 500);
@@ -143,12 +171,21 @@ export class PathSource implements AlertSource {
       });
       if (this.stopped) {
         // one last pass for files that landed just before stop()
-        for (const file of this.list()) if (!this.done.has(file)) {
-          this.done.add(file);
-          yield* this.fileUnits(file);
-        }
+        for (const file of this.list()) if (!this.done.has(file)) yield* take(file, statSync(file).size);
+        const last = flush();
+        if (last) yield last;
         return;
       }
+    }
+  }
+
+  private isJsonLines(file: string): boolean {
+    const head = headOf(file);
+    if (head[0] === 0x1f && head[1] === 0x8b) return /\.jsonl?(\.gz)?$/.test(file);
+    try {
+      return detectFormat(head, file) === 'jsonl';
+    } catch {
+      return false;
     }
   }
 
