@@ -129,8 +129,13 @@ export interface AvroContainer {
 type Decode = (buf: Buffer, pos: number) => { value: unknown; offset: number };
 const typeCache = new Map<string, { schema: unknown; full: Decode; lean: Map<FieldFilterFactory, Decode | null> }>();
 
+let lastSchema: { bytes: Buffer; text: string } | null = null;
+
 /** The parsed schema and its decoders, by schema text (parsed and compiled once per distinct schema). */
-function cachedDecoder(schemaText: string, lean: FieldFilterFactory | undefined): { schema: unknown; decode: Decode } {
+function cachedDecoder(schemaBytes: Buffer, lean: FieldFilterFactory | undefined): { schema: unknown; decode: Decode } {
+  // a stream repeats one schema: a byte comparison with the previous one skips decoding 20 KB of text
+  if (!lastSchema || !lastSchema.bytes.equals(schemaBytes)) lastSchema = { bytes: Buffer.from(schemaBytes), text: schemaBytes.toString() };
+  const schemaText = lastSchema.text;
   let entry = typeCache.get(schemaText);
   if (!entry) {
     if (typeCache.size > 64) typeCache.clear();
@@ -171,7 +176,7 @@ export function readAvroContainer(buf: Buffer, file: string, options: ReadAvroOp
   let schema: unknown;
   let decode: Decode;
   try {
-    ({ schema, decode } = cachedDecoder(meta['avro.schema'].toString(), options.fields));
+    ({ schema, decode } = cachedDecoder(meta['avro.schema'], options.fields));
   } catch (e) {
     throw new AlertReadError(file, 'header', `bad Avro schema: ${(e as Error).message}`);
   }

@@ -28,6 +28,11 @@ export interface ScorerStats {
   byVersion: Record<string, number>;
   seconds: number;
   alertsPerSecond: number;
+  /** CPU time of the whole process (main and scorer threads): alerts per CPU-second is the per-core rate. */
+  cpuSeconds: number;
+  alertsPerCpuSecond: number;
+  /** The same from the first unit written to the end: thread start and model loading left out. */
+  steady: { alerts: number; seconds: number; cpuSeconds: number; alertsPerSecond: number; alertsPerCpuSecond: number } | null;
   peakRssMb: number;
 }
 
@@ -107,8 +112,10 @@ export async function runScorer(o: ScorerOptions): Promise<ScorerStats> {
   const exec = o.workers > 0 ? threadExecutor(o.workers, format, scoreOptions) : inlineExecutor(format, scoreOptions);
   // enough units queued per thread that a thread never waits for the main thread between two units
   const maxInFlight = o.maxInFlight ?? Math.max(2, o.workers * 4);
-  const stats: ScorerStats = { units: 0, alerts: 0, badRecords: 0, skippedFiles: [], byVersion: {}, seconds: 0, alertsPerSecond: 0, peakRssMb: 0 };
+  const stats: ScorerStats = { units: 0, alerts: 0, badRecords: 0, skippedFiles: [], byVersion: {}, seconds: 0, alertsPerSecond: 0, cpuSeconds: 0, alertsPerCpuSecond: 0, steady: null, peakRssMb: 0 };
+  let firstWritten: { at: number; cpu: NodeJS.CpuUsage; alerts: number } | null = null;
   const start = performance.now();
+  const cpu0 = process.cpuUsage();
   let lastProgress = start;
   const inFlight: Array<{ source: SourceUnit; result: Promise<UnitResult> }> = [];
 
@@ -128,6 +135,7 @@ export async function runScorer(o: ScorerOptions): Promise<ScorerStats> {
     await head.source.ack?.();
     stats.units++;
     stats.alerts += r.alerts;
+    if (!firstWritten) firstWritten = { at: performance.now(), cpu: process.cpuUsage(), alerts: stats.alerts };
     for (const [m, v] of Object.entries(r.versions)) stats.byVersion[`${m}@${v}`] = (stats.byVersion[`${m}@${v}`] ?? 0) + r.alerts;
     stats.peakRssMb = Math.max(stats.peakRssMb, process.memoryUsage.rss() / 2 ** 20);
     const now = performance.now();
@@ -154,5 +162,16 @@ export async function runScorer(o: ScorerOptions): Promise<ScorerStats> {
   }
   stats.seconds = (performance.now() - start) / 1000;
   stats.alertsPerSecond = stats.alerts / stats.seconds;
+  const cpu = process.cpuUsage(cpu0);
+  stats.cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  stats.alertsPerCpuSecond = stats.alerts / stats.cpuSeconds;
+  if (firstWritten && stats.units > 1) {
+    const f = firstWritten as { at: number; cpu: NodeJS.CpuUsage; alerts: number };
+    const c = process.cpuUsage(f.cpu);
+    const alerts = stats.alerts - f.alerts;
+    const seconds = (performance.now() - f.at) / 1000;
+    const cpuSeconds = (c.user + c.system) / 1e6;
+    stats.steady = { alerts, seconds, cpuSeconds, alertsPerSecond: alerts / seconds, alertsPerCpuSecond: alerts / cpuSeconds };
+  }
   return stats;
 }
