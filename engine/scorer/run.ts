@@ -119,8 +119,8 @@ export async function runScorer(o: ScorerOptions): Promise<ScorerStats> {
   let lastProgress = start;
   const inFlight: Array<{ source: SourceUnit; result: Promise<UnitResult> }> = [];
 
-  const drainOne = async () => {
-    const head = inFlight.shift()!;
+  const writeHead = async () => {
+    const head = inFlight[0];
     const r = await head.result;
     const what = describeUnit(head.source.unit);
     for (const s of r.skipped) {
@@ -133,6 +133,7 @@ export async function runScorer(o: ScorerOptions): Promise<ScorerStats> {
     }
     await o.sink.write(r);
     await head.source.ack?.();
+    inFlight.shift();
     stats.units++;
     stats.alerts += r.alerts;
     if (!firstWritten) firstWritten = { at: performance.now(), cpu: process.cpuUsage(), alerts: stats.alerts };
@@ -145,15 +146,48 @@ export async function runScorer(o: ScorerOptions): Promise<ScorerStats> {
     }
   };
 
+  // The writer drains results in source order as soon as each is ready (a watched folder that goes quiet
+  // still gets its last results written); the reader waits while maxInFlight units are outstanding.
+  let sourceDone = false;
+  let failure: unknown = null;
+  const wake: { writer: (() => void) | null; reader: (() => void) | null } = { writer: null, reader: null };
+  const writer = (async () => {
+    try {
+      for (;;) {
+        if (inFlight.length) {
+          await writeHead();
+          wake.reader?.();
+          continue;
+        }
+        if (sourceDone) return;
+        await new Promise<void>((resolve) => (wake.writer = resolve));
+        wake.writer = null;
+      }
+    } catch (e) {
+      failure = e;
+      wake.reader?.();
+    }
+  })();
+
   try {
     for await (const su of o.source.units()) {
+      if (failure) break;
       // between units: the versions in force now (a deploy since the last unit switches here)
       const versions = o.provider.poll();
       inFlight.push({ source: su, result: exec.run(su.unit, versions) });
-      while (inFlight.length >= maxInFlight) await drainOne();
+      wake.writer?.();
+      while (inFlight.length >= maxInFlight && !failure) {
+        await new Promise<void>((resolve) => (wake.reader = resolve));
+        wake.reader = null;
+      }
     }
-    while (inFlight.length) await drainOne();
+    sourceDone = true;
+    wake.writer?.();
+    await writer;
+    if (failure) throw failure;
   } finally {
+    sourceDone = true;
+    wake.writer?.();
     // a failure part-way leaves unacknowledged units to be scored again (at-least-once)
     await Promise.allSettled(inFlight.map((f) => f.result));
     await exec.close();
