@@ -65,9 +65,9 @@ program.command('label').description('label an alert (its object inherits the la
   .argument('<alert>', 'alert id in the store').argument('<label>').requiredOption('--module <name>', 'module')
   .option('--db <file>', 'store', DEFAULT_DB).option('--expert <name>', 'who labels', 'cli').option('--comment <text>').option('--queue <name>')
   .option('--retrain-every <count>', 'retrain after this many new labels', positiveInt, 10).action(labelCommand);
-program.command('models').description('model versions with status and metrics').argument('[module]')
-  .option('--db <file>', 'store', DEFAULT_DB).option('--json', 'JSON output', false)
-  .action((module: string | undefined, opts: { db: string; json: boolean }) => modelsCommand({ ...opts, ...(module ? { module } : {}) }));
+program.command('models').description('model versions with status and metrics; --plot writes the learning curve as PNG').argument('[module]')
+  .option('--db <file>', 'store', DEFAULT_DB).option('--json', 'JSON output', false).option('--plot <png>', "the module's learning curve (metrics vs labels) as a PNG")
+  .action((module: string | undefined, opts: { db: string; json: boolean; plot?: string }) => modelsCommand({ ...opts, ...(module ? { module } : {}) }));
 program.command('deploy').description('deploy a model version').argument('<module>').argument('<version>')
   .option('--db <file>', 'store', DEFAULT_DB).option('--actor <name>', 'who deploys', 'cli').option('--reason <text>').action(deployCommand);
 program.command('rollback').description('back to the previously deployed version').argument('<module>')

@@ -4,6 +4,8 @@ import { labelsSinceLastModel, retrainInWorker } from '../retrain.ts';
 import { Store } from '../store/store.ts';
 import type { StrategyName } from '../activeLearning/strategies.ts';
 import { exportBundle } from './export.ts';
+import { lineChartPng } from '../plot/png.ts';
+import { writeFileSync } from 'node:fs';
 
 export const DEFAULT_DB = 'sieve.db';
 
@@ -78,8 +80,30 @@ export async function labelCommand(alertId: string, label: string, opts: { db: s
   }
 }
 
-export function modelsCommand(opts: { db: string; module?: string; json: boolean }): void {
+const CURVE_COLORS: Array<[number, number, number]> = [[209, 54, 47], [42, 111, 209], [42, 157, 58], [184, 134, 11], [123, 63, 191]];
+
+/** A module's learning curve from the store (held-out metrics of every version vs labels) as a PNG. */
+export function learningCurvePng(store: Store, module: string): Buffer {
+  const curve = store.learningCurve(module);
+  if (!curve.length) throw new Error(`${module}: no model version yet, so no learning curve`);
+  const keys = ['fom', 'accuracy', 'efficiency', 'purity', 'auc', 'labels'].filter((k) => curve.some((p) => p.metrics[k] !== undefined)).slice(0, 5);
+  return lineChartPng({
+    title: `${module}: held-out metrics of each version vs labels`, xLabel: 'labels', yLabel: 'metric', markers: true,
+    series: keys.map((k, i) => {
+      const pts = curve.filter((p) => p.metrics[k] !== undefined);
+      return { label: k, color: CURVE_COLORS[i], x: pts.map((p) => p.nLabels), y: pts.map((p) => p.metrics[k]) };
+    }),
+  });
+}
+
+export function modelsCommand(opts: { db: string; module?: string; json: boolean; plot?: string }): void {
   withStore(opts.db, (store) => {
+    if (opts.plot) {
+      if (!opts.module) throw new Error('models --plot needs a module');
+      writeFileSync(opts.plot, learningCurvePng(store, opts.module));
+      console.log(`${opts.module}: learning curve of ${store.learningCurve(opts.module).length} version(s) -> ${opts.plot}`);
+      return;
+    }
     const rows = store.listModels(opts.module);
     if (opts.json) return console.log(JSON.stringify(rows));
     for (const m of rows) console.log(`${m.module.padEnd(12)} v${String(m.version).padEnd(4)} ${m.status.padEnd(10)} ${m.modelType.padEnd(14)} labels ${String(m.nLabels).padEnd(6)} ${JSON.stringify(m.metrics)}`);

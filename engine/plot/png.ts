@@ -91,15 +91,16 @@ function niceStep(range: number, ticks: number): number {
 }
 
 /** A line chart with axes, ticks, labels and a legend, as PNG bytes. */
-export function lineChartPng(opts: { title: string; xLabel: string; yLabel: string; series: Series[]; width?: number; height?: number }): Buffer {
+export function lineChartPng(opts: { title: string; xLabel: string; yLabel: string; series: Series[]; width?: number; height?: number; markers?: boolean }): Buffer {
   const W = opts.width ?? 800;
   const H = opts.height ?? 520;
   const img = new Raster(W, H);
   const m = { left: 70, right: 20, top: 40, bottom: 55 };
   const all = opts.series.flatMap((s) => [...Array.from(s.y), ...Array.from(s.upper ?? [])]);
   const xs = opts.series.flatMap((s) => Array.from(s.x));
-  const xMin = Math.min(...xs);
-  const xMax = Math.max(...xs);
+  // a single x (one model version) still gets an axis around it
+  const xMin = Math.min(...xs) - (Math.min(...xs) === Math.max(...xs) ? 1 : 0);
+  const xMax = Math.max(...xs) + (Math.min(...xs) === Math.max(...xs) ? 1 : 0);
   const yMin = 0;
   const yMax = Math.max(1, ...all) * 1.05;
   const px = (x: number) => m.left + ((x - xMin) / (xMax - xMin || 1)) * (W - m.left - m.right);
@@ -127,6 +128,7 @@ export function lineChartPng(opts: { title: string; xLabel: string; yLabel: stri
     const light: Rgb = [Math.round((s.color[0] + 510) / 3), Math.round((s.color[1] + 510) / 3), Math.round((s.color[2] + 510) / 3)];
     for (const band of [s.lower, s.upper]) if (band) for (let i = 1; i < s.x.length; i++) img.line(px(s.x[i - 1]), py(band[i - 1]), px(s.x[i]), py(band[i]), light);
     for (let i = 1; i < s.x.length; i++) img.line(px(s.x[i - 1]), py(s.y[i - 1]), px(s.x[i]), py(s.y[i]), s.color, 3);
+    if (opts.markers) for (let i = 0; i < s.x.length; i++) img.line(px(s.x[i]) - 3, py(s.y[i]), px(s.x[i]) + 3, py(s.y[i]), s.color, 7);
   }
   opts.series.forEach((s, k) => {
     const y = m.top + 12 + k * 16;

@@ -100,6 +100,13 @@ describe('sieve demo and the store commands', () => {
     const copy = path.join(tmp, 'demo-backup.db');
     expect(sieve(['backup', copy, '--db', db]).status).toBe(0);
     expect(JSON.parse(sieve(['models', '--db', copy, '--json']).stdout).length).toBe(models.length + 1);
+    // the module's learning curve from the registry, as a PNG (two versions: two points per metric)
+    const png = path.join(tmp, 'early-snia-curve.png');
+    const plot = sieve(['models', 'early-snia', '--db', db, '--plot', png]);
+    expect(plot.stdout).toMatch(/learning curve of 2 version\(s\)/);
+    const bytes = readFileSync(png);
+    expect(bytes.subarray(1, 4).toString()).toBe('PNG');
+    expect(bytes.readUInt32BE(16)).toBe(800);
   });
 
   it('runs the early SN Ia active-learning experiment on the real TNS alerts', () => {
