@@ -23,7 +23,7 @@ export function experimentAnomalyCommand(opts: {
 
 export async function experimentAlCommand(opts: {
   module: string; strategy: string; seed: number; seeds: number; data: string; labelColumn?: string; positive?: string; out: string;
-  queries: number; initial: number; trees: number; simN: number;
+  queries: number; initial: number; trees: number; simN: number; positiveFraction?: number;
 }): Promise<void> {
   if (opts.module !== 'early-snia') throw new Error(`experiment al reproduces the early SN Ia loop; module '${opts.module}' is not supported`);
   const { runAlExperiment } = await import('../experiments/activeLearning.ts');
@@ -31,6 +31,7 @@ export async function experimentAlCommand(opts: {
     strategy: opts.strategy as import('../activeLearning/strategies.ts').StrategyName, seeds: opts.seeds, firstSeed: opts.seed, data: opts.data,
     ...(opts.labelColumn ? { labelColumn: opts.labelColumn } : {}), ...(opts.positive ? { positive: opts.positive } : {}),
     nInitial: opts.initial, nQueries: opts.queries, testFraction: 0.4, nEstimators: opts.trees, simN: opts.simN, out: opts.out,
+    ...(opts.positiveFraction !== undefined ? { positiveFraction: opts.positiveFraction } : {}),
   });
   console.log(JSON.stringify(summary, null, 2));
   console.log(`written: ${opts.out}/curves.csv, curves.png, summary.json`);

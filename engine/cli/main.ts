@@ -175,6 +175,7 @@ experiment
   .option('--queries <count>', 'queries (one per loop)', positiveInt, 300)
   .option('--trees <count>', 'random-forest trees', positiveInt, 300)
   .option('--sim-n <count>', 'simulated objects for --data sim', positiveInt, 20000)
+  .option('--positive-fraction <f>', 'subsample the SN Ia to this fraction of the data (the paper: 1,600 of 23,840 = 0.067)', fraction)
   .option('--out <dir>', 'output directory', 'out/al')
   .action(experimentAlCommand);
 

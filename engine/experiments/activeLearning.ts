@@ -6,6 +6,7 @@ import { RandomForestClassifier, Random, binaryReport, type Matrix } from '../..
 import { leastConfident, entropyScore, marginScore, type StrategyName } from '../activeLearning/strategies.ts';
 import { numericCell, readCsv } from '../csvRead.ts';
 import { lineChartPng } from '../plot/png.ts';
+import { subsamplePositives } from './sampling.ts';
 
 export interface AlExperimentOptions {
   strategy: StrategyName;
@@ -20,6 +21,8 @@ export interface AlExperimentOptions {
   testFraction: number;
   nEstimators: number;
   simN: number;
+  /** Subsample the positives (SN Ia) to this fraction of the data set (seeded), e.g. the paper's 6.7%. */
+  positiveFraction?: number;
   out: string;
 }
 
@@ -155,7 +158,14 @@ export function runAlLoop(ds: Dataset, strategy: StrategyName, seed: number, o: 
 
 export async function runAlExperiment(o: AlExperimentOptions): Promise<{ summary: Record<string, unknown>; curves: CurvePoint[] }> {
   mkdirSync(o.out, { recursive: true });
-  const ds = o.data === 'tns' ? await tnsDataset() : o.data === 'sim' ? simDataset(o.simN, 1) : tableDataset(o.data, o.labelColumn ?? '', o.positive ?? '');
+  let ds = o.data === 'tns' ? await tnsDataset() : o.data === 'sim' ? simDataset(o.simN, 1) : tableDataset(o.data, o.labelColumn ?? '', o.positive ?? '');
+  if (o.positiveFraction !== undefined) {
+    const keep = subsamplePositives(ds.y, o.positiveFraction, 7);
+    ds = {
+      X: rowsOf(ds.X, keep), y: Uint8Array.from(keep, (i) => ds.y[i]),
+      description: `${ds.description}; SN Ia subsampled to ${(100 * o.positiveFraction).toFixed(1)}%: ${keep.length} alerts, ${keep.filter((i) => ds.y[i]).length} SN Ia`,
+    };
+  }
   const strategies: StrategyName[] = o.strategy === 'random' ? ['random'] : [o.strategy, 'random'];
   const curves: CurvePoint[] = [];
   for (const strategy of strategies) for (let s = o.firstSeed; s < o.firstSeed + o.seeds; s++) curves.push(...runAlLoop(ds, strategy, s, o));

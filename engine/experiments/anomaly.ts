@@ -5,6 +5,7 @@ import { anomalyExtractor, ANOMALY_FEATURE_NAMES } from '../../features/index.ts
 import {
   AADForest, TwoBandAADModel, createBundle, serializeBundle, Random, validRows, FINK_FOREST_INPUT_BAND, type Matrix,
 } from '../../models/index.ts';
+import { subsamplePositives } from './sampling.ts';
 import { lineChartPng } from '../plot/png.ts';
 import { numericCell, readCsv } from '../csvRead.ts';
 
@@ -83,18 +84,7 @@ function tableProblem(seed: number, o: AnomalyExperimentOptions): Problem {
   const li = header.indexOf(d.labelColumn);
   if (li < 0) throw new Error(`${d.file}: no column '${d.labelColumn}' (columns: ${header.join(', ')})`);
   const positive = rows.map((r) => r[li] === d.positive);
-  let keep = rows.map((_, i) => i);
-  if (d.positiveFraction !== undefined) {
-    const rng = new Random(seed, 0xf4a);
-    const neg = keep.filter((i) => !positive[i]);
-    const pos = keep.filter((i) => positive[i]);
-    const want = Math.max(1, Math.round((d.positiveFraction * neg.length) / (1 - d.positiveFraction)));
-    for (let i = pos.length - 1; i > 0; i--) {
-      const j = Math.floor(rng.next() * (i + 1));
-      [pos[i], pos[j]] = [pos[j], pos[i]];
-    }
-    keep = [...neg, ...pos.slice(0, want)].sort((a, b) => a - b);
-  }
+  const keep = d.positiveFraction !== undefined ? subsamplePositives(positive, d.positiveFraction, seed) : rows.map((_, i) => i);
   const twoBand = ANOMALY_FEATURE_NAMES.every((f) => header.includes(`${f}_g`) && header.includes(`${f}_r`));
   const cols = twoBand ? ANOMALY_FEATURE_NAMES.map((f) => header.indexOf(`${f}_${FINK_FOREST_INPUT_BAND.forest_g}`)) : header.map((h, i) => i).filter((i) => i !== li && rows.every((r) => r[i] === '' || /^-?[0-9.eE+-]+$|^nan$/i.test(r[i])) && !['candid', 'passes_cuts', 'row'].includes(header[i]));
   const colsR = twoBand ? ANOMALY_FEATURE_NAMES.map((f) => header.indexOf(`${f}_${FINK_FOREST_INPUT_BAND.forest_r}`)) : null;

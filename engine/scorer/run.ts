@@ -34,6 +34,8 @@ export interface ScorerStats {
   /** The same from the first unit written to the end: thread start and model loading left out. */
   steady: { alerts: number; seconds: number; cpuSeconds: number; alertsPerSecond: number; alertsPerCpuSecond: number } | null;
   peakRssMb: number;
+  /** Resident memory when the run started: peakRssMb minus this is what the run itself held at most. */
+  startRssMb: number;
 }
 
 interface Executor {
@@ -112,7 +114,7 @@ export async function runScorer(o: ScorerOptions): Promise<ScorerStats> {
   const exec = o.workers > 0 ? threadExecutor(o.workers, format, scoreOptions) : inlineExecutor(format, scoreOptions);
   // enough units queued per thread that a thread never waits for the main thread between two units
   const maxInFlight = o.maxInFlight ?? Math.max(2, o.workers * 4);
-  const stats: ScorerStats = { units: 0, alerts: 0, badRecords: 0, skippedFiles: [], byVersion: {}, seconds: 0, alertsPerSecond: 0, cpuSeconds: 0, alertsPerCpuSecond: 0, steady: null, peakRssMb: 0 };
+  const stats: ScorerStats = { units: 0, alerts: 0, badRecords: 0, skippedFiles: [], byVersion: {}, seconds: 0, alertsPerSecond: 0, cpuSeconds: 0, alertsPerCpuSecond: 0, steady: null, peakRssMb: 0, startRssMb: process.memoryUsage.rss() / 2 ** 20 };
   let firstWritten: { at: number; cpu: NodeJS.CpuUsage; alerts: number } | null = null;
   const start = performance.now();
   const cpu0 = process.cpuUsage();

@@ -121,4 +121,14 @@ describe('sieve demo and the store commands', () => {
     expect(summary.data).toMatch(/TNS-labelled ZTF alerts .*: 242 alerts with a sigmoid fit, 158 SN Ia/);
     expect(readFileSync(path.join(out, 'curves.png')).subarray(1, 4).toString()).toBe('PNG');
   });
+
+  it('subsamples the SN Ia of a data set to a survey-like fraction', () => {
+    const out = path.join(tmp, 'al-frac');
+    const r = sieve(['experiment', 'al', '--data', 'sim', '--sim-n', '4000', '--positive-fraction', '0.067', '--seeds', '1', '--queries', '5', '--trees', '10', '--out', out]);
+    expect(r.status, r.stderr).toBe(0);
+    const summary = JSON.parse(readFileSync(path.join(out, 'summary.json'), 'utf8'));
+    const m = /SN Ia subsampled to 6\.7%: (\d+) alerts, (\d+) SN Ia/.exec(summary.data)!;
+    expect(m).not.toBeNull();
+    expect(Number(m[2]) / Number(m[1])).toBeCloseTo(0.067, 2);
+  });
 });
