@@ -84,6 +84,12 @@ export async function runServerBenchmarks(nSim = 3000, seconds = 5, clients = 16
       try {
         const admin = server.store.addUser('bench-ui', 'expert').token;
         const page = await browser.newPage({ viewport: { width: 1500, height: 1000 } });
+        const trace: string[] = [];
+        if (process.env.SIEVE_BENCH_TRACE) {
+          page.on('request', (r) => { if (r.url().includes('/api/')) trace.push(`> ${r.method()} ${r.url().replace(server.url, '')}`); });
+          page.on('response', async (r) => { if (r.url().includes('/queue')) trace.push(`< ${(await r.text().catch(() => '?')).replace(/"reason":"[^"]*",/g, '').slice(0, 600)}`); });
+          page.on('console', (m) => trace.push(`console ${m.text()}`));
+        }
         for (const module of ['early-snia', 'anomaly']) {
           await page.goto(`${server.url}/#token=${admin}`);
           await page.goto(`${server.url}/#/queue/${module}`);
@@ -96,6 +102,7 @@ export async function runServerBenchmarks(nSim = 3000, seconds = 5, clients = 16
               const status = await page.textContent('[data-testid=status]').catch(() => '?');
               const items = await page.$$eval('[data-testid=queue] li', (li) => li.length).catch(() => -1);
               const direct = await (await fetch(`${server.url}/api/modules/${module}/queue?k=20`, { headers: { authorization: `Bearer ${admin}` } })).json();
+              if (trace.length) console.error(trace.join('\n'));
               throw new Error(`${module}: no alert on screen after ${i} labels; status '${status}', ${items} queued; API gives ${JSON.stringify(direct).slice(0, 400)}`);
             });
             await page.keyboard.press(i % 2 ? '2' : '1');

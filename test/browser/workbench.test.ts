@@ -112,4 +112,28 @@ describe('the workbench in a browser', () => {
     const still = await (await fetch(`${demo.url}/api/models/early-snia`)).json() as { deployedVersion: number };
     expect(still.deployedVersion).toBe(2);
   }, 240_000);
+
+  it('keeps the queue filled when labels reach a slow server after the next queue request', async () => {
+    const created = await fetch(`${demo.url}/api/users`, { method: 'POST', headers: { authorization: `Bearer ${demo.adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'swift', role: 'expert' }) });
+    const { token } = (await created.json()) as { token: string };
+    const page = await browser.newPage();
+    // labels take 3 s to arrive, so queue refills are answered while many labels are still in flight
+    await page.route('**/api/labels', async (route) => {
+      if (route.request().method() === 'POST') await new Promise((r) => setTimeout(r, 3000));
+      await route.continue();
+    });
+    await page.goto(`${demo.url}/#token=${token}`);
+    await expect.poll(() => page.textContent('[data-testid=whoami]')).toContain('swift');
+    await page.goto(`${demo.url}/#/queue/anomaly`);
+    await page.waitForSelector('[data-testid=alert-view]');
+    const seen = new Set<string>();
+    for (let i = 0; i < 30; i++) {
+      const before = (await page.getAttribute('[data-testid=alert-view]', 'data-alert-id', { timeout: 15_000 }))!;
+      seen.add(before);
+      await page.keyboard.press(i % 2 ? '2' : '1');
+      await expect.poll(() => alertId(page), { timeout: 15_000 }).not.toBe(before);
+    }
+    expect(seen.size).toBe(30);
+    await expect.poll(async () => ((await (await fetch(`${demo.url}/api/modules/anomaly/progress`)).json()) as { perLabel: Record<string, number> }).perLabel.anomaly ?? 0, { timeout: 30_000 }).toBeGreaterThanOrEqual(15);
+  }, 120_000);
 });
