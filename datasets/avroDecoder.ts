@@ -50,27 +50,25 @@ function skipVarint(c: Cursor): void {
   while (c.buf[c.pos++] & 0x80);
 }
 
+/** A fixed-width number: read it, or skip its bytes. */
+function fixedWidth(width: number, get: (buf: Buffer, pos: number) => number): Codec {
+  return {
+    read: (c) => {
+      const v = get(c.buf, c.pos);
+      c.pos += width;
+      return v;
+    },
+    skip: (c) => void (c.pos += width),
+  };
+}
+
 const PRIMITIVES: Record<string, Codec> = {
   null: { read: () => null, skip: () => {} },
   boolean: { read: (c) => c.buf[c.pos++] === 1, skip: (c) => void c.pos++ },
   int: { read: readLongNumber, skip: skipVarint },
   long: { read: readLongBig, skip: skipVarint },
-  float: {
-    read: (c) => {
-      const v = c.buf.readFloatLE(c.pos);
-      c.pos += 4;
-      return v;
-    },
-    skip: (c) => void (c.pos += 4),
-  },
-  double: {
-    read: (c) => {
-      const v = c.buf.readDoubleLE(c.pos);
-      c.pos += 8;
-      return v;
-    },
-    skip: (c) => void (c.pos += 8),
-  },
+  float: fixedWidth(4, (b, p) => b.readFloatLE(p)),
+  double: fixedWidth(8, (b, p) => b.readDoubleLE(p)),
   bytes: {
     read: (c) => {
       const n = readLongNumber(c);

@@ -59,6 +59,8 @@ export interface ModuleView {
   probabilities?: Array<{ className: string; p: number; stdErr: number; treeVotes: number }>;
   anomaly?: { scoreG: number | null; scoreR: number | null; final: number | null };
 }
+// The JSON shapes of the API. They mirror engine/datasets types on purpose: the UI may not import them
+// (it reaches the engine only through HTTP), so these are the contract as the browser receives it.
 export interface AlertDetail {
   id: number;
   survey: string;
