@@ -17,7 +17,7 @@ export function runEngineBenchmarks(nPool: number, nLabels: number): Array<{ wha
   const dir = mkdtempSync(path.join(tmpdir(), 'sieve-bench-'));
   const rows: Array<{ what: string; seconds: number; goal?: string; rate?: string }> = [];
   try {
-    const store = Store.open(path.join(dir, 'bench.db'));
+    const store = Store.create(path.join(dir, 'bench.db'));
     const alerts = [...simulate(nPool, 7)].map((o) => o.alert);
     let t0 = performance.now();
     store.insertAlerts(alerts, 'bench');

@@ -1,42 +1,20 @@
 import { readFileSync } from 'node:fs';
+import { parse } from 'csv-parse/sync';
 
-/** A CSV table as header + string rows (quoted cells with commas and doubled quotes handled). */
+/** A CSV table as header + string rows (csv-parse: quoted cells, doubled quotes, CRLF), every row as wide as the header. */
 export function readCsv(path: string): { header: string[]; rows: string[][] } {
-  const text = readFileSync(path, 'utf8');
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let cell = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') {
-        cell += '"';
-        i++;
-      } else if (ch === '"') quoted = false;
-      else cell += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') {
-      row.push(cell);
-      cell = '';
-    } else if (ch === '\n' || ch === '\r') {
-      if (ch === '\r' && text[i + 1] === '\n') i++;
-      row.push(cell);
-      if (row.length > 1 || row[0] !== '') rows.push(row);
-      row = [];
-      cell = '';
-    } else cell += ch;
+  let records: string[][];
+  try {
+    records = parse(readFileSync(path, 'utf8'), { skip_empty_lines: true, relax_column_count: true }) as string[][];
+  } catch (e) {
+    throw new Error(`${path}: ${(e as Error).message}`);
   }
-  if (cell !== '' || row.length) {
-    row.push(cell);
-    rows.push(row);
-  }
-  if (rows.length === 0) throw new Error(`${path}: empty CSV`);
-  const header = rows[0];
-  rows.slice(1).forEach((r, k) => {
-    if (r.length !== header.length) throw new Error(`${path}: line ${k + 2} has ${r.length} cells, the header ${header.length}`);
+  if (records.length === 0) throw new Error(`${path}: empty CSV`);
+  const header = records[0];
+  records.slice(1).forEach((r, k) => {
+    if (r.length !== header.length) throw new Error(`${path}: row ${k + 2} has ${r.length} cells, the header ${header.length}`);
   });
-  return { header, rows: rows.slice(1) };
+  return { header, rows: records.slice(1) };
 }
 
 /** NaN for empty, 'nan' and 'NaN' cells; other non-numbers are an error naming file, line and column. */

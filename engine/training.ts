@@ -5,6 +5,7 @@ import {
   type Matrix, type ModelBundle,
 } from '../models/index.ts';
 import { moduleByName, type ModuleDefinition } from './modules.ts';
+import { promotionGate, type GateReport } from './gate.ts';
 import type { Store } from './store/store.ts';
 
 export interface TrainOptions {
@@ -12,8 +13,10 @@ export interface TrainOptions {
   nEstimators?: number;
   /** Fraction of labelled objects held out for the promotion gate. */
   holdoutFraction?: number;
-  /** Promote when the candidate's gate metric is at least the deployed one's minus this. */
+  /** Non-inferiority margin: deploy when the low end of the paired difference's interval is above -tolerance. */
   tolerance?: number;
+  /** Held-out objects needed per class before the gate trusts a comparison (fewer: provisional). */
+  minHeldOutPerClass?: number;
   gateMetric?: 'fom' | 'accuracy' | 'f1' | 'auc';
   actor?: string;
   /** Deploy automatically when the gate passes (the first version is always deployed). */
@@ -27,7 +30,10 @@ export interface TrainResult {
   metrics: Record<string, number>;
   deployedMetrics: Record<string, number> | null;
   promoted: boolean;
+  /** Deployed although the held-out set is too small to trust the comparison. */
+  provisional?: boolean;
   reason: string;
+  gate?: GateReport;
 }
 
 /** Objects go to the held-out set by a hash of their id: stable as labels accumulate. */
@@ -112,37 +118,43 @@ export function retrainClassifier(store: Store, moduleName: string, o: TrainOpti
   if (train.X.rows < 2 || classes.size < 2) throw new Error(`${moduleName}: need labelled training examples of both classes (have ${train.X.rows} rows, ${classes.size} class(es))`);
   const rf = new RandomForestClassifier({ nEstimators: o.nEstimators ?? 100, seed: o.seed ?? 0, classWeight: 'balanced', oobScore: true }).fit(train.X, train.y, def.classNames.length);
   const metrics = evaluateClassifier(rf, test.X, test.y);
-  const deployed = store.deployedVersion(moduleName);
-  let deployedMetrics: Record<string, number> | null = null;
-  if (deployed !== null) {
-    const old = modelFromBundle(store.getBundle(moduleName, deployed));
-    if (old instanceof RandomForestClassifier && old.nFeatures === train.X.cols) deployedMetrics = evaluateClassifier(old, test.X, test.y);
-  }
-  const version = store.nextVersion(moduleName);
-  const bundle: ModelBundle = createBundle({
-    module: moduleName, version: String(version), model: rf, featureSpec: def.extractor().spec, classNames: def.classNames,
-    training: { X: train.X, y: train.y }, metrics, parentVersion: deployed === null ? null : String(deployed),
-  });
-  const gate = o.gateMetric ?? 'fom';
-  const tol = o.tolerance ?? 0;
-  let promoted: boolean;
-  let reason: string;
-  if (deployed === null) {
-    promoted = true;
-    reason = 'first version';
-  } else if (!deployedMetrics || deployedMetrics[gate] === undefined || metrics[gate] === undefined) {
-    promoted = false;
-    reason = `no held-out ${gate} to compare on; kept as a candidate`;
-  } else {
-    promoted = metrics[gate] >= deployedMetrics[gate] - tol;
-    reason = `${gate} ${metrics[gate].toFixed(4)} vs deployed v${deployed} ${deployedMetrics[gate].toFixed(4)} on the same ${test.X.rows} held-out rows`;
-  }
+  const gateMetric = o.gateMetric ?? 'fom';
+  const testObjects = rows.objects.filter((_, i) => rows.holdout[i] === 1);
+  const positive = (m: RandomForestClassifier) => {
+    const p = m.predictProba(test.X);
+    return Float64Array.from({ length: test.X.rows }, (_, i) => p[i * m.nClasses + 1]);
+  };
+  const challengerScore = positive(rf);
   const actor = o.actor ?? 'retrain';
-  store.db.transaction(() => {
-    store.saveModel(bundle, rows.y.length, actor);
-    if (promoted && (o.autoDeploy ?? true)) store.deploy(moduleName, version, actor, `automatic: ${reason}`);
+  // The version number, the champion and the decision are read inside the writing transaction (IMMEDIATE:
+  // it holds the write lock), so two retrains of one module, in two processes or threads, never pick the
+  // same number or compare with a champion that changed meanwhile.
+  return store.db.transaction((): TrainResult => {
+    const deployed = store.deployedVersion(moduleName);
+    let champion: { version: number; score: Float64Array; provisional: boolean } | null = null;
+    let deployedMetrics: Record<string, number> | null = null;
+    if (deployed !== null) {
+      const old = modelFromBundle(store.getBundle(moduleName, deployed));
+      if (old instanceof RandomForestClassifier && old.nFeatures === train.X.cols) {
+        deployedMetrics = evaluateClassifier(old, test.X, test.y);
+        champion = { version: deployed, score: positive(old), provisional: store.getModel(moduleName, deployed).provisional };
+      }
+    }
+    const gate = promotionGate({
+      metric: gateMetric, truth: test.y, objects: testObjects, classNames: def.classNames, challengerScore, champion, seed: o.seed ?? 0,
+      ...(o.tolerance === undefined ? {} : { tolerance: o.tolerance }), ...(o.minHeldOutPerClass === undefined ? {} : { minPerClass: o.minHeldOutPerClass }),
+    });
+    if (deployed !== null && !champion) Object.assign(gate, { decision: 'keep', reason: `deployed v${deployed} is not a comparable forest; kept as a candidate` });
+    const version = store.nextVersion(moduleName);
+    const bundle: ModelBundle = createBundle({
+      module: moduleName, version: String(version), model: rf, featureSpec: def.extractor().spec, classNames: def.classNames,
+      training: { X: train.X, y: train.y }, metrics, parentVersion: deployed === null ? null : String(deployed),
+    });
+    const promoted = gate.decision !== 'keep' && (o.autoDeploy ?? true);
+    store.saveModel(bundle, rows.y.length, actor, gate);
+    if (promoted) store.deploy(moduleName, version, actor, `automatic: ${gate.reason}`);
+    return { module: moduleName, version, nLabels: rows.y.length, metrics, deployedMetrics, promoted, provisional: gate.decision === 'deploy-provisional', reason: gate.reason, gate };
   })();
-  return { module: moduleName, version, nLabels: rows.y.length, metrics, deployedMetrics, promoted: promoted && (o.autoDeploy ?? true), reason };
 }
 
 /** Fink-wired per-band inputs of the anomaly module (forest_g takes r-band features, forest_r g-band). */
@@ -213,15 +225,17 @@ export function updateAnomalyModule(store: Store, o: TrainOptions = {}): TrainRe
   }
   const pool = (s: Float64Array, v: Uint8Array) => Array.from(s).filter((_, i) => v[i]);
   if (labelled.length) model.update(labelled, pool(scores.scoreG, scores.validG), pool(scores.scoreR, scores.validR));
-  const version = store.nextVersion('anomaly');
-  const bundle = createBundle({
-    module: 'anomaly', version: String(version), model, featureSpec: def.extractor().spec, classNames: def.classNames, decisionThreshold: 0,
-    training: { X: Xg }, metrics: { labels: anomalyLabelCount(store) }, parentVersion: deployed === null ? null : String(deployed),
-  });
   const actor = o.actor ?? 'aad-update';
-  store.db.transaction(() => {
+  // the version is chosen inside the writing transaction: concurrent updates never collide on a number
+  const version = store.db.transaction(() => {
+    const v = store.nextVersion('anomaly');
+    const bundle = createBundle({
+      module: 'anomaly', version: String(v), model, featureSpec: def.extractor().spec, classNames: def.classNames, decisionThreshold: 0,
+      training: { X: Xg }, metrics: { labels: anomalyLabelCount(store) }, parentVersion: deployed === null ? null : String(deployed),
+    });
     store.saveModel(bundle, anomalyLabelCount(store), actor);
-    store.deploy('anomaly', version, actor, `AAD update from ${anomalyLabelCount(store)} labelled object(s)`);
+    store.deploy('anomaly', v, actor, `AAD update from ${anomalyLabelCount(store)} labelled object(s)`);
+    return v;
   })();
   return { module: 'anomaly', version, nLabels: anomalyLabelCount(store), metrics: { labels: anomalyLabelCount(store) }, deployedMetrics: null, promoted: true, reason: 'AAD update' };
 }

@@ -11,7 +11,13 @@ const run = spawnSync(process.execPath, [vitest, 'run', '--reporter=default', '-
 if (existsSync(results)) {
   const r = JSON.parse(readFileSync(results, 'utf8'));
   const skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
-  console.log(`Tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed${skipped ? `, ${skipped} skipped` : ''}`);
+  // A suite that fails outside its tests (an import that throws, a beforeAll that fails) counts as a
+  // failure too; its tests may show as skipped or not at all.
+  const brokenSuites = (r.testResults ?? []).filter((f) => f.status === 'failed' && !(f.assertionResults ?? []).some((a) => a.status === 'failed'));
+  for (const f of brokenSuites) console.log(`failed suite: ${f.name}: ${(f.message ?? '').split('\n')[0]}`);
+  const failed = r.numFailedTests + brokenSuites.length;
+  console.log(`Tests: ${r.numPassedTests} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+  if (failed > 0 && run.status === 0) process.exit(1);
 } else {
   console.log('Tests: 0 passed, 1 failed');
 }

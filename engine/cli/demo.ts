@@ -1,15 +1,17 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { simulate } from '../../datasets/index.ts';
 import { MODULES } from '../modules.ts';
 import { nextQueue } from '../queue.ts';
 import { Store } from '../store/store.ts';
-import { serveForever } from '../server/serve.ts';
 import { printBanner } from './serveCommands.ts';
+import { DEFAULT_SHARED_DATA } from './storeCommands.ts';
+import { assertPortFree, serveForever } from '../server/serve.ts';
 import { retrainClassifier, updateAnomalyModule } from '../training.ts';
 
-const SHARED = path.resolve(fileURLToPath(new URL('../../../shared/data/', import.meta.url)));
+
+/** The real samples the demo adds to its simulated night, relative to --shared. */
+export const DEMO_SAMPLES = ['ztf/alerts.jsonl', 'tns/fink_cross_tns_nov2019.parquet', 'tns/fink_cross_tns_202001.parquet'];
 
 /**
  * The main job: a store (embedded SQLite) with a simulated night, the real ZTF sample and the
@@ -17,17 +19,21 @@ const SHARED = path.resolve(fileURLToPath(new URL('../../../shared/data/', impor
  * version of each module trained and deployed, the head of each queue, then the API and UI (unless
  * --no-serve) with a fresh admin token printed.
  */
-export async function demoCommand(opts: { in?: string[]; n: number; seed: number; db: string; serve: boolean; port?: number; host?: string; retrainEvery?: number }): Promise<void> {
-  const store = Store.open(opts.db);
+export async function demoCommand(opts: { in?: string[]; shared?: string; n: number; seed: number; db: string; serve: boolean; port?: number; host?: string; retrainEvery?: number }): Promise<void> {
+  // the store takes ~20 s to build: find out now, not then, that the port is taken
+  if (opts.serve) await assertPortFree(opts.port ?? 8080, opts.host ?? '127.0.0.1');
+  const shared = opts.shared ?? DEFAULT_SHARED_DATA;
+  const store = Store.create(opts.db);
   try {
     if (store.countAlerts() === 0) {
       const sims = [...simulate(opts.n, opts.seed)].map((o) => o.alert);
       store.insertAlerts(sims, `simulated night (n=${opts.n}, seed ${opts.seed})`, 'demo');
-      const files = opts.in && opts.in.length ? opts.in : [
-        path.join(SHARED, 'ztf', 'alerts.jsonl'),
-        path.join(SHARED, 'tns', 'fink_cross_tns_nov2019.parquet'),
-        path.join(SHARED, 'tns', 'fink_cross_tns_202001.parquet'),
-      ].filter((f) => existsSync(f));
+      let files = opts.in ?? [];
+      if (!files.length) {
+        const samples = DEMO_SAMPLES.map((f) => path.join(shared, ...f.split('/')));
+        files = samples.filter((f) => existsSync(f));
+        if (files.length < samples.length) console.log(`note: ${samples.filter((f) => !existsSync(f)).join(', ')} not found: the demo goes on without ${files.length ? 'them' : 'real alerts'} (--shared DIR or --in FILES to give them)`);
+      }
       if (files.length) await store.importFiles(files, 'demo');
       console.log(`store ${opts.db}: ${store.countAlerts()} alerts (${opts.n} simulated${files.length ? ` + ${files.map((f) => path.basename(f)).join(', ')}` : ''})`);
     } else console.log(`store ${opts.db}: ${store.countAlerts()} alerts already there`);

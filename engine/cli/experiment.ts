@@ -1,5 +1,6 @@
 import { SIMULATED_CLASSES, type SimulatedClass } from '../../datasets/index.ts';
 import { DEFAULT_RARE_CLASSES, runAnomalyExperiment } from '../experiments/anomaly.ts';
+import type { AlStrategy } from '../experiments/activeLearning.ts';
 
 export function experimentAnomalyCommand(opts: {
   seeds: number; n: number; out: string; budget: number; trees: number; maxSamples: number; rareFraction: number; rareClasses?: string;
@@ -22,13 +23,12 @@ export function experimentAnomalyCommand(opts: {
 }
 
 export async function experimentAlCommand(opts: {
-  module: string; strategy: string; seed: number; seeds: number; data: string; labelColumn?: string; positive?: string; out: string;
+  module: string; strategy: AlStrategy[]; seed: number; seeds: number; data: string[]; labelColumn?: string; positive?: string; out: string;
   queries: number; initial: number; trees: number; simN: number; positiveFraction?: number;
 }): Promise<void> {
-  if (opts.module !== 'early-snia') throw new Error(`experiment al reproduces the early SN Ia loop; module '${opts.module}' is not supported`);
   const { runAlExperiment } = await import('../experiments/activeLearning.ts');
   const { summary } = await runAlExperiment({
-    strategy: opts.strategy as import('../activeLearning/strategies.ts').StrategyName, seeds: opts.seeds, firstSeed: opts.seed, data: opts.data,
+    strategies: opts.strategy, seeds: opts.seeds, firstSeed: opts.seed, data: opts.data,
     ...(opts.labelColumn ? { labelColumn: opts.labelColumn } : {}), ...(opts.positive ? { positive: opts.positive } : {}),
     nInitial: opts.initial, nQueries: opts.queries, testFraction: 0.4, nEstimators: opts.trees, simN: opts.simN, out: opts.out,
     ...(opts.positiveFraction !== undefined ? { positiveFraction: opts.positiveFraction } : {}),

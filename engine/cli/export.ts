@@ -12,7 +12,10 @@ export function exportCommand(module: string, opts: { format: string; out: strin
   exportBundle(parseBundle(readFileSync(module, 'utf8'), undefined, module), module, opts);
 }
 
-export type ExportFormat = 'bundle' | 'onnx' | 'fink-anomaly-zip';
+import { EXPORT_FORMATS } from './names.ts';
+
+export { EXPORT_FORMATS };
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 /** A model in one of the broker-facing formats, with the file name and media type to serve it under. */
 export function exportModelBytes(bundle: ModelBundle, source: string, format: string, name?: string): { bytes: Uint8Array; fileName: string; contentType: string } {

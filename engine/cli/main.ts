@@ -1,31 +1,31 @@
-import { Command, InvalidArgumentError } from 'commander';
-import { featuresCommand } from './features.ts';
-import { simulateCommand } from './simulate.ts';
-import { basisCommand } from './basis.ts';
-import { demoCommand } from './demo.ts';
-import { experimentAlCommand, experimentAnomalyCommand } from './experiment.ts';
-import { exportCommand } from './export.ts';
-import { scoreCommand } from './score.ts';
-import { serveCommand, userAddCommand, userDisableCommand, userListCommand } from './serveCommands.ts';
+import { Command, Option } from 'commander';
+import type * as DemoCmd from './demo.ts';
+import type * as ExperimentCmd from './experiment.ts';
 import {
-  DEFAULT_DB, backupCommand, deployCommand, exportFromStore, ingestCommand, labelCommand, modelsCommand, queueCommand, rollbackCommand,
-  storeFeaturesCommand, trainCommand,
-} from './storeCommands.ts';
+  AL_STRATEGIES, CLASSIFIER_MODULE_NAMES, DEFAULT_AL_DATA, DEFAULT_DB, DEFAULT_SHARED_DATA, EXPORT_FORMATS, EXTRACTOR_NAMES, MODULE_NAMES as MODULES_LIST,
+  SIMULATED_CLASS_NAMES, STRATEGY_NAMES,
+} from './names.ts';
+import {
+  UsageError, commaList, finiteNumber, fraction, int, nonEmpty, nonNegativeInt, nonNegativeNumber, oneOf, port, positiveInt, requireFiles, samples,
+} from './options.ts';
+import { runCli } from './run.ts';
 
-function positiveInt(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`'${v}' is not a positive integer`);
-  return n;
-}
+// Commands load their code only when they run: `sieve` checks its options and answers --help without
+// loading the feature, model and server code (start-up time).
+const storeCmds = () => import('./storeCommands.ts');
+const serveCmds = () => import('./serveCommands.ts');
+const experimentCmds = () => import('./experiment.ts');
+const lazy = <M, K extends keyof M>(load: () => Promise<M>, name: K) => async (...args: unknown[]): Promise<void> => {
+  await ((await load())[name] as (...a: unknown[]) => unknown)(...args);
+};
 
-function int(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n)) throw new InvalidArgumentError(`'${v}' is not an integer`);
-  return n;
-}
+const MODULE_NAMES: readonly string[] = MODULES_LIST;
+const CLASSIFIER_NAMES: readonly string[] = CLASSIFIER_MODULE_NAMES;
+const moduleArg = (v: string) => oneOf('module', v, MODULE_NAMES);
+const dbOption = () => new Option('--db <file>', 'store').default(DEFAULT_DB).argParser(nonEmpty);
 
 const program = new Command();
-program.name('sieve').description('Active-learning and anomaly-detection workbench for alert brokers').showHelpAfterError();
+program.name('sieve').description('Active-learning and anomaly-detection workbench for alert brokers');
 
 program
   .command('simulate')
@@ -33,115 +33,131 @@ program
   .requiredOption('--out <file>', 'output file (.jsonl or .jsonl.gz)')
   .option('--n <count>', 'number of objects', positiveInt, 1000)
   .option('--seed <seed>', 'random seed', int, 1)
-  .option('--classes <list>', 'comma-separated classes to draw from (default: all)')
+  .option('--classes <list>', 'comma-separated classes to draw from (default: all)', (v: string) => commaList(SIMULATED_CLASS_NAMES)(v).join(','))
   .option('--workers <count>', 'worker threads (default: all cores)', positiveInt)
   .option('--no-progress', 'no progress line on stderr')
-  .action(simulateCommand);
+  .action(lazy(() => import('./simulate.ts'), 'simulateCommand'));
 
 program
   .command('features')
   .description('features of every alert of a file into CSV (--extractor, --in, --out), or of every stored alert (--db)')
-  .option('--extractor <name>', 'early-snia | anomaly | kilonova')
+  .addOption(new Option('--extractor <name>', 'feature extractor').choices(EXTRACTOR_NAMES))
   .option('--in <file...>', 'alert file(s) (.jsonl, .parquet, .avro, detected by content)')
   .option('--out <file>', 'output CSV')
-  .option('--db <file>', 'compute into the store instead, for every module (or --module)')
-  .option('--module <name>', 'with --db: only this module')
-  .action((opts: { extractor?: string; in?: string[]; out?: string; db?: string; module?: string }) => {
-    if (opts.db && !opts.in) return storeFeaturesCommand({ db: opts.db, ...(opts.module ? { module: opts.module } : {}) });
-    if (!opts.extractor || !opts.in || !opts.out) throw new InvalidArgumentError('features needs --extractor, --in and --out (or --db)');
-    return featuresCommand({ extractor: opts.extractor, in: opts.in, out: opts.out });
+  .option('--db <file>', 'compute into the store instead, for every module (or --module)', nonEmpty)
+  .addOption(new Option('--module <name>', 'with --db: only this module').choices(MODULE_NAMES))
+  .action(async (opts: { extractor?: string; in?: string[]; out?: string; db?: string; module?: string }) => {
+    if (opts.db) {
+      if (opts.extractor || opts.in || opts.out) throw new UsageError('--db computes the modules\' features into the store; --extractor, --in and --out write a CSV instead: give one or the other');
+      return (await storeCmds()).storeFeaturesCommand({ db: opts.db, ...(opts.module ? { module: opts.module } : {}) });
+    }
+    if (opts.module) throw new UsageError('--module goes with --db');
+    if (!opts.extractor || !opts.in || !opts.out) throw new UsageError('features needs --extractor, --in and --out (or --db)');
+    requireFiles('--in', opts.in);
+    return (await import('./features.ts')).featuresCommand({ extractor: opts.extractor, in: opts.in, out: opts.out });
   });
 
-program.command('ingest').description('store alert files (all-or-nothing: a bad record stores nothing)')
-  .argument('<files...>').option('--db <file>', 'store', DEFAULT_DB).option('--actor <name>', 'who imports', 'cli').action(ingestCommand);
+program.command('ingest').description('store alert files (all-or-nothing: a bad record stores nothing); creates the store if needed')
+  .argument('<files...>').addOption(dbOption()).option('--actor <name>', 'who imports', 'cli')
+  .action(async (files: string[], opts: { db: string; actor: string }) => {
+    requireFiles('ingest', files);
+    return (await storeCmds()).ingestCommand(files, opts);
+  });
 program.command('train').description('retrain a module from its labels in a worker; deploy it if the gate passes')
-  .argument('<module>').option('--db <file>', 'store', DEFAULT_DB).option('--seed <seed>', 'random seed', int, 0)
-  .option('--trees <count>', 'trees', positiveInt, 100).option('--actor <name>', 'who trains', 'cli').action(trainCommand);
+  .argument('<module>', `one of ${CLASSIFIER_NAMES.join(', ')}`, (v: string) => oneOf('classifier module', v, CLASSIFIER_NAMES)).addOption(dbOption())
+  .option('--seed <seed>', 'random seed', int, 0)
+  .option('--trees <count>', 'trees', positiveInt, 100).option('--actor <name>', 'who trains', 'cli').action(lazy(storeCmds, 'trainCommand'));
 program.command('queue').description("the next alerts to label, with the reason each was chosen")
-  .argument('<module>').option('--db <file>', 'store', DEFAULT_DB).option('--k <count>', 'how many', positiveInt, 10)
-  .option('--strategy <name>', 'uncertainty | margin | entropy | committee | random', 'uncertainty').option('--expert <name>', 'skip objects this expert labelled')
-  .option('--seed <seed>', 'seed for random choices', int, 0).option('--json', 'JSON output', false).action(queueCommand);
+  .argument('<module>', `one of ${MODULE_NAMES.join(', ')}`, moduleArg).addOption(dbOption()).option('--k <count>', 'how many', positiveInt, 10)
+  .addOption(new Option('--strategy <name>', 'query strategy (classifier modules; the anomaly module ranks by AAD score)').choices(STRATEGY_NAMES))
+  .option('--expert <name>', 'skip objects this expert labelled')
+  .option('--seed <seed>', 'seed for random choices', int, 0).option('--json', 'JSON output', false)
+  .action(async (module: string, opts: { db: string; k: number; strategy?: (typeof STRATEGY_NAMES)[number]; expert?: string; seed: number; json: boolean }) => {
+    if (opts.strategy && !CLASSIFIER_NAMES.includes(module)) throw new UsageError(`--strategy: the ${module} module ranks by its AAD score; strategies apply to classifier modules (${CLASSIFIER_NAMES.join(', ')})`);
+    return (await storeCmds()).queueCommand(module, { ...opts, strategy: opts.strategy ?? 'uncertainty' });
+  });
 program.command('label').description('label an alert (its object inherits the label); retrains after --retrain-every labels')
-  .argument('<alert>', 'alert id in the store').argument('<label>').requiredOption('--module <name>', 'module')
-  .option('--db <file>', 'store', DEFAULT_DB).option('--expert <name>', 'who labels', 'cli').option('--comment <text>').option('--queue <name>')
-  .option('--retrain-every <count>', 'retrain after this many new labels', positiveInt, 10).action(labelCommand);
-program.command('models').description('model versions with status and metrics; --plot writes the learning curve as PNG').argument('[module]')
-  .option('--db <file>', 'store', DEFAULT_DB).option('--json', 'JSON output', false).option('--plot <png>', "the module's learning curve (metrics vs labels) as a PNG")
-  .action((module: string | undefined, opts: { db: string; json: boolean; plot?: string }) => modelsCommand({ ...opts, ...(module ? { module } : {}) }));
-program.command('deploy').description('deploy a model version').argument('<module>').argument('<version>')
-  .option('--db <file>', 'store', DEFAULT_DB).option('--actor <name>', 'who deploys', 'cli').option('--reason <text>').action(deployCommand);
-program.command('rollback').description('back to the previously deployed version').argument('<module>')
-  .option('--db <file>', 'store', DEFAULT_DB).option('--actor <name>', 'who rolls back', 'cli').option('--reason <text>').action(rollbackCommand);
+  .argument('<alert>', 'alert id in the store', (v: string) => String(positiveInt(v))).argument('<label>')
+  .addOption(new Option('--module <name>', 'module').choices(MODULE_NAMES).makeOptionMandatory())
+  .addOption(dbOption()).option('--expert <name>', 'who labels', 'cli').option('--comment <text>').option('--queue <name>')
+  .option('--retrain-every <count>', 'retrain after this many new labels', positiveInt, 10).action(lazy(storeCmds, 'labelCommand'));
+program.command('models').description('model versions with status and metrics; --plot writes the learning curve as PNG')
+  .argument('[module]', `one of ${MODULE_NAMES.join(', ')}`, moduleArg)
+  .addOption(dbOption()).option('--json', 'JSON output', false).option('--plot <png>', "the module's learning curve (metrics vs labels) as a PNG")
+  .action(async (module: string | undefined, opts: { db: string; json: boolean; plot?: string }) => {
+    if (opts.plot && !module) throw new UsageError('--plot needs a module');
+    return (await storeCmds()).modelsCommand({ ...opts, ...(module ? { module } : {}) });
+  });
+program.command('deploy').description('deploy a model version').argument('<module>', 'module', moduleArg).argument('<version>', 'version number', positiveInt)
+  .addOption(dbOption()).option('--actor <name>', 'who deploys', 'cli').option('--reason <text>').action(lazy(storeCmds, 'deployCommand'));
+program.command('rollback').description('back to the previously deployed version').argument('<module>', 'module', moduleArg)
+  .addOption(dbOption()).option('--actor <name>', 'who rolls back', 'cli').option('--reason <text>').action(lazy(storeCmds, 'rollbackCommand'));
 program.command('backup').description('copy the store safely while it is in use').argument('<destination>')
-  .option('--db <file>', 'store', DEFAULT_DB).action(backupCommand);
+  .addOption(dbOption()).action(lazy(storeCmds, 'backupCommand'));
 
 program
   .command('basis')
   .description('learn the kilonova PCA basis from noise-free simulations and write it as JSON')
   .requiredOption('--out <file>', 'output JSON')
   .option('--seed <seed>', 'random seed', int)
-  .action(basisCommand);
+  .action(lazy(() => import('./basis.ts'), 'basisCommand'));
 
 program
   .command('demo')
   .description('the main job: a store with a simulated night (plus the real ZTF and TNS samples), features, and a first deployed version of every module')
-  .option('--db <file>', 'store', 'sieve-demo.db')
-  .option('--in <file...>', 'alert files to ingest besides the simulated night (default: ../shared samples when present)')
+  .addOption(dbOption())
+  .option('--in <file...>', `alert files to ingest besides the simulated night (default: the samples in --shared)`)
+  .option('--shared <dir>', 'the shared data folder whose real ZTF and TNS samples the demo ingests when --in is not given', DEFAULT_SHARED_DATA)
   .option('--n <count>', 'objects in the simulated night', positiveInt, 2000)
   .option('--seed <seed>', 'random seed', int, 1)
   .option('--no-serve', 'exit once the store is ready')
-  .option('--port <port>', 'HTTP port', int, 8080)
+  .option('--port <port>', 'HTTP port', port, 8080)
   .option('--host <address>', 'address to listen on', '127.0.0.1')
-  .option('--retrain-every <count>', 'retrain a classifier after this many new labels', int, 10)
-  .action(demoCommand);
+  .option('--retrain-every <count>', 'retrain a classifier after this many new labels (0: on demand only)', nonNegativeInt, 10)
+  .action(async (opts: Parameters<typeof DemoCmd.demoCommand>[0]) => {
+    if (opts.in) requireFiles('--in', opts.in);
+    return (await import('./demo.ts')).demoCommand(opts);
+  });
 
 program.command('serve').description('the HTTP API and the web UI over an existing store')
-  .option('--db <file>', 'store', DEFAULT_DB).option('--port <port>', 'HTTP port', int, 8080).option('--host <address>', 'address to listen on', '127.0.0.1')
-  .option('--retrain-every <count>', 'retrain a classifier after this many new labels (0: on demand only)', int, 10)
+  .addOption(dbOption()).option('--port <port>', 'HTTP port', port, 8080).option('--host <address>', 'address to listen on', '127.0.0.1')
+  .option('--retrain-every <count>', 'retrain a classifier after this many new labels (0: on demand only)', nonNegativeInt, 10)
   .option('--lease-seconds <s>', 'how long a queued alert stays reserved for the expert it was shown to', positiveInt, 120)
   .option('--seed <seed>', 'seed for retraining', int, 0)
   .option('--admin-token <name>', 'create (or renew) this admin account and print its token')
-  .action(serveCommand);
+  .action(lazy(serveCmds, 'serveCommand'));
 
 program.command('score').description('score an alert stream with the deployed modules (files, a watched folder or Kafka) into JSONL, the store or Kafka')
-  .requiredOption('--module <name...>', 'modules to run (early-snia, kilonova, anomaly)')
-  .option('--db <file>', 'the registry whose deployed versions score (followed live: deploy/rollback switch between batches)')
+  .addOption(new Option('--module <name...>', 'modules to run').choices(MODULE_NAMES).makeOptionMandatory())
+  .option('--db <file>', 'the registry whose deployed versions score (followed live: deploy/rollback switch between batches)', nonEmpty)
   .option('--bundles <dir>', 'a folder of bundle files instead of a registry (a new file switches the scorers)')
   .requiredOption('--from <source...>', 'alert files or folders (Avro, Parquet, JSONL, .gz), or kafka://host:port/topic?group=NAME')
   .requiredOption('--to <sink>', "out.jsonl, '-' for stdout, 'store' (the --db store), or kafka://host:port/topic")
-  .option('--format <f>', "results (one line per alert and module) | fink (one enriched line per alert)", 'results')
-  .option('--workers <n>', 'scorer threads (0: the main thread)', int, 1)
+  .addOption(new Option('--format <f>', 'results: one line per alert and module; fink: one enriched line per alert').choices(['results', 'fink']).default('results'))
+  .option('--workers <n>', 'scorer threads (0: the main thread)', nonNegativeInt, 1)
   .option('--watch', 'keep watching folders for new files until interrupted', false)
   .option('--poll-ms <ms>', 'how often a watched folder is listed', positiveInt, 500)
   .option('--state <file>', 'remember finished files here, so a restart does not score them again')
   .option('--lines-per-unit <n>', 'JSON lines scored per unit (bounds memory)', positiveInt, 2000)
-  .option('--anomaly-threshold <score>', 'tag anomaly_candidate when the AAD score is at or below this', Number)
-  .option('--progress-seconds <s>', 'progress line every s seconds', Number, 5)
-  .action((opts) => {
-    if (opts.format !== 'results' && opts.format !== 'fink') throw new InvalidArgumentError(`--format ${opts.format}: results or fink`);
-    return scoreCommand(opts);
+  .option('--anomaly-threshold <score>', 'tag anomaly_candidate when the AAD score is at or below this', finiteNumber)
+  .option('--progress-seconds <s>', 'progress line every s seconds (0: none)', nonNegativeNumber, 5)
+  .action(async (opts) => {
+    if (!opts.db === !opts.bundles) throw new UsageError('give either --db (the registry: deployed versions) or --bundles DIR (a folder of bundle files)');
+    if (opts.bundles) requireFiles('--bundles', [opts.bundles]);
+    if (opts.to === 'store' && !opts.db) throw new UsageError('--to store writes into the --db store');
+    if (opts.anomalyThreshold !== undefined && !opts.module.includes('anomaly')) throw new UsageError('--anomaly-threshold applies to the anomaly module, which --module does not name');
+    const files = (opts.from as string[]).filter((f) => !f.startsWith('kafka://'));
+    if (files.length && files.length !== opts.from.length) throw new UsageError('a Kafka source cannot be mixed with files');
+    requireFiles('--from', files);
+    if (opts.state && !files.length) throw new UsageError('--state remembers finished files; a Kafka source keeps its place with committed offsets');
+    return (await import('./score.ts')).scoreCommand(opts);
   });
 
 const user = program.command('user').description('expert and admin accounts (tokens are stored hashed)');
-user.command('add').argument('<name>').option('--role <role>', 'expert | admin', 'expert').option('--db <file>', 'store', DEFAULT_DB)
-  .action((name: string, opts: { db: string; role: string }) => {
-    if (opts.role !== 'expert' && opts.role !== 'admin') throw new InvalidArgumentError(`role '${opts.role}': expert or admin`);
-    userAddCommand(name, opts);
-  });
-user.command('list').option('--db <file>', 'store', DEFAULT_DB).action(userListCommand);
-user.command('disable').argument('<name>').option('--db <file>', 'store', DEFAULT_DB).action(userDisableCommand);
-
-function fraction(v: string): number {
-  const x = Number(v);
-  if (!(x > 0 && x < 1)) throw new InvalidArgumentError(`'${v}' is not a fraction in (0, 1)`);
-  return x;
-}
-
-function samples(v: string): number {
-  const x = Number(v);
-  if (!(x > 0)) throw new InvalidArgumentError(`'${v}' is not a positive count or fraction`);
-  return x;
-}
+user.command('add').argument('<name>').addOption(new Option('--role <role>', 'role').choices(['expert', 'admin']).default('expert')).addOption(dbOption())
+  .action(lazy(serveCmds, 'userAddCommand'));
+user.command('list').addOption(dbOption()).action(lazy(serveCmds, 'userListCommand'));
+user.command('disable').argument('<name>').addOption(dbOption()).action(lazy(serveCmds, 'userDisableCommand'));
 
 const experiment = program.command('experiment').description('reproducible experiments');
 experiment
@@ -151,7 +167,7 @@ experiment
   .option('--seeds <count>', 'number of seeds (1..count)', positiveInt, 5)
   .option('--n <count>', 'simulated objects per seed', positiveInt, 5000)
   .option('--rare-fraction <f>', 'fraction of rare objects', fraction, 0.01)
-  .option('--rare-classes <list>', "comma-separated simulated classes the expert hunts (default: 'eclipsing binary')")
+  .option('--rare-classes <list>', "comma-separated simulated classes the expert hunts (default: 'eclipsing binary')", (v: string) => commaList(SIMULATED_CLASS_NAMES)(v).join(','))
   .option('--budget <count>', 'alerts shown to the expert', positiveInt, 100)
   .option('--trees <count>', 'trees per forest', positiveInt, 150)
   .option('--max-samples <n>', 'rows per tree (count, or fraction of N as Fink trains with 0.5)', samples, 256)
@@ -159,16 +175,24 @@ experiment
   .option('--label-column <name>', 'label column of --data')
   .option('--positive <value>', 'label value of the rare objects in --data')
   .option('--positive-fraction <f>', 'subsample the positives of --data to this fraction (seeded)', fraction)
-  .action(experimentAnomalyCommand);
+  .action(async (opts: Parameters<typeof ExperimentCmd.experimentAnomalyCommand>[0]) => {
+    if (!opts.data && (opts.labelColumn || opts.positive !== undefined || opts.positiveFraction !== undefined)) throw new UsageError('--label-column, --positive and --positive-fraction describe a --data table; the simulated run takes --rare-classes and --rare-fraction');
+    if (opts.data && opts.rareClasses) throw new UsageError('--rare-classes picks simulated classes; with --data give --label-column and --positive');
+    if (opts.data) {
+      requireFiles('--data', [opts.data]);
+      if (!opts.labelColumn || opts.positive === undefined) throw new UsageError('--data needs --label-column and --positive');
+    }
+    return (await experimentCmds()).experimentAnomalyCommand(opts);
+  });
 
 experiment
   .command('al')
   .description("Fink's early SN Ia active-learning loop (Leoni et al. 2022): a strategy vs random sampling, same seeds")
-  .option('--module <name>', 'module', 'early-snia')
-  .option('--strategy <name>', 'uncertainty | margin | entropy | random', 'uncertainty')
+  .addOption(new Option('--module <name>', 'module').choices(['early-snia']).default('early-snia'))
+  .option('--strategy <list>', `strategies to compare with random sampling, comma-separated: ${AL_STRATEGIES.join(', ')}`, commaList(AL_STRATEGIES), ['uncertainty'])
   .option('--seed <seed>', 'first seed', int, 1)
   .option('--seeds <count>', 'number of seeds', positiveInt, 1)
-  .option('--data <source>', "'tns' (real TNS-labelled alerts), 'sim', or a labelled feature table .csv", 'tns')
+  .option('--data <source...>', `labelled alert files or folders (Parquet, Avro, JSON lines; label = TNS class or --label-column), a labelled feature table .csv, or 'sim'`, [DEFAULT_AL_DATA])
   .option('--label-column <name>', 'label column of a table')
   .option('--positive <value>', 'positive label of a table')
   .option('--initial <count>', 'initial labels (half positive)', positiveInt, 10)
@@ -177,18 +201,32 @@ experiment
   .option('--sim-n <count>', 'simulated objects for --data sim', positiveInt, 20000)
   .option('--positive-fraction <f>', 'subsample the SN Ia to this fraction of the data (the paper: 1,600 of 23,840 = 0.067)', fraction)
   .option('--out <dir>', 'output directory', 'out/al')
-  .action(experimentAlCommand);
+  .action(async (opts: Parameters<typeof ExperimentCmd.experimentAlCommand>[0]) => {
+    const sim = opts.data.length === 1 && opts.data[0] === 'sim';
+    if (sim && (opts.labelColumn || opts.positive !== undefined)) throw new UsageError("--label-column and --positive describe your data; 'sim' labels itself (SN Ia vs the rest)");
+    if (!sim && opts.simN !== 20000) throw new UsageError("--sim-n goes with --data sim");
+    if (!sim && opts.data.includes('sim')) throw new UsageError("'sim' cannot be mixed with files");
+    if (!sim) requireFiles('--data', opts.data);
+    return (await experimentCmds()).experimentAlCommand(opts);
+  });
 
 program
   .command('export')
   .description('export a trained module: a module of the store (--db; deployed version unless --version) or a bundle file')
   .argument('<module>', 'module name (with --db) or bundle file')
-  .requiredOption('--format <format>', 'bundle | onnx | fink-anomaly-zip')
+  .addOption(new Option('--format <format>', 'export format').choices(EXPORT_FORMATS).makeOptionMandatory())
   .requiredOption('--out <path>', 'output file')
-  .option('--db <file>', 'store holding the module')
-  .option('--version <version>', 'with --db: this version instead of the deployed one')
+  .option('--db <file>', 'store holding the module', nonEmpty)
+  .option('--version <version>', 'with --db: this version instead of the deployed one', (v: string) => String(positiveInt(v)))
   .option('--name <name>', "model name inside a Fink zip (forest_g_AAD_<name>.onnx)")
-  .action((module: string, opts: { format: string; out: string; db?: string; version?: string; name?: string }) =>
-    opts.db ? exportFromStore(module, { ...opts, db: opts.db }) : exportCommand(module, opts));
+  .action(async (module: string, opts: { format: string; out: string; db?: string; version?: string; name?: string }) => {
+    if (opts.db) {
+      oneOf('module', module, MODULE_NAMES);
+      return (await storeCmds()).exportFromStore(module, { ...opts, db: opts.db });
+    }
+    if (opts.version) throw new UsageError('--version picks a version of a --db store; a bundle file is one version');
+    requireFiles('export', [module]);
+    return (await import('./export.ts')).exportCommand(module, opts);
+  });
 
-await program.parseAsync(process.argv);
+await runCli(program, process.argv);

@@ -31,7 +31,12 @@ export async function scoreCommand(o: ScoreCliOptions): Promise<void> {
   else if (o.to === 'store') {
     if (!o.db) throw new Error('score: --to store writes into the --db store');
     sink = new StoreSink(o.db);
-  } else sink = new JsonlSink(o.to);
+  } else {
+    // With --state a restart resumes: keep what the file holds. Whenever an acknowledgement (a state line, a
+    // Kafka offset) follows a write, the lines are on disk first.
+    const resumable = o.state !== undefined;
+    sink = new JsonlSink(o.to, { append: resumable, durable: resumable || o.from[0].startsWith('kafka://') });
+  }
   const stop = () => {
     process.stderr.write('scorer: stopping after the units in flight…\n');
     source.stop?.();

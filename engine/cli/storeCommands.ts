@@ -6,8 +6,9 @@ import type { StrategyName } from '../activeLearning/strategies.ts';
 import { exportBundle } from './export.ts';
 import { lineChartPng } from '../plot/png.ts';
 import { writeFileSync } from 'node:fs';
+import { UsageError } from './options.ts';
 
-export const DEFAULT_DB = 'sieve.db';
+export { DEFAULT_DB, DEFAULT_SHARED_DATA } from './names.ts';
 
 function withStore<T>(db: string, f: (s: Store) => T): T {
   const store = Store.open(db);
@@ -19,7 +20,7 @@ function withStore<T>(db: string, f: (s: Store) => T): T {
 }
 
 export async function ingestCommand(files: string[], opts: { db: string; actor: string }): Promise<void> {
-  const store = Store.open(opts.db);
+  const store = Store.create(opts.db);
   try {
     const r = await store.importFiles(files, opts.actor);
     console.log(`${r.inserted} alerts stored, ${r.duplicates} already there (${files.length} file(s)) -> ${opts.db}`);
@@ -58,9 +59,8 @@ export function queueCommand(module: string, opts: { db: string; k: number; stra
 export async function labelCommand(alertId: string, label: string, opts: { db: string; module: string; expert: string; comment?: string; queue?: string; retrainEvery: number }): Promise<void> {
   const def = moduleByName(opts.module);
   const known = def.labels.map((l) => l.label);
-  if (!known.includes(label) && label !== 'skip') throw new Error(`label '${label}' is not one of ${opts.module}'s labels: ${[...known, 'skip'].join(', ')}`);
+  if (!known.includes(label) && label !== 'skip') throw new UsageError(`label '${label}' is not one of ${opts.module}'s labels: ${[...known, 'skip'].join(', ')}`);
   const id = Number(alertId);
-  if (!Number.isInteger(id)) throw new Error(`alert id '${alertId}' is not an integer`);
   const store = Store.open(opts.db);
   let due = false;
   try {
@@ -110,9 +110,9 @@ export function modelsCommand(opts: { db: string; module?: string; json: boolean
   });
 }
 
-export function deployCommand(module: string, version: string, opts: { db: string; actor: string; reason?: string }): void {
+export function deployCommand(module: string, version: number, opts: { db: string; actor: string; reason?: string }): void {
   withStore(opts.db, (store) => {
-    store.deploy(module, Number(version), opts.actor, opts.reason ?? null);
+    store.deploy(module, version, opts.actor, opts.reason ?? null);
     console.log(`${module} v${version} deployed by ${opts.actor}`);
   });
 }

@@ -1,19 +1,27 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { LightCurveBuilder, readAlertFile, simulateObject, ZTF_BANDS, type Alert } from '../../datasets/index.ts';
 import { earlySnIaExtractor } from '../../features/index.ts';
 import { RandomForestClassifier, Random, binaryReport, type Matrix } from '../../models/index.ts';
-import { leastConfident, entropyScore, marginScore, type StrategyName } from '../activeLearning/strategies.ts';
+import { leastConfident, entropyScore, marginScore } from '../activeLearning/strategies.ts';
+import { csvRows } from '../csv.ts';
 import { numericCell, readCsv } from '../csvRead.ts';
 import { lineChartPng } from '../plot/png.ts';
 import { subsamplePositives } from './sampling.ts';
 
+import { AL_STRATEGIES, DEFAULT_AL_DATA } from '../cli/names.ts';
+
+export { AL_STRATEGIES, DEFAULT_AL_DATA };
+/** The strategies `experiment al` compares with random sampling. */
+export type AlStrategy = (typeof AL_STRATEGIES)[number];
+
 export interface AlExperimentOptions {
-  strategy: StrategyName;
+  /** Each is compared with random sampling on the same seeds (random runs once). */
+  strategies: AlStrategy[];
   seeds: number;
   firstSeed: number;
-  /** 'tns' (the real TNS-labelled alerts), 'sim', or a CSV feature table. */
-  data: string;
+  /** 'sim', a labelled feature table (.csv), or alert files and folders with a label (TNS class or --label-column). */
+  data: string | string[];
   labelColumn?: string;
   positive?: string;
   nInitial: number;
@@ -35,7 +43,7 @@ interface Dataset {
 const SNIA = (label: string) => label === 'SN Ia' || label.startsWith('SN Ia-');
 
 /** Rows whose sigmoid fit succeeded in at least one band (Fink scores no other alert). */
-function fromAlerts(alerts: Alert[], description: string): Dataset {
+function fromAlerts(alerts: Alert[], description: string, isPositive: (label: string) => boolean = SNIA): Dataset {
   const ex = earlySnIaExtractor();
   const f = new Float64Array(12);
   const rows: number[][] = [];
@@ -44,18 +52,35 @@ function fromAlerts(alerts: Alert[], description: string): Dataset {
     ex.extract(a, f);
     if (f[5] === 0 && f[11] === 0) continue;
     rows.push(Array.from(f));
-    y.push(SNIA(a.label ?? '') ? 1 : 0);
+    y.push(isPositive(a.label ?? '') ? 1 : 0);
   }
   const data = new Float32Array(rows.length * 12);
   rows.forEach((r, i) => data.set(r, i * 12));
   return { X: { data, rows: rows.length, cols: 12 }, y: Uint8Array.from(y), description: `${description}: ${rows.length} alerts with a sigmoid fit, ${y.filter((v) => v).length} SN Ia` };
 }
 
-async function tnsDataset(): Promise<Dataset> {
+/** Alert files (or folders of them): each alert's label is its TNS class, or the value of an alert field. */
+async function alertDataset(inputs: readonly string[], labelColumn: string | undefined, positive: string | undefined): Promise<Dataset> {
+  const files: string[] = [];
+  for (const p of inputs) {
+    if (!existsSync(p)) throw new Error(`--data ${p}: no such file or folder (give alert files or folders with labels, a labelled table .csv, or 'sim'${p === DEFAULT_AL_DATA ? `; ${DEFAULT_AL_DATA} is the default, the TNS-labelled alerts of ../shared` : ''})`);
+    if (statSync(p).isDirectory()) files.push(...readdirSync(p).filter((f) => /\.(parquet|avro|jsonl|json)(\.gz)?$/i.test(f)).sort().map((f) => path.join(p, f)));
+    else files.push(p);
+  }
+  if (!files.length) throw new Error(`--data ${inputs.join(' ')}: no alert files (.parquet, .avro, .jsonl) there`);
   const alerts: Alert[] = [];
-  const dir = new URL('../../../shared/data/tns/', import.meta.url).pathname;
-  for (const m of ['nov2019', '202001', '202002', '202003']) alerts.push(...(await readAlertFile(path.join(dir, `fink_cross_tns_${m}.parquet`))).alerts);
-  return fromAlerts(alerts, 'TNS-labelled ZTF alerts Nov 2019 - Mar 2020');
+  for (const f of files) {
+    const r = await readAlertFile(f);
+    if (r.errors.length) throw new Error(`--data: ${r.errors[0].message}${r.errors.length > 1 ? ` (and ${r.errors.length - 1} more bad records)` : ''}`);
+    for (const a of r.alerts) {
+      const raw = labelColumn === undefined ? a.label : (a.extra[labelColumn] ?? (a.candidate as unknown as Record<string, unknown>)[labelColumn]);
+      if (raw === undefined || raw === null || raw === '') continue;
+      alerts.push({ ...a, label: String(raw) });
+    }
+  }
+  if (!alerts.length) throw new Error(`--data ${inputs.join(' ')}: no alert carries a label${labelColumn ? ` in field '${labelColumn}'` : ' (a TNS class; name the field with --label-column)'}`);
+  const isPositive = positive === undefined ? SNIA : (l: string) => l === positive;
+  return fromAlerts(alerts, `${alerts.length} labelled alerts from ${files.length} file(s)`, isPositive);
 }
 
 /**
@@ -114,7 +139,7 @@ export interface CurvePoint {
  * pool; then one query per loop (the strategy's most informative alert, or a random one) until nQueries or
  * an empty pool, retraining a random forest and measuring the test set after every label.
  */
-export function runAlLoop(ds: Dataset, strategy: StrategyName, seed: number, o: AlExperimentOptions): CurvePoint[] {
+export function runAlLoop(ds: Dataset, strategy: AlStrategy, seed: number, o: AlExperimentOptions): CurvePoint[] {
   const n = ds.X.rows;
   // the test set is the same for every seed and strategy
   const split = new Random(12345, 0x7e57);
@@ -158,7 +183,14 @@ export function runAlLoop(ds: Dataset, strategy: StrategyName, seed: number, o: 
 
 export async function runAlExperiment(o: AlExperimentOptions): Promise<{ summary: Record<string, unknown>; curves: CurvePoint[] }> {
   mkdirSync(o.out, { recursive: true });
-  let ds = o.data === 'tns' ? await tnsDataset() : o.data === 'sim' ? simDataset(o.simN, 1) : tableDataset(o.data, o.labelColumn ?? '', o.positive ?? '');
+  const inputs = typeof o.data === 'string' ? [o.data] : o.data;
+  let ds: Dataset;
+  if (inputs.length === 1 && inputs[0] === 'sim') ds = simDataset(o.simN, 1);
+  else if (inputs.length === 1 && /\.csv$/i.test(inputs[0])) {
+    if (!o.labelColumn || o.positive === undefined) throw new Error(`--data ${inputs[0]}: a feature table needs --label-column and --positive`);
+    if (!existsSync(inputs[0])) throw new Error(`--data ${inputs[0]}: no such file`);
+    ds = tableDataset(inputs[0], o.labelColumn, o.positive);
+  } else ds = await alertDataset(inputs, o.labelColumn, o.positive);
   if (o.positiveFraction !== undefined) {
     const keep = subsamplePositives(ds.y, o.positiveFraction, 7);
     ds = {
@@ -166,11 +198,11 @@ export async function runAlExperiment(o: AlExperimentOptions): Promise<{ summary
       description: `${ds.description}; SN Ia subsampled to ${(100 * o.positiveFraction).toFixed(1)}%: ${keep.length} alerts, ${keep.filter((i) => ds.y[i]).length} SN Ia`,
     };
   }
-  const strategies: StrategyName[] = o.strategy === 'random' ? ['random'] : [o.strategy, 'random'];
+  const strategies: AlStrategy[] = [...new Set<AlStrategy>([...o.strategies.filter((st) => st !== 'random'), 'random'])];
   const curves: CurvePoint[] = [];
   for (const strategy of strategies) for (let s = o.firstSeed; s < o.firstSeed + o.seeds; s++) curves.push(...runAlLoop(ds, strategy, s, o));
-  writeFileSync(path.join(o.out, 'curves.csv'), 'strategy,seed,nlabels,accuracy,efficiency,purity,fom\n'
-    + curves.map((c) => [c.strategy, c.seed, c.nlabels, c.accuracy, c.efficiency, c.purity, c.fom].join(',')).join('\n') + '\n');
+  writeFileSync(path.join(o.out, 'curves.csv'), csvRows([['strategy', 'seed', 'nlabels', 'accuracy', 'efficiency', 'purity', 'fom'],
+    ...curves.map((c) => [c.strategy, c.seed, c.nlabels, c.accuracy, c.efficiency, c.purity, c.fom])]));
   const meanCurve = (strategy: string, metric: keyof CurvePoint) => {
     const byN = new Map<number, number[]>();
     for (const c of curves) if (c.strategy === strategy) (byN.get(c.nlabels) ?? byN.set(c.nlabels, []).get(c.nlabels)!).push(c[metric] as number);
@@ -188,15 +220,14 @@ export async function runAlExperiment(o: AlExperimentOptions): Promise<{ summary
     };
     final[st] = { nlabels: meanCurve(st, 'fom').x.at(-1) ?? 0, accuracy: last('accuracy'), efficiency: last('efficiency'), purity: last('purity'), fom: last('fom') };
   }
-  // labels the strategy needs to reach random sampling's final FoM
-  let labelsToMatchRandom: number | null = null;
-  if (strategies.length === 2) {
-    const target = final.random.fom;
-    const c = meanCurve(strategies[0], 'fom');
-    const k = c.y.findIndex((v) => v >= target);
-    labelsToMatchRandom = k >= 0 ? c.x[k] : null;
+  // labels each strategy needs to reach random sampling's final FoM
+  const labelsToMatchRandom: Record<string, number | null> = {};
+  for (const st of strategies) if (st !== 'random') {
+    const c = meanCurve(st, 'fom');
+    const k = c.y.findIndex((v) => v >= final.random.fom);
+    labelsToMatchRandom[st] = k >= 0 ? c.x[k] : null;
   }
-  const summary = { data: ds.description, seeds: o.seeds, final, labels_to_match_random_final_fom: labelsToMatchRandom };
+  const summary = { data: ds.description, seeds: o.seeds, strategies, final, labels_to_match_random_final_fom: labelsToMatchRandom };
   writeFileSync(path.join(o.out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
   return { summary, curves };
 }

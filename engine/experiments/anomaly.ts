@@ -8,6 +8,7 @@ import {
 import { subsamplePositives } from './sampling.ts';
 import { lineChartPng } from '../plot/png.ts';
 import { numericCell, readCsv } from '../csvRead.ts';
+import { csvRows } from '../csv.ts';
 
 export interface AnomalyExperimentOptions {
   seeds: number;
@@ -208,7 +209,7 @@ export function runAnomalyExperiment(o: AnomalyExperimentOptions): AnomalyExperi
     seeds: o.seeds, budget: o.budget, data: description, per_seed: perSeed,
   };
   writeFileSync(path.join(o.out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
-  writeFileSync(path.join(o.out, 'curves.csv'), 'method,seed,shown,found\n' + curves.flatMap((c) => c.curve.map((v, k) => `${c.method},${c.seed},${k + 1},${v}`)).join('\n') + '\n');
+  writeFileSync(path.join(o.out, 'curves.csv'), csvRows([['method', 'seed', 'shown', 'found'], ...curves.flatMap((c) => Array.from(c.curve, (v, k) => [c.method, c.seed, k + 1, v]))]));
   const series = (['isolation_forest', 'aad'] as const).map((m, idx) => {
     const cs = curves.filter((c) => c.method === m).map((c) => c.curve);
     const len = Math.min(...cs.map((c) => c.length));

@@ -19,20 +19,28 @@ class InForce {
 
   constructor(private readonly log: Log) {}
 
-  offer(candidate: ModuleVersion | null, module: string, origin: string): void {
+  /** Whether the candidate is in force after the offer (it was already, or it verified now). */
+  offer(candidate: ModuleVersion | null, module: string, origin: string, fallback = false): boolean {
     const now = this.current.get(module);
-    if (!candidate || (now && now.version === candidate.version && now.bundleJson === candidate.bundleJson)) return;
+    if (!candidate) return false;
+    if (now && now.version === candidate.version && now.bundleJson === candidate.bundleJson) return true;
     const key = `${module}@${candidate.version}:${candidate.bundleJson.length}`;
-    if (this.refused.has(key)) return;
+    if (this.refused.has(key)) return false;
     try {
       loadModuleVersion(candidate);
     } catch (e) {
       this.refused.add(key);
-      this.log(`scorer: REFUSED ${module} v${candidate.version} from ${origin}: ${(e as Error).message}; ${now ? `keeping v${now.version}` : 'no version in force yet'}`);
-      return;
+      const then = now ? `keeping v${now.version}` : fallback ? 'trying the next lower version' : 'no version in force yet';
+      this.log(`scorer: REFUSED ${module} v${candidate.version} from ${origin}: ${(e as Error).message}; ${then}`);
+      return false;
     }
     this.current.set(module, candidate);
     this.log(`scorer: ${module} v${candidate.version} in force${now ? ` (was v${now.version})` : ''} from ${origin}`);
+    return true;
+  }
+
+  versionInForce(module: string): number | null {
+    return this.current.get(module)?.version ?? null;
   }
 
   /** Whether this version is already in force or was refused (then there is nothing to fetch). */
@@ -111,9 +119,15 @@ export class FolderProvider implements VersionProvider {
     }
     for (const m of this.modules) {
       const files = [...this.seen.entries()].filter(([, s]) => s.module === m && Number.isInteger(s.version)).sort((a, b) => b[1].version - a[1].version);
+      // Newest first: the highest version that verifies is in force, at start-up as mid-run (a refused
+      // newest file falls back to the next one down). A refusal never pushes out the version in force for
+      // a lower one; removing the newest file does (a rollback by hand).
+      const inForce = this.inForce.versionInForce(m);
+      let refusedOne = false;
       for (const [file, s] of files) {
-        this.inForce.offer({ module: m, version: s.version, bundleJson: s.text }, m, file);
-        break;
+        if (refusedOne && inForce !== null && s.version < inForce) break;
+        if (this.inForce.offer({ module: m, version: s.version, bundleJson: s.text }, m, file, inForce === null)) break;
+        refusedOne = true;
       }
     }
     return this.inForce.versions(this.modules);

@@ -1,4 +1,4 @@
-import { createWriteStream, type WriteStream } from 'node:fs';
+import fs from 'node:fs';
 import { Store } from '../store/store.ts';
 import type { UnitResult } from './processUnit.ts';
 
@@ -8,22 +8,108 @@ export interface ResultSink {
   close(): Promise<void>;
 }
 
-/** JSON lines to a file (or stdout with '-'), honouring the stream's backpressure. */
-export class JsonlSink implements ResultSink {
-  private readonly out: WriteStream | NodeJS.WriteStream;
+/** The file operations the JSONL sink needs (a test can make one fail like a full disk). */
+export interface SinkFileOps {
+  openSync: typeof fs.openSync;
+  writeSync: (fd: number, buffer: Uint8Array, offset: number, length: number, position: number) => number;
+  fsyncSync: typeof fs.fsyncSync;
+  ftruncateSync: typeof fs.ftruncateSync;
+  fstatSync: typeof fs.fstatSync;
+  readSync: (fd: number, buffer: Uint8Array, offset: number, length: number, position: number) => number;
+  closeSync: typeof fs.closeSync;
+}
 
-  constructor(readonly target: string) {
-    this.out = target === '-' ? process.stdout : createWriteStream(target, { flags: 'w' });
+export interface JsonlSinkOptions {
+  /** Keep what the file holds (a resumed run), after cutting a partial last line left by a crash. */
+  append?: boolean;
+  /** fsync after every unit, before the unit is acknowledged (a state file or Kafka offset follows it). */
+  durable?: boolean;
+  fileOps?: SinkFileOps;
+}
+
+/** A write that failed: the file holds only the whole lines written before it. */
+export class SinkWriteError extends Error {
+  constructor(readonly file: string, override readonly cause: NodeJS.ErrnoException) {
+    super(`cannot write ${file}: ${cause.code === 'ENOSPC' ? 'no space left on device' : cause.message} (${cause.code ?? 'error'}); ` +
+      'it holds only whole lines of acknowledged units: free space and run the same command again to resume');
+    this.name = 'SinkWriteError';
+  }
+}
+
+/**
+ * Cuts a file back to its last newline: what a crash mid-write leaves after it is a partial line, which a
+ * resumed run must not extend into a corrupt one. Returns the new size.
+ */
+export function cutPartialLastLine(fd: number, ops: Pick<SinkFileOps, 'fstatSync' | 'readSync' | 'ftruncateSync'> = fs): number {
+  const size = ops.fstatSync(fd).size;
+  const buf = new Uint8Array(64 * 1024);
+  let end = size;
+  while (end > 0) {
+    const start = Math.max(0, end - buf.length);
+    const n = ops.readSync(fd, buf, 0, end - start, start);
+    for (let i = n - 1; i >= 0; i--) if (buf[i] === 0x0a) {
+      const keep = start + i + 1;
+      if (keep !== size) ops.ftruncateSync(fd, keep);
+      return keep;
+    }
+    end = start;
+  }
+  if (size !== 0) ops.ftruncateSync(fd, 0);
+  return 0;
+}
+
+/**
+ * JSON lines to a file (or stdout with '-'). A unit's lines are written whole or not at all: a failed write
+ * (a full disk) truncates the file back to the end of the last whole unit and raises SinkWriteError.
+ */
+export class JsonlSink implements ResultSink {
+  private readonly ops: SinkFileOps;
+  private readonly fd: number | null;
+  private offset = 0;
+  private readonly durable: boolean;
+
+  constructor(readonly target: string, o: JsonlSinkOptions = {}) {
+    this.ops = o.fileOps ?? fs;
+    this.durable = o.durable ?? false;
+    if (target === '-') {
+      this.fd = null;
+      return;
+    }
+    try {
+      this.fd = this.ops.openSync(target, o.append ? fs.constants.O_RDWR | fs.constants.O_CREAT : 'w');
+      if (o.append) this.offset = cutPartialLastLine(this.fd, this.ops);
+    } catch (e) {
+      throw new SinkWriteError(target, e as NodeJS.ErrnoException);
+    }
   }
 
   async write(r: UnitResult): Promise<void> {
     if (!r.lines) return;
-    if (!this.out.write(r.lines)) await new Promise<void>((resolve) => this.out.once('drain', () => resolve()));
+    if (this.fd === null) {
+      if (!process.stdout.write(r.lines)) await new Promise<void>((resolve) => process.stdout.once('drain', () => resolve()));
+      return;
+    }
+    const bytes = Buffer.from(r.lines, 'utf8');
+    const at = this.offset;
+    try {
+      let done = 0;
+      while (done < bytes.length) done += this.ops.writeSync(this.fd, bytes, done, bytes.length - done, at + done);
+      if (this.durable) this.ops.fsyncSync(this.fd);
+    } catch (e) {
+      // leave only whole lines: take back whatever part of this unit reached the file
+      try {
+        this.ops.ftruncateSync(this.fd, at);
+      } catch (cut) {
+        throw new SinkWriteError(this.target, Object.assign(e as NodeJS.ErrnoException, { message: `${(e as Error).message}; truncating back also failed: ${(cut as Error).message}` }));
+      }
+      throw new SinkWriteError(this.target, e as NodeJS.ErrnoException);
+    }
+    this.offset = at + bytes.length;
   }
 
   async close(): Promise<void> {
-    if (this.out === process.stdout) return;
-    await new Promise<void>((resolve, reject) => (this.out as WriteStream).end((e?: Error | null) => (e ? reject(e) : resolve())));
+    if (this.fd === null) return;
+    this.ops.closeSync(this.fd);
   }
 }
 

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
 import { detectFormat } from '../../datasets/index.ts';
+import { cutPartialLastLine } from './sinks.ts';
 
 /** A unit of work a scorer thread decodes and scores on its own: a whole file, or a run of JSON lines. */
 export type WorkUnit =
@@ -61,7 +62,16 @@ export class PathSource implements AlertSource {
   private readonly done = new Set<string>();
 
   constructor(private readonly paths: readonly string[], private readonly o: PathSourceOptions = {}) {
-    if (o.stateFile && existsSync(o.stateFile)) for (const l of readFileSync(o.stateFile, 'utf8').split('\n')) if (l) this.done.add(l);
+    if (o.stateFile && existsSync(o.stateFile)) {
+      // a crash while appending can leave a partial last name: cut it, so the next name starts a line
+      const fd = openSync(o.stateFile, 'r+');
+      try {
+        cutPartialLastLine(fd);
+      } finally {
+        closeSync(fd);
+      }
+      for (const l of readFileSync(o.stateFile, 'utf8').split('\n')) if (l) this.done.add(l);
+    }
     for (const p of paths) if (!existsSync(p)) throw new Error(`scorer source: ${p} does not exist`);
   }
 

@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { Store } from '../store/store.ts';
 import { buildApp, type AppOptions } from './app.ts';
@@ -18,6 +19,15 @@ export interface RunningServer {
   store: Store;
   url: string;
   close(): Promise<void>;
+}
+
+/** Fails with a one-line error when host:port cannot be listened on (in use, or not allowed). */
+export async function assertPortFree(port: number, host: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (e: NodeJS.ErrnoException) => reject(new Error(`port ${port} on ${host} ${e.code === 'EADDRINUSE' ? 'is already in use' : `cannot be used (${e.code ?? e.message})`}: choose another with --port`)));
+    probe.listen(port, host, () => probe.close(() => resolve()));
+  });
 }
 
 /** Opens the store, builds the UI if needed, and serves API + UI; close() finishes retrains and saves AAD weights. */

@@ -2,7 +2,8 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const UI_ROOT = fileURLToPath(new URL('../../ui/', import.meta.url));
+// compiled, this file sits one folder deeper (dist/engine/server/): the UI is always the repository's ui/
+export const UI_ROOT = fileURLToPath(new URL(import.meta.url.endsWith('.js') ? '../../../ui/' : '../../ui/', import.meta.url));
 export const UI_DIST = path.join(UI_ROOT, 'dist');
 
 function newestMtime(dir: string): number {

@@ -127,4 +127,12 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; description: string; s
       CREATE INDEX scores_object ON scores(object_id);
     `,
   },
+  {
+    version: 4,
+    description: 'promotion gate report and provisional flag per model version',
+    sql: `
+      ALTER TABLE models ADD COLUMN gate_json TEXT;
+      ALTER TABLE models ADD COLUMN provisional INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ];

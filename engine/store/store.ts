@@ -1,10 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { Alert, ReadResult } from '../../datasets/index.ts';
 import { decodeLightCurve, encodeLightCurve, parseJsonExact, readAlertFile, stringifyJsonExact } from '../../datasets/index.ts';
 import { featureSpecHash, type FeatureExtractor, type FeatureSpec } from '../../features/index.ts';
 import { parseBundle, serializeBundle, type ModelBundle } from '../../models/index.ts';
 import { MIGRATIONS } from './schema.ts';
+import type { GateReport } from '../gate.ts';
 
 export class StoreError extends Error {
   constructor(message: string) {
@@ -63,6 +65,10 @@ export interface ModelRow {
   nLabels: number;
   parentVersion: number | null;
   createdAt: string;
+  /** Deployed (or deployable) on a held-out set too small to trust: the UI and API warn about it. */
+  provisional: boolean;
+  /** The promotion gate's report (intervals, decision), when the version came from a retrain. */
+  gate: GateReport | null;
 }
 
 function alertKey(a: Alert): string {
@@ -103,7 +109,16 @@ export class Store {
     this.migrate();
   }
 
+  /** Opens an existing store; a missing file is an error (a mistyped --db must not create an empty store). */
   static open(path: string): Store {
+    if (!path) throw new StoreError('--db: the store path is empty');
+    if (!existsSync(path)) throw new StoreError(`store ${path} does not exist (create one with 'sieve ingest FILES --db ${path}' or 'sieve demo --db ${path}')`);
+    return new Store(path);
+  }
+
+  /** Opens a store, creating it when the file does not exist (ingest, demo and tests create stores). */
+  static create(path: string): Store {
+    if (!path) throw new StoreError('--db: the store path is empty');
     return new Store(path);
   }
 
@@ -265,6 +280,14 @@ export class Store {
     if (!input.label.trim()) throw new StoreError('label: empty label');
     const at = now();
     const info = this.db.transaction(() => {
+      // One decision per expert, object and module: a second label by the same person replaces the first
+      // (kept, undone, in the table and the audit log), so contradictory labels never both count.
+      const previous = input.authorKind === 'model' ? [] : this.db.prepare(`SELECT id, label FROM labels WHERE module = ? AND object_id = ? AND author = ?
+        AND author_kind = 'person' AND undone_at IS NULL`).all(input.module, alert.object_id, input.author) as Array<{ id: number; label: string }>;
+      for (const p of previous) {
+        this.db.prepare('UPDATE labels SET undone_at = ? WHERE id = ?').run(at, p.id);
+        this.audit(input.author, 'replace-label', { id: p.id, module: input.module, objectId: alert.object_id, from: p.label, to: input.label });
+      }
       const r = this.db.prepare(`INSERT INTO labels (module, object_id, alert_id, label, author, author_kind, queue, model_version, comment, created_at)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(input.module, alert.object_id, input.alertId, input.label, input.author, input.authorKind ?? 'person',
         input.queue ?? null, input.modelVersion ?? null, input.comment ?? null, at);
@@ -319,16 +342,16 @@ export class Store {
   }
 
   /** Stores a verified bundle as the module's next version (a candidate until deployed). */
-  saveModel(bundle: ModelBundle, nLabels: number, actor = 'system'): ModelRow {
+  saveModel(bundle: ModelBundle, nLabels: number, actor = 'system', gate: GateReport | null = null): ModelRow {
     parseBundle(serializeBundle(bundle));
     const module = bundle.manifest.module;
     const version = Number(bundle.manifest.version);
     if (!Number.isInteger(version) || version < 1) throw new StoreError(`bundle version '${bundle.manifest.version}' is not a positive integer`);
     this.db.transaction(() => {
-      this.db.prepare(`INSERT INTO models (module, version, status, model_type, feature_spec_hash, sha256, metrics_json, n_labels, parent_version, bundle_json, created_at)
-        VALUES (?, ?, 'candidate', ?, ?, ?, ?, ?, ?, ?, ?)`).run(module, version, bundle.manifest.modelType, bundle.manifest.featureSpecHash, bundle.sha256,
+      this.db.prepare(`INSERT INTO models (module, version, status, model_type, feature_spec_hash, sha256, metrics_json, n_labels, parent_version, bundle_json, created_at, gate_json, provisional)
+        VALUES (?, ?, 'candidate', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(module, version, bundle.manifest.modelType, bundle.manifest.featureSpecHash, bundle.sha256,
         JSON.stringify(bundle.manifest.metrics), nLabels, bundle.manifest.parentVersion === null ? null : Number(bundle.manifest.parentVersion),
-        serializeBundle(bundle), now());
+        serializeBundle(bundle), now(), gate === null ? null : JSON.stringify(gate), gate?.decision === 'deploy-provisional' || gate?.tooSmall ? 1 : 0);
       this.db.prepare('INSERT INTO learning_curve (module, version, n_labels, metrics_json, created_at) VALUES (?, ?, ?, ?, ?)').run(module, version, nLabels, JSON.stringify(bundle.manifest.metrics), now());
       this.audit(actor, 'save-model', { module, version, sha256: bundle.sha256 });
     })();
@@ -344,6 +367,7 @@ export class Store {
       module: r.module as string, version: r.version as number, status: r.status as ModelRow['status'], modelType: r.model_type as string,
       featureSpecHash: r.feature_spec_hash as string, sha256: r.sha256 as string, metrics: JSON.parse(r.metrics_json as string), nLabels: r.n_labels as number,
       parentVersion: r.parent_version as number | null, createdAt: r.created_at as string,
+      provisional: r.provisional === 1, gate: r.gate_json ? (JSON.parse(r.gate_json as string) as GateReport) : null,
     };
   }
 

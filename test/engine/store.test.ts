@@ -14,7 +14,7 @@ describe('the SQLite store', () => {
   const file = path.join(tmp, 'sieve.db');
 
   it('imports real alerts once, keeps them intact, and refuses a bad file without storing anything', async () => {
-    const store = Store.open(file);
+    const store = Store.create(file);
     expect(store.schemaVersion).toBe(MIGRATIONS.length);
     const r = await store.importFiles([sharedPath('ztf', 'alerts.jsonl')], 'alice');
     expect(r.inserted).toBe(140);
@@ -35,7 +35,7 @@ describe('the SQLite store', () => {
   });
 
   it('keys features by FeatureSpec hash so that versions never mix', () => {
-    const store = Store.open(file);
+    const store = Store.create(file);
     const v1 = store.computeFeatures(earlySnIaExtractor());
     expect(v1.computed).toBe(140);
     expect(store.computeFeatures(earlySnIaExtractor()).computed).toBe(0);
@@ -50,7 +50,7 @@ describe('the SQLite store', () => {
   });
 
   it('records labels with provenance; objects inherit them; unsure, skip and undone labels are not trained on', () => {
-    const store = Store.open(file);
+    const store = Store.create(file);
     const objectOf = (id: number) => store.getAlert(id).objectId;
     const l1 = store.addLabel({ module: 'early-snia', alertId: 1, label: 'SN Ia', author: 'alice', queue: 'uncertainty', modelVersion: '1', comment: 'clear rise' });
     expect(l1).toMatchObject({ author: 'alice', authorKind: 'person', queue: 'uncertainty', modelVersion: '1', comment: 'clear rise', objectId: objectOf(1) });
@@ -67,7 +67,7 @@ describe('the SQLite store', () => {
   });
 
   it('keeps model versions, deploys, rolls back, and remembers who did it', () => {
-    const store = Store.open(file);
+    const store = Store.create(file);
     const t = store.featureTable(earlySnIaExtractor().spec);
     const X: Matrix = { data: Float32Array.from(t.values), rows: t.alertIds.length, cols: t.cols };
     const y = Int32Array.from({ length: X.rows }, (_, i) => i % 2);
@@ -96,10 +96,10 @@ describe('the SQLite store', () => {
   });
 
   it('backs up while open, and a reopened store runs no migration twice', async () => {
-    const store = Store.open(file);
+    const store = Store.create(file);
     const copy = path.join(tmp, 'backup.db');
     await store.backup(copy);
-    const other = Store.open(copy);
+    const other = Store.create(copy);
     expect(other.countAlerts()).toBe(140);
     expect(other.schemaVersion).toBe(MIGRATIONS.length);
     expect((other.db.prepare('SELECT COUNT(*) AS n FROM schema_migrations').get() as { n: number }).n).toBe(MIGRATIONS.length);

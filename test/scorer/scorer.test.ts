@@ -83,7 +83,7 @@ describe('the broker-side scorer', () => {
   it('switches to a newly deployed version between batches, scoring every alert exactly once with the version in force', async () => {
     const copy = path.join(tmp, 'redeploy.db');
     copyFileSync(db, copy);
-    const registry = Store.open(copy);
+    const registry = Store.create(copy);
     const v2 = retrainClassifier(registry, 'early-snia', { seed: 7, autoDeploy: false, actor: 'test' }).version;
     expect(registry.deployedVersion('early-snia')).toBe(1);
     const stream = path.join(tmp, 'stream.jsonl');
@@ -137,7 +137,7 @@ describe('the broker-side scorer', () => {
   it('refuses a bundle with a bad checksum or another FeatureSpec and keeps the previous version', async () => {
     const dir = path.join(tmp, 'bundles');
     mkdirSync(dir);
-    const store = Store.open(db);
+    const store = Store.create(db);
     const v1 = store.db.prepare("SELECT bundle_json FROM models WHERE module = 'early-snia' AND version = 1").get() as { bundle_json: string };
     store.close();
     writeFileSync(path.join(dir, 'early-snia_v1.json'), v1.bundle_json);
@@ -161,7 +161,7 @@ describe('the broker-side scorer', () => {
   it('follows a folder of bundles: a new valid file switches the scorer', async () => {
     const dir = path.join(tmp, 'bundles2');
     mkdirSync(dir);
-    const store = Store.open(db);
+    const store = Store.create(db);
     const row = (v: number) => (store.db.prepare("SELECT bundle_json FROM models WHERE module = 'kilonova' AND version = ?").get(v) as { bundle_json: string }).bundle_json;
     writeFileSync(path.join(dir, 'kn1.json'), row(1));
     const provider = new FolderProvider(dir, ['kilonova'], quiet);
@@ -316,7 +316,7 @@ describe('result rendering', () => {
   it('renders the same JSON text as the result objects, with and without candid', async () => {
     const { readAlertFile } = await import('../../datasets/index.ts');
     const { loadModuleVersion, renderResultLines, scoreAlerts, scoreColumns } = await import('../../engine/index.ts');
-    const store = Store.open(db);
+    const store = Store.create(db);
     const modules = MODULES.map((m) => {
       const v = store.deployedVersion(m)!;
       return loadModuleVersion({ module: m, version: v, bundleJson: (store.db.prepare('SELECT bundle_json FROM models WHERE module = ? AND version = ?').get(m, v) as { bundle_json: string }).bundle_json });

@@ -16,7 +16,7 @@ const auth = (t: string) => ({ authorization: `Bearer ${t}` });
 
 beforeAll(async () => {
   db = await demoStore();
-  store = Store.open(db);
+  store = Store.create(db);
   wb = new Workbench(store, { ...DEFAULT_WORKBENCH_OPTIONS, retrainEvery: 0 });
   app = await buildApp(wb);
   admin = store.addUser('root', 'admin').token;

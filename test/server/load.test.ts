@@ -13,7 +13,7 @@ let base: string;
 
 beforeAll(async () => {
   // a night big enough that 50 experts do not empty the early SN Ia pool in 10 s
-  store = Store.open(await demoStore(1500));
+  store = Store.create(await demoStore(1500));
   // retraining stays on (every 10 labels, in worker threads) so the load meets real retrains
   wb = new Workbench(store, { ...DEFAULT_WORKBENCH_OPTIONS, retrainEvery: 10, nEstimators: 30 });
   app = await buildApp(wb);

@@ -1,0 +1,21 @@
+/**
+ * The names the CLI checks options against, kept here as plain lists so that `sieve` does not load the
+ * feature, model and engine code before an option is validated (start-up time). A test checks that each
+ * list equals the one the code behind it uses.
+ */
+export const SIMULATED_CLASS_NAMES = [
+  'SN Ia', 'SN Ibc', 'SN II', 'SLSN', 'kilonova', 'TDE', 'RR Lyrae', 'eclipsing binary', 'Cepheid/LPV', 'microlensing', 'AGN', 'bogus',
+] as const;
+export const EXTRACTOR_NAMES = ['early-snia', 'anomaly', 'kilonova'] as const;
+export const MODULE_NAMES = ['early-snia', 'kilonova', 'anomaly'] as const;
+export const CLASSIFIER_MODULE_NAMES = ['early-snia', 'kilonova'] as const;
+export const ANOMALY_MODULE_NAMES = ['anomaly'] as const;
+export const STRATEGY_NAMES = ['uncertainty', 'margin', 'entropy', 'committee', 'random'] as const;
+export const AL_STRATEGIES = ['uncertainty', 'margin', 'entropy', 'random'] as const;
+export const EXPORT_FORMATS = ['bundle', 'onnx', 'fink-anomaly-zip'] as const;
+/** The store every command uses when --db is not given: the one `sieve demo` builds and `sieve serve` serves. */
+export const DEFAULT_DB = 'sieve-demo.db';
+/** Where `sieve demo` finds the real samples it adds to its simulated night (relative to the working directory). */
+export const DEFAULT_SHARED_DATA = '../shared/data';
+/** Where `sieve experiment al` looks for labelled alerts when --data is not given (the TNS-labelled alerts). */
+export const DEFAULT_AL_DATA = '../shared/data/tns';

@@ -1,0 +1,19 @@
+// Compiles the CLI and engine to dist/ (plain JavaScript: the CLI starts without compiling TypeScript),
+// copies the data files the code reads next to it, and stamps the build. Run by `npm ci` (prepare).
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const dist = `${root}dist`;
+rmSync(dist, { recursive: true, force: true });
+const tsc = spawnSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-p', `${root}tsconfig.build.json`], { stdio: 'inherit' });
+if (tsc.status !== 0) {
+  rmSync(dist, { recursive: true, force: true });
+  process.stderr.write('sieve build: tsc failed; the CLI will run from TypeScript through tsx\n');
+  process.exit(1);
+}
+cpSync(`${root}features/data`, `${dist}/features/data`, { recursive: true });
+cpSync(`${root}engine/workerBootstrap.mjs`, `${dist}/engine/workerBootstrap.mjs`);
+mkdirSync(dist, { recursive: true });
+writeFileSync(`${dist}/.build-stamp`, `${new Date().toISOString()}\n`);
