@@ -80,7 +80,7 @@ export class AnomalyQueueSession {
 
   /** Records the label in the store, re-weights from all labels, re-ranks. */
   label(alertId: number, label: 'anomaly' | 'nominal' | 'unsure' | 'skip', author: string, comment: string | null = null): void {
-    this.store.addLabel({ module: 'anomaly', alertId, label, author, queue: 'anomaly', modelVersion: String(this.currentVersion), comment });
+    this.store.addLabel({ module: 'anomaly', alertId, label, author, queue: 'anomaly', modelVersion: this.currentVersion, comment });
     if (label === 'anomaly' || label === 'nominal') this.reweight();
   }
 

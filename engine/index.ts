@@ -4,6 +4,7 @@ export { MODULES, moduleByName, type ModuleDefinition } from './modules.ts';
 export { nextQueue, type QueueEntry, type QueueOptions } from './queue.ts';
 export { STRATEGY_NAMES, type StrategyName } from './activeLearning/strategies.ts';
 export { retrainClassifier, updateAnomalyModule, anomalyInputs, type TrainOptions, type TrainResult } from './training.ts';
+export { promotionGate, type GateReport, type GateMetric, type Interval } from './gate.ts';
 export { retrainInWorker, labelsSinceLastModel } from './retrain.ts';
 export { AnomalyQueueSession } from './anomalySession.ts';
 export { buildApp, type AppOptions } from './server/app.ts';

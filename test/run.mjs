@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const results = fileURLToPath(new URL('./artifacts/vitest-results.json', import.meta.url));
+const results = process.env.SIEVE_TEST_RESULTS ?? fileURLToPath(new URL('./artifacts/vitest-results.json', import.meta.url));
 mkdirSync(fileURLToPath(new URL('./artifacts/', import.meta.url)), { recursive: true });
 rmSync(results, { force: true });
 const vitest = fileURLToPath(new URL('../node_modules/vitest/vitest.mjs', import.meta.url));

@@ -65,7 +65,7 @@ export async function labelCommand(alertId: string, label: string, opts: { db: s
   let due = false;
   try {
     const deployed = store.deployedVersion(opts.module);
-    const row = store.addLabel({ module: opts.module, alertId: id, label, author: opts.expert, comment: opts.comment ?? null, queue: opts.queue ?? null, modelVersion: deployed === null ? null : String(deployed) });
+    const row = store.addLabel({ module: opts.module, alertId: id, label, author: opts.expert, comment: opts.comment ?? null, queue: opts.queue ?? null, modelVersion: deployed });
     console.log(`label ${row.id}: ${row.objectId} = ${label} (${opts.module}, by ${opts.expert})`);
     due = def.kind === 'anomaly' || labelsSinceLastModel(store, opts.module) >= opts.retrainEvery;
   } finally {

@@ -8,6 +8,7 @@ import { StoreError, type Role, type User } from '../store/store.ts';
 import { alertDetail } from './alertDetail.ts';
 import { cutoutPng, type Stretch } from './cutoutPng.ts';
 import { RequestError, type Workbench } from './workbench.ts';
+import { schemaErrorMessage, validatorCompiler } from './validation.ts';
 
 export interface AppOptions {
   /** Requests per minute per token (or per address without one). */
@@ -43,10 +44,10 @@ function bearer(req: FastifyRequest): string | null {
 export async function buildApp(wb: Workbench, o: AppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     logger: o.logger ?? false,
-    // Reject unknown fields instead of silently dropping them; coerce query strings to their types.
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
     bodyLimit: 1 << 20,
+    schemaErrorFormatter: (errors, part) => new Error(schemaErrorMessage(errors as never, part)),
   });
+  app.setValidatorCompiler(validatorCompiler);
   app.decorateRequest('user', null);
   // Every API route with its schema parts, so tests can prove each one validates its input.
   const apiRoutes: Array<{ method: string; url: string; validates: string[] }> = [];
@@ -89,8 +90,10 @@ export async function buildApp(wb: Workbench, o: AppOptions = {}): Promise<Fasti
     if (!req.user) return reply.code(401).send({ error: 'Unauthorized', message: 'unknown or disabled token' });
     if (role === 'admin' && req.user.role !== 'admin') return reply.code(403).send({ error: 'Forbidden', message: `${req.user.name} is an expert; this needs an admin` });
   };
-  const expert = { preHandler: requireRole('expert') };
-  const admin = { preHandler: requireRole('admin') };
+  // preValidation runs before the schema check: a request without a valid token gets 401 whatever its body
+  // (never a 400 that describes the schema to someone who may not write)
+  const expert = { preValidation: requireRole('expert') };
+  const admin = { preValidation: requireRole('admin') };
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown; validationContext?: string }, req, reply) => {
     if (err.validation) return reply.code(400).send({ error: 'Bad Request', message: err.message });

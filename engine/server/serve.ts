@@ -32,8 +32,15 @@ export async function assertPortFree(port: number, host: string): Promise<void> 
 
 /** Opens the store, builds the UI if needed, and serves API + UI; close() finishes retrains and saves AAD weights. */
 export async function startServer(o: ServeOptions): Promise<RunningServer> {
-  const uiDist = o.ui === false ? null : await ensureUiBuilt();
+  // the store first: a mistyped --db fails at once, before the UI is built
   const store = Store.open(o.dbPath);
+  let uiDist: string | null;
+  try {
+    uiDist = o.ui === false ? null : await ensureUiBuilt();
+  } catch (e) {
+    store.close();
+    throw e;
+  }
   const workbench = new Workbench(store, { ...DEFAULT_WORKBENCH_OPTIONS, ...o.workbench });
   const app = await buildApp(workbench, { ...o, uiDist });
   const address = await app.listen({ port: o.port, host: o.host ?? '127.0.0.1' });

@@ -17,6 +17,8 @@ export interface WorkbenchOptions {
   persistAnomalyEvery: number;
   seed: number;
   nEstimators?: number;
+  /** Where failures the API cannot answer (a background retrain) are written; stderr by default. */
+  log?: (line: string) => void;
 }
 
 export const DEFAULT_WORKBENCH_OPTIONS: WorkbenchOptions = { retrainEvery: 10, leaseMs: 120_000, persistAnomalyEvery: 25, seed: 0 };
@@ -127,7 +129,7 @@ export class Workbench {
     try {
       row = this.store.addLabel({
         module: def.name, alertId: body.alertId, label: body.label, author: user.name, authorKind: 'person',
-        queue: body.queue ?? null, modelVersion: deployed === null ? null : String(deployed), comment: body.comment ?? null,
+        queue: body.queue ?? null, modelVersion: deployed, comment: body.comment ?? null,
       });
     } catch (e) {
       if (e instanceof StoreError) throw new RequestError(404, e.message);
@@ -217,6 +219,8 @@ export class Workbench {
       },
       (e: Error) => {
         this.retrains.delete(name);
+        // an automatic retrain has no request to answer: the log is where an operator sees it failed
+        (this.options.log ?? ((l: string) => process.stderr.write(`${l}\n`)))(`sieve: retrain of ${name} (${actor}) failed: ${e.message}`);
         this.events.publish('retrain-failed', name, { error: e.message });
         return null;
       },

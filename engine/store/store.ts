@@ -25,7 +25,7 @@ export interface LabelInput {
   author: string;
   authorKind?: 'person' | 'model';
   queue?: string | null;
-  modelVersion?: string | null;
+  modelVersion?: number | null;
   comment?: string | null;
 }
 
@@ -38,7 +38,7 @@ export interface LabelRow {
   author: string;
   authorKind: 'person' | 'model';
   queue: string | null;
-  modelVersion: string | null;
+  modelVersion: number | null;
   comment: string | null;
   createdAt: string;
 }
@@ -302,7 +302,7 @@ export class Store {
     if (!r) throw new StoreError(`no label with id ${id}`);
     return {
       id: r.id as number, module: r.module as string, objectId: r.object_id as string, alertId: r.alert_id as number | null, label: r.label as string,
-      author: r.author as string, authorKind: r.author_kind as 'person' | 'model', queue: r.queue as string | null, modelVersion: r.model_version as string | null,
+      author: r.author as string, authorKind: r.author_kind as 'person' | 'model', queue: r.queue as string | null, modelVersion: r.model_version === null ? null : Number(r.model_version),
       comment: r.comment as string | null, createdAt: r.created_at as string,
     };
   }

@@ -3,6 +3,7 @@ import { gunzipSync } from 'node:zlib';
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { parse as parseCsv } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT, sharedPath } from '../shared.ts';
 
@@ -120,6 +121,19 @@ describe('sieve demo and the store commands', () => {
     const summary = JSON.parse(readFileSync(path.join(out, 'summary.json'), 'utf8'));
     expect(summary.data).toMatch(/^1888 labelled alerts from 4 file\(s\): 242 alerts with a sigmoid fit, 158 SN Ia$/);
     expect(readFileSync(path.join(out, 'curves.png')).subarray(1, 4).toString()).toBe('PNG');
+  });
+
+  it('compares a list of strategies with random on the same seeds, and writes one CSV quoting rule', () => {
+    const out = path.join(tmp, 'al-list');
+    const r = sieve(['experiment', 'al', '--data', 'sim', '--sim-n', '3000', '--strategy', 'uncertainty,margin,random', '--seeds', '2', '--queries', '4', '--trees', '8', '--out', out]);
+    expect(r.status, r.stderr).toBe(0);
+    const rows = parseCsv(readFileSync(path.join(out, 'curves.csv'), 'utf8')) as string[][];
+    for (const row of rows) expect(row).toHaveLength(7);
+    for (const st of ['uncertainty', 'margin', 'random']) expect(rows.filter((x) => x[0] === st)).toHaveLength(2 * 5);
+    const summary = JSON.parse(readFileSync(path.join(out, 'summary.json'), 'utf8'));
+    expect(summary.strategies).toEqual(['uncertainty', 'margin', 'random']);
+    expect(Object.keys(summary.labels_to_match_random_final_fom)).toEqual(['uncertainty', 'margin']);
+    expect(Object.keys(summary.final)).toEqual(['uncertainty', 'margin', 'random']);
   });
 
   it('subsamples the SN Ia of a data set to a survey-like fraction', () => {

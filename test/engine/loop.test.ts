@@ -38,7 +38,7 @@ describe('the active-learning loop on a real SQLite file', () => {
     expect(q1[0].reason).toMatch(/^uncertainty 0\.\d+; p\(SN Ia\) = /);
     const labelled = again.labelledObjects('early-snia', 'oracle');
     for (const e of q1) expect(labelled.has(e.objectId)).toBe(false);
-    for (const e of q1) again.addLabel({ module: 'early-snia', alertId: e.alertId, label: truth(e.alertId, again).startsWith('SN Ia') ? 'SN Ia' : 'not SN', author: 'oracle', queue: 'uncertainty', modelVersion: '1' });
+    for (const e of q1) again.addLabel({ module: 'early-snia', alertId: e.alertId, label: truth(e.alertId, again).startsWith('SN Ia') ? 'SN Ia' : 'not SN', author: 'oracle', queue: 'uncertainty', modelVersion: 1 });
     expect(labelsSinceLastModel(again, 'early-snia')).toBe(10);
     again.close();
     const v2 = await retrainInWorker(db, 'early-snia', { seed: 1, nEstimators: 50 }).result;

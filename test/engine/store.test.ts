@@ -52,8 +52,8 @@ describe('the SQLite store', () => {
   it('records labels with provenance; objects inherit them; unsure, skip and undone labels are not trained on', () => {
     const store = Store.create(file);
     const objectOf = (id: number) => store.getAlert(id).objectId;
-    const l1 = store.addLabel({ module: 'early-snia', alertId: 1, label: 'SN Ia', author: 'alice', queue: 'uncertainty', modelVersion: '1', comment: 'clear rise' });
-    expect(l1).toMatchObject({ author: 'alice', authorKind: 'person', queue: 'uncertainty', modelVersion: '1', comment: 'clear rise', objectId: objectOf(1) });
+    const l1 = store.addLabel({ module: 'early-snia', alertId: 1, label: 'SN Ia', author: 'alice', queue: 'uncertainty', modelVersion: 1, comment: 'clear rise' });
+    expect(l1).toMatchObject({ author: 'alice', authorKind: 'person', queue: 'uncertainty', modelVersion: 1, comment: 'clear rise', objectId: objectOf(1) });
     store.addLabel({ module: 'early-snia', alertId: 2, label: 'unsure', author: 'bob' });
     store.addLabel({ module: 'early-snia', alertId: 3, label: 'other', author: 'model-v1', authorKind: 'model' });
     const l4 = store.addLabel({ module: 'early-snia', alertId: 4, label: 'other', author: 'alice' });
@@ -63,6 +63,25 @@ describe('the SQLite store', () => {
     expect(store.labelledObjects('early-snia', 'bob')).toEqual(new Set([objectOf(2)]));
     expect(() => store.undoLabel(l4.id, 'alice')).toThrow(/already undone/);
     expect(() => store.addLabel({ module: 'early-snia', alertId: 99999, label: 'x', author: 'a' })).toThrow(StoreError);
+    store.close();
+  });
+
+  it('a second label by the same expert on the same object replaces the first (audit kept), in every module', () => {
+    const store = Store.create(file);
+    const pair = store.db.prepare('SELECT object_id AS o, MIN(id) AS a, MAX(id) AS b FROM alerts GROUP BY object_id HAVING COUNT(*) > 1 LIMIT 1').get() as { o: string; a: number; b: number };
+    for (const module of ['kilonova', 'anomaly']) {
+      const first = store.addLabel({ module, alertId: pair.a, label: module === 'anomaly' ? 'anomaly' : 'kilonova', author: 'dana' });
+      // a contradictory label on another alert of the same object, by the same expert
+      const second = store.addLabel({ module, alertId: pair.b, label: module === 'anomaly' ? 'nominal' : 'other', author: 'dana' });
+      expect(store.trainingLabels(module).get(pair.o)).toBe(second.label);
+      const live = store.db.prepare('SELECT id FROM labels WHERE module = ? AND object_id = ? AND author = ? AND undone_at IS NULL').all(module, pair.o, 'dana') as Array<{ id: number }>;
+      expect(live.map((r) => r.id)).toEqual([second.id]);
+      const audit = store.db.prepare("SELECT details_json FROM audit WHERE action = 'replace-label' ORDER BY id DESC LIMIT 1").get() as { details_json: string };
+      expect(JSON.parse(audit.details_json)).toMatchObject({ id: first.id, module, objectId: pair.o, from: first.label, to: second.label });
+      // another expert's label on the object is a separate decision and stays
+      store.addLabel({ module, alertId: pair.a, label: second.label, author: 'erin' });
+      expect(store.db.prepare('SELECT COUNT(*) AS n FROM labels WHERE module = ? AND object_id = ? AND undone_at IS NULL').get(module, pair.o)).toEqual({ n: 2 });
+    }
     store.close();
   });
 

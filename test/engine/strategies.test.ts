@@ -10,7 +10,14 @@ describe('query strategies', () => {
     expect(h[1]).toBeCloseTo(Math.LN2, 12);
     expect(h[0]).toBeLessThan(h[2]);
     expect(Array.from(voteEntropy([10, 0, 5, 5], 2))).toEqual([0, Math.LN2]);
-    expect(Array.from(randomScore(5, 3))).toEqual(Array.from(randomScore(5, 3)));
+    // random scores: reproducible for a seed, different for another, uniform in [0, 1)
+    const r3 = randomScore(2000, 3);
+    expect(Array.from(randomScore(2000, 3))).toEqual(Array.from(r3));
+    expect(Array.from(randomScore(2000, 4))).not.toEqual(Array.from(r3));
+    expect(Math.min(...r3)).toBeGreaterThanOrEqual(0);
+    expect(Math.max(...r3)).toBeLessThan(1);
+    expect(r3.reduce((a, b) => a + b, 0) / r3.length).toBeCloseTo(0.5, 1);
+    expect(new Set(r3).size).toBe(2000);
     expect(() => strategyScores('committee', { nClasses: 2, n: 3 })).toThrow(/needs committee votes/);
   });
 

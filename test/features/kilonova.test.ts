@@ -78,7 +78,7 @@ describe('kilonova PCA features', () => {
     expect(ex.spec.columns).toEqual([...KILONOVA_FEATURE_NAMES]);
     const residual: Record<string, number[]> = { kilonova: [], 'SN Ia': [] };
     const opts = { classWeights: { kilonova: 1, 'SN Ia': 1 } };
-    for (const o of simulate(400, 5, opts)) {
+    for (const o of simulate(1500, 5, opts)) {
       const f = ex.extract(o.alert);
       if (f[4] > 0 && f[3] > 0) residual[o.alert.label!].push(f[0]);
     }
@@ -86,6 +86,9 @@ describe('kilonova PCA features', () => {
     const mean = (x: number[]) => x.reduce((s, v) => s + v, 0) / x.length;
     expect(residual['SN Ia'].length).toBeGreaterThan(20);
     expect(mean(residual['SN Ia'])).toBeGreaterThan(0.5);
-    expect(residual.kilonova.length === 0 || mean(residual.kilonova) < mean(residual['SN Ia'])).toBe(true);
+    // kilonovae fade within days, so few get two bright points in a band: enough must, for the comparison to mean anything
+    console.info(`[kilonova] fitted: ${residual.kilonova.length} kilonovae, ${residual['SN Ia'].length} SN Ia`);
+    expect(residual.kilonova.length).toBeGreaterThanOrEqual(10);
+    expect(mean(residual.kilonova)).toBeLessThan(mean(residual['SN Ia']));
   });
 });

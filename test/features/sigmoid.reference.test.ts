@@ -26,6 +26,7 @@ interface Outlier {
   id: string;
   band: string;
   features: string[];
+  kind: 'same-cost' | 'lower-cost';
   reason: string;
 }
 
@@ -43,18 +44,30 @@ function compare(alert: Alert, got: Float64Array, want: number[], id: string, ou
     const ours = sigmoidCost(pts!, got[off], got[off + 1], got[off + 2]);
     const finks = sigmoidCost(pts!, want[off], want[off + 1], want[off + 2]);
     const rel = (ours - finks) / finks;
-    // Explained only if our minimum is as good as Fink's (or better): a worse fit would be a real bug.
+    // A worse fit would be a real bug. A clearly lower cost than Fink's means scipy stopped before the
+    // minimum: not the flat-valley case, so it is reported as its own kind and counted by the caller.
     expect(rel, `${id} ${band}: cost ${ours} vs Fink ${finks}`).toBeLessThan(1e-7);
+    const same = Math.abs(rel) < 1e-7;
     outliers.push({
       id,
       band,
       features: bad.map((k) => SIGMOID_FEATURE_NAMES[off + k]),
-      reason: `nearly flat cost valley along a/b (the rise is barely resolved by nights t=${Array.from(pts!.t.slice(0, pts!.n)).join(',')}); `
-        + `same cost (ours ${ours.toPrecision(10)}, Fink ${finks.toPrecision(10)}, rel ${rel.toExponential(1)}), `
+      kind: same ? 'same-cost' : 'lower-cost',
+      reason: (same ? 'nearly flat cost valley along a/b' : 'our cost is lower than Fink\'s: scipy stopped before the minimum')
+        + ` (the rise is resolved by nights t=${Array.from(pts!.t.slice(0, pts!.n)).join(',')}); `
+        + `cost ours ${ours.toPrecision(10)}, Fink ${finks.toPrecision(10)}, rel ${rel.toExponential(1)}, `
         + `a ${got[off].toPrecision(6)} vs ${want[off].toPrecision(6)}`,
     });
   }
 }
+
+/**
+ * Band fits where Sieve reaches a clearly lower cost than Fink's scipy run (each printed with its numbers).
+ * ZTF18abuykiz g: a ~ 0.001 (an almost flat rise), b and c trade off; scipy's TRF ends on its ftol test
+ * (relative cost change < 1e-8 per step) while still descending, 1.7e-5 above the minimum Sieve reaches.
+ * Any new entry fails this test until it is looked at.
+ */
+const KNOWN_LOWER_COST: string[] = ['202001 row 478 ZTF18abuykiz g'];
 
 describe("early SN Ia sigmoid features against Fink's reference values", () => {
   it('feeds the fit the same FLUXCAL inputs Fink saw (reference_sigmoid_inputs.jsonl)', async () => {
@@ -130,6 +143,9 @@ describe("early SN Ia sigmoid features against Fink's reference values", () => {
     // Printed so that a person sees which alerts differ and why.
     for (const o of outliers) console.info(`[sigmoid outlier] ${o.id} band ${o.band} ${o.features.join(',')}: ${o.reason}`);
     const alertsWithOutliers = new Set(outliers.map((o) => o.id)).size;
+    const lower = outliers.filter((o) => o.kind === 'lower-cost');
+    console.info(`[sigmoid outliers] ${alertsWithOutliers} alerts: ${outliers.length - lower.length} band fits at the same cost, ${lower.length} at a lower cost than Fink's`);
+    expect(lower.map((o) => `${o.id} ${o.band}`)).toEqual(KNOWN_LOWER_COST);
     // 12 alerts (0.6%) today. Which ones is sensitive to the last bits of the SVD (LAPACK vs Jacobi) because
     // the valleys are flat; the cost check above is what guarantees each is the same minimum.
     expect(alertsWithOutliers / total).toBeLessThanOrEqual(0.03);

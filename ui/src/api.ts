@@ -46,7 +46,7 @@ export interface ModuleInfo {
   retraining: boolean;
 }
 export interface QueueEntry { alertId: number; objectId: string; score: number; reason: string; modelVersion: number | null }
-export interface LabelRow { id: number; module: string; objectId: string; alertId: number; label: string; author: string; comment: string | null; createdAt: string; modelVersion: string | null }
+export interface LabelRow { id: number; module: string; objectId: string; alertId: number; label: string; author: string; comment: string | null; createdAt: string; modelVersion: number | null }
 export interface Progress { today: number; total: number; perLabel: Record<string, number> }
 export interface FitCurve { band: string; model: string; jd: number[]; fluxNanoJy: Array<number | null> }
 export interface ModuleView {

@@ -1,0 +1,103 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Random, simulate } from '../../datasets/index.ts';
+import { Store, Workbench, DEFAULT_WORKBENCH_OPTIONS, nextQueue, promotionGate, retrainInWorker } from '../../engine/index.ts';
+import { sharedPath } from '../shared.ts';
+
+/** n objects per class, one row each: a good model scores positives high, a bad one at random. */
+function heldOut(nPerClass: number, seed = 1) {
+  const rng = new Random(seed);
+  const truth = Int32Array.from({ length: 2 * nPerClass }, (_, i) => (i < nPerClass ? 1 : 0));
+  const objects = Array.from(truth, (_, i) => `ZTF${i}`);
+  const good = Float64Array.from(truth, (t) => Math.min(1, Math.max(0, (t ? 0.75 : 0.25) + rng.normal(0, 0.15))));
+  const bad = Float64Array.from(truth, () => rng.next());
+  return { truth, objects, good, bad };
+}
+
+describe('the promotion gate (paired bootstrap over held-out objects)', () => {
+  it('keeps a challenger that is worse, with an interval that says so', () => {
+    const h = heldOut(60);
+    const g = promotionGate({ metric: 'fom', truth: h.truth, objects: h.objects, classNames: ['other', 'SN Ia'], challengerScore: h.bad, champion: { version: 3, score: h.good, provisional: false } });
+    expect(g.tooSmall).toBe(false);
+    expect(g.decision).toBe('keep');
+    expect(g.difference!.high).toBeLessThan(0);
+    expect(g.difference!.low).toBeLessThanOrEqual(g.difference!.value);
+    expect(g.reason).toMatch(/worse than the deployed version/);
+  });
+
+  it('deploys a challenger that is not worse; an identical one has a zero-width difference', () => {
+    const h = heldOut(60);
+    const better = promotionGate({ metric: 'fom', truth: h.truth, objects: h.objects, classNames: ['other', 'SN Ia'], challengerScore: h.good, champion: { version: 1, score: h.bad, provisional: false } });
+    expect(better.decision).toBe('deploy');
+    expect(better.difference!.low).toBeGreaterThan(0);
+    const same = promotionGate({ metric: 'auc', truth: h.truth, objects: h.objects, classNames: ['other', 'SN Ia'], challengerScore: h.good, champion: { version: 1, score: h.good, provisional: false } });
+    expect(same.difference).toEqual({ value: 0, low: 0, high: 0 });
+    expect(same.decision).toBe('deploy');
+    // the challenger's own interval brackets its value
+    expect(same.challenger!.low).toBeLessThanOrEqual(same.challenger!.value);
+    expect(same.challenger!.high).toBeGreaterThanOrEqual(same.challenger!.value);
+  });
+
+  it('with under 30 held-out objects of a class: the first version is provisional, a trusted champion stays', () => {
+    const h = heldOut(10);
+    const first = promotionGate({ metric: 'fom', truth: h.truth, objects: h.objects, classNames: ['other', 'SN Ia'], challengerScore: h.good, champion: null });
+    expect(first).toMatchObject({ tooSmall: true, decision: 'deploy-provisional', heldOutObjects: { other: 10, 'SN Ia': 10 } });
+    const vsTrusted = promotionGate({ metric: 'fom', truth: h.truth, objects: h.objects, classNames: ['other', 'SN Ia'], challengerScore: h.good, champion: { version: 2, score: h.bad, provisional: false } });
+    expect(vsTrusted.decision).toBe('keep');
+    expect(vsTrusted.reason).toMatch(/too small to decide/);
+    const vsProvisional = promotionGate({ metric: 'fom', truth: h.truth, objects: h.objects, classNames: ['other', 'SN Ia'], challengerScore: h.good, champion: { version: 2, score: h.bad, provisional: true } });
+    expect(vsProvisional.decision).toBe('deploy-provisional');
+  });
+
+  it('resamples objects, not rows: the alerts of one object move together', () => {
+    const h = heldOut(40);
+    // every object twice: the interval must not shrink as if there were twice as many independent objects
+    const twice = {
+      truth: Int32Array.from([...h.truth, ...h.truth]), objects: [...h.objects, ...h.objects],
+      good: Float64Array.from([...h.good, ...h.good]), bad: Float64Array.from([...h.bad, ...h.bad]),
+    };
+    const once = promotionGate({ metric: 'accuracy', truth: h.truth, objects: h.objects, classNames: ['other', 'SN Ia'], challengerScore: h.good, champion: { version: 1, score: h.bad, provisional: false } });
+    const dup = promotionGate({ metric: 'accuracy', truth: twice.truth, objects: twice.objects, classNames: ['other', 'SN Ia'], challengerScore: twice.good, champion: { version: 1, score: twice.bad, provisional: false } });
+    expect(dup.heldOutObjects).toEqual(once.heldOutObjects);
+    const width = (g: typeof once) => g.difference!.high - g.difference!.low;
+    expect(width(dup)).toBeGreaterThan(0.8 * width(once));
+  });
+});
+
+describe('concurrent retrains of one module', () => {
+  it('two retrains at once both land, with different version numbers', async () => {
+    const db = path.join(mkdtempSync(path.join(tmpdir(), 'sieve-gate-')), 'g.db');
+    const store = Store.create(db);
+    await store.importFiles([sharedPath('tns', 'fink_cross_tns_nov2019.parquet'), sharedPath('tns', 'fink_cross_tns_202001.parquet')]);
+    for (const e of nextQueue(store, 'early-snia', { k: 10_000, expert: 'oracle', strategy: 'random' })) {
+      const l = store.getAlert(e.alertId).label!;
+      store.addLabel({ module: 'early-snia', alertId: e.alertId, label: l.startsWith('SN Ia') ? 'SN Ia' : 'other SN', author: 'oracle' });
+    }
+    store.close();
+    const runs = await Promise.all([1, 2, 3].map((seed) => retrainInWorker(db, 'early-snia', { seed, nEstimators: 40 }).result));
+    expect(runs.map((r) => r.version).sort()).toEqual([1, 2, 3]);
+    const after = Store.create(db);
+    expect(after.listModels('early-snia').map((m) => m.version)).toEqual([1, 2, 3]);
+    // each was judged against the champion in force when it committed: only the first saw none
+    expect(runs.filter((r) => r.gate!.champion === null)).toHaveLength(1);
+    after.close();
+  });
+
+  it('a failed background retrain is logged, not only announced', async () => {
+    const db = path.join(mkdtempSync(path.join(tmpdir(), 'sieve-gate-')), 'f.db');
+    const store = Store.create(db);
+    store.insertAlerts([...simulate(30, 2)].map((o) => o.alert), 'sim');
+    const lines: string[] = [];
+    const wb = new Workbench(store, { ...DEFAULT_WORKBENCH_OPTIONS, log: (l) => lines.push(l) });
+    const events: string[] = [];
+    wb.events.subscribe((e) => events.push(e.type));
+    expect(await wb.retrain('early-snia', 'tester')).toBeNull();
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^sieve: retrain of early-snia \(tester\) failed: .*need labelled training examples/);
+    expect(events).toContain('retrain-failed');
+    await wb.close();
+    store.close();
+  });
+});
