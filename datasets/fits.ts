@@ -1,4 +1,4 @@
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 
 export interface FitsImage {
   /** Pixel values, row-major, first row = FITS row 1 (bottom of the image in FITS convention). */
@@ -93,4 +93,27 @@ export function decodeFitsStamp(bytes: Uint8Array, source = 'stamp'): FitsImage 
     data[i] = bitpix > 0 && blank !== undefined && raw === blank ? NaN : bzero + bscale * raw;
   }
   return { data, width, height, bitpix, header };
+}
+
+function card(key: string, value: string | number | boolean, comment = ''): string {
+  const v = typeof value === 'boolean' ? (value ? 'T' : 'F') : typeof value === 'number' ? String(value) : `'${value.replace(/'/g, "''").padEnd(8)}'`;
+  return `${key.padEnd(8)}= ${v.padStart(20)}${comment ? ` / ${comment}` : ''}`.slice(0, CARD).padEnd(CARD);
+}
+
+/**
+ * A 2-D float32 image as a gzipped FITS file (primary HDU, BITPIX -32), the form of ZTF's alert stamps.
+ * `data` is row-major with the first row = FITS row 1, as decodeFitsStamp gives it back.
+ */
+export function encodeFitsStamp(image: { width: number; height: number; data: Float32Array; header?: Record<string, string | number | boolean> }): Uint8Array {
+  const cards = [
+    card('SIMPLE', true, 'conforms to FITS'), card('BITPIX', -32, 'IEEE float32'), card('NAXIS', 2), card('NAXIS1', image.width), card('NAXIS2', image.height),
+    ...Object.entries(image.header ?? {}).map(([k, v]) => card(k.toUpperCase().slice(0, 8), v)),
+    'END'.padEnd(CARD),
+  ];
+  const headerBytes = Math.ceil((cards.length * CARD) / BLOCK) * BLOCK;
+  const dataBytes = Math.ceil((image.data.length * 4) / BLOCK) * BLOCK;
+  const buf = Buffer.alloc(headerBytes + dataBytes, 0);
+  buf.write(cards.join('').padEnd(headerBytes, ' '), 0, 'ascii');
+  for (let i = 0; i < image.data.length; i++) buf.writeFloatBE(image.data[i], headerBytes + 4 * i);
+  return gzipSync(buf, { level: 6 });
 }

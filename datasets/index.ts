@@ -9,7 +9,7 @@ export { compileAvroDecoder, type FieldFilter } from './avroDecoder.ts';
 export { alertFromLsstPacket, isLsstPacket } from './lsst.ts';
 export { alertFromTnsRow, isTnsRow } from './tns.ts';
 export { SIEVE_FORMAT, toSieveRecord, alertFromSieveRecord, type SieveLightCurveRecord } from './sieveFormat.ts';
-export { decodeFitsStamp, FitsError, type FitsImage } from './fits.ts';
+export { decodeFitsStamp, encodeFitsStamp, FitsError, type FitsImage } from './fits.ts';
 export { detectFormat, alertFromRecord, readAlertFile, readAlertsFromBuffer, readJsonLines, type AlertFileFormat, type ReadResult, type ReadOptions } from './read.ts';
 export * from './simulate/index.ts';
 export { encodeLightCurve, decodeLightCurve } from './lightCurveCodec.ts';

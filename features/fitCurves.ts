@@ -14,8 +14,9 @@ const SAMPLES = 120;
 
 /**
  * The sigmoid of each fitted band, from the band's a, b, c features and the first fitted night (the fit's
- * time origin), from that night to 10 days after the band's last point. Placeholder bands (a = b = c = 0)
- * have no curve.
+ * time origin), over the nights the fit saw and no further: beyond them the model is an extrapolation the
+ * data never constrained (and would be drawn brighter than later upper limits). Placeholder bands
+ * (a = b = c = 0) have no curve.
  */
 export function sigmoidFitCurves(lc: LightCurve, values: ArrayLike<number>, params: SigmoidParams): FitCurve[] {
   const out: FitCurve[] = [];
@@ -26,10 +27,7 @@ export function sigmoidFitCurves(lc: LightCurve, values: ArrayLike<number>, para
     if (a === 0 && b === 0 && c === 0) return;
     const rising = risingPoints(bandFluxcal(lc, band), params);
     if (!rising) return;
-    const bandIndex = lc.bands.indexOf(band);
-    let last = rising.t0Jd;
-    for (let i = 0; i < lc.jd.length; i++) if (lc.band[i] === bandIndex && lc.jd[i] > last) last = lc.jd[i];
-    const span = last + 10 - rising.t0Jd;
+    const span = rising.t[rising.n - 1];
     const jd = new Float64Array(SAMPLES);
     const flux = new Float64Array(SAMPLES);
     for (let i = 0; i < SAMPLES; i++) {
@@ -59,15 +57,25 @@ export function kilonovaFitCurves(lc: LightCurve, basis: PcaBasis, values: Array
     for (let i = 0; i < pts.n; i++) if (iMax < 0 || pts.flux[i] > pts.flux[iMax]) iMax = i;
     if (iMax < 0) return;
     const tMid = pts.jd[iMax];
-    const jd = new Float64Array(nGrid);
-    const flux = new Float64Array(nGrid);
+    const half = ((nGrid - 1) / 2) * basis.timeBinDays;
+    // only over the points of the band inside the fitted window: the components are unconstrained elsewhere
+    let first = tMid;
+    let last = tMid;
+    for (let i = 0; i < pts.n; i++) if (Math.abs(pts.jd[i] - tMid) <= half) {
+      first = Math.min(first, pts.jd[i]);
+      last = Math.max(last, pts.jd[i]);
+    }
+    const jd: number[] = [];
+    const flux: number[] = [];
     for (let g = 0; g < nGrid; g++) {
+      const t = tMid + (g - (nGrid - 1) / 2) * basis.timeBinDays;
+      if (t < first - basis.timeBinDays || t > last + basis.timeBinDays) continue;
       let v = 0;
       for (let c = 0; c < nComp; c++) v += values[k * perBand + c] * basis.components[c][g];
-      jd[g] = tMid + (g - (nGrid - 1) / 2) * basis.timeBinDays;
-      flux[g] = (v * maxFlux) / FLUXCAL_PER_NANOJY;
+      jd.push(t);
+      flux.push((v * maxFlux) / FLUXCAL_PER_NANOJY);
     }
-    out.push({ band, model: 'pca', jd, fluxNanoJy: flux });
+    out.push({ band, model: 'pca', jd: Float64Array.from(jd), fluxNanoJy: Float64Array.from(flux) });
   });
   return out;
 }

@@ -2,6 +2,7 @@ import { candidateFromLightCurve, LightCurveBuilder } from '../lightcurve.ts';
 import type { Alert } from '../types.ts';
 import { ZTF_BANDS } from '../types.ts';
 import { Random } from './random.ts';
+import { renderStamps } from './stamps.ts';
 import { makeSource, SIMULATED_CLASSES, TRANSIENT_CLASSES, type SimulatedClass, type SimulatedSource } from './sources.ts';
 
 /** First night of the simulated survey (2018-03-20, ZTF's public survey start). */
@@ -16,6 +17,10 @@ export interface SimulationOptions {
   /** Days of survey shown around each object (default 150 for transients, 240 for variables). */
   transientWindowDays?: number;
   variableWindowDays?: number;
+  /** Render science / template / difference stamps of the last detection (drawn from their own random stream). */
+  stamps?: boolean;
+  /** Each object's alert comes 0-30 days after its first detection (as a transient is caught rising), not at the end of its window. */
+  earlyAlerts?: boolean;
 }
 
 export interface SimulatedObject {
@@ -95,9 +100,10 @@ export function simulateObject(seed: number, index: number, options: SimulationO
   }
   const source = makeSource(className, rng, tRef, bogusBand);
 
-  const b = new LightCurveBuilder(ZTF_BANDS, 'mag');
   const n = ep.jd.length;
   const modelMag = new Float64Array(n);
+  const obsMag = new Float64Array(n).fill(NaN);
+  const obsErr = new Float64Array(n).fill(NaN);
   for (let i = 0; i < n; i++) {
     const band = ep.band[i];
     const mTrue = source.magAt(band, ep.jd[i]);
@@ -107,16 +113,22 @@ export function simulateObject(seed: number, index: number, options: SimulationO
     const sigmaF = Math.hypot(fLim / 5, 0.01 * fTrue);
     const fObs = fTrue + rng.normal(0, sigmaF);
     if (fObs >= 5 * sigmaF) {
-      b.addMagnitude({
-        jd: ep.jd[i], band,
-        mag: -2.5 * Math.log10(fObs) + 25,
-        magErr: (2.5 / Math.LN10) * (sigmaF / fObs),
-        limitMag: ep.limit[i],
-      });
-    } else {
-      b.addMagnitude({ jd: ep.jd[i], band, mag: NaN, magErr: NaN, limitMag: ep.limit[i] });
+      obsMag[i] = -2.5 * Math.log10(fObs) + 25;
+      obsErr[i] = (2.5 / Math.LN10) * (sigmaF / fObs);
     }
   }
+  // An early alert: the light curve as the stream delivers it on a night 0-30 days after the first
+  // detection (its own random stream, so the rest of the object is the same with or without it).
+  let keep = n;
+  if (options.earlyAlerts) {
+    const first = obsMag.findIndex(Number.isFinite);
+    if (first >= 0) {
+      const cut = ep.jd[first] + new Random(seed, index + 0x50000000).uniform(0, 30);
+      while (keep > 0 && ep.jd[keep - 1] > cut) keep--;
+    }
+  }
+  const b = new LightCurveBuilder(ZTF_BANDS, 'mag');
+  for (let i = 0; i < keep; i++) b.addMagnitude({ jd: ep.jd[i], band: ep.band[i], mag: obsMag[i], magErr: obsErr[i], limitMag: ep.limit[i] });
   const lc = b.build();
   // Packet metadata is drawn in a fixed order (reproducibility): real-bogus scores, star/galaxy scores.
   const candidate = candidateFromLightCurve(lc, {
@@ -127,6 +139,22 @@ export function simulateObject(seed: number, index: number, options: SimulationO
     ssdistnr: -999,
     classtar: transient ? rng.uniform(0, 0.5) : rng.uniform(0.8, 1),
   });
+  let cutouts: Alert['cutouts'] = {};
+  if (options.stamps) {
+    // its own stream: turning stamps on changes nothing else of the object
+    const srng = new Random(seed, index + 0x40000000);
+    let last = -1;
+    for (let k = 0; k < lc.jd.length; k++) if (lc.detected[k]) last = k;
+    const transientHost = transient && srng.next() < 0.8;
+    const host = className === 'bogus' ? null : transient
+      ? (transientHost ? { mag: srng.uniform(18.5, 21.5), offsetPx: [srng.normal(0, 2), srng.normal(0, 2)] as [number, number], sigmaPx: srng.uniform(1, 3) } : null)
+      // a variable star sits in the template at its mean brightness
+      : { mag: source.magAt(0, tRef), offsetPx: [0, 0] as [number, number], sigmaPx: 0 };
+    const mag = last < 0 ? NaN : lc.mag[last];
+    // the difference shows the change from the template: for a variable, its excursion from the mean
+    const changeMag = transient || !host || !Number.isFinite(mag) ? mag : -2.5 * Math.log10(Math.max(1e-3, Math.abs(10 ** (-0.4 * mag) - 10 ** (-0.4 * host.mag)))) ;
+    cutouts = renderStamps({ mag: changeMag, limitMag: last >= 0 && Number.isFinite(lc.limitMag[last]) ? lc.limitMag[last] : 20.5, host, bogus: className === 'bogus' }, srng);
+  }
   const alert: Alert = {
     survey: 'ztf',
     objectId: `SIM${seed}x${index}`,
@@ -135,11 +163,11 @@ export function simulateObject(seed: number, index: number, options: SimulationO
     dec: (Math.asin(rng.uniform(-0.5, 1)) * 180) / Math.PI,
     candidate,
     lightCurve: lc,
-    cutouts: {},
+    cutouts,
     label: className,
     extra: { simulated: true },
   };
-  return { alert, modelMag, source };
+  return { alert, modelMag: keep === n ? modelMag : modelMag.slice(0, keep), source };
 }
 
 /** `n` objects from one seed, in order. */

@@ -10,8 +10,12 @@ import { assertPortFree, serveForever } from '../server/serve.ts';
 import { retrainClassifier, updateAnomalyModule } from '../training.ts';
 
 
-/** The real samples the demo adds to its simulated night, relative to --shared. */
-export const DEMO_SAMPLES = ['ztf/alerts.jsonl', 'tns/fink_cross_tns_nov2019.parquet', 'tns/fink_cross_tns_202001.parquet'];
+/**
+ * The real samples the demo adds to its simulated night, relative to --shared: real ZTF alerts with their
+ * stamps. (The TNS-labelled tables carry no stamps: an expert's first screens would show none; give them
+ * with --in to have them, and `experiment al` uses them by default.)
+ */
+export const DEMO_SAMPLES = ['ztf/alerts.jsonl'];
 
 /**
  * The main job: a store (embedded SQLite) with a simulated night, the real ZTF sample and the
@@ -26,7 +30,9 @@ export async function demoCommand(opts: { in?: string[]; shared?: string; n: num
   const store = Store.create(opts.db);
   try {
     if (store.countAlerts() === 0) {
-      const sims = [...simulate(opts.n, opts.seed)].map((o) => o.alert);
+      // early alerts (caught 0-30 days after the first detection, as the stream delivers them) with stamps,
+      // so that the experts' first screens show science / template / difference images
+      const sims = [...simulate(opts.n, opts.seed, { stamps: true, earlyAlerts: true })].map((o) => o.alert);
       store.insertAlerts(sims, `simulated night (n=${opts.n}, seed ${opts.seed})`, 'demo');
       let files = opts.in ?? [];
       if (!files.length) {

@@ -25,6 +25,8 @@ const alertId = (page: Page) => page.getAttribute('[data-testid=alert-view]', 'd
 describe('the workbench in a browser', () => {
   it('labels 10 alerts by keyboard, undoes one, retrains automatically, deploys as admin; an expert cannot deploy', async () => {
     const page = await browser.newPage({ viewport: { width: 1500, height: 1000 } });
+    // keypress latencies are kept only when a measurement asks for them
+    await page.addInitScript(() => Object.assign(globalThis, { __sieveMeasureLatency: true }));
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(`${demo.url}/#token=${demo.adminToken}`);
@@ -60,7 +62,7 @@ describe('the workbench in a browser', () => {
     await page.press('[data-testid=search]', 'Enter');
     await expect.poll(() => page.url()).toMatch(/#\/alert\/\d+$/);
     for (const kind of ['science', 'template', 'difference']) {
-      await expect.poll(() => page.$eval(`[data-testid=cutout-${kind}]`, (img) => (img as unknown as { naturalWidth: number }).naturalWidth)).toBe(63 * 4);
+      await expect.poll(() => page.$eval(`[data-testid=cutout-${kind}]`, (img) => (img as unknown as { naturalWidth: number }).naturalWidth)).toBeGreaterThanOrEqual(31 * 4);
     }
     await page.waitForSelector('[data-testid=lightcurve] canvas');
     await page.screenshot({ path: path.join(ARTIFACTS, 'alert-view-stamps.png') });

@@ -232,6 +232,13 @@ describe('API alerts and models', () => {
     expect(b.modules).toHaveLength(1);
     expect(b.modules[0].fits.length).toBeGreaterThan(0);
     expect(b.modules[0].fits[0].model).toBe('sigmoid');
+    // drawn only over the nights the fit saw: never past the band's last detection
+    for (const fit of b.modules[0].fits as Array<{ band: string; jd: number[] }>) {
+      const bi = b.lightCurve.bands.indexOf(fit.band);
+      const detections = (b.lightCurve.jd as number[]).filter((_, i) => b.lightCurve.band[i] === bi && b.lightCurve.detected[i]);
+      expect(Math.max(...fit.jd)).toBeLessThanOrEqual(Math.max(...detections) + 1e-6);
+      expect(Math.min(...fit.jd)).toBeGreaterThanOrEqual(Math.min(...detections) - 1);
+    }
   });
 
   it('lists versions, diffs two, exports bundle / ONNX / Fink zip, deploys and rolls back as admin', async () => {

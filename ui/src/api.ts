@@ -97,6 +97,20 @@ export interface ModelRow {
   nLabels: number;
   parentVersion: number | null;
   createdAt: string;
+  provisional: boolean;
+  gate: GateReport | null;
+}
+export interface Interval { value: number; low: number; high: number }
+export interface GateReport {
+  metric: string;
+  heldOutObjects: Record<string, number>;
+  minPerClass: number;
+  tooSmall: boolean;
+  challenger: Interval | null;
+  champion: (Interval & { version: number }) | null;
+  difference: Interval | null;
+  decision: 'deploy' | 'deploy-provisional' | 'keep';
+  reason: string;
 }
 export interface ModuleModels {
   module: string;

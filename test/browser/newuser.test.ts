@@ -1,0 +1,137 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../shared.ts';
+import { launchChromium, startDemo, type DemoProcess } from './browser.ts';
+
+/** The workbench as a new user met it (issue 10): each check failed on the UI before the fix. */
+const ARTIFACTS = path.join(REPO_ROOT, 'test', 'artifacts');
+let demo: DemoProcess;
+let browser: Browser;
+
+beforeAll(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  demo = await startDemo(['--n', '300', '--retrain-every', '0']);
+  browser = await launchChromium();
+}, 200_000);
+
+afterAll(async () => {
+  await browser?.close();
+  if (demo) expect(await demo.stop()).toBe(0);
+});
+
+async function signedIn(viewport = { width: 1400, height: 900 }): Promise<Page> {
+  const page = await browser.newPage({ viewport });
+  await page.goto(`${demo.url}/#token=${demo.adminToken}`);
+  await expect.poll(() => page.textContent('[data-testid=whoami]')).toContain('demo-admin');
+  return page;
+}
+
+const overlap = (a: { x: number; y: number; width: number; height: number }, b: { x: number; y: number; width: number; height: number }) =>
+  a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+
+describe('the workbench for a new user', () => {
+  it('shows three stamps on the first screen of every queue', async () => {
+    const page = await signedIn();
+    for (const module of ['early-snia', 'kilonova', 'anomaly']) {
+      await page.goto(`${demo.url}/#/queue/${module}`);
+      await page.waitForSelector('[data-testid=alert-view]');
+      expect(await page.$$('.nocutout'), module).toHaveLength(0);
+      for (const kind of ['science', 'template', 'difference']) {
+        await expect.poll(() => page.$eval(`[data-testid=cutout-${kind}]`, (img) => (img as unknown as { naturalWidth: number }).naturalWidth)).toBeGreaterThan(0);
+      }
+    }
+    await page.screenshot({ path: path.join(ARTIFACTS, 'first-screen-stamps.png') });
+  });
+
+  it('labels an alert opened by search, with the module\'s keys', async () => {
+    const page = await signedIn();
+    const [hit] = (await (await fetch(`${demo.url}/api/alerts?withCutouts=true&limit=1`)).json()) as Array<{ id: number; objectId: string }>;
+    await page.goto(`${demo.url}/#/queue/kilonova`);
+    await page.fill('[data-testid=search]', hit.objectId);
+    await page.press('[data-testid=search]', 'Enter');
+    await expect.poll(() => page.getAttribute('[data-testid=alert-view]', 'data-alert-id')).toBe(String(hit.id));
+    await page.waitForSelector('[data-testid=label-bar]');
+    await page.keyboard.press('2');
+    await expect.poll(() => page.textContent('[data-testid=status]')).toContain(`${hit.objectId}: other (kilonova)`);
+    const mine = (await (await fetch(`${demo.url}/api/labels?module=kilonova`, { headers: { authorization: `Bearer ${demo.adminToken}` } })).json()) as Array<{ alertId: number; label: string; queue: string }>;
+    expect(mine[0]).toMatchObject({ alertId: hit.id, label: 'other', queue: 'search' });
+  });
+
+  it('keeps the label buttons in view on the anomaly queue at 1400x900', async () => {
+    const page = await signedIn({ width: 1400, height: 900 });
+    await page.goto(`${demo.url}/#/queue/anomaly`);
+    await page.waitForSelector('[data-testid=features] tr');
+    expect(await page.$$eval('[data-testid=features] tr', (r) => r.length)).toBe(50);
+    const bar = (await page.$('[data-testid=label-bar]'))!;
+    const box = (await bar.boundingBox())!;
+    expect(box.y + box.height).toBeLessThanOrEqual(900);
+    expect(box.y).toBeGreaterThan(0);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'anomaly-queue-1400x900.png') });
+  });
+
+  it('shows units, dashes for ZTF\'s -999 sentinels and what "row" means', async () => {
+    const page = await signedIn();
+    // a simulated alert: ssdistnr is ZTF's -999 "no solar-system object"
+    const [sim] = (await (await fetch(`${demo.url}/api/alerts?objectId=SIM1x0`)).json()) as Array<{ id: number }>;
+    await page.goto(`${demo.url}/#/alert/${sim.id}`);
+    await page.waitForSelector('[data-testid=context-ssdistnr]');
+    expect((await page.textContent('[data-testid=context-ssdistnr]'))!.trim()).toBe('—');
+    expect(await page.textContent('[data-testid=context-distpsnr1]')).toMatch(/arcsec$/);
+    expect(await page.textContent('[data-testid=context-magpsf]')).toMatch(/mag$/);
+    // every context field with an explanation carries it as the row's title
+    expect(await page.getAttribute('tr:has([data-testid=context-ssdistnr])', 'title')).toMatch(/solar-system object/);
+    // the early SN Ia features carry their units (the sigmoid's a in 1/day, b in days, c in FLUXCAL)
+    await page.goto(`${demo.url}/#/queue/early-snia`);
+    await page.waitForSelector('[data-testid=feature-a_g]');
+    expect(await page.textContent('[data-testid=feature-a_g]')).toMatch(/1\/day$/);
+    expect(await page.textContent('[data-testid=feature-b_r]')).toMatch(/day$/);
+    expect(await page.textContent('[data-testid=feature-c_r]')).toMatch(/FLUXCAL$/);
+  });
+
+  it('signs in from a #token= link opened in a tab that already shows the workbench', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${demo.url}/#/queue/early-snia`);
+    await page.waitForSelector('[data-testid=token-input]');
+    await page.evaluate((t) => ((globalThis as unknown as { location: { hash: string } }).location.hash = `#token=${t}`), demo.adminToken);
+    await expect.poll(() => page.textContent('[data-testid=whoami]').catch(() => null)).toContain('demo-admin');
+  });
+
+  it('shows toasts away from the comment box', async () => {
+    const page = await signedIn();
+    await page.goto(`${demo.url}/#/queue/early-snia`);
+    await page.waitForSelector('[data-testid=comment]');
+    await page.evaluate(async (t) => fetch('/api/models/early-snia/retrain', { method: 'POST', headers: { authorization: `Bearer ${t}`, 'content-type': 'application/json' }, body: '{}' }), demo.adminToken);
+    await page.waitForSelector('[data-testid=toast]', { timeout: 90_000 });
+    const toast = (await (await page.$('[data-testid=toast]'))!.boundingBox())!;
+    const comment = (await (await page.$('[data-testid=comment]'))!.boundingBox())!;
+    expect(overlap(toast, comment)).toBe(false);
+  }, 120_000);
+
+  it('warns that the held-out set is too small and marks the version provisional; no meaningless anomaly curve', async () => {
+    const page = await signedIn();
+    await page.goto(`${demo.url}/#/models/early-snia`);
+    await page.waitForSelector('[data-testid=versions]');
+    await expect.poll(async () => (await page.textContent('[data-testid=small-heldout]'))?.replace(/\s+/g, ' ')).toMatch(/too small to decide.*under 30 objects per class/);
+    expect(await page.$$('[data-testid=provisional-1]')).toHaveLength(1);
+    expect(await page.textContent('[data-testid=gate-1]')).toMatch(/fom [\d.]+ \[[\d.]+, [\d.]+\]/);
+    const api = (await (await fetch(`${demo.url}/api/models/early-snia/1`)).json()) as { provisional: boolean; gate: { challenger: { low: number; high: number } } };
+    expect(api.provisional).toBe(true);
+    expect(api.gate.challenger.low).toBeLessThanOrEqual(api.gate.challenger.high);
+    await page.goto(`${demo.url}/#/models/anomaly`);
+    await page.waitForSelector('[data-testid=no-curve]');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'models-view-provisional.png'), fullPage: true });
+  });
+
+  it('keeps no keypress latencies unless measuring', async () => {
+    const page = await signedIn();
+    await page.goto(`${demo.url}/#/queue/anomaly`);
+    await page.waitForSelector('[data-testid=alert-view]');
+    const before = await page.getAttribute('[data-testid=alert-view]', 'data-alert-id');
+    await page.keyboard.press('s');
+    await expect.poll(() => page.getAttribute('[data-testid=alert-view]', 'data-alert-id')).not.toBe(before);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await page.evaluate(() => (globalThis as unknown as { __sieveLatencies?: number[] }).__sieveLatencies)).toBeUndefined();
+  });
+});
