@@ -11,13 +11,14 @@ import { runModelBenchmarks } from './models.ts';
 import { runEngineBenchmarks } from './engine.ts';
 import { runServerBenchmarks } from './server.ts';
 import { runScorerBenchmarks } from './scorer.ts';
+import { runCliBenchmarks } from './cli.ts';
 
 const PYTHON_SIGMOID_ALERTS_PER_S = 404;
 const SHARED = new URL('../../shared/data/', import.meta.url).pathname;
 const N_SIM = Number(process.env.SIEVE_BENCH_NSIM ?? 100_000);
 const SECONDS = Number(process.env.SIEVE_BENCH_SECONDS ?? 3);
-/** SIEVE_BENCH_ONLY=features,models,engine,server,scorer runs only those sections (all by default). */
-const ONLY = new Set((process.env.SIEVE_BENCH_ONLY ?? 'features,models,engine,server,scorer').split(',').map((x) => x.trim()));
+/** SIEVE_BENCH_ONLY=cli,features,models,engine,server,scorer runs only those sections (all by default). */
+const ONLY = new Set((process.env.SIEVE_BENCH_ONLY ?? 'cli,features,models,engine,server,scorer').split(',').map((x) => x.trim()));
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
 
 interface Row {
@@ -43,6 +44,13 @@ function time(extractor: FeatureExtractor, alerts: Alert[], minSeconds: number):
   } while (elapsed < minSeconds);
   if (Number.isNaN(sink)) console.error('unexpected NaN sink');
   return { n, s: elapsed };
+}
+
+if (ONLY.has('cli')) {
+  const cli = runCliBenchmarks();
+  console.log('\nCLI start-up (median wall time)');
+  for (const r of cli) console.log(`  ${r.what.padEnd(78)} ${r.value}`);
+  writeFileSync(new URL('./results/cli.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), node: process.version, cli }, null, 2));
 }
 
 if (ONLY.has('features')) {

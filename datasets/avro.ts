@@ -1,13 +1,21 @@
-import avro from 'avsc';
+import { createRequire } from 'node:module';
+import type avroTypes from 'avsc';
 import { compileAvroDecoder, type FieldFilter } from './avroDecoder.ts';
 import { inflateRawSync, deflateRawSync, crc32 } from 'node:zlib';
-import snappy from 'snappyjs';
 import { AlertReadError } from './types.ts';
+
+// avsc and snappyjs load on first use: a CLI command that reads no Avro does not pay for them (start-up time).
+const require = createRequire(import.meta.url);
+let avsc: typeof avroTypes | null = null;
+const avroLib = (): typeof avroTypes => (avsc ??= require('avsc') as typeof avroTypes);
+let snappyLib: { compress(b: Uint8Array): Uint8Array; uncompress(b: Uint8Array): Uint8Array } | null = null;
+const snappy = () => (snappyLib ??= require('snappyjs') as NonNullable<typeof snappyLib>);
 
 /**
  * Avro `long` as bigint: ZTF's candid and LSST's ids exceed 2^53, so JavaScript numbers would round them.
  */
-const bigintLong = avro.types.LongType.__with({
+let bigintLongType: unknown = null;
+const bigintLong = () => (bigintLongType ??= avroLib().types.LongType.__with({
   fromBuffer: (buf: Buffer) => buf.readBigInt64LE(),
   toBuffer: (n: bigint) => {
     const buf = Buffer.alloc(8);
@@ -18,7 +26,7 @@ const bigintLong = avro.types.LongType.__with({
   toJSON: (n: bigint) => Number(n),
   isValid: (n: unknown) => typeof n === 'bigint',
   compare: (a: bigint, b: bigint) => (a === b ? 0 : a < b ? -1 : 1),
-});
+}));
 
 /**
  * Field defaults only matter when resolving a reader schema against a writer schema; decoding with the
@@ -33,11 +41,11 @@ function withoutDefaults(schema: unknown): unknown {
   return out;
 }
 
-export function avroTypeForSchema(schema: unknown): avro.Type {
-  return avro.Type.forSchema(withoutDefaults(schema) as avro.Schema, {
-    registry: { long: bigintLong },
+export function avroTypeForSchema(schema: unknown): avroTypes.Type {
+  return avroLib().Type.forSchema(withoutDefaults(schema) as avroTypes.Schema, {
+    registry: { long: bigintLong() },
     wrapUnions: 'never',
-  } as unknown as avro.ForSchemaOptions);
+  } as unknown as avroTypes.ForSchemaOptions);
 }
 
 const MAGIC = Buffer.from([0x4f, 0x62, 0x6a, 0x01]); // "Obj\x01"
@@ -74,7 +82,7 @@ function decompress(codec: string, data: Buffer): Buffer {
     case 'snappy': {
       // Avro's snappy framing: the compressed block followed by a big-endian CRC32 of the uncompressed data.
       if (data.length < 4) throw new Error('snappy block shorter than its checksum');
-      const out = Buffer.from(snappy.uncompress(data.subarray(0, data.length - 4)));
+      const out = Buffer.from(snappy().uncompress(data.subarray(0, data.length - 4)));
       const expected = data.readUInt32BE(data.length - 4);
       if (crc32(out) !== expected) throw new Error('snappy block checksum mismatch');
       return out;
@@ -93,12 +101,13 @@ function compress(codec: AvroCodec, data: Buffer): Buffer {
     case 'snappy': {
       const crc = Buffer.alloc(4);
       crc.writeUInt32BE(crc32(data));
-      return Buffer.concat([Buffer.from(snappy.compress(data)), crc]);
+      return Buffer.concat([Buffer.from(snappy().compress(data)), crc]);
     }
   }
 }
 
-const HEADER_TYPE = avro.Type.forSchema({
+let headerType: avroTypes.Type | null = null;
+const HEADER_TYPE = () => (headerType ??= avroLib().Type.forSchema({
   type: 'record',
   name: 'org.apache.avro.file.Header',
   fields: [
@@ -106,7 +115,7 @@ const HEADER_TYPE = avro.Type.forSchema({
     { name: 'meta', type: { type: 'map', values: 'bytes' } },
     { name: 'sync', type: { type: 'fixed', name: 'Sync', size: 16 } },
   ],
-} as avro.Schema);
+} as avroTypes.Schema));
 
 export interface AvroContainer {
   schema: unknown;
@@ -165,7 +174,7 @@ export function readAvroContainer(buf: Buffer, file: string, options: ReadAvroOp
   if (!isAvroContainer(buf)) throw new AlertReadError(file, 'header', 'not an Avro object container file (bad magic)');
   let header: { value: { meta: Record<string, Buffer>; sync: Buffer }; offset: number };
   try {
-    header = HEADER_TYPE.decode(buf, 0) as typeof header;
+    header = HEADER_TYPE().decode(buf, 0) as typeof header;
   } catch (e) {
     throw new AlertReadError(file, 'header', `unreadable Avro header: ${(e as Error).message}`);
   }
@@ -229,12 +238,12 @@ export function writeAvroContainer(schema: unknown, values: unknown[], codec: Av
   const type = avroTypeForSchema(schema);
   const sync = Buffer.alloc(16);
   for (let i = 0; i < 16; i++) sync[i] = (i * 73 + 11) & 0xff;
-  const head = HEADER_TYPE.toBuffer({
+  const head = HEADER_TYPE().toBuffer({
     magic: MAGIC,
     meta: { 'avro.schema': Buffer.from(JSON.stringify(schema)), 'avro.codec': Buffer.from(codec) },
     sync,
   });
-  const longType = avro.Type.forSchema('long');
+  const longType = avroLib().Type.forSchema('long');
   const parts: Buffer[] = [head];
   for (let i = 0; i < values.length; i += recordsPerBlock) {
     const chunk = values.slice(i, i + recordsPerBlock);

@@ -1,5 +1,3 @@
-import { parquetMetadata, parquetReadObjects } from 'hyparquet';
-import { compressors } from 'hyparquet-compressors';
 import { AlertReadError } from './types.ts';
 
 export function isParquet(head: Uint8Array): boolean {
@@ -13,6 +11,9 @@ export interface ParquetRows {
 
 /** Reads every row of a Parquet file as plain objects (int64 as bigint, nested structs and lists kept). */
 export async function readParquetRows(buf: Buffer, file: string): Promise<ParquetRows> {
+  // loaded on first use: commands that read no Parquet start faster
+  const { parquetMetadata, parquetReadObjects } = await import('hyparquet');
+  const { compressors } = await import('hyparquet-compressors');
   if (!isParquet(buf) || !isParquet(buf.subarray(buf.length - 4))) {
     throw new AlertReadError(file, 'file', 'not a Parquet file (missing PAR1 magic at start or end)');
   }

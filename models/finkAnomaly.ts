@@ -1,4 +1,10 @@
-import { unzipSync, zipSync } from 'fflate';
+import { createRequire } from 'node:module';
+import type * as fflateTypes from 'fflate';
+
+const require = createRequire(import.meta.url);
+let fflateLib: typeof fflateTypes | null = null;
+/** fflate on first use (a Fink zip read or written). */
+const fflate = () => (fflateLib ??= require('fflate') as typeof fflateTypes);
 import { ANOMALY_FEATURE_NAMES } from '../features/index.ts';
 import type { AADForest } from './aad.ts';
 import { aadForestToOnnx, readOnnxTreeRegressor, type OnnxTreeRegressor } from './onnx.ts';
@@ -27,7 +33,7 @@ export interface FinkAnomalyModel {
 export function importFinkAnomalyZip(bytes: Uint8Array, source = 'zip'): FinkAnomalyModel {
   let files: Record<string, Uint8Array>;
   try {
-    files = unzipSync(bytes);
+    files = fflate().unzipSync(bytes);
   } catch (e) {
     throw new Error(`${source}: not a zip file (${(e as Error).message})`);
   }
@@ -52,7 +58,7 @@ export function exportFinkAnomalyZip(forests: { forestG: AADForest; forestR: AAD
   for (const [k, f] of Object.entries(forests)) {
     if (f.nFeatures !== FINK_MODEL_COLUMNS.length) throw new Error(`${k}: ${f.nFeatures} features, Fink's forests take ${FINK_MODEL_COLUMNS.length}`);
   }
-  return zipSync({
+  return fflate().zipSync({
     [`forest_g_AAD_${name}.onnx`]: aadForestToOnnx(forests.forestG, `forest_g_AAD_${name}`),
     [`forest_r_AAD_${name}.onnx`]: aadForestToOnnx(forests.forestR, `forest_r_AAD_${name}`),
   }, { mtime: new Date('2020-01-01T00:00:00Z') });

@@ -1,39 +1,46 @@
-import onnxProto from 'onnx-proto';
+import { createRequire } from 'node:module';
+import type onnxProtoTypes from 'onnx-proto';
+
+// loaded on first use (an export or an import of ONNX), not by every command that loads the models
+const require = createRequire(import.meta.url);
+let onnxLib: typeof onnxProtoTypes | null = null;
+const onnxProto = () => (onnxLib ??= require('onnx-proto') as typeof onnxProtoTypes);
 import type { AADForest } from './aad.ts';
 import { averagePathLength, type IsolationForest } from './isolationForest.ts';
 import type { RandomForestClassifier } from './randomForest.ts';
 
-const { onnx } = onnxProto;
-type Attr = InstanceType<typeof onnx.AttributeProto>;
-const AT = onnx.AttributeProto.AttributeType;
-const FLOAT = onnx.TensorProto.DataType.FLOAT;
-const INT64 = onnx.TensorProto.DataType.INT64;
+const onnx = () => onnxProto().onnx;
+type Attr = InstanceType<typeof onnxProtoTypes.onnx.AttributeProto>;
+// ONNX's AttributeProto.AttributeType values (fixed by the ONNX spec), so the enum needs no loaded library
+const AT = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, GRAPH: 5, FLOATS: 6, INTS: 7, STRINGS: 8, TENSORS: 9, GRAPHS: 10 } as const;
+const FLOAT = 1; // onnx.TensorProto.DataType.FLOAT
+const INT64 = 7; // onnx().TensorProto.DataType.INT64
 
 function ints(name: string, values: ArrayLike<number>): Attr {
-  return onnx.AttributeProto.create({ name, type: AT.INTS, ints: Array.from(values) });
+  return onnx().AttributeProto.create({ name, type: AT.INTS, ints: Array.from(values) });
 }
 function floats(name: string, values: ArrayLike<number>): Attr {
-  return onnx.AttributeProto.create({ name, type: AT.FLOATS, floats: Array.from(values) });
+  return onnx().AttributeProto.create({ name, type: AT.FLOATS, floats: Array.from(values) });
 }
 function strings(name: string, values: string[]): Attr {
-  return onnx.AttributeProto.create({ name, type: AT.STRINGS, strings: values.map((s) => Buffer.from(s)) });
+  return onnx().AttributeProto.create({ name, type: AT.STRINGS, strings: values.map((s) => Buffer.from(s)) });
 }
 function str(name: string, value: string): Attr {
-  return onnx.AttributeProto.create({ name, type: AT.STRING, s: Buffer.from(value) });
+  return onnx().AttributeProto.create({ name, type: AT.STRING, s: Buffer.from(value) });
 }
 function int(name: string, value: number): Attr {
-  return onnx.AttributeProto.create({ name, type: AT.INT, i: value });
+  return onnx().AttributeProto.create({ name, type: AT.INT, i: value });
 }
 
 /** A tensor value-info; `null` dims are left unnamed (any size), as Fink's files declare the batch dimension. */
 function valueInfo(name: string, elemType: number, dims: Array<number | string | null>) {
-  return onnx.ValueInfoProto.create({
+  return onnx().ValueInfoProto.create({
     name,
-    type: onnx.TypeProto.create({
-      tensorType: onnx.TypeProto.Tensor.create({
+    type: onnx().TypeProto.create({
+      tensorType: onnx().TypeProto.Tensor.create({
         elemType,
-        shape: onnx.TensorShapeProto.create({
-          dim: dims.map((d) => onnx.TensorShapeProto.Dimension.create(d === null ? {} : typeof d === 'number' ? { dimValue: d } : { dimParam: d })),
+        shape: onnx().TensorShapeProto.create({
+          dim: dims.map((d) => onnx().TensorShapeProto.Dimension.create(d === null ? {} : typeof d === 'number' ? { dimValue: d } : { dimParam: d })),
         }),
       }),
     }),
@@ -101,16 +108,16 @@ function treeAttributes(n: OnnxNodeArrays): Attr[] {
   ];
 }
 
-function model(graph: InstanceType<typeof onnx.GraphProto>, opsets: Array<[string, number]>, docString: string): Uint8Array {
-  const m = onnx.ModelProto.create({
+function model(graph: InstanceType<typeof onnxProtoTypes.onnx.GraphProto>, opsets: Array<[string, number]>, docString: string): Uint8Array {
+  const m = onnx().ModelProto.create({
     irVersion: 8,
     producerName: 'sieve',
     producerVersion: '0.1.0',
     docString,
-    opsetImport: opsets.map(([domain, version]) => onnx.OperatorSetIdProto.create({ domain, version })),
+    opsetImport: opsets.map(([domain, version]) => onnx().OperatorSetIdProto.create({ domain, version })),
     graph,
   });
-  return onnx.ModelProto.encode(m).finish();
+  return onnx().ModelProto.encode(m).finish();
 }
 
 /**
@@ -135,7 +142,7 @@ export function randomForestToOnnx(rf: RandomForestClassifier, name = 'sieve_ran
       classWeight.push(rf.nodes.value[global * C + c] / T);
     }
   }
-  const node = onnx.NodeProto.create({
+  const node = onnx().NodeProto.create({
     opType: 'TreeEnsembleClassifier',
     domain: 'ai.onnx.ml',
     name,
@@ -150,8 +157,8 @@ export function randomForestToOnnx(rf: RandomForestClassifier, name = 'sieve_ran
   });
   // onnxruntime's own label for two classes thresholds the positive score at 0, not at the larger
   // probability; an explicit ArgMax gives the forest's prediction (ties to the lower class, as Sieve).
-  const argmax = onnx.NodeProto.create({ opType: 'ArgMax', input: ['probabilities'], output: ['label'], attribute: [int('axis', 1), int('keepdims', 0)] });
-  const graph = onnx.GraphProto.create({
+  const argmax = onnx().NodeProto.create({ opType: 'ArgMax', input: ['probabilities'], output: ['label'], attribute: [int('axis', 1), int('keepdims', 0)] });
+  const graph = onnx().GraphProto.create({
     name,
     node: [node, argmax],
     input: [valueInfo('X', FLOAT, ['N', rf.nFeatures])],
@@ -160,9 +167,9 @@ export function randomForestToOnnx(rf: RandomForestClassifier, name = 'sieve_ran
   return model(graph, [['ai.onnx.ml', 1], ['', 13]], 'Sieve random forest');
 }
 
-function regressor(trees: FlatTrees, leafWeight: (globalNode: number) => number, name: string, output: string): InstanceType<typeof onnx.NodeProto> {
+function regressor(trees: FlatTrees, leafWeight: (globalNode: number) => number, name: string, output: string): InstanceType<typeof onnxProtoTypes.onnx.NodeProto> {
   const nodes = onnxNodes(trees);
-  return onnx.NodeProto.create({
+  return onnx().NodeProto.create({
     opType: 'TreeEnsembleRegressor',
     domain: 'ai.onnx.ml',
     name,
@@ -189,7 +196,7 @@ export function aadForestToOnnx(f: AADForest, name = 'sieve_aad'): Uint8Array {
   const nodes = f.nodes;
   if (!nodes) throw new Error('aadForestToOnnx: forest not fitted');
   const node = regressor(nodes, (g) => f.weights[nodes.leafId[g]] * f.leafValue[nodes.leafId[g]], name, 'score');
-  const graph = onnx.GraphProto.create({
+  const graph = onnx().GraphProto.create({
     name,
     node: [node],
     input: [valueInfo('X', FLOAT, [null, f.nFeatures])],
@@ -208,14 +215,14 @@ export function isolationForestToOnnx(f: IsolationForest, name = 'sieve_isolatio
   const T = nodes.roots.length;
   const c = averagePathLength(f.psi);
   const tree = regressor(nodes, (g) => nodes.leafPathLength[nodes.leafId[g]] / T, `${name}_trees`, 'mean_path_length');
-  const scalar = (tname: string, v: number) => onnx.TensorProto.create({ name: tname, dataType: FLOAT, dims: [], floatData: [v] });
-  const graph = onnx.GraphProto.create({
+  const scalar = (tname: string, v: number) => onnx().TensorProto.create({ name: tname, dataType: FLOAT, dims: [], floatData: [v] });
+  const graph = onnx().GraphProto.create({
     name,
     node: [
       tree,
-      onnx.NodeProto.create({ opType: 'Mul', input: ['mean_path_length', 'minus_ln2_over_c'], output: ['log_score'] }),
-      onnx.NodeProto.create({ opType: 'Exp', input: ['log_score'], output: ['anomaly_score'] }),
-      onnx.NodeProto.create({ opType: 'Sub', input: ['half', 'anomaly_score'], output: ['score'] }),
+      onnx().NodeProto.create({ opType: 'Mul', input: ['mean_path_length', 'minus_ln2_over_c'], output: ['log_score'] }),
+      onnx().NodeProto.create({ opType: 'Exp', input: ['log_score'], output: ['anomaly_score'] }),
+      onnx().NodeProto.create({ opType: 'Sub', input: ['half', 'anomaly_score'], output: ['score'] }),
     ],
     initializer: [scalar('minus_ln2_over_c', -Math.LN2 / c), scalar('half', 0.5)],
     input: [valueInfo('X', FLOAT, ['N', f.nFeatures])],
@@ -239,9 +246,9 @@ function attrMap(node: { attribute?: unknown[] | null }): Map<string, Attr> {
 
 /** Parses a single-TreeEnsembleRegressor ONNX model (as Fink's anomaly forests are). */
 export function readOnnxTreeRegressor(bytes: Uint8Array, source = 'model'): OnnxTreeRegressor {
-  let m: InstanceType<typeof onnx.ModelProto>;
+  let m: InstanceType<typeof onnxProtoTypes.onnx.ModelProto>;
   try {
-    m = onnx.ModelProto.decode(bytes);
+    m = onnx().ModelProto.decode(bytes);
   } catch (e) {
     throw new Error(`${source}: not an ONNX model (${(e as Error).message})`);
   }
