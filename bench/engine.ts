@@ -10,7 +10,7 @@ import { readJsonLines, simulate, type Alert } from '../datasets/index.ts';
 import { nextQueue } from '../engine/queue.ts';
 import { Store } from '../engine/store/store.ts';
 import { retrainClassifier, updateAnomalyModule } from '../engine/training.ts';
-import { moduleByName } from '../engine/modules.ts';
+import { builtinModule, ensureBuiltinModules } from '../engine/modules/index.ts';
 import { AnomalyQueueSession } from '../engine/anomalySession.ts';
 
 export function runEngineBenchmarks(nPool: number, nLabels: number): Array<{ what: string; seconds: number; goal?: string; rate?: string }> {
@@ -18,6 +18,7 @@ export function runEngineBenchmarks(nPool: number, nLabels: number): Array<{ wha
   const rows: Array<{ what: string; seconds: number; goal?: string; rate?: string }> = [];
   try {
     const store = Store.create(path.join(dir, 'bench.db'));
+    ensureBuiltinModules(store);
     const alerts = [...simulate(nPool, 7)].map((o) => o.alert);
     let t0 = performance.now();
     store.insertAlerts(alerts, 'bench');
@@ -37,13 +38,13 @@ export function runEngineBenchmarks(nPool: number, nLabels: number): Array<{ wha
     store.computeFeatures(nextQueueModuleExtractor('anomaly'));
     rows.push({ what: `anomaly features of ${nPool} stored alerts`, seconds: (performance.now() - t0) / 1000 });
     // labels: the simulated truth, eclipsing binaries as the anomalies of interest; 1999 already given
-    updateAnomalyModule(store, { seed: 1 });
+    updateAnomalyModule(store, 'anomaly', { seed: 1 });
     const ids = store.alertIds();
     const step = Math.max(1, Math.floor(ids.length / nLabels));
     const truth = (id: number) => (store.getAlert(id).label === 'eclipsing binary' ? 'anomaly' : 'nominal');
     for (let k = 0; k < nLabels - 1; k++) store.addLabel({ module: 'anomaly', alertId: ids[k * step], label: truth(ids[k * step]), author: 'bench' });
     t0 = performance.now();
-    const session = AnomalyQueueSession.open(store);
+    const session = AnomalyQueueSession.open(store, 'anomaly');
     rows.push({ what: `AAD session start (leaves of ${nPool} alerts in 2 x 150 trees)`, seconds: (performance.now() - t0) / 1000 });
     const last = ids[(nLabels - 1) * step];
     t0 = performance.now();
@@ -76,5 +77,5 @@ function realAlerts(): Alert[] {
 }
 
 function nextQueueModuleExtractor(name: string) {
-  return moduleByName(name).extractor();
+  return builtinModule(name).extractor();
 }

@@ -8,7 +8,7 @@ import { alertFromSieveRecord, isSieveRecord } from './sieveFormat.ts';
 import { alertFromTnsRow, isTnsRow } from './tns.ts';
 import { type Alert, AlertReadError } from './types.ts';
 import { isRecord, type RawRecord } from './values.ts';
-import { alertFromZtfPacket, ztfLeanFields } from './ztf.ts';
+import { alertFromZtfPacket, ztfLeanFieldsKeeping } from './ztf.ts';
 
 export type AlertFileFormat = 'avro' | 'parquet' | 'jsonl';
 
@@ -91,6 +91,8 @@ export function readJsonLines(text: string, file: string, out: ReadResult): void
 export interface ReadOptions {
   /** Read only what scoring needs (ZTF Avro: no stamps, no unused candidate fields). */
   lean?: boolean;
+  /** With lean: candidate fields to decode besides those the extractors read (modules' alert features and cuts). */
+  keepFields?: readonly string[];
 }
 
 export async function readAlertsFromBuffer(buf: Buffer, file: string, options: ReadOptions = {}): Promise<ReadResult> {
@@ -105,7 +107,7 @@ export async function readAlertsFromBuffer(buf: Buffer, file: string, options: R
   const format = detectFormat(buf.subarray(0, 64), file);
   const out: ReadResult = { file, format, alerts: [], errors: [] };
   if (format === 'avro') {
-    const container = readAvroContainer(buf, file, options.lean ? { fields: ztfLeanFields } : {});
+    const container = readAvroContainer(buf, file, options.lean ? { fields: ztfLeanFieldsKeeping(options.keepFields ?? []) } : {});
     out.errors.push(...container.errors);
     mapRecords(file, 'record', container.records, out);
   } else if (format === 'parquet') {

@@ -124,9 +124,30 @@ const LEAN_DROPPED_TOP = new Set(['cutoutScience', 'cutoutTemplate', 'cutoutDiff
  * times faster). Null for a schema that is not ZTF's alert schema.
  */
 export function ztfLeanFields(writer: unknown): FieldFilter | null {
+  return leanFilter(writer, LEAN_CANDIDATE_FIELDS);
+}
+
+function leanFilter(writer: unknown, candidateFields: ReadonlySet<string>): FieldFilter | null {
   if (!isRecord(writer) || writer.type !== 'record' || !Array.isArray(writer.fields)) return null;
   const top = writer.fields as Array<Record<string, unknown>>;
   if (!top.some((f) => f.name === 'candidate') || !top.some((f) => f.name === 'objectId')) return null;
   return (record, field, isTop) => (isTop ? !LEAN_DROPPED_TOP.has(field)
-    : record === 'candidate' ? LEAN_CANDIDATE_FIELDS.has(field) : record === 'prv_candidate' ? LEAN_POINT_FIELDS.has(field) : true);
+    : record === 'candidate' ? candidateFields.has(field) : record === 'prv_candidate' ? LEAN_POINT_FIELDS.has(field) : true);
+}
+
+const leanKeeping = new Map<string, (writer: unknown) => FieldFilter | null>();
+
+/**
+ * The lean field filter plus the candidate fields that modules read (a declaration's alert features and
+ * cuts): one factory per set of fields, so decoders compiled for it are cached like the plain lean one.
+ */
+export function ztfLeanFieldsKeeping(keep: readonly string[]): (writer: unknown) => FieldFilter | null {
+  if (!keep.length) return ztfLeanFields;
+  const key = [...new Set(keep)].sort().join(',');
+  let f = leanKeeping.get(key);
+  if (!f) {
+    const fields = new Set([...LEAN_CANDIDATE_FIELDS, ...keep]);
+    leanKeeping.set(key, (f = (writer: unknown) => leanFilter(writer, fields)));
+  }
+  return f;
 }

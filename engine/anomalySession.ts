@@ -1,11 +1,11 @@
 import { TwoBandAADModel, createBundle, modelFromBundle } from '../models/index.ts';
-import { moduleByName } from './modules.ts';
+import { moduleOf, type ModuleDefinition } from './modules/index.ts';
 import type { QueueEntry } from './queue.ts';
 import type { Store } from './store/store.ts';
-import { anomalyInputs, anomalyLabelCount } from './training.ts';
+import { anomalyInputs, anomalyLabelCount, anomalyVerdict } from './training.ts';
 
 /**
- * The anomaly module kept live in memory: the deployed AAD forests, every pool alert's leaf in every tree
+ * An anomaly module kept live in memory: the deployed AAD forests, every pool alert's leaf in every tree
  * (computed once), and the current scores. A label re-weights the leaves from all labels so far (warm
  * started from the current weights) and re-ranks the whole pool from the cached leaves, so the next queue
  * reflects it at once without traversing a tree. `persist` saves the weights as a new version.
@@ -20,17 +20,18 @@ export class AnomalyQueueSession {
   private readonly final: Float64Array;
   private readonly alertIds: Int32Array;
   private readonly objectIds: string[];
+  private readonly passes: Uint8Array;
   private readonly rowOfAlert = new Map<number, number>();
   private readonly T: number;
   private labelsSinceSave = 0;
 
-  private constructor(private readonly store: Store, private readonly model: TwoBandAADModel, private currentVersion: number) {
-    const def = moduleByName('anomaly');
+  private constructor(private readonly store: Store, readonly def: ModuleDefinition, private readonly model: TwoBandAADModel, private currentVersion: number) {
     store.computeFeatures(def.extractor());
     const t = store.featureTable(def.extractor().spec);
     const n = t.alertIds.length;
     this.alertIds = t.alertIds;
     this.objectIds = t.objectIds;
+    this.passes = t.passesCuts;
     t.alertIds.forEach((id, i) => this.rowOfAlert.set(id, i));
     const { inputG, inputR } = anomalyInputs(t.values, n);
     const F = model.forestG.nFeatures;
@@ -45,13 +46,14 @@ export class AnomalyQueueSession {
     this.final = s.final;
   }
 
-  static open(store: Store): AnomalyQueueSession {
-    const v = store.deployedVersion('anomaly');
-    if (v === null) throw new Error('anomaly: no deployed version to start a session from');
-    const session = new AnomalyQueueSession(store, modelFromBundle(store.getBundle('anomaly', v)) as TwoBandAADModel, v);
+  static open(store: Store, moduleName: string): AnomalyQueueSession {
+    const def = moduleOf(store, moduleName);
+    const v = store.deployedVersion(moduleName);
+    if (v === null) throw new Error(`${moduleName}: no deployed version to start a session from`);
+    const session = new AnomalyQueueSession(store, def, modelFromBundle(store.getBundle(moduleName, v)) as TwoBandAADModel, v);
     // Labels given after the saved weights (e.g. before a crash) are applied now, so none is lost.
-    const saved = store.getModel('anomaly', v).nLabels;
-    if (anomalyLabelCount(store) !== saved) session.reweight();
+    const saved = store.getModel(moduleName, v).nLabels;
+    if (anomalyLabelCount(store, def) !== saved) session.reweight();
     return session;
   }
 
@@ -79,9 +81,9 @@ export class AnomalyQueueSession {
   }
 
   /** Records the label in the store, re-weights from all labels, re-ranks. */
-  label(alertId: number, label: 'anomaly' | 'nominal' | 'unsure' | 'skip', author: string, comment: string | null = null): void {
-    this.store.addLabel({ module: 'anomaly', alertId, label, author, queue: 'anomaly', modelVersion: this.currentVersion, comment });
-    if (label === 'anomaly' || label === 'nominal') this.reweight();
+  label(alertId: number, label: string, author: string, comment: string | null = null): void {
+    this.store.addLabel({ module: this.def.name, alertId, label, author, queue: 'aad', modelVersion: this.currentVersion, comment });
+    if (anomalyVerdict(this.def, label) !== null) this.reweight();
   }
 
   /**
@@ -90,17 +92,18 @@ export class AnomalyQueueSession {
    * so that a withdrawn label leaves no trace.
    */
   reweight(fromScratch = false): void {
-    const labels = this.store.trainingLabels('anomaly');
+    const labels = this.store.trainingLabels(this.def.name);
     const T = this.T;
     // Every alert of a labelled object carries its label, as in updateAnomalyModule.
     const lab: Array<{ leavesG: Int32Array | null; leavesR: Int32Array | null; anomaly: boolean }> = [];
     for (let i = 0; i < this.objectIds.length; i++) {
       const l = labels.get(this.objectIds[i]);
-      if (l !== 'anomaly' && l !== 'nominal') continue;
+      const verdict = l === undefined ? null : anomalyVerdict(this.def, l);
+      if (verdict === null) continue;
       lab.push({
         leavesG: this.validG[i] ? this.leavesG.subarray(i * T, i * T + T) : null,
         leavesR: this.validR[i] ? this.leavesR.subarray(i * T, i * T + T) : null,
-        anomaly: l === 'anomaly',
+        anomaly: verdict,
       });
     }
     if (fromScratch) {
@@ -116,10 +119,10 @@ export class AnomalyQueueSession {
 
   /** The most anomalous alerts not yet labelled by this expert nor in `exclude` (one per object). */
   queue(k: number, expert?: string, exclude?: ReadonlySet<string>): QueueEntry[] {
-    const done = exclude ? new Set([...this.store.labelledObjects('anomaly', expert), ...exclude]) : this.store.labelledObjects('anomaly', expert);
+    const done = exclude ? new Set([...this.store.labelledObjects(this.def.name, expert), ...exclude]) : this.store.labelledObjects(this.def.name, expert);
     const seen = new Set<string>();
     const order: number[] = [];
-    for (let i = 0; i < this.final.length; i++) if (!Number.isNaN(this.final[i]) && !done.has(this.objectIds[i])) order.push(i);
+    for (let i = 0; i < this.final.length; i++) if (this.passes[i] && !Number.isNaN(this.final[i]) && !done.has(this.objectIds[i])) order.push(i);
     order.sort((a, b) => this.final[a] - this.final[b] || a - b);
     const out: QueueEntry[] = [];
     for (const i of order) {
@@ -133,16 +136,19 @@ export class AnomalyQueueSession {
 
   /** Saves the current weights as the next version and deploys it. */
   persist(actor: string): number {
-    const def = moduleByName('anomaly');
-    const version = this.store.nextVersion('anomaly');
-    const bundle = createBundle({
-      module: 'anomaly', version: String(version), model: this.model, featureSpec: def.extractor().spec, classNames: def.classNames, decisionThreshold: 0,
-      training: { X: { data: new Float32Array(0), rows: 0, cols: this.model.forestG.nFeatures } }, metrics: { labels: anomalyLabelCount(this.store) },
-      parentVersion: String(this.currentVersion),
-    });
-    this.store.db.transaction(() => {
-      this.store.saveModel(bundle, anomalyLabelCount(this.store), actor);
-      this.store.deploy('anomaly', version, actor, `AAD weights after ${this.labelsSinceSave} more label(s)`);
+    const def = this.def;
+    const nLabels = anomalyLabelCount(this.store, def);
+    // the version is read inside the writing transaction: a concurrent update never takes the same number
+    const version = this.store.db.transaction(() => {
+      const v = this.store.nextVersion(def.name);
+      const bundle = createBundle({
+        module: def.name, version: String(v), model: this.model, featureSpec: def.extractor().spec, classNames: def.classNames, decisionThreshold: 0,
+        training: { X: { data: new Float32Array(0), rows: 0, cols: this.model.forestG.nFeatures } }, metrics: { labels: nLabels },
+        parentVersion: String(this.currentVersion), declaration: def.declaration,
+      });
+      this.store.saveModel(bundle, nLabels, actor);
+      this.store.deploy(def.name, v, actor, `AAD weights after ${this.labelsSinceSave} more label(s)`);
+      return v;
     })();
     this.currentVersion = version;
     this.labelsSinceSave = 0;

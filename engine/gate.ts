@@ -67,6 +67,8 @@ export interface GateInput {
   metric: GateMetric;
   /** Held-out rows: true class (0/1), the object each row belongs to, and the class names. */
   truth: Int32Array;
+  /** The class of each row for counting held-out objects per class, when `truth` is not it (K classes). */
+  classOfRow?: Int32Array;
   objects: readonly string[];
   classNames: readonly string[];
   challengerScore: Float64Array;
@@ -104,9 +106,10 @@ export function promotionGate(g: GateInput): GateReport {
   });
   const perClass: Record<string, number> = Object.fromEntries(g.classNames.map((c) => [c, 0]));
   const seen = new Set<number>();
+  const classOf = g.classOfRow ?? g.truth;
   for (let i = 0; i < g.truth.length; i++) if (!seen.has(rowObject[i])) {
     seen.add(rowObject[i]);
-    perClass[g.classNames[g.truth[i]]]++;
+    perClass[g.classNames[classOf[i]]]++;
   }
   const tooSmall = Object.values(perClass).some((n) => n < minPerClass);
   const nObj = objectIndex.size;

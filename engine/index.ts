@@ -1,9 +1,9 @@
 // The engine's public surface (tests and the CLI's callers import from here).
 export { Store, StoreError, NON_TRAINING_LABELS, type LabelInput, type LabelRow, type ModelRow, type Role, type User } from './store/store.ts';
-export { MODULES, moduleByName, type ModuleDefinition } from './modules.ts';
+export * from './modules/index.ts';
 export { nextQueue, type QueueEntry, type QueueOptions } from './queue.ts';
 export { STRATEGY_NAMES, type StrategyName } from './activeLearning/strategies.ts';
-export { retrainClassifier, updateAnomalyModule, anomalyInputs, type TrainOptions, type TrainResult } from './training.ts';
+export { retrainClassifier, updateAnomalyModule, anomalyInputs, evaluateClassifier, type TrainOptions, type TrainResult } from './training.ts';
 export { promotionGate, type GateReport, type GateMetric, type Interval } from './gate.ts';
 export { retrainInWorker, labelsSinceLastModel } from './retrain.ts';
 export { AnomalyQueueSession } from './anomalySession.ts';

@@ -1,6 +1,6 @@
 import { RandomForestClassifier, TwoBandAADModel, modelFromBundle, Random } from '../models/index.ts';
 import { selectBatch, strategyScores, type StrategyName } from './activeLearning/strategies.ts';
-import { moduleByName } from './modules.ts';
+import { moduleOf } from './modules/index.ts';
 import type { Store } from './store/store.ts';
 import { anomalyInputs } from './training.ts';
 
@@ -29,7 +29,7 @@ export interface QueueOptions {
  * deployed); the anomaly module ranks by the deployed AAD score, most anomalous first.
  */
 export function nextQueue(store: Store, moduleName: string, o: QueueOptions = {}): QueueEntry[] {
-  const def = moduleByName(moduleName);
+  const def = moduleOf(store, moduleName);
   const ex = def.extractor();
   store.computeFeatures(ex);
   const t = store.featureTable(ex.spec);
@@ -39,8 +39,7 @@ export function nextQueue(store: Store, moduleName: string, o: QueueOptions = {}
   // one candidate per object: its latest alert
   const latest = new Map<string, number>();
   for (let i = 0; i < n; i++) latest.set(t.objectIds[i], i);
-  const eligible = (i: number) => latest.get(t.objectIds[i]) === i && !done.has(t.objectIds[i]) && (def.kind === 'anomaly' || t.passesCuts[i] === 1)
-    && (!def.informative || def.informative(t.values, i * t.cols));
+  const eligible = (i: number) => latest.get(t.objectIds[i]) === i && !done.has(t.objectIds[i]) && t.passesCuts[i] === 1;
   const k = o.k ?? 10;
   if (def.kind === 'anomaly') {
     if (deployed === null) return randomQueue(t, eligible, k, o.seed ?? 0, 'no anomaly model deployed yet: random');
@@ -58,14 +57,14 @@ export function nextQueue(store: Store, moduleName: string, o: QueueOptions = {}
   if (!(model instanceof RandomForestClassifier)) throw new Error(`${moduleName} v${deployed} is not a random forest`);
   const X = { data: Float32Array.from(t.values), rows: n, cols: t.cols };
   const proba = model.predictProba(X);
-  const strategy = o.strategy ?? 'uncertainty';
+  const strategy = o.strategy ?? def.queueStrategy;
   const scores = strategyScores(strategy, {
     proba, nClasses: model.nClasses, n, seed: o.seed ?? 0, ...(strategy === 'committee' ? { votes: model.treeVotes(X) } : {}),
   });
   return selectBatch(scores, k, { exclude: (i) => !eligible(i), ...(o.minDistance ? { features: { values: t.values, cols: t.cols }, minDistance: o.minDistance } : {}) })
     .map((q) => ({
       alertId: t.alertIds[q.index], objectId: t.objectIds[q.index], score: q.score,
-      reason: `${strategy} ${q.score.toFixed(4)}; p(${def.classNames[1]}) = ${proba[q.index * model.nClasses + 1].toFixed(3)}`, modelVersion: deployed,
+      reason: `${strategy} ${q.score.toFixed(4)}; p(${def.classNames[def.positiveClass]}) = ${proba[q.index * model.nClasses + def.positiveClass].toFixed(3)}`, modelVersion: deployed,
     }));
 }
 

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { ANOMALY_FEATURE_NAMES } from '../features/index.ts';
 import {
-  AADForest, RandomForestClassifier, TwoBandAADModel, binaryReport, createBundle, modelFromBundle, rocAuc, FINK_FOREST_INPUT_BAND,
-  type Matrix, type ModelBundle,
+  AADForest, RandomForestClassifier, TwoBandAADModel, binaryReport, confusionMatrix, createBundle, modelFromBundle, rocAuc, FINK_FOREST_INPUT_BAND,
+  type Matrix, type ModelBundle, type RandomForestParams,
 } from '../models/index.ts';
-import { moduleByName, type ModuleDefinition } from './modules.ts';
+import { featureSpecHash } from '../features/index.ts';
+import { moduleOf, type ModuleDefinition } from './modules/index.ts';
 import { promotionGate, type GateReport } from './gate.ts';
 import type { Store } from './store/store.ts';
 
@@ -59,7 +60,8 @@ export function labelledRows(store: Store, def: ModuleDefinition, holdoutFractio
   for (let i = 0; i < t.alertIds.length; i++) {
     const l = labels.get(t.objectIds[i]);
     if (l === undefined) continue;
-    if (def.informative && !def.informative(t.values, i * t.cols)) continue;
+    // the module is defined on the alerts its cuts pass: it neither learns from nor scores the others
+    if (t.passesCuts[i] !== 1) continue;
     const c = def.labelToClass(l);
     if (c === null) continue;
     keep.push(i);
@@ -89,10 +91,30 @@ function subset(r: LabelledRows, want: 0 | 1): { X: Matrix; y: Int32Array } {
   return { X: { data, rows: idx.length, cols: d }, y: Int32Array.from(idx, (i) => r.y[i]) };
 }
 
-export function evaluateClassifier(model: RandomForestClassifier, X: Matrix, y: Int32Array, threshold = 0.5): Record<string, number> {
+/**
+ * Held-out metrics of a forest. Two classes: the positive class (index 1) against the rest at `threshold`:
+ * accuracy, efficiency, purity, F1, FoM, AUC and the confusion counts. K classes: accuracy, macro F1 and the
+ * K x K confusion matrix as cm_<true>_<predicted>.
+ */
+export function evaluateClassifier(model: RandomForestClassifier, X: Matrix, y: Int32Array, threshold = 0.5, nClasses = model.nClasses): Record<string, number> {
   if (X.rows === 0) return {};
   const p = model.predictProba(X);
   const C = model.nClasses;
+  if (nClasses > 2) {
+    const cm = confusionMatrix(y, model.predict(X), nClasses);
+    const out: Record<string, number> = { n: X.rows };
+    let correct = 0;
+    let f1Sum = 0;
+    for (let a = 0; a < nClasses; a++) {
+      correct += cm[a][a];
+      const tp = cm[a][a];
+      const fn = cm[a].reduce((s, v) => s + v, 0) - tp;
+      const fp = cm.reduce((s, row) => s + row[a], 0) - tp;
+      f1Sum += tp === 0 ? 0 : (2 * tp) / (2 * tp + fp + fn);
+      for (let b = 0; b < nClasses; b++) out[`cm_${a}_${b}`] = cm[a][b];
+    }
+    return { accuracy: correct / X.rows, f1: f1Sum / nClasses, ...out };
+  }
   const score = Float64Array.from({ length: X.rows }, (_, i) => (C > 1 ? p[i * C + 1] : 0));
   const pred = Int32Array.from(score, (s) => (s >= threshold ? 1 : 0));
   const r = binaryReport(y, pred);
@@ -101,30 +123,49 @@ export function evaluateClassifier(model: RandomForestClassifier, X: Matrix, y: 
   return { accuracy: r.accuracy, efficiency: r.efficiency, purity: r.purity, f1: r.f1, fom: r.fom, ...(Number.isNaN(auc) ? {} : { auc }), n: X.rows, tp, fp, tn, fn };
 }
 
+/** The declaration's random-forest parameters. */
+export function forestParams(def: ModuleDefinition, o: TrainOptions): Partial<RandomForestParams> {
+  const m = def.model;
+  return {
+    nEstimators: o.nEstimators ?? m.trees ?? 100, seed: o.seed ?? 0, oobScore: true,
+    classWeight: (m.classWeight ?? 'balanced') === 'balanced' ? 'balanced' : null,
+    ...(m.maxDepth ? { maxDepth: m.maxDepth } : {}), ...(m.minSamplesLeaf ? { minSamplesLeaf: m.minSamplesLeaf } : {}),
+    ...(m.maxFeatures ? { maxFeatures: m.maxFeatures === 'all' ? 1 : m.maxFeatures } : {}),
+  };
+}
+
 /**
  * Retrains a classifier module from the store's labels: random forest on the training objects, evaluated
- * with the deployed model on the same held-out objects, saved as the next version, and deployed when it is
- * not worse by the gate metric (or when nothing is deployed yet). Every write happens in one transaction
- * at the end, so a crash part-way leaves the registry and the deployed model as they were.
+ * with the deployed model on the same held-out objects, saved as the next version, and deployed when the
+ * promotion gate says so. Every write happens in one transaction at the end, so a crash part-way leaves the
+ * registry and the deployed model as they were.
  */
 export function retrainClassifier(store: Store, moduleName: string, o: TrainOptions = {}): TrainResult {
-  const def = moduleByName(moduleName);
+  const def = moduleOf(store, moduleName);
   if (def.kind !== 'classifier') throw new Error(`${moduleName} is an anomaly module: it updates on every label`);
   store.computeFeatures(def.extractor());
   const rows = labelledRows(store, def, o.holdoutFraction ?? 0.25);
   const train = subset(rows, 0);
   const test = subset(rows, 1);
   const classes = new Set(train.y);
-  if (train.X.rows < 2 || classes.size < 2) throw new Error(`${moduleName}: need labelled training examples of both classes (have ${train.X.rows} rows, ${classes.size} class(es))`);
-  const rf = new RandomForestClassifier({ nEstimators: o.nEstimators ?? 100, seed: o.seed ?? 0, classWeight: 'balanced', oobScore: true }).fit(train.X, train.y, def.classNames.length);
-  const metrics = evaluateClassifier(rf, test.X, test.y);
-  const gateMetric = o.gateMetric ?? 'fom';
+  const K = def.classNames.length;
+  if (train.X.rows < 2 || classes.size < 2) throw new Error(`${moduleName}: need labelled training examples of at least two classes (have ${train.X.rows} rows, ${classes.size} class(es))`);
+  const threshold = def.broker.threshold ?? 0.5;
+  const rf = new RandomForestClassifier(forestParams(def, o)).fit(train.X, train.y, K);
+  const metrics = evaluateClassifier(rf, test.X, test.y, threshold, K);
+  const gateMetric = o.gateMetric ?? def.gate.metric;
   const testObjects = rows.objects.filter((_, i) => rows.holdout[i] === 1);
-  const positive = (m: RandomForestClassifier) => {
+  // two classes: the gate compares the positive class's probability; K classes: whether each row is right
+  const gateScore = (m: RandomForestClassifier) => {
+    if (K > 2) {
+      const pred = m.predict(test.X);
+      return Float64Array.from(pred, (c, i) => (c === test.y[i] ? 1 : 0));
+    }
     const p = m.predictProba(test.X);
     return Float64Array.from({ length: test.X.rows }, (_, i) => p[i * m.nClasses + 1]);
   };
-  const challengerScore = positive(rf);
+  const gateTruth = K > 2 ? new Int32Array(test.y.length).fill(1) : test.y;
+  const challengerScore = gateScore(rf);
   const actor = o.actor ?? 'retrain';
   // The version number, the champion and the decision are read inside the writing transaction (IMMEDIATE:
   // it holds the write lock), so two retrains of one module, in two processes or threads, never pick the
@@ -133,22 +174,27 @@ export function retrainClassifier(store: Store, moduleName: string, o: TrainOpti
     const deployed = store.deployedVersion(moduleName);
     let champion: { version: number; score: Float64Array; provisional: boolean } | null = null;
     let deployedMetrics: Record<string, number> | null = null;
+    const specHash = featureSpecHash(def.extractor().spec);
     if (deployed !== null) {
       const old = modelFromBundle(store.getBundle(moduleName, deployed));
-      if (old instanceof RandomForestClassifier && old.nFeatures === train.X.cols) {
-        deployedMetrics = evaluateClassifier(old, test.X, test.y);
-        champion = { version: deployed, score: positive(old), provisional: store.getModel(moduleName, deployed).provisional };
+      // a version of another feature space (an earlier revision's features or cuts) is no comparable champion
+      if (old instanceof RandomForestClassifier && old.nFeatures === train.X.cols && store.getModel(moduleName, deployed).featureSpecHash === specHash) {
+        deployedMetrics = evaluateClassifier(old, test.X, test.y, threshold, K);
+        champion = { version: deployed, score: gateScore(old), provisional: store.getModel(moduleName, deployed).provisional };
       }
     }
     const gate = promotionGate({
-      metric: gateMetric, truth: test.y, objects: testObjects, classNames: def.classNames, challengerScore, champion, seed: o.seed ?? 0,
-      ...(o.tolerance === undefined ? {} : { tolerance: o.tolerance }), ...(o.minHeldOutPerClass === undefined ? {} : { minPerClass: o.minHeldOutPerClass }),
+      metric: K > 2 ? 'accuracy' : gateMetric, truth: gateTruth, classOfRow: test.y, objects: testObjects, classNames: def.classNames, challengerScore, champion,
+      seed: o.seed ?? 0, threshold: K > 2 ? 0.5 : threshold,
+      tolerance: o.tolerance ?? def.gate.tolerance, minPerClass: o.minHeldOutPerClass ?? def.gate.minHeldOutPerClass,
     });
-    if (deployed !== null && !champion) Object.assign(gate, { decision: 'keep', reason: `deployed v${deployed} is not a comparable forest; kept as a candidate` });
+    // the deployed version belongs to another revision's feature space: the first version of this one is deployed
+    if (deployed !== null && !champion) gate.reason = `first version of this feature space (deployed v${deployed} is of another revision): ${gate.reason}`;
     const version = store.nextVersion(moduleName);
     const bundle: ModelBundle = createBundle({
       module: moduleName, version: String(version), model: rf, featureSpec: def.extractor().spec, classNames: def.classNames,
-      training: { X: train.X, y: train.y }, metrics, parentVersion: deployed === null ? null : String(deployed),
+      training: { X: train.X, y: train.y }, metrics, parentVersion: deployed === null ? null : String(deployed), declaration: def.declaration,
+      decisionThreshold: threshold,
     });
     const promoted = gate.decision !== 'keep' && (o.autoDeploy ?? true);
     store.saveModel(bundle, rows.y.length, actor, gate);
@@ -171,11 +217,17 @@ export function anomalyInputs(values: ArrayLike<number>, rows: number): { inputG
   return { inputG, inputR };
 }
 
-/** Objects with an anomaly or nominal label: the anomaly module's label count (versions, learning curve). */
-export function anomalyLabelCount(store: Store): number {
+/** Objects with a training label (anomalous or nominal): an anomaly module's label count (versions, learning curve). */
+export function anomalyLabelCount(store: Store, def: ModuleDefinition): number {
   let n = 0;
-  for (const l of store.trainingLabels('anomaly').values()) if (l === 'anomaly' || l === 'nominal') n++;
+  for (const l of store.trainingLabels(def.name).values()) if (def.labelToClass(l) !== null) n++;
   return n;
+}
+
+/** Whether a label of an anomaly module says "anomalous" (its positive class), "nominal", or neither (null). */
+export function anomalyVerdict(def: ModuleDefinition, label: string): boolean | null {
+  const c = def.labelToClass(label);
+  return c === null ? null : c === def.positiveClass;
 }
 
 /**
@@ -183,29 +235,31 @@ export function anomalyLabelCount(store: Store): number {
  * anomaly/nominal label given so far, saved as the next version and deployed (AAD has no held-out gate:
  * each label is meant to move the ranking at once).
  */
-export function updateAnomalyModule(store: Store, o: TrainOptions = {}): TrainResult {
-  const def = moduleByName('anomaly');
+export function updateAnomalyModule(store: Store, moduleName: string, o: TrainOptions = {}): TrainResult {
+  const def = moduleOf(store, moduleName);
+  if (def.kind !== 'anomaly') throw new Error(`${moduleName} is a classifier module: retrain it`);
   store.computeFeatures(def.extractor());
   const t = store.featureTable(def.extractor().spec);
   const { inputG, inputR } = anomalyInputs(t.values, t.alertIds.length);
   const F = ANOMALY_FEATURE_NAMES.length;
-  const deployed = store.deployedVersion('anomaly');
+  const deployed = store.deployedVersion(moduleName);
   let model: TwoBandAADModel;
-  if (deployed !== null) model = modelFromBundle(store.getBundle('anomaly', deployed)) as TwoBandAADModel;
+  if (deployed !== null) model = modelFromBundle(store.getBundle(moduleName, deployed)) as TwoBandAADModel;
   else {
     const fit = (input: Float32Array, seed: number) => {
       const idx: number[] = [];
       for (let i = 0; i < t.alertIds.length; i++) if (input.subarray(i * F, i * F + F).every(Number.isFinite)) idx.push(i);
-      if (idx.length < 4) throw new Error(`anomaly: only ${idx.length} alerts with complete features in a band`);
+      if (idx.length < 4) throw new Error(`${moduleName}: only ${idx.length} alerts with complete features in a band`);
       const data = new Float32Array(idx.length * F);
       idx.forEach((i, k) => data.set(input.subarray(i * F, i * F + F), k * F));
-      return new AADForest({ seed, nEstimators: o.nEstimators ?? 150 }).fit({ data, rows: idx.length, cols: F });
+      return new AADForest({ seed, nEstimators: o.nEstimators ?? def.model.trees ?? 150, ...(def.model.maxSamples ? { maxSamples: def.model.maxSamples } : {}) })
+        .fit({ data, rows: idx.length, cols: F });
     };
     model = new TwoBandAADModel(fit(inputG, (o.seed ?? 0) * 2 + 1), fit(inputR, (o.seed ?? 0) * 2 + 2));
   }
   model.forestG.resetWeights();
   model.forestR.resetWeights();
-  const labels = store.trainingLabels('anomaly');
+  const labels = store.trainingLabels(moduleName);
   const n = t.alertIds.length;
   const Xg = { data: inputG, rows: n, cols: F };
   const Xr = { data: inputR, rows: n, cols: F };
@@ -216,26 +270,28 @@ export function updateAnomalyModule(store: Store, o: TrainOptions = {}): TrainRe
   const labelled: Array<{ leavesG: Int32Array | null; leavesR: Int32Array | null; anomaly: boolean }> = [];
   for (let i = 0; i < n; i++) {
     const l = labels.get(t.objectIds[i]);
-    if (l !== 'anomaly' && l !== 'nominal') continue;
+    const verdict = l === undefined ? null : anomalyVerdict(def, l);
+    if (verdict === null) continue;
     labelled.push({
       leavesG: scores.validG[i] ? leavesG.subarray(i * T, i * T + T) : null,
       leavesR: scores.validR[i] ? leavesR.subarray(i * T, i * T + T) : null,
-      anomaly: l === 'anomaly',
+      anomaly: verdict,
     });
   }
   const pool = (s: Float64Array, v: Uint8Array) => Array.from(s).filter((_, i) => v[i]);
   if (labelled.length) model.update(labelled, pool(scores.scoreG, scores.validG), pool(scores.scoreR, scores.validR));
   const actor = o.actor ?? 'aad-update';
   // the version is chosen inside the writing transaction: concurrent updates never collide on a number
+  const nLabels = anomalyLabelCount(store, def);
   const version = store.db.transaction(() => {
-    const v = store.nextVersion('anomaly');
+    const v = store.nextVersion(moduleName);
     const bundle = createBundle({
-      module: 'anomaly', version: String(v), model, featureSpec: def.extractor().spec, classNames: def.classNames, decisionThreshold: 0,
-      training: { X: Xg }, metrics: { labels: anomalyLabelCount(store) }, parentVersion: deployed === null ? null : String(deployed),
+      module: moduleName, version: String(v), model, featureSpec: def.extractor().spec, classNames: def.classNames, decisionThreshold: 0,
+      training: { X: Xg }, metrics: { labels: nLabels }, parentVersion: deployed === null ? null : String(deployed), declaration: def.declaration,
     });
-    store.saveModel(bundle, anomalyLabelCount(store), actor);
-    store.deploy('anomaly', v, actor, `AAD update from ${anomalyLabelCount(store)} labelled object(s)`);
+    store.saveModel(bundle, nLabels, actor);
+    store.deploy(moduleName, v, actor, `AAD update from ${nLabels} labelled object(s)`);
     return v;
   })();
-  return { module: 'anomaly', version, nLabels: anomalyLabelCount(store), metrics: { labels: anomalyLabelCount(store) }, deployedMetrics: null, promoted: true, reason: 'AAD update' };
+  return { module: moduleName, version, nLabels, metrics: { labels: nLabels }, deployedMetrics: null, promoted: true, reason: 'AAD update' };
 }

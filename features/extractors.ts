@@ -9,8 +9,11 @@ import { kilonovaFitCurves, sigmoidFitCurves, type FitCurve } from './fitCurves.
 /** One feature extractor: its spec, the module's selection cuts, and a pure function alert -> row. */
 export interface FeatureExtractor {
   readonly spec: FeatureSpec;
-  /** The science module's cuts (e.g. Fink's early SN Ia cuts); true when the alert is eligible. */
-  passesCuts(alert: Alert): boolean;
+  /**
+   * The science module's cuts (e.g. Fink's early SN Ia cuts); true when the alert is eligible. `values`, the
+   * row extract() just wrote for this alert, saves cuts on feature columns from computing it again.
+   */
+  passesCuts(alert: Alert, values?: ArrayLike<number>): boolean;
   /** Writes spec.columns.length values into `out` (allocated when omitted) and returns it. */
   extract(alert: Alert, out?: Float64Array): Float64Array;
   /** The fitted model behind the features, sampled for display over the light curve (when there is one). */

@@ -27,6 +27,11 @@ export interface BundleManifest {
   parentVersion: string | null;
   /** sha256 of the model weights alone: equal for equal seeds and data, whatever `created` says. */
   modelSha256: string;
+  /**
+   * The module declaration the model was trained under (features, cuts, labels, broker output), so that a
+   * broker given only the bundle scores it exactly as the workbench does. Opaque JSON to this layer.
+   */
+  declaration?: unknown;
 }
 
 /** The artefact that goes to a broker: manifest, weights, and a checksum over both. */
@@ -80,6 +85,7 @@ export interface BundleInput {
   parentVersion?: string | null;
   /** ISO time; injectable so that a rebuild is byte-identical. */
   created?: string;
+  declaration?: unknown;
 }
 
 export function createBundle(input: BundleInput): ModelBundle {
@@ -103,6 +109,7 @@ export function createBundle(input: BundleInput): ModelBundle {
     metrics: input.metrics ?? {},
     parentVersion: input.parentVersion ?? null,
     modelSha256: sha256(canonicalJson(modelJson)),
+    ...(input.declaration === undefined ? {} : { declaration: input.declaration }),
   };
   return { manifest, model: modelJson, sha256: sha256(canonicalJson({ manifest, model: modelJson })) };
 }

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { simulate } from '../../datasets/index.ts';
-import { MODULES } from '../modules.ts';
+import { ensureBuiltinModules, storeModules } from '../modules/index.ts';
 import { nextQueue } from '../queue.ts';
 import { Store } from '../store/store.ts';
 import { printBanner } from './serveCommands.ts';
@@ -43,35 +43,38 @@ export async function demoCommand(opts: { in?: string[]; shared?: string; n: num
       if (files.length) await store.importFiles(files, 'demo');
       console.log(`store ${opts.db}: ${store.countAlerts()} alerts (${opts.n} simulated${files.length ? ` + ${files.map((f) => path.basename(f)).join(', ')}` : ''})`);
     } else console.log(`store ${opts.db}: ${store.countAlerts()} alerts already there`);
-    for (const def of Object.values(MODULES)) store.computeFeatures(def.extractor());
-    // Seed labels so that every classifier has a first version: the known class of simulated and
-    // TNS-labelled alerts, recorded as such (author demo-seed, with a comment saying where it came from).
-    for (const def of Object.values(MODULES)) {
+    const added = ensureBuiltinModules(store, 'demo');
+    if (added.length) console.log(`modules: ${added.join(', ')} (the shipped declarations)`);
+    const modules = storeModules(store);
+    for (const def of modules) store.computeFeatures(def.extractor());
+    // Seed labels so that every classifier has a first version: the known class of simulated and catalogued
+    // alerts, as the module's declaration maps catalogue classes to its labels (its `catalog`), recorded as
+    // such (author demo-seed, with a comment saying where it came from).
+    for (const def of modules) {
       if (def.kind !== 'classifier' || store.deployedVersion(def.name) !== null) continue;
       // Half of the eligible alerts with a known class (at most 200) seed the first version; the other half
       // stays in the unlabelled pool for the experts' queue.
       const known = nextQueue(store, def.name, { k: Number.MAX_SAFE_INTEGER, expert: 'demo-seed', strategy: 'random', seed: opts.seed })
-        .filter((e) => store.getAlert(e.alertId).label !== undefined);
+        .map((e) => ({ e, a: store.getAlert(e.alertId) }))
+        .filter(({ a }) => a.label !== undefined && def.catalogLabel(a.label) !== null);
       let n = 0;
-      for (const e of known.slice(0, Math.min(200, Math.ceil(known.length / 2)))) {
-        const a = store.getAlert(e.alertId);
-        if (!a.label) continue;
-        const label = def.name === 'early-snia' ? (a.label === 'SN Ia' || a.label.startsWith('SN Ia-') ? 'SN Ia' : 'other SN') : a.label === 'kilonova' ? 'kilonova' : 'other';
-        store.addLabel({ module: def.name, alertId: e.alertId, label, author: 'demo-seed', comment: `seeded from the known class (${a.label})` });
+      for (const { e, a } of known.slice(0, Math.min(200, Math.ceil(known.length / 2)))) {
+        store.addLabel({ module: def.name, alertId: e.alertId, label: def.catalogLabel(a.label!)!, author: 'demo-seed', comment: `seeded from the known class (${a.label})` });
         n++;
       }
       try {
         const r = retrainClassifier(store, def.name, { seed: opts.seed, actor: 'demo' });
         console.log(`${def.name}: ${n} seed labels; v${r.version} ${r.promoted ? 'deployed' : 'kept as candidate'} (${JSON.stringify(r.metrics)})`);
       } catch (e) {
-        console.log(`${def.name}: no first version (${(e as Error).message})`);
+        console.log(`${def.name}: no first version yet (${(e as Error).message})`);
       }
     }
-    if (store.deployedVersion('anomaly') === null) {
-      const r = updateAnomalyModule(store, { seed: opts.seed, actor: 'demo' });
-      console.log(`anomaly: v${r.version} deployed (AAD forests, no label yet)`);
+    for (const def of modules) {
+      if (def.kind !== 'anomaly' || store.deployedVersion(def.name) !== null) continue;
+      const r = updateAnomalyModule(store, def.name, { seed: opts.seed, actor: 'demo' });
+      console.log(`${def.name}: v${r.version} deployed (AAD forests, no label yet)`);
     }
-    for (const def of Object.values(MODULES)) {
+    for (const def of modules) {
       const q = nextQueue(store, def.name, { k: 3, expert: 'you' });
       console.log(`queue ${def.name}:`);
       for (const e of q) console.log(`  alert ${e.alertId} ${e.objectId}: ${e.reason}`);

@@ -1,9 +1,8 @@
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import type * as DemoCmd from './demo.ts';
 import type * as ExperimentCmd from './experiment.ts';
 import {
-  AL_STRATEGIES, CLASSIFIER_MODULE_NAMES, DEFAULT_AL_DATA, DEFAULT_DB, DEFAULT_SHARED_DATA, EXPORT_FORMATS, EXTRACTOR_NAMES, MODULE_NAMES as MODULES_LIST,
-  SIMULATED_CLASS_NAMES, STRATEGY_NAMES,
+  AL_STRATEGIES, DEFAULT_AL_DATA, DEFAULT_DB, DEFAULT_SHARED_DATA, EXPORT_FORMATS, EXTRACTOR_NAMES, SIMULATED_CLASS_NAMES, STRATEGY_NAMES,
 } from './names.ts';
 import {
   UsageError, commaList, finiteNumber, fraction, int, nonEmpty, nonNegativeInt, nonNegativeNumber, oneOf, port, positiveInt, requireFiles, samples,
@@ -19,9 +18,11 @@ const lazy = <M, K extends keyof M>(load: () => Promise<M>, name: K) => async (.
   await ((await load())[name] as (...a: unknown[]) => unknown)(...args);
 };
 
-const MODULE_NAMES: readonly string[] = MODULES_LIST;
-const CLASSIFIER_NAMES: readonly string[] = CLASSIFIER_MODULE_NAMES;
-const moduleArg = (v: string) => oneOf('module', v, MODULE_NAMES);
+// Modules are declarations in the store: here their names are checked for form, by the command for existence.
+const moduleArg = (v: string) => {
+  if (!/^[a-z][a-z0-9-]{1,47}$/.test(v)) throw new InvalidArgumentError(`'${v}' is not a module name (lower case, digits and '-')`);
+  return v;
+};
 const dbOption = () => new Option('--db <file>', 'store').default(DEFAULT_DB).argParser(nonEmpty);
 
 const program = new Command();
@@ -45,7 +46,7 @@ program
   .option('--in <file...>', 'alert file(s) (.jsonl, .parquet, .avro, detected by content)')
   .option('--out <file>', 'output CSV')
   .option('--db <file>', 'compute into the store instead, for every module (or --module)', nonEmpty)
-  .addOption(new Option('--module <name>', 'with --db: only this module').choices(MODULE_NAMES))
+  .option('--module <name>', 'with --db: only this module', moduleArg)
   .action(async (opts: { extractor?: string; in?: string[]; out?: string; db?: string; module?: string }) => {
     if (opts.db) {
       if (opts.extractor || opts.in || opts.out) throw new UsageError('--db computes the modules\' features into the store; --extractor, --in and --out write a CSV instead: give one or the other');
@@ -64,25 +65,24 @@ program.command('ingest').description('store alert files (all-or-nothing: a bad 
     return (await storeCmds()).ingestCommand(files, opts);
   });
 program.command('train').description('retrain a module from its labels in a worker; deploy it if the gate passes')
-  .argument('<module>', `one of ${CLASSIFIER_NAMES.join(', ')}`, (v: string) => oneOf('classifier module', v, CLASSIFIER_NAMES)).addOption(dbOption())
+  .argument('<module>', 'a module of the store', moduleArg).addOption(dbOption())
   .option('--seed <seed>', 'random seed', int, 0)
-  .option('--trees <count>', 'trees', positiveInt, 100).option('--actor <name>', 'who trains', 'cli').action(lazy(storeCmds, 'trainCommand'));
+  .option('--trees <count>', "trees (default: the module's model.trees)", positiveInt).option('--actor <name>', 'who trains', 'cli').action(lazy(storeCmds, 'trainCommand'));
 program.command('queue').description("the next alerts to label, with the reason each was chosen")
-  .argument('<module>', `one of ${MODULE_NAMES.join(', ')}`, moduleArg).addOption(dbOption()).option('--k <count>', 'how many', positiveInt, 10)
+  .argument('<module>', 'a module of the store', moduleArg).addOption(dbOption()).option('--k <count>', 'how many', positiveInt, 10)
   .addOption(new Option('--strategy <name>', 'query strategy (classifier modules; the anomaly module ranks by AAD score)').choices(STRATEGY_NAMES))
   .option('--expert <name>', 'skip objects this expert labelled')
   .option('--seed <seed>', 'seed for random choices', int, 0).option('--json', 'JSON output', false)
   .action(async (module: string, opts: { db: string; k: number; strategy?: (typeof STRATEGY_NAMES)[number]; expert?: string; seed: number; json: boolean }) => {
-    if (opts.strategy && !CLASSIFIER_NAMES.includes(module)) throw new UsageError(`--strategy: the ${module} module ranks by its AAD score; strategies apply to classifier modules (${CLASSIFIER_NAMES.join(', ')})`);
-    return (await storeCmds()).queueCommand(module, { ...opts, strategy: opts.strategy ?? 'uncertainty' });
+    return (await storeCmds()).queueCommand(module, opts);
   });
 program.command('label').description('label an alert (its object inherits the label); retrains after --retrain-every labels')
   .argument('<alert>', 'alert id in the store', (v: string) => String(positiveInt(v))).argument('<label>')
-  .addOption(new Option('--module <name>', 'module').choices(MODULE_NAMES).makeOptionMandatory())
+  .requiredOption('--module <name>', 'a module of the store', moduleArg)
   .addOption(dbOption()).option('--expert <name>', 'who labels', 'cli').option('--comment <text>').option('--queue <name>')
-  .option('--retrain-every <count>', 'retrain after this many new labels', positiveInt, 10).action(lazy(storeCmds, 'labelCommand'));
+  .option('--retrain-every <count>', "retrain after this many new labels (default: the module's retrain.every)", positiveInt).action(lazy(storeCmds, 'labelCommand'));
 program.command('models').description('model versions with status and metrics; --plot writes the learning curve as PNG')
-  .argument('[module]', `one of ${MODULE_NAMES.join(', ')}`, moduleArg)
+  .argument('[module]', 'a module of the store', moduleArg)
   .addOption(dbOption()).option('--json', 'JSON output', false).option('--plot <png>', "the module's learning curve (metrics vs labels) as a PNG")
   .action(async (module: string | undefined, opts: { db: string; json: boolean; plot?: string }) => {
     if (opts.plot && !module) throw new UsageError('--plot needs a module');
@@ -107,7 +107,7 @@ program
   .description('the main job: a store with a simulated night (plus the real ZTF and TNS samples), features, and a first deployed version of every module')
   .addOption(dbOption())
   .option('--in <file...>', `alert files to ingest besides the simulated night (default: the samples in --shared)`)
-  .option('--shared <dir>', 'the shared data folder whose real ZTF and TNS samples the demo ingests when --in is not given', DEFAULT_SHARED_DATA)
+  .option('--shared <dir>', 'the shared data folder whose real ZTF alerts (with stamps) the demo ingests when --in is not given', DEFAULT_SHARED_DATA)
   .option('--n <count>', 'objects in the simulated night', positiveInt, 2000)
   .option('--seed <seed>', 'random seed', int, 1)
   .option('--no-serve', 'exit once the store is ready')
@@ -128,7 +128,7 @@ program.command('serve').description('the HTTP API and the web UI over an existi
   .action(lazy(serveCmds, 'serveCommand'));
 
 program.command('score').description('score an alert stream with the deployed modules (files, a watched folder or Kafka) into JSONL, the store or Kafka')
-  .addOption(new Option('--module <name...>', 'modules to run').choices(MODULE_NAMES).makeOptionMandatory())
+  .requiredOption('--module <name...>', 'modules to run (of the --db store, or bundles in --bundles)', (v: string, prev: string[] | undefined) => [...(prev ?? []), moduleArg(v)])
   .option('--db <file>', 'the registry whose deployed versions score (followed live: deploy/rollback switch between batches)', nonEmpty)
   .option('--bundles <dir>', 'a folder of bundle files instead of a registry (a new file switches the scorers)')
   .requiredOption('--from <source...>', 'alert files or folders (Avro, Parquet, JSONL, .gz), or kafka://host:port/topic?group=NAME')
@@ -152,6 +152,26 @@ program.command('score').description('score an alert stream with the deployed mo
     if (opts.state && !files.length) throw new UsageError('--state remembers finished files; a Kafka source keeps its place with committed offsets');
     return (await import('./score.ts')).scoreCommand(opts);
   });
+
+const mod = program.command('module').description('science modules as declarations (JSON or YAML): add, list, show, check, disable; the JSON Schema');
+mod.command('schema').description('print the JSON Schema of a module declaration').action(lazy(() => import('./moduleCommands.ts'), 'moduleSchemaCommand'));
+mod.command('add').description('validate a declaration and store it as the module\'s next revision').argument('<file>').addOption(dbOption())
+  .option('--actor <name>', 'who adds it', 'cli')
+  .action(async (file: string, opts: { db: string; actor: string }) => {
+    requireFiles('module add', [file]);
+    return (await import('./moduleCommands.ts')).moduleAddCommand(file, opts);
+  });
+mod.command('list').description('the modules of the store').addOption(dbOption()).option('--json', 'JSON output', false).action(lazy(() => import('./moduleCommands.ts'), 'moduleListCommand'));
+mod.command('show').description('a module: its declaration, cut pass rate on the stored alerts, labels per class, versions').argument('<name>', 'module', moduleArg)
+  .addOption(dbOption()).option('--json', 'JSON output', false).action(lazy(() => import('./moduleCommands.ts'), 'moduleShowCommand'));
+mod.command('check').description('dry run of a declaration on alert files: cut pass rate, missing features, label keys').argument('<file>')
+  .requiredOption('--in <files...>', 'alert files').action(async (file: string, opts: { in: string[] }) => {
+    requireFiles('module check', [file]);
+    requireFiles('--in', opts.in);
+    return (await import('./moduleCommands.ts')).moduleCheckCommand(file, opts);
+  });
+mod.command('disable').description('take a module out of the workbench and the scorer (its revisions, labels and versions stay)').argument('<name>', 'module', moduleArg)
+  .addOption(dbOption()).option('--actor <name>', 'who disables it', 'cli').action(lazy(() => import('./moduleCommands.ts'), 'moduleDisableCommand'));
 
 const user = program.command('user').description('expert and admin accounts (tokens are stored hashed)');
 user.command('add').argument('<name>').addOption(new Option('--role <role>', 'role').choices(['expert', 'admin']).default('expert')).addOption(dbOption())
@@ -221,7 +241,7 @@ program
   .option('--name <name>', "model name inside a Fink zip (forest_g_AAD_<name>.onnx)")
   .action(async (module: string, opts: { format: string; out: string; db?: string; version?: string; name?: string }) => {
     if (opts.db) {
-      oneOf('module', module, MODULE_NAMES);
+      moduleArg(module);
       return (await storeCmds()).exportFromStore(module, { ...opts, db: opts.db });
     }
     if (opts.version) throw new UsageError('--version picks a version of a --db store; a bundle file is one version');

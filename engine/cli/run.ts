@@ -51,5 +51,6 @@ export function report(e: unknown, command: string, debug = process.env.SIEVE_DE
     if (lines.length > 1) process.stderr.write(`${lines.slice(1).join('\n')}\n`);
     if (err.stack) process.stderr.write(`${err.stack}\n`);
   }
-  return e instanceof InvalidArgumentError ? 2 : 1;
+  // a module name the store does not know is a mistake in the call, like an unknown option value
+  return e instanceof InvalidArgumentError || err.name === 'UnknownModuleError' ? 2 : 1;
 }

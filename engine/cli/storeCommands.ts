@@ -1,4 +1,4 @@
-import { moduleByName, MODULES } from '../modules.ts';
+import { ensureBuiltinModules, moduleOf, storeModules } from '../modules/index.ts';
 import { nextQueue } from '../queue.ts';
 import { labelsSinceLastModel, retrainInWorker } from '../retrain.ts';
 import { Store } from '../store/store.ts';
@@ -23,6 +23,9 @@ export async function ingestCommand(files: string[], opts: { db: string; actor: 
   const store = Store.create(opts.db);
   try {
     const r = await store.importFiles(files, opts.actor);
+    // a new store starts with the shipped module declarations (sieve module add for your own)
+    const added = ensureBuiltinModules(store, opts.actor);
+    if (added.length) console.log(`modules: ${added.join(', ')} (the shipped declarations)`);
     console.log(`${r.inserted} alerts stored, ${r.duplicates} already there (${files.length} file(s)) -> ${opts.db}`);
   } finally {
     store.close();
@@ -31,43 +34,45 @@ export async function ingestCommand(files: string[], opts: { db: string; actor: 
 
 export function storeFeaturesCommand(opts: { db: string; module?: string }): void {
   withStore(opts.db, (store) => {
-    const names = opts.module ? [opts.module] : Object.keys(MODULES);
+    const names = opts.module ? [opts.module] : storeModules(store).map((m) => m.name);
     for (const name of names) {
-      const ex = moduleByName(name).extractor();
+      const ex = moduleOf(store, name).extractor();
       const r = store.computeFeatures(ex);
       console.log(`${name}: ${r.computed} alerts featurised (${ex.spec.name}@${ex.spec.version}, spec ${r.specHash.slice(0, 12)})`);
     }
   });
 }
 
-export async function trainCommand(module: string, opts: { db: string; seed: number; trees: number; actor: string }): Promise<void> {
-  moduleByName(module);
-  const { result } = retrainInWorker(opts.db, module, { seed: opts.seed, nEstimators: opts.trees, actor: opts.actor });
+export async function trainCommand(module: string, opts: { db: string; seed: number; trees?: number; actor: string }): Promise<void> {
+  withStore(opts.db, (store) => moduleOf(store, module));
+  const { result } = retrainInWorker(opts.db, module, { seed: opts.seed, actor: opts.actor, ...(opts.trees ? { nEstimators: opts.trees } : {}) });
   const r = await result;
   console.log(`${r.module} v${r.version}: ${r.nLabels} labelled rows; ${r.promoted ? 'deployed' : 'kept as candidate'} (${r.reason})`);
   console.log(`  metrics: ${JSON.stringify(r.metrics)}`);
 }
 
-export function queueCommand(module: string, opts: { db: string; k: number; strategy: StrategyName; expert?: string; seed: number; json: boolean }): void {
+export function queueCommand(module: string, opts: { db: string; k: number; strategy?: StrategyName; expert?: string; seed: number; json: boolean }): void {
   withStore(opts.db, (store) => {
-    const q = nextQueue(store, module, { k: opts.k, strategy: opts.strategy, seed: opts.seed, ...(opts.expert ? { expert: opts.expert } : {}) });
+    const def = moduleOf(store, module);
+    if (opts.strategy && def.kind === 'anomaly') throw new UsageError(`--strategy: ${module} is an anomaly module, ranked by its AAD score; strategies apply to classifier modules`);
+    const q = nextQueue(store, module, { k: opts.k, seed: opts.seed, ...(opts.strategy ? { strategy: opts.strategy } : {}), ...(opts.expert ? { expert: opts.expert } : {}) });
     if (opts.json) console.log(JSON.stringify(q));
     else for (const e of q) console.log(`${String(e.alertId).padStart(8)}  ${e.objectId.padEnd(20)}  ${e.reason}`);
   });
 }
 
-export async function labelCommand(alertId: string, label: string, opts: { db: string; module: string; expert: string; comment?: string; queue?: string; retrainEvery: number }): Promise<void> {
-  const def = moduleByName(opts.module);
-  const known = def.labels.map((l) => l.label);
-  if (!known.includes(label) && label !== 'skip') throw new UsageError(`label '${label}' is not one of ${opts.module}'s labels: ${[...known, 'skip'].join(', ')}`);
-  const id = Number(alertId);
+export async function labelCommand(alertId: string, label: string, opts: { db: string; module: string; expert: string; comment?: string; queue?: string; retrainEvery?: number }): Promise<void> {
   const store = Store.open(opts.db);
   let due = false;
   try {
+    const def = moduleOf(store, opts.module);
+    const known = def.labels.map((l) => l.label);
+    if (!known.includes(label) && label !== 'skip') throw new UsageError(`label '${label}' is not one of ${opts.module}'s labels: ${[...known, 'skip'].join(', ')}`);
+    const id = Number(alertId);
     const deployed = store.deployedVersion(opts.module);
     const row = store.addLabel({ module: opts.module, alertId: id, label, author: opts.expert, comment: opts.comment ?? null, queue: opts.queue ?? null, modelVersion: deployed });
     console.log(`label ${row.id}: ${row.objectId} = ${label} (${opts.module}, by ${opts.expert})`);
-    due = def.kind === 'anomaly' || labelsSinceLastModel(store, opts.module) >= opts.retrainEvery;
+    due = def.kind === 'anomaly' || labelsSinceLastModel(store, opts.module) >= (opts.retrainEvery ?? def.retrainEvery ?? 10);
   } finally {
     store.close();
   }

@@ -22,13 +22,13 @@ export function describeUnit(u: WorkUnit): string {
   return u.kind === 'file' ? u.path : u.kind === 'files' ? `${u.paths[0]} (+${u.paths.length - 1} files)` : u.kind === 'lines' ? `${u.origin} lines ${u.firstLine}-` : `${u.origin} (${u.payloads.length} messages)`;
 }
 
-async function decode(u: WorkUnit, skipped: string[]): Promise<ReadResult> {
+async function decode(u: WorkUnit, skipped: string[], keepFields: readonly string[]): Promise<ReadResult> {
   if (u.kind === 'file' || u.kind === 'files') {
     const out: ReadResult = { file: u.kind === 'file' ? u.path : u.paths[0], format: 'avro', alerts: [], errors: [] };
     for (const file of u.kind === 'file' ? [u.path] : u.paths) {
       try {
         // synchronous: this runs on a scorer thread, and one small read is cheaper than four async steps
-        const r = await readAlertsFromBuffer(readFileSync(file), file, { lean: true });
+        const r = await readAlertsFromBuffer(readFileSync(file), file, { lean: true, keepFields });
         for (const a of r.alerts) out.alerts.push(a);
         out.errors.push(...r.errors);
       } catch (e) {
@@ -47,7 +47,7 @@ async function decode(u: WorkUnit, skipped: string[]): Promise<ReadResult> {
   const out: ReadResult = { file: u.origin, format: 'avro', alerts: [], errors: [] };
   for (let i = 0; i < u.payloads.length; i++) {
     try {
-      const r = await readAlertsFromBuffer(Buffer.from(u.payloads[i].buffer, u.payloads[i].byteOffset, u.payloads[i].byteLength), `${u.origin} message ${i}`, { lean: true });
+      const r = await readAlertsFromBuffer(Buffer.from(u.payloads[i].buffer, u.payloads[i].byteOffset, u.payloads[i].byteLength), `${u.origin} message ${i}`, { lean: true, keepFields });
       for (const a of r.alerts) out.alerts.push(a);
       out.errors.push(...r.errors);
     } catch (e) {
@@ -61,12 +61,13 @@ async function decode(u: WorkUnit, skipped: string[]): Promise<ReadResult> {
 export async function processUnit(u: WorkUnit, modules: readonly LoadedModule[], format: OutputFormat, o: ScoreOptions = {}): Promise<UnitResult> {
   const versions = Object.fromEntries(modules.map((m) => [m.module, m.version]));
   const skipped: string[] = [];
-  const read = await decode(u, skipped);
+  const keepFields = [...new Set(modules.flatMap((m) => m.def.alertFields))];
+  const read = await decode(u, skipped, keepFields);
   const alerts: Alert[] = read.alerts;
   let lines = '';
   const keys: string[] = [];
   if (format === 'fink') {
-    for (const row of enrichedRows(alerts, scoreAlerts(alerts, modules, o), modules.length)) {
+    for (const row of enrichedRows(alerts, scoreAlerts(alerts, modules, o), modules)) {
       lines += `${stringifyJsonExact(row)}\n`;
       keys.push(row.objectId as string);
     }

@@ -23,8 +23,8 @@ class InForce {
   offer(candidate: ModuleVersion | null, module: string, origin: string, fallback = false): boolean {
     const now = this.current.get(module);
     if (!candidate) return false;
-    if (now && now.version === candidate.version && now.bundleJson === candidate.bundleJson) return true;
-    const key = `${module}@${candidate.version}:${candidate.bundleJson.length}`;
+    if (now && now.version === candidate.version && now.bundleJson === candidate.bundleJson && now.expectedSpecHash === candidate.expectedSpecHash) return true;
+    const key = `${module}@${candidate.version}:${candidate.bundleJson.length}:${candidate.expectedSpecHash ?? ''}`;
     if (this.refused.has(key)) return false;
     try {
       loadModuleVersion(candidate);
@@ -44,9 +44,10 @@ class InForce {
   }
 
   /** Whether this version is already in force or was refused (then there is nothing to fetch). */
-  settled(module: string, version: number): boolean {
-    if (this.current.get(module)?.version === version) return true;
-    for (const k of this.refused) if (k.startsWith(`${module}@${version}:`)) return true;
+  settled(module: string, version: number, expectedSpecHash?: string): boolean {
+    const cur = this.current.get(module);
+    if (cur?.version === version && cur.expectedSpecHash === expectedSpecHash) return true;
+    for (const k of this.refused) if (k.startsWith(`${module}@${version}:`) && k.endsWith(`:${expectedSpecHash ?? ''}`)) return true;
     return false;
   }
 
@@ -72,12 +73,16 @@ export class RegistryProvider implements VersionProvider {
   }
 
   poll(): ModuleVersion[] {
+    const declared = new Map(this.store.moduleDeclarations().map((r) => [r.name, r]));
     for (const m of this.modules) {
+      const d = declared.get(m);
+      if (!d) throw new Error(`scorer: unknown module '${m}' in ${this.store.path} (enabled modules: ${[...declared.keys()].join(', ') || 'none'})`);
       const v = this.store.deployedVersion(m);
-      // bundles are megabytes: read one only when the deployed version is new to this scorer
-      if (v === null || this.inForce.settled(m, v)) continue;
+      // bundles are megabytes: read one only when the deployed version (or the module's revision) is new here
+      if (v === null || this.inForce.settled(m, v, d.featureSpecHash)) continue;
       const row = this.store.db.prepare('SELECT bundle_json FROM models WHERE module = ? AND version = ?').get(m, v) as { bundle_json: string };
-      this.inForce.offer({ module: m, version: v, bundleJson: row.bundle_json }, m, `registry ${this.store.path}`);
+      // a version trained under another revision's features or cuts is refused: the registry's module has moved on
+      this.inForce.offer({ module: m, version: v, bundleJson: row.bundle_json, expectedSpecHash: d.featureSpecHash }, m, `registry ${this.store.path}`);
     }
     return this.inForce.versions(this.modules);
   }

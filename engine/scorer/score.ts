@@ -1,7 +1,7 @@
 import type { Alert } from '../../datasets/index.ts';
 import { featureSpecHash, type FeatureExtractor } from '../../features/index.ts';
 import { RandomForestClassifier, TwoBandAADModel, modelFromBundle, parseBundle } from '../../models/index.ts';
-import { moduleByName, type ModuleDefinition } from '../modules.ts';
+import { moduleFromDeclaration, parseDeclaration, type ModuleDefinition } from '../modules/index.ts';
 import { anomalyInputs } from '../training.ts';
 
 /** A module version as the registry (or a bundle folder) hands it to scorers: the bundle's JSON text. */
@@ -9,6 +9,8 @@ export interface ModuleVersion {
   module: string;
   version: number;
   bundleJson: string;
+  /** The feature space of the module's current declaration in the registry: a bundle of another revision is refused. */
+  expectedSpecHash?: string;
 }
 
 export interface LoadedModule {
@@ -42,10 +44,17 @@ export interface ScoreOptions {
  * version it had).
  */
 export function loadModuleVersion(v: ModuleVersion): LoadedModule {
-  const def = moduleByName(v.module);
+  const source = `${v.module} v${v.version}`;
+  const bundle = parseBundle(v.bundleJson, undefined, source);
+  if (bundle.manifest.module !== v.module) throw new Error(`${source}: the bundle is for module '${bundle.manifest.module}'`);
+  // the module as it was declared when the model was trained: a bundle scores on its own, as in the workbench
+  if (bundle.manifest.declaration === undefined) throw new Error(`${source}: the bundle carries no module declaration (made before declarations): retrain it`);
+  const def = moduleFromDeclaration(parseDeclaration(JSON.stringify(bundle.manifest.declaration), `${source} declaration`));
   const extractor = def.extractor();
-  const bundle = parseBundle(v.bundleJson, extractor.spec, `${v.module} v${v.version}`);
-  if (bundle.manifest.module !== v.module) throw new Error(`${v.module} v${v.version}: the bundle is for module '${bundle.manifest.module}'`);
+  parseBundle(v.bundleJson, extractor.spec, source);
+  if (v.expectedSpecHash && featureSpecHash(extractor.spec) !== v.expectedSpecHash) {
+    throw new Error(`${source}: trained on another revision of the module (its features or cuts differ from the current declaration)`);
+  }
   const model = modelFromBundle(bundle);
   if (!(model instanceof RandomForestClassifier) && !(model instanceof TwoBandAADModel)) {
     throw new Error(`${v.module} v${v.version}: a ${bundle.manifest.modelType} cannot score alerts in the broker (random forest or two-band AAD)`);
@@ -63,6 +72,8 @@ export interface ModuleColumns {
   scoreR: Float64Array | null;
   passes: Uint8Array;
   tagged: Uint8Array;
+  /** Classifiers of more than two classes: each class's probability as its own column. */
+  perClass: Array<{ column: string; values: Float64Array }> | null;
 }
 
 /** Scores a batch: each extractor the modules need runs once per alert, each model once per batch. */
@@ -77,7 +88,7 @@ export function scoreColumns(alerts: readonly Alert[], modules: readonly LoadedM
     const cuts = new Uint8Array(n);
     for (let i = 0; i < n; i++) {
       values.set(m.extractor.extract(alerts[i], row), i * cols);
-      cuts[i] = m.extractor.passesCuts(alerts[i]) ? 1 : 0;
+      cuts[i] = m.extractor.passesCuts(alerts[i], row) ? 1 : 0;
     }
     features.set(m.specHash, { values, cols, cuts });
   }
@@ -89,13 +100,16 @@ export function scoreColumns(alerts: readonly Alert[], modules: readonly LoadedM
     if (m.model instanceof RandomForestClassifier) {
       const proba = m.model.predictProba({ data: new Float32Array(f.values), rows: n, cols: f.cols });
       const C = m.model.nClasses;
+      const pos = m.def.positiveClass;
       for (let i = 0; i < n; i++) {
-        passes[i] = f.cuts[i] === 1 && (!m.def.informative || m.def.informative(f.values, i * f.cols)) ? 1 : 0;
+        passes[i] = f.cuts[i];
         // Fink writes 0 for alerts outside the module's cuts
-        score[i] = passes[i] ? proba[i * C + 1] : 0;
+        score[i] = passes[i] ? proba[i * C + pos] : 0;
         tagged[i] = passes[i] && score[i] >= m.threshold && m.def.broker.tag ? 1 : 0;
       }
-      return { module: m, column: m.def.broker.scoreColumn, score, scoreG: null, scoreR: null, passes, tagged };
+      // K classes: every class's probability too, as <score>_<class>
+      const perClass = C > 2 ? m.def.classNames.map((c, k) => ({ column: `${m.def.broker.scoreColumn}_${c}`, values: Float64Array.from({ length: n }, (_, i) => (passes[i] ? proba[i * C + k] : 0)) })) : null;
+      return { module: m, column: m.def.broker.scoreColumn, score, scoreG: null, scoreR: null, passes, tagged, perClass };
     }
     const { inputG, inputR } = anomalyInputs(f.values, n);
     const s = m.model.scoreRows(inputG, inputR, n);
@@ -103,10 +117,13 @@ export function scoreColumns(alerts: readonly Alert[], modules: readonly LoadedM
       score[i] = s.final[i];
       if (!s.validG[i]) s.scoreG[i] = NaN;
       if (!s.validR[i]) s.scoreR[i] = NaN;
-      passes[i] = Number.isFinite(s.final[i]) ? 1 : 0;
-      tagged[i] = passes[i] && o.anomalyThreshold !== undefined && s.final[i] <= o.anomalyThreshold && m.def.broker.tag ? 1 : 0;
+      passes[i] = f.cuts[i] && Number.isFinite(s.final[i]) ? 1 : 0;
+      if (!f.cuts[i]) score[i] = NaN;
+      // the scorer's --anomaly-threshold, else the declaration's broker.threshold; no tag without either
+      const threshold = o.anomalyThreshold ?? m.def.broker.threshold ?? undefined;
+      tagged[i] = passes[i] && threshold !== undefined && s.final[i] <= threshold && m.def.broker.tag ? 1 : 0;
     }
-    return { module: m, column: m.def.broker.scoreColumn, score, scoreG: s.scoreG, scoreR: s.scoreR, passes, tagged };
+    return { module: m, column: m.def.broker.scoreColumn, score, scoreG: s.scoreG, scoreR: s.scoreR, passes, tagged, perClass: null };
   });
 }
 
@@ -123,6 +140,7 @@ export function scoreAlerts(alerts: readonly Alert[], modules: readonly LoadedMo
         scores[`${c.column}_g`] = num(c.scoreG[i]);
         scores[`${c.column}_r`] = num(c.scoreR[i]);
       }
+      for (const p of c.perClass ?? []) scores[p.column] = num(p.values[i]);
       results.push({
         objectId: a.objectId, candid: a.candid === null ? null : a.candid.toString(), module: c.module.module, version: c.module.version,
         passesCuts: c.passes[i] === 1, scores, tags: c.tagged[i] && c.module.def.broker.tag ? [c.module.def.broker.tag] : [],
@@ -147,6 +165,7 @@ export function renderResultLines(alerts: readonly Alert[], cols: readonly Modul
     cols.forEach((c, k) => {
       let scores = `{"${c.column}":${js(c.score[i])}`;
       if (c.scoreG && c.scoreR) scores += `,"${c.column}_g":${js(c.scoreG[i])},"${c.column}_r":${js(c.scoreR[i])}`;
+      if (c.perClass) for (const p of c.perClass) scores += `,${JSON.stringify(p.column)}:${js(p.values[i])}`;
       const tags = c.tagged[i] && c.module.def.broker.tag ? `["${c.module.def.broker.tag}"]` : '[]';
       parts.push(`${head}${prefix[k]}${c.passes[i] ? 'true' : 'false'},"scores":${scores}},"tags":${tags}}\n`);
       keys.push(a.objectId);
@@ -159,14 +178,15 @@ export function renderResultLines(alerts: readonly Alert[], cols: readonly Modul
  * Fink's "enriched alert" view of a batch's results: one row per alert with the module columns
  * (rf_snia_vs_nonia, rf_kn_vs_nonkn, anomaly_score) and the versions that produced them.
  */
-export function enrichedRows(alerts: readonly Alert[], results: readonly ScoreResult[], nModules: number): Array<Record<string, unknown>> {
+export function enrichedRows(alerts: readonly Alert[], results: readonly ScoreResult[], modules: readonly LoadedModule[]): Array<Record<string, unknown>> {
+  const nModules = modules.length;
   return alerts.map((a, i) => {
     const row: Record<string, unknown> = { objectId: a.objectId, candid: a.candid === null ? null : a.candid.toString(), jd: a.candidate.jd, ra: a.ra, dec: a.dec };
     const versions: Record<string, number> = {};
     const tags: string[] = [];
     for (let k = 0; k < nModules; k++) {
       const r = results[i * nModules + k];
-      const column = moduleByName(r.module).broker.scoreColumn;
+      const column = modules[k].def.broker.scoreColumn;
       row[column] = r.scores[column];
       versions[r.module] = r.version;
       tags.push(...r.tags);

@@ -1,6 +1,6 @@
 import { RandomForestClassifier, TwoBandAADModel } from '../../models/index.ts';
-import { MODULES } from '../modules.ts';
 import { anomalyInputs } from '../training.ts';
+import { featureSpecHash } from '../../features/index.ts';
 import type { Workbench } from './workbench.ts';
 
 /** JSON has no NaN: missing numbers travel as null. */
@@ -39,7 +39,7 @@ function portalLinks(survey: string, objectId: string, ra: number, dec: number):
 
 /** One module's view of an alert: features, fitted curves, and the deployed model's output. */
 function moduleView(wb: Workbench, name: string, alert: ReturnType<Workbench['store']['getAlert']>): ModuleView {
-  const def = MODULES[name];
+  const def = wb.module(name);
   const ex = def.extractor();
   const stored = wb.store.featureRow(alert.id, ex.spec);
   const values = stored ? stored.values : ex.extract(alert, new Float64Array(ex.spec.columns.length));
@@ -50,7 +50,8 @@ function moduleView(wb: Workbench, name: string, alert: ReturnType<Workbench['st
     modelVersion: null,
   };
   const deployed = wb.deployedModel(name);
-  if (!deployed) return view;
+  // a version trained on an earlier revision's features cannot read this revision's row
+  if (!deployed || wb.store.getModel(name, deployed.version).featureSpecHash !== featureSpecHash(ex.spec)) return view;
   view.modelVersion = deployed.version;
   if (deployed.model instanceof RandomForestClassifier) {
     const X = { data: Float32Array.from(values), rows: 1, cols: values.length };

@@ -3,7 +3,7 @@ import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { STRATEGY_NAMES } from '../activeLearning/strategies.ts';
 import { exportModelBytes } from '../cli/export.ts';
-import { MODULES } from '../modules.ts';
+import { addModule, DeclarationError, moduleSummary } from '../modules/index.ts';
 import { StoreError, type Role, type User } from '../store/store.ts';
 import { alertDetail } from './alertDetail.ts';
 import { cutoutPng, type Stretch } from './cutoutPng.ts';
@@ -27,8 +27,9 @@ declare module 'fastify' {
   }
 }
 
-const MODULE_NAMES = Object.keys(MODULES);
-const moduleParam = { type: 'object', required: ['module'], additionalProperties: false, properties: { module: { type: 'string', enum: MODULE_NAMES } } } as const;
+// Module names are data (declarations in the store): the schema checks their form, the handlers that they exist (404).
+const MODULE_NAME = { type: 'string', pattern: '^[a-z][a-z0-9-]{1,47}$' } as const;
+const moduleParam = { type: 'object', required: ['module'], additionalProperties: false, properties: { module: MODULE_NAME } } as const;
 const idParam = { type: 'object', required: ['id'], additionalProperties: false, properties: { id: { type: 'integer', minimum: 1 } } } as const;
 const noQuery = { type: 'object', additionalProperties: false, properties: {} } as const;
 const reasonBody = { type: ['object', 'null'], additionalProperties: false, properties: { reason: { type: 'string', maxLength: 2000 } } } as const;
@@ -84,6 +85,11 @@ export async function buildApp(wb: Workbench, o: AppOptions = {}): Promise<Fasti
     const token = bearer(req);
     if (token) req.user = wb.store.userByToken(token);
   });
+  // a module named in the path or the query must be one of the store's: 404 otherwise, naming the known ones
+  app.addHook('preHandler', async (req) => {
+    const name = (req.params as { module?: unknown } | undefined)?.module ?? (req.query as { module?: unknown } | undefined)?.module;
+    if (typeof name === 'string') wb.module(name);
+  });
 
   const requireRole = (role: Role) => async (req: FastifyRequest, reply: FastifyReply) => {
     if (!bearer(req)) return reply.code(401).send({ error: 'Unauthorized', message: 'this needs a token: Authorization: Bearer <token> (sieve user add NAME)' });
@@ -111,10 +117,33 @@ export async function buildApp(wb: Workbench, o: AppOptions = {}): Promise<Fasti
 
   app.get('/api/me', { ...expert, schema: { querystring: noQuery } }, async (req) => req.user);
 
-  app.get('/api/modules', { schema: { querystring: noQuery } }, async () => Object.values(MODULES).map((m) => ({
-    name: m.name, kind: m.kind, classNames: m.classNames, labels: m.labels, feature: m.extractor().spec.name,
-    deployedVersion: wb.store.deployedVersion(m.name), retraining: wb.runningRetrains.includes(m.name),
-  })));
+  app.get('/api/modules', { schema: { querystring: noQuery } }, async () => {
+    const revisions = new Map(wb.store.moduleDeclarations().map((r) => [r.name, r]));
+    return wb.modules().map((m) => ({
+      name: m.name, title: m.title, survey: m.survey, kind: m.kind, classNames: m.classNames, positiveClass: m.positiveClass, labels: m.labels,
+      feature: m.extractor().spec.name, columns: m.extractor().spec.columns, broker: m.broker, queueStrategy: m.queueStrategy,
+      revision: revisions.get(m.name)?.revision ?? null, declaration: m.declaration,
+      deployedVersion: wb.store.deployedVersion(m.name), retraining: wb.runningRetrains.includes(m.name),
+    }));
+  });
+
+  app.get('/api/modules/:module', { schema: { params: moduleParam, querystring: noQuery } }, async (req) => moduleSummary(wb.store, (req.params as { module: string }).module));
+
+  app.post('/api/modules', {
+    ...admin,
+    schema: { body: { type: 'object', required: ['declaration'], additionalProperties: false, properties: { declaration: { type: ['object', 'string'] } } } },
+  }, async (req, reply) => {
+    const { declaration } = req.body as { declaration: object | string };
+    const text = typeof declaration === 'string' ? declaration : JSON.stringify(declaration, null, 2);
+    try {
+      const r = addModule(wb.store, text, 'declaration', req.user!.name);
+      wb.events.publish('module', r.module.name, { revision: r.revision, created: r.created, featureSpaceChanged: r.featureSpaceChanged });
+      return reply.code(r.created ? 201 : 200).send({ name: r.module.name, revision: r.revision, created: r.created, featureSpaceChanged: r.featureSpaceChanged });
+    } catch (e) {
+      if (e instanceof DeclarationError) throw new RequestError(400, e.message);
+      throw e;
+    }
+  });
 
   app.get('/api/modules/:module/queue', {
     schema: {
@@ -124,8 +153,9 @@ export async function buildApp(wb: Workbench, o: AppOptions = {}): Promise<Fasti
   }, async (req) => {
     const { module } = req.params as { module: string };
     const q = req.query as { k: number; strategy?: (typeof STRATEGY_NAMES)[number] };
-    const entries = wb.queue(module, req.user, q.k, q.strategy ?? 'uncertainty');
-    return { module, strategy: MODULES[module].kind === 'anomaly' ? 'aad' : q.strategy ?? 'uncertainty', leaseSeconds: req.user ? wb.options.leaseMs / 1000 : 0, entries };
+    const entries = wb.queue(module, req.user, q.k, q.strategy);
+    const def = wb.module(module);
+    return { module, strategy: def.kind === 'anomaly' ? 'aad' : q.strategy ?? def.queueStrategy, leaseSeconds: req.user ? wb.options.leaseMs / 1000 : 0, entries };
   });
 
   app.get('/api/modules/:module/progress', {
@@ -161,13 +191,15 @@ export async function buildApp(wb: Workbench, o: AppOptions = {}): Promise<Fasti
   app.get('/api/alerts/:id', {
     schema: {
       params: idParam,
-      querystring: { type: 'object', additionalProperties: false, properties: { modules: { type: 'string', pattern: `^(${MODULE_NAMES.join('|')})(,(${MODULE_NAMES.join('|')}))*$` } } },
+      querystring: { type: 'object', additionalProperties: false, properties: { modules: { type: 'string', pattern: '^[a-z][a-z0-9-]{1,47}(,[a-z][a-z0-9-]{1,47})*$' } } },
     },
   }, async (req) => {
     const { id } = req.params as { id: number };
     const { modules } = req.query as { modules?: string };
     try {
-      return alertDetail(wb, id, modules ? modules.split(',') : MODULE_NAMES);
+      const names = modules ? modules.split(',') : wb.modules().map((m) => m.name);
+      for (const n of names) wb.module(n);
+      return alertDetail(wb, id, names);
     } catch (e) {
       if (e instanceof StoreError) throw new RequestError(404, e.message);
       throw e;
@@ -192,7 +224,7 @@ export async function buildApp(wb: Workbench, o: AppOptions = {}): Promise<Fasti
 
   app.get('/api/labels', {
     ...expert,
-    schema: { querystring: { type: 'object', required: ['module'], additionalProperties: false, properties: { module: { type: 'string', enum: MODULE_NAMES }, limit: { type: 'integer', minimum: 1, maximum: 100, default: 10 } } } },
+    schema: { querystring: { type: 'object', required: ['module'], additionalProperties: false, properties: { module: MODULE_NAME, limit: { type: 'integer', minimum: 1, maximum: 100, default: 10 } } } },
   }, async (req) => {
     const { module, limit } = req.query as { module: string; limit: number };
     return wb.store.recentLabels(module, req.user!.name, limit);
@@ -204,7 +236,7 @@ export async function buildApp(wb: Workbench, o: AppOptions = {}): Promise<Fasti
       body: {
         type: 'object', required: ['module', 'alertId', 'label'], additionalProperties: false,
         properties: {
-          module: { type: 'string', enum: MODULE_NAMES }, alertId: { type: 'integer', minimum: 1 }, label: { type: 'string', minLength: 1, maxLength: 64 },
+          module: MODULE_NAME, alertId: { type: 'integer', minimum: 1 }, label: { type: 'string', minLength: 1, maxLength: 64 },
           comment: { type: ['string', 'null'], maxLength: 2000 }, queue: { type: ['string', 'null'], maxLength: 64 },
         },
       },
@@ -228,7 +260,7 @@ export async function buildApp(wb: Workbench, o: AppOptions = {}): Promise<Fasti
   });
 
   app.get('/api/models', {
-    schema: { querystring: { type: 'object', additionalProperties: false, properties: { module: { type: 'string', enum: MODULE_NAMES } } } },
+    schema: { querystring: { type: 'object', additionalProperties: false, properties: { module: MODULE_NAME } } },
   }, async (req) => wb.store.listModels((req.query as { module?: string }).module));
 
   app.get('/api/models/:module', { schema: { params: moduleParam, querystring: noQuery } }, async (req) => {
@@ -241,7 +273,7 @@ export async function buildApp(wb: Workbench, o: AppOptions = {}): Promise<Fasti
 
   app.get('/api/models/:module/learning-curve', { schema: { params: moduleParam, querystring: noQuery } }, async (req) => wb.store.learningCurve((req.params as { module: string }).module));
 
-  const versionParams = { type: 'object', required: ['module', 'version'], additionalProperties: false, properties: { module: { type: 'string', enum: MODULE_NAMES }, version: { type: 'integer', minimum: 1 } } } as const;
+  const versionParams = { type: 'object', required: ['module', 'version'], additionalProperties: false, properties: { module: MODULE_NAME, version: { type: 'integer', minimum: 1 } } } as const;
   const modelDetail = (module: string, version: number) => {
     const row = wb.store.getModel(module, version);
     const bundle = wb.store.getBundle(module, version);

@@ -1,6 +1,6 @@
 /** Server events the open pages subscribe to (retrain finished, version deployed, label given). */
 export interface WorkbenchEvent {
-  type: 'retrain-started' | 'retrain-finished' | 'retrain-failed' | 'deployed' | 'label';
+  type: 'retrain-started' | 'retrain-finished' | 'retrain-failed' | 'deployed' | 'label' | 'module';
   module: string;
   at: string;
   data: Record<string, unknown>;

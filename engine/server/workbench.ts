@@ -1,6 +1,6 @@
 import { modelFromBundle } from '../../models/index.ts';
 import { AnomalyQueueSession } from '../anomalySession.ts';
-import { MODULES, type ModuleDefinition } from '../modules.ts';
+import { moduleOf, storeModules, UnknownModuleError, type ModuleDefinition } from '../modules/index.ts';
 import { nextQueue, type QueueEntry } from '../queue.ts';
 import { labelsSinceLastModel, retrainInWorker } from '../retrain.ts';
 import { Store, StoreError, type LabelRow, type User } from '../store/store.ts';
@@ -46,16 +46,24 @@ export class Workbench {
   private readonly rankings = new Map<string, Ranking>();
   private readonly retrains = new Map<string, Promise<TrainResult | null>>();
   private readonly models = new Map<string, { version: number; model: unknown }>();
-  private anomaly: AnomalyQueueSession | null = null;
-  private anomalyLabels = 0;
+  /** Each anomaly module's live session, and its labels since the weights were saved. */
+  private readonly anomaly = new Map<string, AnomalyQueueSession>();
+  private readonly anomalyLabels = new Map<string, number>();
   private closed = false;
 
   constructor(readonly store: Store, readonly options: WorkbenchOptions = DEFAULT_WORKBENCH_OPTIONS) {}
 
   module(name: string): ModuleDefinition {
-    const def = MODULES[name];
-    if (!def) throw new RequestError(404, `unknown module '${name}' (known: ${Object.keys(MODULES).join(', ')})`);
-    return def;
+    try {
+      return moduleOf(this.store, name);
+    } catch (e) {
+      if (e instanceof UnknownModuleError) throw new RequestError(404, e.message);
+      throw e;
+    }
+  }
+
+  modules(): ModuleDefinition[] {
+    return storeModules(this.store);
   }
 
   /** The deployed model of a module, loaded once per version. */
@@ -69,11 +77,13 @@ export class Workbench {
     return loaded;
   }
 
-  private anomalySession(): AnomalyQueueSession | null {
-    const v = this.store.deployedVersion('anomaly');
+  private anomalySession(def: ModuleDefinition): AnomalyQueueSession | null {
+    const v = this.store.deployedVersion(def.name);
     if (v === null) return null;
-    if (!this.anomaly || this.anomaly.version !== v) this.anomaly = AnomalyQueueSession.open(this.store);
-    return this.anomaly;
+    let s = this.anomaly.get(def.name);
+    // a new version, or a new revision of the declaration (another feature space): a new session
+    if (!s || s.version !== v || s.def.revisionSha256 !== def.revisionSha256) this.anomaly.set(def.name, (s = AnomalyQueueSession.open(this.store, def.name)));
+    return s;
   }
 
   /** Every eligible alert of a classifier module ranked by the strategy (cached per deployed version and pool). */
@@ -92,7 +102,7 @@ export class Workbench {
    * The next k alerts for an expert: not labelled by them, not leased to someone else; the returned
    * objects are leased to this expert for leaseMs.
    */
-  queue(name: string, user: User | null, k: number, strategy: StrategyName = 'uncertainty'): QueueEntry[] {
+  queue(name: string, user: User | null, k: number, strategy?: StrategyName): QueueEntry[] {
     const def = this.module(name);
     const expert = user?.name;
     const others = expert ? this.store.leasedByOthers(name, expert) : new Set<string>();
@@ -102,10 +112,10 @@ export class Workbench {
     if (expert) for (const o of this.store.labelledObjects(name, expert)) done.add(o);
     let pool: QueueEntry[];
     if (def.kind === 'anomaly') {
-      const s = this.anomalySession();
+      const s = this.anomalySession(def);
       const exclude = new Set([...done, ...others]);
       pool = s ? s.queue(k, expert, exclude) : nextQueue(this.store, name, { k: k + exclude.size, expert, seed: this.options.seed });
-    } else pool = this.ranking(name, strategy);
+    } else pool = this.ranking(name, strategy ?? def.queueStrategy);
     const out: QueueEntry[] = [];
     for (const e of pool) {
       if (out.length >= k) break;
@@ -172,23 +182,27 @@ export class Workbench {
   /** AAD re-weights on every label (saved every persistAnomalyEvery); classifiers retrain every retrainEvery. */
   private afterLabelChange(def: ModuleDefinition, actor: string, withdrawn = false): void {
     if (def.kind === 'anomaly') {
-      const s = this.anomalySession();
+      const s = this.anomalySession(def);
       if (!s) return;
       s.reweight(withdrawn);
-      if (++this.anomalyLabels >= this.options.persistAnomalyEvery && this.options.persistAnomalyEvery > 0) this.persistAnomaly(actor);
+      const n = (this.anomalyLabels.get(def.name) ?? 0) + 1;
+      this.anomalyLabels.set(def.name, n);
+      if (n >= this.options.persistAnomalyEvery && this.options.persistAnomalyEvery > 0) this.persistAnomaly(def.name, actor);
       return;
     }
-    if (this.options.retrainEvery > 0 && !this.retrains.has(def.name) && labelsSinceLastModel(this.store, def.name) >= this.options.retrainEvery) {
+    // the server's --retrain-every 0 turns automatic retraining off; otherwise the module's own cadence
+    const every = this.options.retrainEvery === 0 ? 0 : def.retrainEvery ?? this.options.retrainEvery;
+    if (every > 0 && !this.retrains.has(def.name) && labelsSinceLastModel(this.store, def.name) >= every) {
       void this.retrain(def.name, 'auto-retrain');
     }
   }
 
-  private persistAnomaly(actor: string): number | null {
-    const s = this.anomaly;
+  private persistAnomaly(name: string, actor: string): number | null {
+    const s = this.anomaly.get(name);
     if (!s || s.unsavedLabels === 0) return null;
     const v = s.persist(actor);
-    this.anomalyLabels = 0;
-    this.events.publish('deployed', 'anomaly', { version: v, actor, reason: 'AAD weights saved' });
+    this.anomalyLabels.set(name, 0);
+    this.events.publish('deployed', name, { version: v, actor, reason: 'AAD weights saved' });
     return v;
   }
 
@@ -203,7 +217,7 @@ export class Workbench {
   retrain(name: string, actor: string): Promise<TrainResult | null> {
     const def = this.module(name);
     if (def.kind === 'anomaly') {
-      const v = this.persistAnomaly(actor);
+      const v = this.persistAnomaly(name, actor);
       return Promise.resolve(v === null ? null : { module: name, version: v, nLabels: this.store.trainingLabels(name).size, metrics: {}, deployedMetrics: null, promoted: true, reason: 'AAD weights saved' });
     }
     const running = this.retrains.get(name);
@@ -258,7 +272,7 @@ export class Workbench {
     if (this.closed) return;
     this.closed = true;
     await Promise.all([...this.retrains.values()]);
-    this.persistAnomaly('shutdown');
+    for (const name of this.anomaly.keys()) this.persistAnomaly(name, 'shutdown');
   }
 }
 

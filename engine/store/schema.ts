@@ -135,4 +135,26 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; description: string; s
       ALTER TABLE models ADD COLUMN provisional INTEGER NOT NULL DEFAULT 0;
     `,
   },
+  {
+    version: 5,
+    description: 'module declarations: every revision with author and time; the current one per module',
+    sql: `
+      CREATE TABLE module_revisions (
+        name TEXT NOT NULL,
+        revision INTEGER NOT NULL,
+        declaration_json TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        feature_spec_hash TEXT NOT NULL,
+        author TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (name, revision)
+      );
+      CREATE TABLE modules (
+        name TEXT PRIMARY KEY,
+        revision INTEGER NOT NULL,
+        disabled_at TEXT,
+        disabled_by TEXT
+      );
+    `,
+  },
 ];

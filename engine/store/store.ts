@@ -519,6 +519,47 @@ export class Store {
     return { today, total, perLabel };
   }
 
+  /**
+   * Stores a module declaration (canonical JSON) as the module's next revision and makes it current; the
+   * same declaration as the current revision changes nothing. Returns the revision in force.
+   */
+  addModuleRevision(name: string, declarationJson: string, sha256: string, featureSpecHash: string, author: string): { revision: number; created: boolean; featureSpaceChanged: boolean } {
+    return this.db.transaction(() => {
+      const cur = this.db.prepare('SELECT m.revision, r.sha256, r.feature_spec_hash, m.disabled_at FROM modules m JOIN module_revisions r ON r.name = m.name AND r.revision = m.revision WHERE m.name = ?')
+        .get(name) as { revision: number; sha256: string; feature_spec_hash: string; disabled_at: string | null } | undefined;
+      if (cur && cur.sha256 === sha256 && cur.disabled_at === null) return { revision: cur.revision, created: false, featureSpaceChanged: false };
+      const revision = (this.db.prepare('SELECT COALESCE(MAX(revision), 0) + 1 AS v FROM module_revisions WHERE name = ?').get(name) as { v: number }).v;
+      this.db.prepare('INSERT INTO module_revisions (name, revision, declaration_json, sha256, feature_spec_hash, author, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+        .run(name, revision, declarationJson, sha256, featureSpecHash, author, now());
+      this.db.prepare(`INSERT INTO modules (name, revision) VALUES (?, ?)
+        ON CONFLICT(name) DO UPDATE SET revision = excluded.revision, disabled_at = NULL, disabled_by = NULL`).run(name, revision);
+      const featureSpaceChanged = cur !== undefined && cur.feature_spec_hash !== featureSpecHash;
+      this.audit(author, 'module-revision', { name, revision, sha256, featureSpecHash, featureSpaceChanged });
+      return { revision, created: true, featureSpaceChanged };
+    })();
+  }
+
+  /** Current declarations of the enabled modules (or of every module with `includeDisabled`), by name. */
+  moduleDeclarations(includeDisabled = false): Array<{ name: string; revision: number; declarationJson: string; sha256: string; featureSpecHash: string; author: string; createdAt: string; disabled: boolean }> {
+    return (this.db.prepare(`SELECT m.name, m.revision, m.disabled_at, r.declaration_json, r.sha256, r.feature_spec_hash, r.author, r.created_at
+      FROM modules m JOIN module_revisions r ON r.name = m.name AND r.revision = m.revision ${includeDisabled ? '' : 'WHERE m.disabled_at IS NULL'} ORDER BY m.rowid`).all() as Array<Record<string, string | number | null>>)
+      .map((r) => ({
+        name: r.name as string, revision: r.revision as number, declarationJson: r.declaration_json as string, sha256: r.sha256 as string,
+        featureSpecHash: r.feature_spec_hash as string, author: r.author as string, createdAt: r.created_at as string, disabled: r.disabled_at !== null,
+      }));
+  }
+
+  moduleRevisions(name: string): Array<{ revision: number; sha256: string; featureSpecHash: string; author: string; createdAt: string }> {
+    return (this.db.prepare('SELECT revision, sha256, feature_spec_hash, author, created_at FROM module_revisions WHERE name = ? ORDER BY revision').all(name) as Array<Record<string, string | number>>)
+      .map((r) => ({ revision: r.revision as number, sha256: r.sha256 as string, featureSpecHash: r.feature_spec_hash as string, author: r.author as string, createdAt: r.created_at as string }));
+  }
+
+  disableModule(name: string, actor: string): void {
+    const r = this.db.prepare('UPDATE modules SET disabled_at = ?, disabled_by = ? WHERE name = ? AND disabled_at IS NULL').run(now(), actor, name);
+    if (r.changes === 0) throw new StoreError(`no enabled module '${name}'`);
+    this.audit(actor, 'disable-module', { name });
+  }
+
   /** A consistent copy of the whole store, safe while other connections write (SQLite online backup). */
   async backup(destination: string): Promise<void> {
     await this.db.backup(destination);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Random, simulate } from '../../datasets/index.ts';
-import { Store, Workbench, DEFAULT_WORKBENCH_OPTIONS, nextQueue, promotionGate, retrainInWorker } from '../../engine/index.ts';
+import { Store, Workbench, DEFAULT_WORKBENCH_OPTIONS, ensureBuiltinModules, nextQueue, promotionGate, retrainInWorker } from '../../engine/index.ts';
 import { sharedPath } from '../shared.ts';
 
 /** n objects per class, one row each: a good model scores positives high, a bad one at random. */
@@ -70,6 +70,7 @@ describe('concurrent retrains of one module', () => {
   it('two retrains at once both land, with different version numbers', async () => {
     const db = path.join(mkdtempSync(path.join(tmpdir(), 'sieve-gate-')), 'g.db');
     const store = Store.create(db);
+    ensureBuiltinModules(store);
     await store.importFiles([sharedPath('tns', 'fink_cross_tns_nov2019.parquet'), sharedPath('tns', 'fink_cross_tns_202001.parquet')]);
     for (const e of nextQueue(store, 'early-snia', { k: 10_000, expert: 'oracle', strategy: 'random' })) {
       const l = store.getAlert(e.alertId).label!;
@@ -88,6 +89,7 @@ describe('concurrent retrains of one module', () => {
   it('a failed background retrain is logged, not only announced', async () => {
     const db = path.join(mkdtempSync(path.join(tmpdir(), 'sieve-gate-')), 'f.db');
     const store = Store.create(db);
+    ensureBuiltinModules(store);
     store.insertAlerts([...simulate(30, 2)].map((o) => o.alert), 'sim');
     const lines: string[] = [];
     const wb = new Workbench(store, { ...DEFAULT_WORKBENCH_OPTIONS, log: (l) => lines.push(l) });

@@ -6,6 +6,7 @@ import { simulate } from '../../datasets/index.ts';
 import { nextQueue } from '../../engine/queue.ts';
 import { labelsSinceLastModel, retrainInWorker } from '../../engine/retrain.ts';
 import { Store } from '../../engine/store/store.ts';
+import { ensureBuiltinModules } from '../../engine/modules/index.ts';
 import { sharedPath } from '../shared.ts';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'sieve-loop-'));
@@ -15,6 +16,7 @@ describe('the active-learning loop on a real SQLite file', () => {
 
   it('ingest -> features -> label -> train in a worker -> queue -> more labels -> retrain with the gate', async () => {
     const store = Store.create(db);
+    ensureBuiltinModules(store);
     await store.importFiles(['nov2019', '202001', '202002', '202003'].map((m) => sharedPath('tns', `fink_cross_tns_${m}.parquet`)));
     // the first queue is random: no model yet
     const q0 = nextQueue(store, 'early-snia', { k: 5, expert: 'oracle' });
@@ -73,11 +75,13 @@ describe('the active-learning loop on a real SQLite file', () => {
   it('the anomaly module re-ranks with every label', async () => {
     const adb = path.join(tmp, 'anomaly.db');
     const store = Store.create(adb);
+    ensureBuiltinModules(store);
     store.insertAlerts([...simulate(600, 4)].map((o) => o.alert), 'sim');
     store.close();
     const v1 = await retrainInWorker(adb, 'anomaly', { seed: 1, nEstimators: 60 }).result;
     expect(v1.version).toBe(1);
     const s = Store.create(adb);
+    ensureBuiltinModules(s);
     const q = nextQueue(s, 'anomaly', { k: 5, expert: 'alice' });
     expect(q[0].reason).toMatch(/AAD score/);
     for (const e of q) s.addLabel({ module: 'anomaly', alertId: e.alertId, label: 'nominal', author: 'alice' });
@@ -97,9 +101,11 @@ describe('the live anomaly session', () => {
     const { updateAnomalyModule } = await import('../../engine/training.ts');
     const adb = path.join(tmp, 'session.db');
     const store = Store.create(adb);
+    ensureBuiltinModules(store);
     store.insertAlerts([...simulate(500, 9)].map((o) => o.alert), 'sim');
-    updateAnomalyModule(store, { seed: 3, nEstimators: 60 });
-    const session = AnomalyQueueSession.open(store);
+    ensureBuiltinModules(store);
+    updateAnomalyModule(store, 'anomaly', { seed: 3, nEstimators: 60 });
+    const session = AnomalyQueueSession.open(store, 'anomaly');
     expect(session.poolSize).toBe(500);
     const q0 = session.queue(5, 'carol');
     session.label(q0[0].alertId, 'nominal', 'carol');

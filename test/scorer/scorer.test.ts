@@ -157,7 +157,8 @@ describe('the broker-side scorer', () => {
     // a bundle trained on other features: checksum fine, FeatureSpec not the module's
     const { createBundle, RandomForestClassifier } = await import('../../models/index.ts');
     const rf = new RandomForestClassifier({ nEstimators: 3, seed: 1 }).fit({ data: Float32Array.from({ length: 40 }, (_, i) => i % 7), rows: 20, cols: 2 }, Int32Array.from({ length: 20 }, (_, i) => i % 2), 2);
-    const alien = createBundle({ module: 'early-snia', version: '3', model: rf, featureSpec: { name: 'other', version: '1', parameters: {}, columns: ['x', 'y'] }, classNames: ['other', 'SN Ia'], training: { X: { data: new Float32Array(2), rows: 1, cols: 2 } }, metrics: {} });
+    const declaration = JSON.parse(JSON.stringify(Store.create(db).getBundle('early-snia', 1).manifest.declaration));
+    const alien = createBundle({ module: 'early-snia', version: '3', model: rf, featureSpec: { name: 'other', version: '1', parameters: {}, columns: ['x', 'y'] }, classNames: ['other', 'SN Ia'], training: { X: { data: new Float32Array(2), rows: 1, cols: 2 } }, metrics: {}, declaration });
     writeFileSync(path.join(dir, 'early-snia_v3.json'), JSON.stringify(alien));
     expect(provider.poll().map((v) => v.version)).toEqual([1]);
     expect(logs.at(-1)).toMatch(/REFUSED early-snia v3 .*feature spec mismatch.*keeping v1/);

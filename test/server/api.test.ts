@@ -37,7 +37,7 @@ describe('API validation', () => {
     // valid bodies, so that the query string is the only thing wrong
     const bodies: Record<string, object> = {
       'POST /api/labels': { module: 'early-snia', alertId: 1, label: 'unsure' }, 'PATCH /api/labels/:id': { label: 'unsure' },
-      'POST /api/models/:module/deploy': { version: 1 }, 'POST /api/users': { name: 'nobody', role: 'expert' },
+      'POST /api/models/:module/deploy': { version: 1 }, 'POST /api/users': { name: 'nobody', role: 'expert' }, 'POST /api/modules': { declaration: '{}' },
     };
     expect(app.apiRoutes.length).toBeGreaterThanOrEqual(20);
     for (const r of app.apiRoutes) {
@@ -49,15 +49,15 @@ describe('API validation', () => {
 
   it('rejects bad params, queries and bodies route by route, naming the field', async () => {
     const cases: Array<[string, string, unknown, RegExp]> = [
-      ['GET', '/api/modules/nope/queue', undefined, /params\.module/],
+      ['GET', '/api/modules/No_Such/queue', undefined, /params\.module/],
       ['GET', '/api/modules/early-snia/queue?k=0', undefined, /querystring\.k must be >= 1/],
       ['GET', '/api/modules/early-snia/queue?strategy=psychic', undefined, /querystring\.strategy/],
       ['GET', '/api/modules/early-snia/progress?mine=maybe', undefined, /querystring\.mine/],
       ['GET', '/api/alerts/abc', undefined, /params\.id/],
-      ['GET', '/api/alerts/1?modules=early-snia,nope', undefined, /querystring\.modules/],
+      ['GET', '/api/alerts/1?modules=early-snia,No_Such', undefined, /querystring\.modules/],
       ['GET', '/api/alerts/1/cutouts/raw.fits', undefined, /params\.file/],
       ['GET', '/api/alerts/1/cutouts/science.png?stretch=log', undefined, /querystring\.stretch/],
-      ['GET', '/api/labels?module=nope', undefined, /querystring\.module/],
+      ['GET', '/api/labels?module=No_Such', undefined, /querystring\.module/],
       ['GET', '/api/labels', undefined, /^querystring: missing field 'module'$/],
       ['POST', '/api/labels', { module: 'early-snia', alertId: 'x', label: 'SN Ia' }, /body\.alertId/],
       ['POST', '/api/labels', { module: 'early-snia', alertId: 1 }, /^body: missing field 'label'$/],
@@ -65,8 +65,8 @@ describe('API validation', () => {
       ['POST', '/api/labels/zero/undo', {}, /params\.id/],
       ['POST', '/api/labels/1/undo', { why: 1 }, /^body: unknown field '(mood|why)'$/],
       ['PATCH', '/api/labels/1', {}, /^body: missing field 'label'$/],
-      ['GET', '/api/models?module=nope', undefined, /querystring\.module/],
-      ['GET', '/api/models/nope', undefined, /params\.module/],
+      ['GET', '/api/models?module=No_Such', undefined, /querystring\.module/],
+      ['GET', '/api/models/No_Such', undefined, /params\.module/],
       ['GET', '/api/models/early-snia/0', undefined, /params\.version/],
       ['GET', '/api/models/early-snia/learning-curve?x=1', undefined, /unknown field '(x|trees)'/],
       ['GET', '/api/models/early-snia/diff?a=1', undefined, /^querystring: missing field 'b'$/],
@@ -84,7 +84,12 @@ describe('API validation', () => {
     }
   });
 
-  it('answers unknown alerts, labels and versions with 404, not 500', async () => {
+  it('answers unknown alerts, labels, versions and modules with 404, not 500', async () => {
+    for (const url of ['/api/modules/nope/queue', '/api/models/nope', '/api/labels?module=nope', '/api/alerts/1?modules=early-snia,nope', '/api/modules/nope']) {
+      const res = await app.inject({ url, headers: auth(admin) });
+      expect(res.statusCode, url).toBe(404);
+      expect(res.json().message, url).toMatch(/unknown module 'nope' \(modules of this store: early-snia, kilonova, anomaly/);
+    }
     expect((await app.inject({ url: '/api/alerts/999999' })).statusCode).toBe(404);
     expect((await app.inject({ url: '/api/models/early-snia/99' })).statusCode).toBe(404);
     expect((await app.inject({ method: 'POST', url: '/api/labels', headers: auth(alice), payload: { module: 'early-snia', alertId: 999999, label: 'SN Ia' } })).statusCode).toBe(404);
@@ -226,7 +231,7 @@ describe('API alerts and models', () => {
       expect(png.rawPayload.readUInt32BE(16)).toBe(63 * 4);
     }
     // a fitted early SN Ia alert carries its sigmoid for the plot
-    const fitted = store.db.prepare('SELECT alert_id, vals FROM features f JOIN feature_specs s USING (spec_hash) WHERE s.name = ?').all('early-snia-sigmoid') as Array<{ alert_id: number; vals: Buffer }>;
+    const fitted = store.db.prepare('SELECT alert_id, vals FROM features f JOIN feature_specs s USING (spec_hash) WHERE s.name = ?').all('module:early-snia') as Array<{ alert_id: number; vals: Buffer }>;
     const withFit = fitted.find((r) => new Float64Array(r.vals.buffer.slice(r.vals.byteOffset, r.vals.byteOffset + r.vals.byteLength))[0] !== 0)!;
     const b = (await app.inject({ url: `/api/alerts/${withFit.alert_id}?modules=early-snia` })).json();
     expect(b.modules).toHaveLength(1);

@@ -39,8 +39,12 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
 export interface User { name: string; role: 'expert' | 'admin' }
 export interface ModuleInfo {
   name: string;
+  title: string;
+  survey: string;
   kind: 'classifier' | 'anomaly';
   classNames: string[];
+  positiveClass: number;
+  queueStrategy: string;
   labels: Array<{ label: string; key: string }>;
   deployedVersion: number | null;
   retraining: boolean;
@@ -111,6 +115,17 @@ export interface GateReport {
   difference: Interval | null;
   decision: 'deploy' | 'deploy-provisional' | 'keep';
   reason: string;
+}
+export interface ModuleSummary {
+  name: string;
+  title: string;
+  survey: string;
+  kind: string;
+  revision: number | null;
+  declaration: unknown;
+  cuts: { expression: string | null; alerts: number; passing: number; passRate: number | null };
+  labels: { perLabel: Record<string, number>; objectsPerClass: Record<string, number>; objectsNotTrainedOn: number };
+  versions: Array<{ version: number; status: string; currentRevision: boolean; provisional: boolean }>;
 }
 export interface ModuleModels {
   module: string;

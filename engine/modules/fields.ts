@@ -1,0 +1,45 @@
+/**
+ * The scalar alert fields a module declaration may use in `{"alert": [...]}` features and in cuts, per
+ * survey: the triggering detection's record as the survey publishes it (ZTF's `candidate`, schema 3.3-4.02;
+ * Rubin's `diaSource`, lsst.v7-v10), and the columns the Fink broker adds to its alerts (its transfer and
+ * livestream schemas). Sieve's own summary fields (`band`, `isdiffpos` as 't'/'f') are there too.
+ */
+export const ZTF_CANDIDATE_FIELDS = [
+  'jd', 'fid', 'pid', 'diffmaglim', 'programpi', 'programid', 'candid', 'isdiffpos', 'tblid', 'nid', 'rcid', 'field', 'xpos', 'ypos', 'ra',
+  'dec', 'magpsf', 'sigmapsf', 'chipsf', 'magap', 'sigmagap', 'distnr', 'magnr', 'sigmagnr', 'chinr', 'sharpnr', 'sky', 'magdiff', 'fwhm',
+  'classtar', 'mindtoedge', 'magfromlim', 'seeratio', 'aimage', 'bimage', 'aimagerat', 'bimagerat', 'elong', 'nneg', 'nbad', 'rb',
+  'ssdistnr', 'ssmagnr', 'ssnamenr', 'sumrat', 'magapbig', 'sigmagapbig', 'ranr', 'decnr', 'sgmag1', 'srmag1', 'simag1', 'szmag1',
+  'sgscore1', 'distpsnr1', 'ndethist', 'ncovhist', 'jdstarthist', 'jdendhist', 'scorr', 'tooflag', 'sgmag2', 'srmag2', 'simag2',
+  'szmag2', 'sgscore2', 'distpsnr2', 'sgmag3', 'srmag3', 'simag3', 'szmag3', 'sgscore3', 'distpsnr3', 'nmtchps', 'rfid', 'jdstartref',
+  'jdendref', 'nframesref', 'rbversion', 'dsnrms', 'ssnrms', 'dsdiff', 'magzpsci', 'magzpsciunc', 'magzpscirms', 'nmatches', 'clrcoeff',
+  'clrcounc', 'zpclrcov', 'zpmed', 'clrmed', 'clrrms', 'neargaia', 'neargaiabright', 'maggaia', 'maggaiabright', 'exptime', 'drb',
+  'drbversion',
+] as const;
+
+/** Columns the Fink broker adds to ZTF alerts (cross-matches, classifier scores, light-curve summaries). */
+export const FINK_ZTF_FIELDS = [
+  'cdsxmatch', 'tns', 'DR3Name', 'Plx', 'e_Plx', 'gaiaVarFlag', 'gaiaClass', 'vsx', 'spicy_id', 'spicy_class', 'gcvs', 'x3hsp', 'x4lac',
+  'mangrove', 'roid', 'rf_snia_vs_nonia', 'snn_snia_vs_nonia', 'snn_sn_vs_all', 'mulens', 'nalerthist', 'rf_kn_vs_nonkn', 'anomaly_score',
+  'jd_first_real_det', 'jdstarthist_dt', 'mag_rate', 'sigma_rate', 'lower_rate', 'upper_rate', 'delta_time', 'from_upper', 'is_transient',
+  'slsn_score', 'tracklet', 'finkclass', 'tnsclass',
+] as const;
+
+export const LSST_DIASOURCE_FIELDS = [
+  'diaSourceId', 'visit', 'detector', 'diaObjectId', 'ssObjectId', 'parentDiaSourceId', 'midpointMjdTai', 'ra', 'raErr', 'dec', 'decErr',
+  'x', 'y', 'centroid_flag', 'apFlux', 'apFluxErr', 'isNegative', 'snr', 'psfFlux', 'psfFluxErr', 'psfLnL', 'psfChi2', 'psfNdata',
+  'psfFlux_flag', 'trailFlux', 'trailFluxErr', 'trailLength', 'trailLengthErr', 'trailAngle', 'trailChi2', 'trailNdata', 'dipoleMeanFlux',
+  'dipoleFluxDiff', 'dipoleLength', 'dipoleAngle', 'dipoleChi2', 'scienceFlux', 'scienceFluxErr', 'templateFlux', 'templateFluxErr', 'ixx',
+  'iyy', 'ixy', 'ixxPSF', 'iyyPSF', 'ixyPSF', 'extendedness', 'reliability', 'band', 'isDipole', 'bboxSize', 'pixelFlags',
+  'pixelFlags_bad', 'pixelFlags_cr', 'pixelFlags_edge', 'pixelFlags_saturated', 'pixelFlags_streak', 'glint_trail',
+] as const;
+
+export const FINK_LSST_FIELDS = ['tns_type_recomputed', 'nDiaSources', 'firstDiaSourceMjdTai', 'lastDiaSourceMjdTai'] as const;
+
+/** Fields of Sieve's own alert summary, on every alert of both surveys. */
+export const SUMMARY_FIELDS = ['jd', 'band', 'fid', 'magpsf', 'sigmapsf', 'isdiffpos', 'rb', 'drb', 'sgscore1', 'distpsnr1', 'ssdistnr', 'ndethist', 'classtar', 'diffmaglim', 'ra', 'dec'] as const;
+
+export type SurveyName = 'ztf' | 'lsst';
+
+export function knownAlertFields(survey: SurveyName): ReadonlySet<string> {
+  return new Set<string>(survey === 'ztf' ? [...SUMMARY_FIELDS, ...ZTF_CANDIDATE_FIELDS, ...FINK_ZTF_FIELDS] : [...SUMMARY_FIELDS, ...LSST_DIASOURCE_FIELDS, ...FINK_LSST_FIELDS]);
+}
