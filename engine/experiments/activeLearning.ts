@@ -5,6 +5,7 @@ import { earlySnIaExtractor } from '../../features/index.ts';
 import { RandomForestClassifier, Random, binaryReport, type Matrix } from '../../models/index.ts';
 import { leastConfident, entropyScore, marginScore } from '../activeLearning/strategies.ts';
 import { csvRows } from '../csv.ts';
+import { builtinModule } from '../modules/index.ts';
 import { numericCell, readCsv } from '../csvRead.ts';
 import { lineChartPng } from '../plot/png.ts';
 import { subsamplePositives } from './sampling.ts';
@@ -40,7 +41,13 @@ interface Dataset {
   description: string;
 }
 
-const SNIA = (label: string) => label === 'SN Ia' || label.startsWith('SN Ia-');
+// The early SN Ia module's own mapping of catalogue classes (TNS, simulations) to its labels decides which
+// alerts are SN Ia: one rule, in the module's declaration.
+const EARLY_SNIA = builtinModule('early-snia');
+const SNIA = (label: string) => {
+  const l = EARLY_SNIA.catalogLabel(label);
+  return l !== null && EARLY_SNIA.labelToClass(l) === EARLY_SNIA.positiveClass;
+};
 
 /** Rows whose sigmoid fit succeeded in at least one band (Fink scores no other alert). */
 function fromAlerts(alerts: Alert[], description: string, isPositive: (label: string) => boolean = SNIA): Dataset {

@@ -62,7 +62,7 @@ export function parseDeclaration(text: string, source = 'module'): ModuleDeclara
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length) {
     const e = doc.errors[0];
-    throw new DeclarationError(source, e.linePos?.[0]?.line ?? null, '', e.message.split('\n')[0]);
+    throw new DeclarationError(source, lines.linePos(e.pos[0]).line, '', e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, ''));
   }
   const value = doc.toJS() as unknown;
   const lineOf = (path: Array<string | number>): number | null => {

@@ -124,6 +124,19 @@ describe('the workbench for a new user', () => {
     await page.screenshot({ path: path.join(ARTIFACTS, 'models-view-provisional.png'), fullPage: true });
   });
 
+  it('shows every module of the store with its page; a four-class module has a 4 x 4 confusion matrix', async () => {
+    const page = await signedIn();
+    await page.goto(`${demo.url}/#/models/microlensing`);
+    await page.waitForSelector('[data-testid=module-page]');
+    const buttons = await page.$$eval('[data-testid^=module-]:not([data-testid=module-page])', (b) => b.map((x) => x.getAttribute('data-testid')));
+    expect(buttons).toEqual(['module-early-snia', 'module-kilonova', 'module-anomaly', 'module-microlensing', 'module-satellite-glints']);
+    await page.waitForSelector('[data-testid=confusion]');
+    expect(await page.$$eval('[data-testid=confusion] tbody tr', (r) => r.length)).toBe(4);
+    expect(await page.$$eval('[data-testid=confusion] thead th', (r) => r.map((x) => x.textContent))).toEqual(['', 'predicted ML', 'predicted VAR', 'predicted CONST', 'predicted SN']);
+    expect(await page.textContent('[data-testid=declaration]')).toContain('"name": "microlensing"');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'models-view-microlensing.png'), fullPage: true });
+  });
+
   it('keeps no keypress latencies unless measuring', async () => {
     const page = await signedIn();
     await page.goto(`${demo.url}/#/queue/anomaly`);
