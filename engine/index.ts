@@ -5,6 +5,7 @@ export { nextQueue, type QueueEntry, type QueueOptions } from './queue.ts';
 export { STRATEGY_NAMES, type StrategyName } from './activeLearning/strategies.ts';
 export { retrainClassifier, updateAnomalyModule, anomalyInputs, evaluateClassifier, type TrainOptions, type TrainResult } from './training.ts';
 export { promotionGate, type GateReport, type GateMetric, type Interval } from './gate.ts';
+export { importSklearnModel, type SklearnImportResult } from './importSklearn.ts';
 export { retrainInWorker, labelsSinceLastModel } from './retrain.ts';
 export { AnomalyQueueSession } from './anomalySession.ts';
 export { buildApp, type AppOptions } from './server/app.ts';

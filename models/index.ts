@@ -15,3 +15,5 @@ export {
 } from './bundle.ts';
 export { Random } from './random.ts';
 export { TwoBandAADModel, TWO_BAND_SCHEMA, type TwoBandJSON } from './twoBand.ts';
+export { randomForestToSklearnPickle, randomForestFromSklearnPickle, SKLEARN_FOREST_GLOBALS, type ImportedForest, type SklearnExportOptions } from './sklearn.ts';
+export { readPickle, writePickle, PickleError, type Py } from './pickle.ts';

@@ -42,9 +42,16 @@ export interface ForestNodes {
   threshold: Float32Array;
   left: Int32Array;
   right: Int32Array;
-  /** nNodes x nClasses; meaningful at leaves. */
-  value: Float32Array;
+  /** nNodes x nClasses: the node's weighted class fractions (float64, as scikit-learn keeps them). */
+  value: Float64Array;
   roots: Int32Array;
+  /**
+   * Per node, as scikit-learn's tree: distinct training rows reaching it, their summed weights (bootstrap
+   * multiplicity x class weight) and the Gini impurity. Absent in forests fitted before they were kept.
+   */
+  nSamples?: Int32Array;
+  wSamples?: Float64Array;
+  impurity?: Float64Array;
 }
 
 const NAN_BIN = 255;
@@ -108,14 +115,17 @@ class NodeBuffer {
   threshold = new Float32Array(1024);
   left = new Int32Array(1024);
   right = new Int32Array(1024);
-  value: Float32Array;
+  nSamples = new Int32Array(1024);
+  wSamples = new Float64Array(1024);
+  impurity = new Float64Array(1024);
+  value: Float64Array;
   size = 0;
   constructor(readonly nClasses: number) {
-    this.value = new Float32Array(1024 * nClasses);
+    this.value = new Float64Array(1024 * nClasses);
   }
   add(): number {
     if (this.size === this.feature.length) {
-      const grow = <T extends Int32Array | Float32Array>(a: T, k = 1): T => {
+      const grow = <T extends Int32Array | Float32Array | Float64Array>(a: T): T => {
         const b = new (a.constructor as { new (n: number): T })(a.length * 2);
         b.set(a);
         return b;
@@ -124,6 +134,9 @@ class NodeBuffer {
       this.threshold = grow(this.threshold);
       this.left = grow(this.left);
       this.right = grow(this.right);
+      this.nSamples = grow(this.nSamples);
+      this.wSamples = grow(this.wSamples);
+      this.impurity = grow(this.impurity);
       this.value = grow(this.value);
     }
     this.feature[this.size] = -1;
@@ -226,7 +239,11 @@ export class RandomForestClassifier {
       right: buf.right.slice(0, buf.size),
       value: buf.value.slice(0, buf.size * C),
       roots,
+      nSamples: buf.nSamples.slice(0, buf.size),
+      wSamples: buf.wSamples.slice(0, buf.size),
+      impurity: buf.impurity.slice(0, buf.size),
     };
+    this.leafProbaCache = null;
     let s = 0;
     for (let f = 0; f < d; f++) s += importance[f];
     this.featureImportances = importance.map((v) => (s > 0 ? v / s : 0));
@@ -282,6 +299,9 @@ export class RandomForestClassifier {
         if (wTotal[c] > 0) nonZero++;
       }
       for (let c = 0; c < C; c++) buf.value[node * C + c] = W > 0 ? wTotal[c] / W : 0;
+      buf.nSamples[node] = end - start;
+      buf.wSamples[node] = W;
+      buf.impurity[node] = W > 0 ? 1 - sq / (W * W) : 0;
       if (depth >= maxDepth || nSamples < p.minSamplesSplit || nSamples < 2 * p.minSamplesLeaf || nonZero <= 1) continue;
       const parentScore = W > 0 ? sq / W : 0;
       let bestGain = 1e-12 * W;
@@ -379,6 +399,28 @@ export class RandomForestClassifier {
     return this.nodes;
   }
 
+  private leafProbaCache: Float64Array | null = null;
+
+  /**
+   * Each node's class probabilities as scikit-learn's DecisionTreeClassifier.predict_proba computes them:
+   * value / (sum of value, left to right; 1 when 0), in float64. With the trees' probabilities summed in
+   * tree order and divided by the number of trees (RandomForestClassifier.predict_proba), a forest
+   * exported to scikit-learn (or imported from it) gives bit-identical probabilities.
+   */
+  private leafProba(): Float64Array {
+    if (this.leafProbaCache) return this.leafProbaCache;
+    const { value } = this.requireFitted();
+    const C = this.nClasses;
+    const out = new Float64Array(value.length);
+    for (let node = 0; node * C < value.length; node++) {
+      let s = 0;
+      for (let c = 0; c < C; c++) s += value[node * C + c];
+      if (s === 0) s = 1;
+      for (let c = 0; c < C; c++) out[node * C + c] = value[node * C + c] / s;
+    }
+    return (this.leafProbaCache = out);
+  }
+
   /** n x nClasses probabilities, row-major. */
   predictProba(X: Matrix): Float64Array {
     const nodes = this.requireFitted();
@@ -386,7 +428,8 @@ export class RandomForestClassifier {
     const C = this.nClasses;
     const out = new Float64Array(X.rows * C);
     const T = nodes.roots.length;
-    const { feature, threshold, left, right, value } = nodes;
+    const { feature, threshold, left, right } = nodes;
+    const value = this.leafProba();
     for (let i = 0; i < X.rows; i++) {
       const off = i * X.cols;
       for (let t = 0; t < T; t++) {
@@ -450,6 +493,8 @@ export class RandomForestClassifier {
         right: Array.from(nodes.right),
         value: Array.from(nodes.value),
         roots: Array.from(nodes.roots),
+        ...(nodes.nSamples && nodes.wSamples && nodes.impurity
+          ? { nSamples: Array.from(nodes.nSamples), wSamples: Array.from(nodes.wSamples), impurity: Array.from(nodes.impurity) } : {}),
       },
       featureImportances: Array.from(this.featureImportances ?? []),
       oobScore: this.oobScore,
@@ -466,8 +511,10 @@ export class RandomForestClassifier {
       threshold: Float32Array.from(json.nodes.threshold),
       left: Int32Array.from(json.nodes.left),
       right: Int32Array.from(json.nodes.right),
-      value: Float32Array.from(json.nodes.value),
+      value: Float64Array.from(json.nodes.value),
       roots: Int32Array.from(json.nodes.roots),
+      ...(json.nodes.nSamples && json.nodes.wSamples && json.nodes.impurity
+        ? { nSamples: Int32Array.from(json.nodes.nSamples), wSamples: Float64Array.from(json.nodes.wSamples), impurity: Float64Array.from(json.nodes.impurity) } : {}),
     };
     rf.featureImportances = Float64Array.from(json.featureImportances);
     rf.oobScore = json.oobScore;
@@ -480,7 +527,10 @@ export interface RandomForestJSON {
   params: RandomForestParams;
   nFeatures: number;
   nClasses: number;
-  nodes: { feature: number[]; threshold: number[]; left: number[]; right: number[]; value: number[]; roots: number[] };
+  nodes: {
+    feature: number[]; threshold: number[]; left: number[]; right: number[]; value: number[]; roots: number[];
+    nSamples?: number[]; wSamples?: number[]; impurity?: number[];
+  };
   featureImportances: number[];
   oobScore: number | null;
 }

@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import {
   AADForest, IsolationForest, RandomForestClassifier, TwoBandAADModel, aadForestToOnnx, exportFinkAnomalyZip, isolationForestToOnnx,
-  modelFromBundle, parseBundle, randomForestToOnnx, serializeBundle, type ModelBundle,
+  modelFromBundle, parseBundle, randomForestToOnnx, randomForestToSklearnPickle, serializeBundle, type ModelBundle,
 } from '../../models/index.ts';
 
 /**
@@ -37,8 +37,16 @@ export function exportModelBytes(bundle: ModelBundle, source: string, format: st
       const zipName = name ?? base;
       return { bytes: exportFinkAnomalyZip({ forestG: model.forestG, forestR: model.forestR }, zipName), fileName: `${zipName}.zip`, contentType: 'application/zip' };
     }
+    case 'sklearn': {
+      if (!(model instanceof RandomForestClassifier)) throw new Error(`${source}: the sklearn format is a RandomForestClassifier; this bundle holds a ${bundle.manifest.modelType}`);
+      // Fink's processors that read columns by name (ZTF early SN Ia) get feature_names_in_; those that pass
+      // plain arrays (kndetect, the Rubin modules) get none, as their own files have none
+      const decl = bundle.manifest.declaration as { broker?: { exportFeatureNames?: boolean } } | undefined;
+      const names = decl?.broker?.exportFeatureNames === false ? null : bundle.manifest.featureSpec.columns;
+      return { bytes: randomForestToSklearnPickle(model, { featureNames: names }), fileName: `${base}.pkl`, contentType: 'application/octet-stream' };
+    }
     default:
-      throw new Error(`unknown export format '${format}' (bundle, onnx, fink-anomaly-zip)`);
+      throw new Error(`unknown export format '${format}' (${EXPORT_FORMATS.join(', ')})`);
   }
 }
 

@@ -173,6 +173,15 @@ mod.command('check').description('dry run of a declaration on alert files: cut p
 mod.command('disable').description('take a module out of the workbench and the scorer (its revisions, labels and versions stay)').argument('<name>', 'module', moduleArg)
   .addOption(dbOption()).option('--actor <name>', 'who disables it', 'cli').action(lazy(() => import('./moduleCommands.ts'), 'moduleDisableCommand'));
 
+const imp = program.command('import').description('bring models made elsewhere into a module');
+imp.command('sklearn').description("a pickled scikit-learn RandomForestClassifier (e.g. the model a Fink module runs) as the module's next version")
+  .argument('<file>', '.pkl file').requiredOption('--module <name>', 'a classifier module of the store', moduleArg).addOption(dbOption())
+  .option('--deploy', 'deploy it at once (otherwise a candidate to compare in the models view)', false).option('--actor <name>', 'who imports', 'cli')
+  .action(async (file: string, opts: { module: string; db: string; deploy: boolean; actor: string }) => {
+    requireFiles('import sklearn', [file]);
+    return (await storeCmds()).importSklearnCommand(file, opts);
+  });
+
 const user = program.command('user').description('expert and admin accounts (tokens are stored hashed)');
 user.command('add').argument('<name>').addOption(new Option('--role <role>', 'role').choices(['expert', 'admin']).default('expert')).addOption(dbOption())
   .action(lazy(serveCmds, 'userAddCommand'));

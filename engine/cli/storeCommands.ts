@@ -5,7 +5,8 @@ import { Store } from '../store/store.ts';
 import type { StrategyName } from '../activeLearning/strategies.ts';
 import { exportBundle } from './export.ts';
 import { lineChartPng } from '../plot/png.ts';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { importSklearnModel } from '../importSklearn.ts';
 import { UsageError } from './options.ts';
 
 export { DEFAULT_DB, DEFAULT_SHARED_DATA } from './names.ts';
@@ -147,3 +148,11 @@ export async function backupCommand(destination: string, opts: { db: string }): 
   }
 }
 
+
+export function importSklearnCommand(file: string, opts: { module: string; db: string; deploy: boolean; actor: string }): void {
+  withStore(opts.db, (store) => {
+    const r = importSklearnModel(store, opts.module, new Uint8Array(readFileSync(file)), file, { actor: opts.actor, deploy: opts.deploy });
+    const m = Object.entries(r.metrics).filter(([k]) => ['accuracy', 'fom', 'auc', 'n'].includes(k)).map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toFixed(4)}`).join(', ');
+    console.log(`${r.module} v${r.version}: imported from ${file} (scikit-learn ${r.sklearnVersion ?? 'unknown version'}, classes ${r.classes.join(', ')}); ${r.deployed ? 'deployed' : 'a candidate'}; held-out: ${m || 'no labelled objects yet'}`);
+  });
+}

@@ -29,7 +29,7 @@ export interface ModuleDeclaration {
   };
   queue?: { strategy?: 'uncertainty' | 'margin' | 'entropy' | 'committee' | 'random' };
   retrain?: { every?: number; gate?: 'fom' | 'accuracy' | 'f1' | 'auc'; minHeldOutPerClass?: number; tolerance?: number };
-  broker: { score: string; positive?: string; tag?: string | null; threshold?: number };
+  broker: { score: string; positive?: string; tag?: string | null; threshold?: number; exportFeatureNames?: boolean };
 }
 
 export const MODULE_SCHEMA: object = JSON.parse(readFileSync(new URL('./module.schema.json', import.meta.url), 'utf8'));

@@ -344,7 +344,7 @@ export async function buildApp(wb: Workbench, o: AppOptions = {}): Promise<Fasti
   app.get('/api/models/:module/:version/export', {
     schema: {
       params: versionParams,
-      querystring: { type: 'object', additionalProperties: false, properties: { format: { type: 'string', enum: ['bundle', 'onnx', 'fink-anomaly-zip'], default: 'bundle' } } },
+      querystring: { type: 'object', additionalProperties: false, properties: { format: { type: 'string', enum: ['bundle', 'onnx', 'fink-anomaly-zip', 'sklearn'], default: 'bundle' } } },
     },
   }, async (req, reply) => {
     const { module, version } = req.params as { module: string; version: number };

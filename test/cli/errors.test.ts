@@ -121,6 +121,6 @@ describe('every CLI error is one line', () => {
     expect([...SIMULATED_CLASS_NAMES]).toEqual([...SIMULATED_CLASSES]);
     expect([...EXTRACTOR_NAMES]).toEqual([...EXTRACTORS]);
     expect([...STRATEGY_NAMES]).toEqual([...STRATEGIES]);
-    expect([...EXPORT_FORMATS]).toEqual(['bundle', 'onnx', 'fink-anomaly-zip']);
+    expect([...EXPORT_FORMATS]).toEqual(['bundle', 'onnx', 'fink-anomaly-zip', 'sklearn']);
   });
 });
