@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import type { Alert } from '../datasets/index.ts';
 import { ANOMALY_FEATURE_NAMES, anomalyColumnNames, anomalyFeatures, DEFAULT_ANOMALY_PARAMS, type AnomalyFeatureParams } from './anomaly.ts';
-import { DEFAULT_KILONOVA_PARAMS, KILONOVA_FEATURE_NAMES, kilonovaFeatures, validatePcaBasis, type KilonovaParams, type PcaBasis } from './kilonova.ts';
+import { DEFAULT_KILONOVA_PARAMS, KILONOVA_FEATURE_NAMES, validatePcaBasis, type KilonovaParams, type PcaBasis } from './kilonova.ts';
 import { DEFAULT_SIGMOID_PARAMS, passesEarlySnIaCuts, SIGMOID_FEATURE_NAMES, sigmoidFeatures, type SigmoidParams } from './sigmoid.ts';
 import type { FeatureSpec } from './spec.ts';
 import { kilonovaFitCurves, sigmoidFitCurves, type FitCurve } from './fitCurves.ts';
+import { DEFAULT_KNDETECT_PARAMS, KNDETECT_FEATURE_NAMES, kndetectFeatures, loadKndetectPcs, type ComponentBasis, type KndetectParams } from './kndetect.ts';
 
 /** One feature extractor: its spec, the module's selection cuts, and a pure function alert -> row. */
 export interface FeatureExtractor {
@@ -51,22 +52,44 @@ export function loadDefaultPcaBasis(): PcaBasis {
   return validatePcaBasis(JSON.parse(readFileSync(DEFAULT_BASIS_URL, 'utf8')));
 }
 
+/**
+ * Sieve's own kilonova basis (`kilonova-sieve`): the PCA learned by `sieve basis` from noise-free simulated
+ * light curves, fitted with kndetect's recipe (the same loss, window and thresholds as `kilonova`).
+ */
 export function kilonovaExtractor(basis: PcaBasis = loadDefaultPcaBasis(), params: KilonovaParams = DEFAULT_KILONOVA_PARAMS): FeatureExtractor {
   const spec: FeatureSpec = {
-    name: 'kilonova-pca',
-    version: '1',
-    parameters: { ...params, basisVersion: basis.version, basisSha256: basis.sha256 },
+    name: 'kilonova-sieve-pca',
+    version: '2',
+    parameters: { ...params, fit: 'kndetect-loss', basisVersion: basis.version, basisSha256: basis.sha256 },
     columns: [...KILONOVA_FEATURE_NAMES],
   };
+  const components: ComponentBasis = { timeBinDays: basis.timeBinDays, components: basis.components, id: `sieve:${basis.sha256}` };
+  const kp: KndetectParams = { fluxLim: params.minMaxFlux, bands: params.bands };
   return {
     spec,
     passesCuts: () => true,
-    extract: (a, out) => kilonovaFeatures(a.lightCurve, basis, params, out),
+    extract: (a, out) => kndetectFeatures(a.lightCurve, components, kp, out),
     fitCurves: (a, values) => kilonovaFitCurves(a.lightCurve, basis, values, params),
   };
 }
 
-export const EXTRACTOR_NAMES = ['early-snia', 'anomaly', 'kilonova'] as const;
+/**
+ * kndetect's kilonova features exactly as Fink's ZTF kilonova module computes them (`kilonova`): kndetect's
+ * own three principal components, its window, thresholds and loss (features/kndetect.ts).
+ */
+export function kndetectExtractor(params: KndetectParams = DEFAULT_KNDETECT_PARAMS): FeatureExtractor {
+  const pcs = loadKndetectPcs();
+  const spec: FeatureSpec = { name: 'kilonova-kndetect', version: '1', parameters: { ...params, basis: pcs.id, timeBinDays: pcs.timeBinDays }, columns: [...KNDETECT_FEATURE_NAMES] };
+  const asBasis = { timeBinDays: pcs.timeBinDays, components: pcs.components } as unknown as PcaBasis;
+  return {
+    spec,
+    passesCuts: () => true,
+    extract: (a, out) => kndetectFeatures(a.lightCurve, pcs, params, out),
+    fitCurves: (a, values) => kilonovaFitCurves(a.lightCurve, asBasis, values, { minMaxFlux: params.fluxLim, regularisedComponents: [1, 2], bands: params.bands as readonly [string, string] }),
+  };
+}
+
+export const EXTRACTOR_NAMES = ['early-snia', 'anomaly', 'kilonova', 'kilonova-sieve'] as const;
 export type ExtractorName = (typeof EXTRACTOR_NAMES)[number];
 
 export function extractorByName(name: string): FeatureExtractor {
@@ -76,6 +99,8 @@ export function extractorByName(name: string): FeatureExtractor {
     case 'anomaly':
       return anomalyExtractor();
     case 'kilonova':
+      return kndetectExtractor();
+    case 'kilonova-sieve':
       return kilonovaExtractor();
     default:
       throw new Error(`unknown extractor '${name}' (known: ${EXTRACTOR_NAMES.join(', ')})`);

@@ -18,3 +18,4 @@ export {
 export { trfLeastSquares, type TrfOptions, type TrfResult, type ResidualFn } from './trf.ts';
 export { ppf, normalCdf } from './lightCurveStats.ts';
 export { rintHalfEven, roundDecimals } from './numeric.ts';
+export { KNDETECT_FEATURE_NAMES, DEFAULT_KNDETECT_PARAMS, kndetectFeatures, fitKndetectCoefficients, loadKndetectPcs, type ComponentBasis, type KndetectParams } from './kndetect.ts';

@@ -166,8 +166,16 @@ export function simulateObject(seed: number, index: number, options: SimulationO
     cutouts,
     label: className,
     extra: { simulated: true },
+    // the survey record's history field, as ZTF's candidate carries it: the first detection
+    raw: { jdstarthist: firstDetectionJd(lc) },
   };
   return { alert, modelMag: keep === n ? modelMag : modelMag.slice(0, keep), source };
+}
+
+function firstDetectionJd(lc: Alert['lightCurve']): number {
+  let t = NaN;
+  for (let i = 0; i < lc.jd.length; i++) if (lc.detected[i] && !(lc.jd[i] >= t)) t = lc.jd[i];
+  return t;
 }
 
 /** `n` objects from one seed, in order. */

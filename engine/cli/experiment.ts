@@ -28,7 +28,7 @@ export async function experimentAlCommand(opts: {
 }): Promise<void> {
   const { runAlExperiment } = await import('../experiments/activeLearning.ts');
   const { summary } = await runAlExperiment({
-    strategies: opts.strategy, seeds: opts.seeds, firstSeed: opts.seed, data: opts.data,
+    module: opts.module, strategies: opts.strategy, seeds: opts.seeds, firstSeed: opts.seed, data: opts.data,
     ...(opts.labelColumn ? { labelColumn: opts.labelColumn } : {}), ...(opts.positive ? { positive: opts.positive } : {}),
     nInitial: opts.initial, nQueries: opts.queries, testFraction: 0.4, nEstimators: opts.trees, simN: opts.simN, out: opts.out,
     ...(opts.positiveFraction !== undefined ? { positiveFraction: opts.positiveFraction } : {}),

@@ -216,8 +216,8 @@ experiment
 
 experiment
   .command('al')
-  .description("Fink's early SN Ia active-learning loop (Leoni et al. 2022): a strategy vs random sampling, same seeds")
-  .addOption(new Option('--module <name>', 'module').choices(['early-snia']).default('early-snia'))
+  .description("the active-learning loop of Leoni et al. (2022), for early SN Ia or any two-class module: strategies vs random sampling, same seeds")
+  .option('--module <name|file>', 'a shipped two-class module (early-snia, kilonova, ...) or a declaration file', 'early-snia')
   .option('--strategy <list>', `strategies to compare with random sampling, comma-separated: ${AL_STRATEGIES.join(', ')}`, commaList(AL_STRATEGIES), ['uncertainty'])
   .option('--seed <seed>', 'first seed', int, 1)
   .option('--seeds <count>', 'number of seeds', positiveInt, 1)

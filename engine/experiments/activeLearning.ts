@@ -1,11 +1,10 @@
-import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { LightCurveBuilder, readAlertFile, simulateObject, ZTF_BANDS, type Alert } from '../../datasets/index.ts';
-import { earlySnIaExtractor } from '../../features/index.ts';
+import { candidateFromLightCurve, LightCurveBuilder, readAlertFile, simulateObject, ZTF_BANDS, type Alert } from '../../datasets/index.ts';
 import { RandomForestClassifier, Random, binaryReport, type Matrix } from '../../models/index.ts';
 import { leastConfident, entropyScore, marginScore } from '../activeLearning/strategies.ts';
 import { csvRows } from '../csv.ts';
-import { builtinModule } from '../modules/index.ts';
+import { builtinModule, moduleFromDeclaration, parseDeclaration, type ModuleDefinition } from '../modules/index.ts';
 import { numericCell, readCsv } from '../csvRead.ts';
 import { lineChartPng } from '../plot/png.ts';
 import { subsamplePositives } from './sampling.ts';
@@ -17,6 +16,8 @@ export { AL_STRATEGIES, DEFAULT_AL_DATA };
 export type AlStrategy = (typeof AL_STRATEGIES)[number];
 
 export interface AlExperimentOptions {
+  /** A shipped module's name or a declaration file (default early-snia). */
+  module?: string;
   /** Each is compared with random sampling on the same seeds (random runs once). */
   strategies: AlStrategy[];
   seeds: number;
@@ -41,33 +42,43 @@ interface Dataset {
   description: string;
 }
 
-// The early SN Ia module's own mapping of catalogue classes (TNS, simulations) to its labels decides which
-// alerts are SN Ia: one rule, in the module's declaration.
-const EARLY_SNIA = builtinModule('early-snia');
-const SNIA = (label: string) => {
-  const l = EARLY_SNIA.catalogLabel(label);
-  return l !== null && EARLY_SNIA.labelToClass(l) === EARLY_SNIA.positiveClass;
+/**
+ * The module of the experiment: a shipped module by name, or a declaration file (.json, .yaml). Its own
+ * mapping of catalogue classes (TNS, simulations) to its labels decides which alerts are positive.
+ */
+export function experimentModule(nameOrFile: string): ModuleDefinition {
+  if (/\.(json|ya?ml)$/i.test(nameOrFile)) {
+    if (!existsSync(nameOrFile)) throw new Error(`--module ${nameOrFile}: no such declaration file`);
+    return moduleFromDeclaration(parseDeclaration(readFileSync(nameOrFile, 'utf8'), nameOrFile));
+  }
+  return builtinModule(nameOrFile);
+}
+
+const catalogPositive = (def: ModuleDefinition) => (label: string) => {
+  const l = def.catalogLabel(label);
+  return l !== null && def.labelToClass(l) === def.positiveClass;
 };
 
-/** Rows whose sigmoid fit succeeded in at least one band (Fink scores no other alert). */
-function fromAlerts(alerts: Alert[], description: string, isPositive: (label: string) => boolean = SNIA): Dataset {
-  const ex = earlySnIaExtractor();
-  const f = new Float64Array(12);
+/** Rows of the alerts the module's declared cuts select (for early SN Ia: a rising fit in some band). */
+function fromAlerts(alerts: Alert[], def: ModuleDefinition, description: string, isPositive: (label: string) => boolean = catalogPositive(def)): Dataset {
+  const ex = def.extractor();
+  const d = ex.spec.columns.length;
+  const f = new Float64Array(d);
   const rows: number[][] = [];
   const y: number[] = [];
   for (const a of alerts) {
     ex.extract(a, f);
-    if (f[5] === 0 && f[11] === 0) continue;
+    if (!def.declaredCuts(a, f)) continue;
     rows.push(Array.from(f));
     y.push(isPositive(a.label ?? '') ? 1 : 0);
   }
-  const data = new Float32Array(rows.length * 12);
-  rows.forEach((r, i) => data.set(r, i * 12));
-  return { X: { data, rows: rows.length, cols: 12 }, y: Uint8Array.from(y), description: `${description}: ${rows.length} alerts with a sigmoid fit, ${y.filter((v) => v).length} SN Ia` };
+  const data = new Float32Array(rows.length * d);
+  rows.forEach((r, i) => data.set(r, i * d));
+  return { X: { data, rows: rows.length, cols: d }, y: Uint8Array.from(y), description: `${description}: ${rows.length} alerts passing ${def.name}'s cuts, ${y.filter((v) => v).length} ${def.broker.positive}` };
 }
 
 /** Alert files (or folders of them): each alert's label is its TNS class, or the value of an alert field. */
-async function alertDataset(inputs: readonly string[], labelColumn: string | undefined, positive: string | undefined): Promise<Dataset> {
+async function alertDataset(inputs: readonly string[], def: ModuleDefinition, labelColumn: string | undefined, positive: string | undefined): Promise<Dataset> {
   const files: string[] = [];
   for (const p of inputs) {
     if (!existsSync(p)) throw new Error(`--data ${p}: no such file or folder (give alert files or folders with labels, a labelled table .csv, or 'sim'${p === DEFAULT_AL_DATA ? `; ${DEFAULT_AL_DATA} is the default, the TNS-labelled alerts of ../shared` : ''})`);
@@ -86,15 +97,15 @@ async function alertDataset(inputs: readonly string[], labelColumn: string | und
     }
   }
   if (!alerts.length) throw new Error(`--data ${inputs.join(' ')}: no alert carries a label${labelColumn ? ` in field '${labelColumn}'` : ' (a TNS class; name the field with --label-column)'}`);
-  const isPositive = positive === undefined ? SNIA : (l: string) => l === positive;
-  return fromAlerts(alerts, `${alerts.length} labelled alerts from ${files.length} file(s)`, isPositive);
+  const isPositive = positive === undefined ? catalogPositive(def) : (l: string) => l === positive;
+  return fromAlerts(alerts, def, `${alerts.length} labelled alerts from ${files.length} file(s)`, isPositive);
 }
 
 /**
  * Simulated early alerts: each object's light curve cut at a random night between its first detection and
  * 30 days later, as the stream delivers it while the transient still rises.
  */
-function simDataset(n: number, seed: number): Dataset {
+function simDataset(n: number, seed: number, def: ModuleDefinition): Dataset {
   const rng = new Random(seed, 0xa1);
   const alerts: Alert[] = [];
   for (let i = 0; i < n; i++) {
@@ -109,9 +120,13 @@ function simDataset(n: number, seed: number): Dataset {
     const cut = lc.jd[first] + rng.uniform(0, 30);
     const b = new LightCurveBuilder(ZTF_BANDS, 'mag');
     for (let k = 0; k < lc.jd.length; k++) if (lc.jd[k] <= cut) b.addMagnitude({ jd: lc.jd[k], band: lc.band[k], mag: lc.mag[k], magErr: lc.magErr[k], limitMag: lc.limitMag[k] });
-    alerts.push({ ...o.alert, lightCurve: b.build() });
+    const early = b.build();
+    // the alert of that night: its detection summary from the cut light curve (jd, ndethist, ...)
+    const c = o.alert.candidate;
+    const candidate = candidateFromLightCurve(early, { rb: c.rb, drb: c.drb, sgscore1: c.sgscore1, distpsnr1: c.distpsnr1, ssdistnr: c.ssdistnr, classtar: c.classtar });
+    alerts.push({ ...o.alert, lightCurve: early, candidate });
   }
-  return fromAlerts(alerts, `${n} simulated objects cut at an early epoch`);
+  return fromAlerts(alerts, def, `${n} simulated objects cut at an early epoch`);
 }
 
 function tableDataset(file: string, labelColumn: string, positive: string): Dataset {
@@ -191,13 +206,15 @@ export function runAlLoop(ds: Dataset, strategy: AlStrategy, seed: number, o: Al
 export async function runAlExperiment(o: AlExperimentOptions): Promise<{ summary: Record<string, unknown>; curves: CurvePoint[] }> {
   mkdirSync(o.out, { recursive: true });
   const inputs = typeof o.data === 'string' ? [o.data] : o.data;
+  const def = experimentModule(o.module ?? 'early-snia');
+  if (def.kind !== 'classifier' || def.classNames.length !== 2) throw new Error(`experiment al: ${def.name} is not a two-class classifier module`);
   let ds: Dataset;
-  if (inputs.length === 1 && inputs[0] === 'sim') ds = simDataset(o.simN, 1);
+  if (inputs.length === 1 && inputs[0] === 'sim') ds = simDataset(o.simN, 1, def);
   else if (inputs.length === 1 && /\.csv$/i.test(inputs[0])) {
     if (!o.labelColumn || o.positive === undefined) throw new Error(`--data ${inputs[0]}: a feature table needs --label-column and --positive`);
     if (!existsSync(inputs[0])) throw new Error(`--data ${inputs[0]}: no such file`);
     ds = tableDataset(inputs[0], o.labelColumn, o.positive);
-  } else ds = await alertDataset(inputs, o.labelColumn, o.positive);
+  } else ds = await alertDataset(inputs, def, o.labelColumn, o.positive);
   if (o.positiveFraction !== undefined) {
     const keep = subsamplePositives(ds.y, o.positiveFraction, 7);
     ds = {

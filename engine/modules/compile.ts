@@ -27,6 +27,11 @@ export interface ModuleDefinition {
   labelToClass(label: string): number | null;
   /** A catalogue class (TNS, simulation) as this module's label, or null. */
   catalogLabel(catalogClass: string): string | null;
+  /**
+   * The declaration's `cuts` alone, without the broker cuts built into an extractor (Fink's early SN Ia
+   * selection): what an experiment on catalogued or simulated data selects by.
+   */
+  declaredCuts(alert: Alert, values: ArrayLike<number>): boolean;
   /** Alert fields the module reads (features and cuts), for decoders that skip the rest. */
   alertFields: string[];
   /** Per-band anomaly modules: the bands and the number of features per band, in column order. */
@@ -41,6 +46,8 @@ export interface ModuleDefinition {
 function globToRegExp(pattern: string): RegExp {
   return new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
 }
+
+const declaredCutsOf = new WeakMap<FeatureSpec, (alert: Alert, values: ArrayLike<number>) => boolean>();
 
 /** The module's features: the named extractors' columns, then the alert fields, in declaration order. */
 function moduleExtractor(d: ModuleDeclaration): FeatureExtractor {
@@ -79,18 +86,22 @@ function moduleExtractor(d: ModuleDeclaration): FeatureExtractor {
   };
   const scratch = new Map<FeatureExtractor, Float64Array>();
   const row: Value[] = new Array(d1 + cutFields.length);
+  /** The declaration's own `cuts` expression alone (without the extractors' built-in broker cuts). */
+  const declaredCuts = (alert: Alert, v: ArrayLike<number>): boolean => {
+    if (!cut) return true;
+    for (let i = 0; i < d1; i++) row[i] = v[i];
+    for (let k = 0; k < cutFields.length; k++) {
+      const x = alertField(alert, cutFields[k]);
+      row[d1 + k] = x === undefined ? null : x;
+    }
+    return cut(row);
+  };
+  declaredCutsOf.set(spec, declaredCuts);
   return {
     spec,
     passesCuts(alert: Alert, values?: ArrayLike<number>): boolean {
       for (const p of parts) if ('ex' in p && !p.ex.passesCuts(alert)) return false;
-      if (!cut) return true;
-      const v = values ?? this.extract(alert);
-      for (let i = 0; i < d1; i++) row[i] = v[i];
-      for (let k = 0; k < cutFields.length; k++) {
-        const x = alertField(alert, cutFields[k]);
-        row[d1 + k] = x === undefined ? null : typeof x === 'boolean' ? x : x;
-      }
-      return cut(row);
+      return declaredCuts(alert, values ?? this.extract(alert));
     },
     extract(alert: Alert, out = new Float64Array(d1)): Float64Array {
       for (const p of parts) {
@@ -147,6 +158,7 @@ export function compileModule(d: ModuleDeclaration): ModuleDefinition {
     declaration: d,
     revisionSha256: sha256,
     extractor,
+    declaredCuts: (alert, values) => declaredCutsOf.get(extractor().spec)!(alert, values),
     classNames: classes,
     positiveClass: classes.indexOf(positive),
     labels: d.labels.map((l) => ({ label: l.label, key: l.key })),

@@ -151,8 +151,14 @@ export function compileExpression(expression: string, resolve: NameResolver): (r
       case 'CallExpression': {
         const c = n as jsep.CallExpression;
         const name = c.callee.type === 'Identifier' ? (c.callee as jsep.Identifier).name : '';
+        if (name === 'isnull') {
+          // a missing value: an absent field, null, or NaN
+          if (c.arguments.length !== 1) throw new ExpressionError(expression, expression.indexOf(name), 'isnull takes 1 argument');
+          const a = build(c.arguments[0]);
+          return (row) => missing(a(row));
+        }
         const fn = FUNCTIONS[name];
-        if (!fn) throw new ExpressionError(expression, expression.indexOf(name), `unknown function '${name}' (known: ${Object.keys(FUNCTIONS).join(', ')})`);
+        if (!fn) throw new ExpressionError(expression, expression.indexOf(name), `unknown function '${name}' (known: ${[...Object.keys(FUNCTIONS), 'isnull'].join(', ')})`);
         if (c.arguments.length < fn.arity[0] || c.arguments.length > fn.arity[1]) throw new ExpressionError(expression, expression.indexOf(name), `${name} takes ${fn.arity.join('-')} argument(s)`);
         const args = c.arguments.map(build);
         return (row) => fn.f(...args.map((a) => num(a(row))));

@@ -4,7 +4,7 @@ import type { SurveyName } from './fields.ts';
 
 /** The named extractors a declaration may list, per survey. */
 export const EXTRACTORS_BY_SURVEY: Record<SurveyName, readonly string[]> = {
-  ztf: ['early-snia', 'anomaly', 'kilonova'],
+  ztf: ['early-snia', 'anomaly', 'kilonova', 'kilonova-sieve'],
   lsst: [],
 };
 
@@ -40,7 +40,8 @@ export function alertField(alert: Alert, name: string): string | number | boolea
   if (name === 'ra') return alert.ra;
   if (name === 'dec') return alert.dec;
   const raw = alert.raw?.[name];
-  if (raw !== undefined) return typeof raw === 'bigint' ? Number(raw) : (raw as string | number | boolean | null);
+  // stored records keep 64-bit integers as decimal strings: a field that is a number reads as one
+  if (raw !== undefined) return typeof raw === 'bigint' ? Number(raw) : typeof raw === 'string' && /^-?\d{16,}$/.test(raw) ? Number(raw) : (raw as string | number | boolean | null);
   return alert.extra[name];
 }
 

@@ -71,6 +71,17 @@ export interface ModelRow {
   gate: GateReport | null;
 }
 
+/** The scalar fields of a record (bigints as decimal strings), for storage as JSON. */
+function scalarRecord(r: Readonly<Record<string, unknown>>): Record<string, string | number | boolean | null> {
+  const out: Record<string, string | number | boolean | null> = {};
+  for (const [k, v] of Object.entries(r)) {
+    if (typeof v === 'number') out[k] = Number.isFinite(v) ? v : null;
+    else if (typeof v === 'string' || typeof v === 'boolean' || v === null) out[k] = v;
+    else if (typeof v === 'bigint') out[k] = v.toString();
+  }
+  return out;
+}
+
 function alertKey(a: Alert): string {
   return a.candid !== null ? `${a.survey}:${a.candid}` : `${a.survey}:${a.objectId}@${a.candidate.jd}`;
 }
@@ -162,8 +173,9 @@ export class Store {
         const r = insert.run(
           alertKey(a), a.candid === null ? null : a.candid.toString(), a.objectId, a.survey, a.ra, a.dec, a.candidate.jd, a.candidate.band,
           Number.isFinite(a.candidate.magpsf) ? a.candidate.magpsf : null, a.label ?? null,
-          // extra holds scalars only (bigints already as strings), so plain JSON is exact here and fast
-          JSON.stringify({ ...a.candidate, extra: a.extra }),
+          // extra holds scalars only (bigints already as strings), so plain JSON is exact here and fast; the
+          // survey's own record of the detection keeps its scalar fields, which module declarations may read
+          JSON.stringify({ ...a.candidate, extra: a.extra, ...(a.raw ? { raw: scalarRecord(a.raw) } : {}) }),
           encodeLightCurve(a.lightCurve),
           a.cutouts.science?.bytes ?? null, a.cutouts.template?.bytes ?? null, a.cutouts.difference?.bytes ?? null,
           sourceFile, at,
@@ -209,7 +221,7 @@ export class Store {
 
   private rowToAlert(row: Record<string, unknown>): Alert & { id: number } {
     const cand = parseJsonExact(row.candidate_json as string) as Record<string, unknown>;
-    const { extra, ...candidate } = cand;
+    const { extra, raw, ...candidate } = cand;
     // JSON has no NaN: numeric candidate fields stored as null come back as NaN
     for (const [k, v] of Object.entries(candidate)) if (v === null && k !== 'isdiffpos') candidate[k] = NaN;
     const cut = (k: string) => (row[k] ? { fileName: k, bytes: new Uint8Array(row[k] as Buffer) } : undefined);
@@ -223,6 +235,7 @@ export class Store {
       candidate: candidate as unknown as Alert['candidate'],
       lightCurve: decodeLightCurve(row.light_curve as Buffer, `alert ${String(row.id)}`),
       extra: (extra ?? {}) as Alert['extra'],
+      ...(raw ? { raw: raw as Record<string, unknown> } : {}),
       cutouts: { science: cut('cutout_science'), template: cut('cutout_template'), difference: cut('cutout_difference') },
       ...(row.source_label ? { label: row.source_label as string } : {}),
     };

@@ -19,7 +19,7 @@ describe('FeatureSpec', () => {
     const other = earlySnIaExtractor({ ...DEFAULT_SIGMOID_PARAMS, minDataPoints: 3 }).spec;
     expect(() => assertFeatureSpecMatches(trained, other)).toThrow(FeatureSpecMismatchError);
     expect(() => assertFeatureSpecMatches(trained, other)).toThrow(/parameters .*"minDataPoints":4.*"minDataPoints":3/);
-    expect(() => assertFeatureSpecMatches(trained, kilonovaExtractor().spec)).toThrow(/name 'early-snia-sigmoid' != 'kilonova-pca'.*12 columns != 10/);
+    expect(() => assertFeatureSpecMatches(trained, kilonovaExtractor().spec)).toThrow(/name 'early-snia-sigmoid' != 'kilonova-sieve-pca'.*12 columns != 10/);
   });
 
   it('names every extractor the CLI offers', () => {
