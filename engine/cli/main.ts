@@ -81,11 +81,12 @@ program.command('label').description('label an alert (its object inherits the la
   .requiredOption('--module <name>', 'a module of the store', moduleArg)
   .addOption(dbOption()).option('--expert <name>', 'who labels', 'cli').option('--comment <text>').option('--queue <name>')
   .option('--retrain-every <count>', "retrain after this many new labels (default: the module's retrain.every)", positiveInt).action(lazy(storeCmds, 'labelCommand'));
-program.command('models').description('model versions with status and metrics; --plot writes the learning curve as PNG')
+program.command('models').description('model versions with status and metrics; --plot the learning curve, --report a self-contained HTML page')
   .argument('[module]', 'a module of the store', moduleArg)
-  .addOption(dbOption()).option('--json', 'JSON output', false).option('--plot <png>', "the module's learning curve (metrics vs labels) as a PNG")
-  .action(async (module: string | undefined, opts: { db: string; json: boolean; plot?: string }) => {
-    if (opts.plot && !module) throw new UsageError('--plot needs a module');
+  .addOption(dbOption()).option('--json', 'JSON output', false).option('--plot <name>', "the module's learning curve as NAME.svg, NAME.png and NAME.vl.json")
+  .option('--report <file.html>', 'one self-contained HTML page about the module (declaration, versions, figures, labels, deployments)')
+  .action(async (module: string | undefined, opts: { db: string; json: boolean; plot?: string; report?: string }) => {
+    if ((opts.plot || opts.report) && !module) throw new UsageError('--plot and --report need a module');
     return (await storeCmds()).modelsCommand({ ...opts, ...(module ? { module } : {}) });
   });
 program.command('deploy').description('deploy a model version').argument('<module>', 'module', moduleArg).argument('<version>', 'version number', positiveInt)

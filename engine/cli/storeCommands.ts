@@ -4,7 +4,8 @@ import { labelsSinceLastModel, retrainInWorker } from '../retrain.ts';
 import { Store } from '../store/store.ts';
 import type { StrategyName } from '../activeLearning/strategies.ts';
 import { exportBundle } from './export.ts';
-import { lineChartPng } from '../plot/png.ts';
+import { writeChart } from '../plot/render.ts';
+import { learningCurveChart, moduleReportHtml } from '../report.ts';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { importSklearnModel } from '../importSklearn.ts';
 import { UsageError } from './options.ts';
@@ -86,34 +87,34 @@ export async function labelCommand(alertId: string, label: string, opts: { db: s
   }
 }
 
-const CURVE_COLORS: Array<[number, number, number]> = [[209, 54, 47], [42, 111, 209], [42, 157, 58], [184, 134, 11], [123, 63, 191]];
-
-/** A module's learning curve from the store (held-out metrics of every version vs labels) as a PNG. */
-export function learningCurvePng(store: Store, module: string): Buffer {
-  const curve = store.learningCurve(module);
-  if (!curve.length) throw new Error(`${module}: no model version yet, so no learning curve`);
-  const keys = ['fom', 'accuracy', 'efficiency', 'purity', 'auc', 'labels'].filter((k) => curve.some((p) => p.metrics[k] !== undefined)).slice(0, 5);
-  return lineChartPng({
-    title: `${module}: held-out metrics of each version vs labels`, xLabel: 'labels', yLabel: 'metric', markers: true,
-    series: keys.map((k, i) => {
-      const pts = curve.filter((p) => p.metrics[k] !== undefined);
-      return { label: k, color: CURVE_COLORS[i], x: pts.map((p) => p.nLabels), y: pts.map((p) => p.metrics[k]) };
-    }),
-  });
-}
-
-export function modelsCommand(opts: { db: string; module?: string; json: boolean; plot?: string }): void {
-  withStore(opts.db, (store) => {
-    if (opts.plot) {
-      if (!opts.module) throw new Error('models --plot needs a module');
-      writeFileSync(opts.plot, learningCurvePng(store, opts.module));
-      console.log(`${opts.module}: learning curve of ${store.learningCurve(opts.module).length} version(s) -> ${opts.plot}`);
+export async function modelsCommand(opts: { db: string; module?: string; json: boolean; plot?: string; report?: string }): Promise<void> {
+  const store = Store.open(opts.db);
+  try {
+    if (opts.plot || opts.report) {
+      if (!opts.module) throw new UsageError('--plot and --report need a module');
+      moduleOf(store, opts.module);
+      if (opts.plot) {
+        if (!store.listModels(opts.module).length) throw new Error(`${opts.module}: no model version yet, so no learning curve`);
+        // NAME.svg, NAME.png and NAME.vl.json (an extension given with the name is dropped)
+        const base = opts.plot.replace(/\.(png|svg|json|vl\.json)$/i, '');
+        const files = await writeChart(learningCurveChart(store, opts.module), base);
+        console.log(`${opts.module}: learning curve of ${store.listModels(opts.module).length} version(s) -> ${files.svg}, ${files.png}, ${files.spec}`);
+      }
+      if (opts.report) {
+        writeFileSync(opts.report, await moduleReportHtml(store, opts.module));
+        console.log(`${opts.module}: report -> ${opts.report}`);
+      }
       return;
     }
     const rows = store.listModels(opts.module);
-    if (opts.json) return console.log(JSON.stringify(rows));
+    if (opts.json) {
+      console.log(JSON.stringify(rows));
+      return;
+    }
     for (const m of rows) console.log(`${m.module.padEnd(12)} v${String(m.version).padEnd(4)} ${m.status.padEnd(10)} ${m.modelType.padEnd(14)} labels ${String(m.nLabels).padEnd(6)} ${JSON.stringify(m.metrics)}`);
-  });
+  } finally {
+    store.close();
+  }
 }
 
 export function deployCommand(module: string, version: number, opts: { db: string; actor: string; reason?: string }): void {

@@ -6,7 +6,8 @@ import { leastConfident, entropyScore, marginScore } from '../activeLearning/str
 import { csvRows } from '../csv.ts';
 import { builtinModule, moduleFromDeclaration, parseDeclaration, type ModuleDefinition } from '../modules/index.ts';
 import { numericCell, readCsv } from '../csvRead.ts';
-import { lineChartPng } from '../plot/png.ts';
+import { activeLearningSpec, type SeedCurvePoint } from '../plot/charts.ts';
+import { writeChart } from '../plot/render.ts';
 import { subsamplePositives } from './sampling.ts';
 
 import { AL_STRATEGIES, DEFAULT_AL_DATA } from '../cli/names.ts';
@@ -233,9 +234,17 @@ export async function runAlExperiment(o: AlExperimentOptions): Promise<{ summary
     const ns = [...byN.keys()].sort((a, b) => a - b).filter((k) => byN.get(k)!.length === o.seeds);
     return { x: ns, y: ns.map((k) => byN.get(k)!.reduce((a, b) => a + b, 0) / o.seeds) };
   };
-  const colors: Record<string, [number, number, number]> = { random: [40, 80, 200] };
-  const series = strategies.map((st) => ({ label: `${st.toUpperCase()} FOM`, color: colors[st] ?? [200, 40, 40], ...meanCurve(st, 'fom') }));
-  writeFileSync(path.join(o.out, 'curves.png'), lineChartPng({ title: `EARLY SN IA: FIGURE OF MERIT (MEAN OF ${o.seeds} SEEDS)`, xLabel: 'NUMBER OF LABELS', yLabel: 'FOM', series }));
+  // the paper's final FoM after 300 queries (Leoni et al. 2022) where this run reproduces its set-up
+  const paper = o.positiveFraction !== undefined && Math.abs(o.positiveFraction - 0.067) < 0.001 && def.name === 'early-snia';
+  await writeChart(activeLearningSpec({
+    curves: curves as unknown as SeedCurvePoint[], metrics: ['fom', 'accuracy', 'efficiency', 'purity'],
+    title: `Active learning, ${def.title}: ${strategies.filter((st) => st !== 'random').join(', ') || 'random'} vs random`,
+    subtitle: `${ds.description}; mean of ${o.seeds} seed(s), band ±1 standard deviation`,
+    ...(paper ? { anchors: [
+      { strategy: 'uncertainty', metric: 'fom', nlabels: o.nInitial + 300, value: 0.395, label: 'Leoni et al. 2022, uncertainty' },
+      { strategy: 'random', metric: 'fom', nlabels: o.nInitial + 300, value: 0.160, label: 'Leoni et al. 2022, random' },
+    ] } : {}),
+  }), path.join(o.out, 'curves'));
   const final: Record<string, Record<string, number>> = {};
   for (const st of strategies) {
     const last = (m: keyof CurvePoint) => {

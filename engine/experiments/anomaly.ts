@@ -6,7 +6,9 @@ import {
   AADForest, TwoBandAADModel, createBundle, serializeBundle, Random, validRows, FINK_FOREST_INPUT_BAND, type Matrix,
 } from '../../models/index.ts';
 import { subsamplePositives } from './sampling.ts';
-import { lineChartPng } from '../plot/png.ts';
+import { discoverySpec } from '../plot/charts.ts';
+import { writeChart } from '../plot/render.ts';
+import { builtinModule } from '../modules/index.ts';
 import { numericCell, readCsv } from '../csvRead.ts';
 import { csvRows } from '../csv.ts';
 
@@ -185,7 +187,7 @@ export interface AnomalyExperimentSummary {
   per_seed: Array<{ seed: number; if_top50: number; aad_top50: number; if_top100: number; aad_top100: number }>;
 }
 
-export function runAnomalyExperiment(o: AnomalyExperimentOptions): AnomalyExperimentSummary {
+export async function runAnomalyExperiment(o: AnomalyExperimentOptions): Promise<AnomalyExperimentSummary> {
   mkdirSync(o.out, { recursive: true });
   const curves: Array<{ method: string; seed: number; curve: number[] }> = [];
   const perSeed: AnomalyExperimentSummary['per_seed'] = [];
@@ -210,26 +212,15 @@ export function runAnomalyExperiment(o: AnomalyExperimentOptions): AnomalyExperi
   };
   writeFileSync(path.join(o.out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
   writeFileSync(path.join(o.out, 'curves.csv'), csvRows([['method', 'seed', 'shown', 'found'], ...curves.flatMap((c) => Array.from(c.curve, (v, k) => [c.method, c.seed, k + 1, v]))]));
-  const series = (['isolation_forest', 'aad'] as const).map((m, idx) => {
-    const cs = curves.filter((c) => c.method === m).map((c) => c.curve);
-    const len = Math.min(...cs.map((c) => c.length));
-    const x = Array.from({ length: len }, (_, k) => k + 1);
-    return {
-      label: m === 'aad' ? 'AAD WITH EXPERT FEEDBACK' : 'ISOLATION FOREST',
-      color: (idx === 1 ? [200, 40, 40] : [40, 80, 200]) as [number, number, number],
-      x,
-      y: x.map((_, k) => cs.reduce((s, c) => s + c[k], 0) / cs.length),
-      lower: x.map((_, k) => Math.min(...cs.map((c) => c[k]))),
-      upper: x.map((_, k) => Math.max(...cs.map((c) => c[k]))),
-    };
-  });
-  writeFileSync(path.join(o.out, 'discovery.png'), lineChartPng({
-    title: `RARE OBJECTS FOUND (MEAN OF ${o.seeds} SEEDS)`, xLabel: 'ALERTS SHOWN TO THE EXPERT', yLabel: 'FOUND', series,
-  }));
+  await writeChart(discoverySpec({
+    curves, title: `Anomaly discovery: isolation forest vs AAD with an expert's feedback`,
+    subtitle: `${description}; mean of ${o.seeds} seed(s), band ±1 standard deviation`,
+  }), path.join(o.out, 'discovery'));
   if (lastModel && lastProblem && lastProblem.inputR) {
-    const features = anomalyExtractor().spec;
+    // the shipped anomaly module's declaration and feature space: the bundle scores in `sieve score --bundles`
+    const module = builtinModule('anomaly');
     const bundle = createBundle({
-      module: 'anomaly', version: '1', model: lastModel, featureSpec: features, classNames: ['nominal', 'anomaly'],
+      module: 'anomaly', version: '1', model: lastModel, featureSpec: module.extractor().spec, classNames: module.classNames, declaration: module.declaration,
       decisionThreshold: 0, training: { X: { data: lastProblem.inputG, rows: lastProblem.rows, cols: lastProblem.cols } },
       metrics: { aad_top50: perSeed[perSeed.length - 1].aad_top50, aad_top100: perSeed[perSeed.length - 1].aad_top100 },
     });

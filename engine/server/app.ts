@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { STRATEGY_NAMES } from '../activeLearning/strategies.ts';
 import { exportModelBytes } from '../cli/export.ts';
 import { addModule, DeclarationError, moduleSummary } from '../modules/index.ts';
+import { moduleReportHtml } from '../report.ts';
 import { StoreError, type Role, type User } from '../store/store.ts';
 import { alertDetail } from './alertDetail.ts';
 import { cutoutPng, type Stretch } from './cutoutPng.ts';
@@ -269,6 +270,12 @@ export async function buildApp(wb: Workbench, o: AppOptions = {}): Promise<Fasti
       module, deployedVersion: wb.store.deployedVersion(module), retraining: wb.runningRetrains.includes(module),
       versions: wb.store.listModels(module), deployments: wb.store.deploymentHistory(module), learningCurve: wb.store.learningCurve(module),
     };
+  });
+
+  app.get('/api/models/:module/report.html', { schema: { params: moduleParam, querystring: noQuery } }, async (req, reply) => {
+    const { module } = req.params as { module: string };
+    const html = await moduleReportHtml(wb.store, module);
+    return reply.type('text/html; charset=utf-8').header('content-disposition', `attachment; filename="${module}-report.html"`).send(html);
   });
 
   app.get('/api/models/:module/learning-curve', { schema: { params: moduleParam, querystring: noQuery } }, async (req) => wb.store.learningCurve((req.params as { module: string }).module));

@@ -1,5 +1,5 @@
 import { decodeFitsStamp } from '../../datasets/index.ts';
-import { Raster } from '../plot/png.ts';
+import { encodeRgbPng } from '../image/png.ts';
 
 export type Stretch = 'zscale' | 'asinh' | 'linear';
 
@@ -86,13 +86,16 @@ export function stretchPixels(pixels: Float32Array, stretch: Stretch): Float32Ar
 export function cutoutPng(fits: Uint8Array, stretch: Stretch, source: string, scale = 4): Buffer {
   const img = decodeFitsStamp(fits, source);
   const v = stretchPixels(img.data, stretch);
-  const r = new Raster(img.width * scale, img.height * scale);
+  const W = img.width * scale;
+  const H = img.height * scale;
+  const rgb = new Uint8Array(W * H * 3);
   for (let y = 0; y < img.height; y++) for (let x = 0; x < img.width; x++) {
     const p = v[y * img.width + x];
     const g = Math.round(255 * p);
-    const c: [number, number, number] = Number.isNaN(p) ? [110, 0, 0] : [g, g, g];
+    const c = Number.isNaN(p) ? [110, 0, 0] : [g, g, g];
+    // FITS row 1 is the bottom of the image
     const py = (img.height - 1 - y) * scale;
-    for (let a = 0; a < scale; a++) for (let b = 0; b < scale; b++) r.set(x * scale + a, py + b, c);
+    for (let a = 0; a < scale; a++) for (let b = 0; b < scale; b++) rgb.set(c, ((py + b) * W + x * scale + a) * 3);
   }
-  return r.toPng();
+  return encodeRgbPng(W, H, rgb);
 }
