@@ -45,27 +45,30 @@ export function activeLearningSpec(o: {
   const data = [...groups.entries()].map(([k, vs]) => {
     const [strategy, metric, n] = k.split('\u0000');
     const { mean, sd } = meanSd(vs);
-    return { strategy, metric: METRIC_TITLES[metric] ?? metric, labels: Number(n), mean, low: mean - sd, high: mean + sd, seeds: vs.length };
+    return { kind: 'curve', strategy, metric: METRIC_TITLES[metric] ?? metric, labels: Number(n), mean, low: mean - sd, high: mean + sd, seeds: vs.length };
   });
   const strategies = [...new Set(o.curves.map((c) => c.strategy))];
   const dash = { field: 'strategy', type: 'nominal', scale: { domain: strategies, range: strategies.map((s) => (s === 'random' ? [6, 4] : [1, 0])) }, legend: null };
-  const color = { field: 'strategy', type: 'nominal', title: 'strategy', scale: { domain: strategies } };
+  const color = { field: 'strategy', type: 'nominal', title: 'strategy (random dashed; diamonds: published values)', scale: { domain: strategies }, legend: { orient: 'top', direction: 'horizontal' } };
+  const curve = { filter: "datum.kind === 'curve'" };
   const layers: VegaLiteSpec[] = [
-    { mark: { type: 'area', opacity: 0.18 }, encoding: { x: { field: 'labels', type: 'quantitative', title: 'labels' }, y: { field: 'low', type: 'quantitative' }, y2: { field: 'high' }, color } },
-    { mark: { type: 'line', strokeWidth: 2 }, encoding: { x: { field: 'labels', type: 'quantitative' }, y: { field: 'mean', type: 'quantitative', title: null }, color, strokeDash: dash } },
+    { transform: [curve], mark: { type: 'area', opacity: 0.18 }, encoding: { x: { field: 'labels', type: 'quantitative', title: 'labels' }, y: { field: 'low', type: 'quantitative' }, y2: { field: 'high' }, color } },
+    { transform: [curve], mark: { type: 'line', strokeWidth: 2 }, encoding: { x: { field: 'labels', type: 'quantitative' }, y: { field: 'mean', type: 'quantitative', title: null }, color, strokeDash: dash } },
   ];
-  const anchors = (o.anchors ?? []).map((a) => ({ ...a, metric: METRIC_TITLES[a.metric] ?? a.metric, labels: a.nlabels }));
+  // published values, in the facet of their metric only (they are rows of the same data, kind 'anchor')
+  const anchors = (o.anchors ?? []).map((a) => ({ kind: 'anchor', strategy: a.strategy, metric: METRIC_TITLES[a.metric] ?? a.metric, labels: a.nlabels, mean: a.value, label: a.label }));
   if (anchors.length) {
     layers.push({
-      data: { values: anchors },
+      transform: [{ filter: "datum.kind === 'anchor'" }],
       mark: { type: 'point', shape: 'diamond', size: 90, filled: true },
-      encoding: { x: { field: 'labels', type: 'quantitative' }, y: { field: 'value', type: 'quantitative' }, color, tooltip: [{ field: 'label' }] },
+      encoding: { x: { field: 'labels', type: 'quantitative' }, y: { field: 'mean', type: 'quantitative' }, color, tooltip: [{ field: 'label' }] },
     });
   }
   return {
     $schema: SCHEMA,
-    title: { text: o.title, ...(o.subtitle ? { subtitle: o.subtitle } : {}) },
-    data: { values: data },
+    // a long description wraps at its '; ' (Vega draws each array item on its own line)
+    title: { text: o.title, ...(o.subtitle ? { subtitle: o.subtitle.split('; ') } : {}) },
+    data: { values: [...data, ...anchors] },
     facet: { field: 'metric', type: 'nominal', title: null, sort: o.metrics.map((m) => METRIC_TITLES[m] ?? m) },
     columns: Math.min(2, o.metrics.length),
     spec: { width: 320, height: 200, layer: layers },
@@ -86,9 +89,9 @@ export function discoverySpec(o: { curves: ReadonlyArray<{ method: string; seed:
     const { mean, sd } = meanSd(vs);
     return { method: method === 'aad' ? 'AAD (with expert feedback)' : method === 'isolation_forest' ? 'isolation forest' : method, shown: Number(shown), mean, low: Math.max(0, mean - sd), high: mean + sd };
   });
-  const color = { field: 'method', type: 'nominal', title: 'method' };
+  const color = { field: 'method', type: 'nominal', title: 'method', legend: { orient: 'top', direction: 'horizontal' } };
   return {
-    $schema: SCHEMA, title: { text: o.title, ...(o.subtitle ? { subtitle: o.subtitle } : {}) }, width: 480, height: 300, data: { values: data },
+    $schema: SCHEMA, title: { text: o.title, ...(o.subtitle ? { subtitle: o.subtitle.split('; ') } : {}) }, width: 480, height: 300, data: { values: data },
     layer: [
       { mark: { type: 'area', opacity: 0.18 }, encoding: { x: { field: 'shown', type: 'quantitative', title: 'alerts shown to the expert' }, y: { field: 'low', type: 'quantitative' }, y2: { field: 'high' }, color } },
       { mark: { type: 'line', strokeWidth: 2 }, encoding: { x: { field: 'shown', type: 'quantitative' }, y: { field: 'mean', type: 'quantitative', title: 'rare objects found' }, color } },

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -135,6 +135,22 @@ describe('the workbench for a new user', () => {
     expect(await page.$$eval('[data-testid=confusion] thead th', (r) => r.map((x) => x.textContent))).toEqual(['', 'predicted ML', 'predicted VAR', 'predicted CONST', 'predicted SN']);
     expect(await page.textContent('[data-testid=declaration]')).toContain('"name": "microlensing"');
     await page.screenshot({ path: path.join(ARTIFACTS, 'models-view-microlensing.png'), fullPage: true });
+  });
+
+  it('downloads a module report that opens with no request leaving the page', async () => {
+    const res = await fetch(`${demo.url}/api/models/early-snia/report.html`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-disposition')).toContain('early-snia-report.html');
+    const file = path.join(ARTIFACTS, 'early-snia-report-download.html');
+    writeFileSync(file, await res.text());
+    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    const requests: string[] = [];
+    page.on('request', (r) => requests.push(r.url()));
+    await page.goto(`file://${file}`);
+    await page.waitForSelector('svg');
+    expect(await page.$$eval('svg', (s) => s.length)).toBeGreaterThanOrEqual(3);
+    expect(requests.filter((u) => u !== `file://${file}`)).toEqual([]);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'module-report.png'), fullPage: true });
   });
 
   it('keeps no keypress latencies unless measuring', async () => {
