@@ -13,3 +13,4 @@ export { decodeFitsStamp, encodeFitsStamp, FitsError, type FitsImage } from './f
 export { detectFormat, alertFromRecord, readAlertFile, readAlertsFromBuffer, readJsonLines, type AlertFileFormat, type ReadResult, type ReadOptions } from './read.ts';
 export * from './simulate/index.ts';
 export { encodeLightCurve, decodeLightCurve } from './lightCurveCodec.ts';
+export { FinkMessageDecoder, loadSchemaDir, type FinkMessageOptions, type StreamMessage } from './finkStream.ts';

@@ -142,6 +142,8 @@ program.command('score').description('score an alert stream with the deployed mo
   .option('--lines-per-unit <n>', 'JSON lines scored per unit (bounds memory)', positiveInt, 2000)
   .option('--anomaly-threshold <score>', 'tag anomaly_candidate when the AAD score is at or below this', finiteNumber)
   .option('--progress-seconds <s>', 'progress line every s seconds (0: none)', nonNegativeNumber, 5)
+  .option('--schema <file.avsc>', "Kafka: the writer schema of schemaless messages whose key is not one (Fink's livestream, as fink-client's schema_path)")
+  .option('--schema-dir <dir>', 'Kafka: schemas by version name, for message keys that name one (distribution_schema_fink_ztf_<key>.avsc)')
   .action(async (opts) => {
     if (!opts.db === !opts.bundles) throw new UsageError('give either --db (the registry: deployed versions) or --bundles DIR (a folder of bundle files)');
     if (opts.bundles) requireFiles('--bundles', [opts.bundles]);
@@ -151,6 +153,9 @@ program.command('score').description('score an alert stream with the deployed mo
     if (files.length && files.length !== opts.from.length) throw new UsageError('a Kafka source cannot be mixed with files');
     requireFiles('--from', files);
     if (opts.state && !files.length) throw new UsageError('--state remembers finished files; a Kafka source keeps its place with committed offsets');
+    if ((opts.schema || opts.schemaDir) && files.length) throw new UsageError('--schema and --schema-dir describe Kafka messages; files carry their schema');
+    if (opts.schema) requireFiles('--schema', [opts.schema]);
+    if (opts.schemaDir) requireFiles('--schema-dir', [opts.schemaDir]);
     return (await import('./score.ts')).scoreCommand(opts);
   });
 
@@ -173,6 +178,32 @@ mod.command('check').description('dry run of a declaration on alert files: cut p
   });
 mod.command('disable').description('take a module out of the workbench and the scorer (its revisions, labels and versions stay)').argument('<name>', 'module', moduleArg)
   .addOption(dbOption()).option('--actor <name>', 'who disables it', 'cli').action(lazy(() => import('./moduleCommands.ts'), 'moduleDisableCommand'));
+
+const pull = program.command('pull').description("alerts from a broker's API into the store");
+pull.command('fink').description("Fink's REST API: the latest alerts of a class, objects by id (full history, upper limits, cutouts), or a cone search")
+  .addOption(new Option('--survey <survey>', 'survey').choices(['ztf', 'lsst']).default('ztf'))
+  .addOption(dbOption())
+  .option('--class <name>', "latests: a Fink class, e.g. 'Early SN Ia candidate'")
+  .option('--start <date>', 'latests: first day (YYYY-MM-DD)').option('--stop <date>', 'latests: day after the last (YYYY-MM-DD)')
+  .option('--n <count>', 'latests: alerts per page at most', positiveInt, 1000).option('--window-days <d>', 'latests: days per page', positiveInt, 1)
+  .option('--object <id...>', 'objects: objectIds (one page each)')
+  .option('--cone <ra,dec,radius>', 'conesearch: degrees, degrees, arcsec')
+  .option('--base-url <url>', "the API's address", 'https://api.fink-portal.org')
+  .option('--rate <per-second>', 'requests per second at most', finiteNumber, 2).option('--retries <n>', 'retries after a failed request or a server error', nonNegativeInt, 3)
+  .action(async (opts: { survey: string; db: string; class?: string; start?: string; stop?: string; n: number; windowDays: number; object?: string[]; cone?: string; baseUrl: string; rate: number; retries: number }) => {
+    if (opts.survey !== 'ztf') throw new UsageError("--survey lsst: Fink's LSST API answers in another column layout, not read yet; use its Data Transfer files or livestream (sieve ingest / sieve score)");
+    const kinds = [opts.class !== undefined, opts.object !== undefined, opts.cone !== undefined].filter(Boolean).length;
+    if (kinds !== 1) throw new UsageError('give one query: --class with --start and --stop, --object IDS, or --cone RA,DEC,RADIUS');
+    if (opts.class !== undefined && (!opts.start || !opts.stop || !/^\d{4}-\d{2}-\d{2}$/.test(opts.start) || !/^\d{4}-\d{2}-\d{2}$/.test(opts.stop))) throw new UsageError('--class needs --start and --stop as YYYY-MM-DD');
+    let cone: number[] = [];
+    if (opts.cone !== undefined) {
+      cone = opts.cone.split(',').map(Number);
+      if (cone.length !== 3 || cone.some((x) => !Number.isFinite(x)) || !(cone[2] > 0)) throw new UsageError(`--cone ${opts.cone}: RA,DEC,RADIUS in degrees, degrees and arcsec`);
+    }
+    if (!(opts.rate > 0)) throw new UsageError('--rate must be above 0');
+    return (await storeCmds()).pullFinkCommand(opts.class !== undefined ? { kind: 'latests', className: opts.class, start: opts.start!, stop: opts.stop!, n: opts.n, windowDays: opts.windowDays }
+      : opts.object !== undefined ? { kind: 'objects', objectIds: opts.object } : { kind: 'conesearch', ra: cone[0], dec: cone[1], radiusArcsec: cone[2] }, opts);
+  });
 
 const imp = program.command('import').description('bring models made elsewhere into a module');
 imp.command('sklearn').description("a pickled scikit-learn RandomForestClassifier (e.g. the model a Fink module runs) as the module's next version")

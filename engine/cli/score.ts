@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { loadSchemaDir } from '../../datasets/index.ts';
 import { FolderProvider, JsonlSink, KafkaSink, KafkaSource, PathSource, RegistryProvider, StoreSink, runScorer, type AlertSource, type ResultSink, type VersionProvider } from '../scorer/index.ts';
 
 export interface ScoreCliOptions {
@@ -15,6 +17,8 @@ export interface ScoreCliOptions {
   anomalyThreshold?: number;
   progressSeconds: number;
   group?: string;
+  schema?: string;
+  schemaDir?: string;
 }
 
 /** `sieve score`: deployed modules over an alert stream; see engine/scorer/run.ts. */
@@ -43,9 +47,18 @@ export async function scoreCommand(o: ScoreCliOptions): Promise<void> {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  let streamSchema: unknown;
+  if (o.schema) {
+    try {
+      streamSchema = JSON.parse(readFileSync(o.schema, 'utf8'));
+    } catch (e) {
+      throw new Error(`--schema ${o.schema}: not a JSON Avro schema (${(e as Error).message})`);
+    }
+  }
   const stats = await runScorer({
     source, sink, provider, workers: o.workers, format: o.format, progressEverySeconds: o.progressSeconds,
     ...(o.anomalyThreshold === undefined ? {} : { anomalyThreshold: o.anomalyThreshold }),
+    ...(streamSchema === undefined ? {} : { streamSchema }), ...(o.schemaDir ? { namedSchemas: Object.fromEntries(loadSchemaDir(o.schemaDir)) } : {}),
   });
   const versions = Object.entries(stats.byVersion).map(([k, n]) => `${k}: ${n}`).join(', ');
   process.stderr.write(`scorer: ${stats.alerts} alerts in ${stats.seconds.toFixed(1)} s (${stats.alertsPerSecond.toFixed(0)}/s, ${o.workers} thread(s), peak RSS ${stats.peakRssMb.toFixed(0)} MB); versions ${versions || 'none'}; ${stats.skippedFiles.length} file(s) skipped, ${stats.badRecords} bad record(s)\n`);

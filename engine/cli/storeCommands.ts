@@ -8,6 +8,7 @@ import { writeChart } from '../plot/render.ts';
 import { learningCurveChart, moduleReportHtml } from '../report.ts';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { importSklearnModel } from '../importSklearn.ts';
+import { pullFink, type PullQuery } from '../finkApi.ts';
 import { UsageError } from './options.ts';
 
 export { DEFAULT_DB, DEFAULT_SHARED_DATA } from './names.ts';
@@ -156,4 +157,16 @@ export function importSklearnCommand(file: string, opts: { module: string; db: s
     const m = Object.entries(r.metrics).filter(([k]) => ['accuracy', 'fom', 'auc', 'n'].includes(k)).map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toFixed(4)}`).join(', ');
     console.log(`${r.module} v${r.version}: imported from ${file} (scikit-learn ${r.sklearnVersion ?? 'unknown version'}, classes ${r.classes.join(', ')}); ${r.deployed ? 'deployed' : 'a candidate'}; held-out: ${m || 'no labelled objects yet'}`);
   });
+}
+
+export async function pullFinkCommand(q: PullQuery, opts: { db: string; baseUrl: string; rate: number; retries: number }): Promise<void> {
+  const store = Store.create(opts.db);
+  try {
+    const added = ensureBuiltinModules(store, 'pull');
+    if (added.length) console.log(`modules: ${added.join(', ')} (the shipped declarations)`);
+    const r = await pullFink(store, q, { baseUrl: opts.baseUrl, rate: opts.rate, retries: opts.retries });
+    console.log(`${r.pages} page(s) pulled (${r.skipped} already stored), ${r.alerts} alerts, ${r.inserted} new; ${r.tnsLabels} TNS label(s) -> ${opts.db}`);
+  } finally {
+    store.close();
+  }
 }

@@ -1,4 +1,4 @@
-import { Kafka, type Consumer, type EachBatchPayload, type Producer } from 'kafkajs';
+import { Kafka, type Consumer, type EachBatchPayload, type KafkaConfig, type Producer, type SASLOptions } from 'kafkajs';
 import type { UnitResult } from './processUnit.ts';
 import type { ResultSink } from './sinks.ts';
 import type { AlertSource, SourceUnit } from './sources.ts';
@@ -16,6 +16,31 @@ export function parseKafkaUrl(url: string): KafkaAddress {
   if (!m) throw new Error(`'${url}' is not kafka://host:port[,host:port]/topic[?group=NAME&fromBeginning=true]`);
   const q = new URLSearchParams(m[3] ?? '');
   return { brokers: m[1].split(','), topic: decodeURIComponent(m[2]), groupId: q.get('group') ?? 'sieve-scorer', fromBeginning: q.get('fromBeginning') === 'true' };
+}
+
+/**
+ * The client settings for a set of brokers. Credentials come from the environment, never from the URL (which
+ * shows in process listings and logs): SIEVE_KAFKA_USERNAME and SIEVE_KAFKA_PASSWORD turn on SASL with
+ * SCRAM-SHA-512 over plaintext, as Fink's livestream expects (fink-client's username/password);
+ * SIEVE_KAFKA_SASL_MECHANISM picks plain / scram-sha-256 / scram-sha-512 and SIEVE_KAFKA_SSL=1 adds TLS.
+ */
+export function kafkaClientConfig(clientId: string, brokers: string[], env: NodeJS.ProcessEnv = process.env): KafkaConfig {
+  const user = env.SIEVE_KAFKA_USERNAME;
+  const password = env.SIEVE_KAFKA_PASSWORD;
+  const ssl = env.SIEVE_KAFKA_SSL === undefined ? false : env.SIEVE_KAFKA_SSL === '1' || env.SIEVE_KAFKA_SSL === 'true';
+  if (env.SIEVE_KAFKA_SSL !== undefined && !['0', '1', 'true', 'false'].includes(env.SIEVE_KAFKA_SSL)) throw new Error(`SIEVE_KAFKA_SSL: '${env.SIEVE_KAFKA_SSL}' is not 0, 1, true or false`);
+  if ((user === undefined) !== (password === undefined)) throw new Error(`SIEVE_KAFKA_${user === undefined ? 'USERNAME' : 'PASSWORD'} is not set, the other credential is`);
+  if (user === undefined || password === undefined) {
+    if (env.SIEVE_KAFKA_SASL_MECHANISM !== undefined) throw new Error('SIEVE_KAFKA_SASL_MECHANISM is set without SIEVE_KAFKA_USERNAME and SIEVE_KAFKA_PASSWORD');
+    return { clientId, brokers, ssl };
+  }
+  const mechanism = (env.SIEVE_KAFKA_SASL_MECHANISM ?? 'scram-sha-512').toLowerCase();
+  if (mechanism !== 'plain' && mechanism !== 'scram-sha-256' && mechanism !== 'scram-sha-512') {
+    throw new Error(`SIEVE_KAFKA_SASL_MECHANISM: '${mechanism}' is not plain, scram-sha-256 or scram-sha-512`);
+  }
+  const sasl: SASLOptions = mechanism === 'plain' ? { mechanism, username: user, password }
+    : mechanism === 'scram-sha-256' ? { mechanism, username: user, password } : { mechanism, username: user, password };
+  return { clientId, brokers, ssl, sasl };
 }
 
 /** Kafka offsets are int64 decimal strings; the offset to commit is the one after the last processed message. */
@@ -75,7 +100,7 @@ export class KafkaSource implements AlertSource {
 
   static connect(url: string, clientId = 'sieve-scorer', messagesPerUnit?: number): KafkaSource {
     const a = parseKafkaUrl(url);
-    const kafka = new Kafka({ clientId, brokers: a.brokers });
+    const kafka = new Kafka(kafkaClientConfig(clientId, a.brokers));
     return new KafkaSource(kafka.consumer({ groupId: a.groupId }), a, messagesPerUnit);
   }
 
@@ -89,7 +114,11 @@ export class KafkaSource implements AlertSource {
       const done = this.offsets.add(batch.topic, batch.partition, last);
       acks.push(new Promise<void>((resolve) => {
         this.push({
-          unit: { kind: 'messages', origin: `${batch.topic}[${batch.partition}]@${msgs[0].offset}-${last}`, payloads: msgs.map((m) => m.value ?? new Uint8Array(0)) },
+          unit: {
+            kind: 'messages', origin: `${batch.topic}[${batch.partition}]@${msgs[0].offset}-${last}`, payloads: msgs.map((m) => m.value ?? new Uint8Array(0)),
+            // Fink's livestream puts the writer schema (or its version name) in the key
+            keys: msgs.map((m) => m.key ?? null), wheres: msgs.map((m) => `${batch.topic}[${batch.partition}]@${m.offset}`),
+          },
           ack: async () => {
             done();
             p.resolveOffset(last);
@@ -148,7 +177,7 @@ export class KafkaSink implements ResultSink {
 
   static connect(url: string, clientId = 'sieve-scorer'): KafkaSink {
     const a = parseKafkaUrl(url);
-    return new KafkaSink(new Kafka({ clientId, brokers: a.brokers }).producer({ idempotent: true }), a.topic);
+    return new KafkaSink(new Kafka(kafkaClientConfig(clientId, a.brokers)).producer({ idempotent: true }), a.topic);
   }
 
   /** The messages a unit's results become. */

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { readAlertsFromBuffer, readJsonLines, stringifyJsonExact, type Alert, type ReadResult } from '../../datasets/index.ts';
+import { FinkMessageDecoder, readAlertsFromBuffer, readJsonLines, stringifyJsonExact, type Alert, type ReadResult } from '../../datasets/index.ts';
 import { enrichedRows, renderResultLines, scoreAlerts, scoreColumns, type LoadedModule, type ScoreOptions } from './score.ts';
 import type { WorkUnit } from './sources.ts';
 
@@ -22,7 +22,15 @@ export function describeUnit(u: WorkUnit): string {
   return u.kind === 'file' ? u.path : u.kind === 'files' ? `${u.paths[0]} (+${u.paths.length - 1} files)` : u.kind === 'lines' ? `${u.origin} lines ${u.firstLine}-` : `${u.origin} (${u.payloads.length} messages)`;
 }
 
-async function decode(u: WorkUnit, skipped: string[], keepFields: readonly string[]): Promise<ReadResult> {
+const decoders = new WeakMap<ScoreOptions, FinkMessageDecoder>();
+/** One decoder (and its schema cache) per scorer configuration. */
+function decoderFor(o: ScoreOptions): FinkMessageDecoder {
+  let d = decoders.get(o);
+  if (!d) decoders.set(o, (d = new FinkMessageDecoder({ ...(o.streamSchema !== undefined ? { schema: o.streamSchema } : {}), ...(o.namedSchemas ? { namedSchemas: new Map(Object.entries(o.namedSchemas)) } : {}) })));
+  return d;
+}
+
+async function decode(u: WorkUnit, skipped: string[], keepFields: readonly string[], o: ScoreOptions): Promise<ReadResult> {
   if (u.kind === 'file' || u.kind === 'files') {
     const out: ReadResult = { file: u.kind === 'file' ? u.path : u.paths[0], format: 'avro', alerts: [], errors: [] };
     for (const file of u.kind === 'file' ? [u.path] : u.paths) {
@@ -44,17 +52,8 @@ async function decode(u: WorkUnit, skipped: string[], keepFields: readonly strin
     readJsonLines('\n'.repeat(u.firstLine - 1) + u.text, u.origin, out);
     return out;
   }
-  const out: ReadResult = { file: u.origin, format: 'avro', alerts: [], errors: [] };
-  for (let i = 0; i < u.payloads.length; i++) {
-    try {
-      const r = await readAlertsFromBuffer(Buffer.from(u.payloads[i].buffer, u.payloads[i].byteOffset, u.payloads[i].byteLength), `${u.origin} message ${i}`, { lean: true, keepFields });
-      for (const a of r.alerts) out.alerts.push(a);
-      out.errors.push(...r.errors);
-    } catch (e) {
-      out.errors.push(e as never);
-    }
-  }
-  return out;
+  // containers or schemaless Avro, told apart by content (datasets/finkStream.ts)
+  return decoderFor(o).decode(u.payloads.map((value, i) => ({ value, key: u.keys?.[i] ?? null, where: u.wheres?.[i] ?? `${u.origin} message ${i}` })), { lean: true, keepFields });
 }
 
 /** Decodes a unit, scores its alerts with the modules in force, and renders the output lines. */
@@ -62,7 +61,7 @@ export async function processUnit(u: WorkUnit, modules: readonly LoadedModule[],
   const versions = Object.fromEntries(modules.map((m) => [m.module, m.version]));
   const skipped: string[] = [];
   const keepFields = [...new Set(modules.flatMap((m) => m.def.alertFields))];
-  const read = await decode(u, skipped, keepFields);
+  const read = await decode(u, skipped, keepFields, o);
   const alerts: Alert[] = read.alerts;
   let lines = '';
   const keys: string[] = [];

@@ -110,7 +110,10 @@ function threadExecutor(n: number, format: OutputFormat, o: ScoreOptions): Execu
 export async function runScorer(o: ScorerOptions): Promise<ScorerStats> {
   const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const format = o.format ?? 'results';
-  const scoreOptions: ScoreOptions = o.anomalyThreshold === undefined ? {} : { anomalyThreshold: o.anomalyThreshold };
+  const scoreOptions: ScoreOptions = {
+    ...(o.anomalyThreshold === undefined ? {} : { anomalyThreshold: o.anomalyThreshold }),
+    ...(o.streamSchema === undefined ? {} : { streamSchema: o.streamSchema }), ...(o.namedSchemas ? { namedSchemas: o.namedSchemas } : {}),
+  };
   const exec = o.workers > 0 ? threadExecutor(o.workers, format, scoreOptions) : inlineExecutor(format, scoreOptions);
   // enough units queued per thread that a thread never waits for the main thread between two units
   const maxInFlight = o.maxInFlight ?? Math.max(2, o.workers * 4);

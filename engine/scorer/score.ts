@@ -36,6 +36,10 @@ export interface ScoreResult {
 export interface ScoreOptions {
   /** Tag anomaly_candidate when the AAD score is at or below this (lower = more anomalous); no tag when absent. */
   anomalyThreshold?: number;
+  /** Schemaless Kafka messages (Fink's livestream): the writer schema when the key is not one (--schema). */
+  streamSchema?: unknown;
+  /** ... and schemas by version name, for keys that name one (--schema-dir). */
+  namedSchemas?: Record<string, unknown>;
 }
 
 /**

@@ -10,7 +10,7 @@ export type WorkUnit =
   | { kind: 'file'; path: string }
   | { kind: 'files'; paths: string[] }
   | { kind: 'lines'; origin: string; firstLine: number; text: string }
-  | { kind: 'messages'; origin: string; payloads: Uint8Array[] };
+  | { kind: 'messages'; origin: string; payloads: Uint8Array[]; keys?: Array<Uint8Array | null>; wheres?: string[] };
 
 export interface SourceUnit {
   unit: WorkUnit;

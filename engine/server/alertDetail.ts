@@ -96,5 +96,6 @@ export function alertDetail(wb: Workbench, id: number, modules: readonly string[
       mag: numbers(lc.mag), magErr: numbers(lc.magErr), fluxNanoJy: numbers(lc.fluxNanoJy), fluxErrNanoJy: numbers(lc.fluxErrNanoJy), limitMag: numbers(lc.limitMag),
     },
     modules: modules.map((m) => moduleView(wb, m, a)),
+    labels: wb.store.objectLabels(a.objectId).map((l) => ({ module: l.module, label: l.label, author: l.author, authorKind: l.authorKind, createdAt: l.createdAt })),
   };
 }

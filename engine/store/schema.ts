@@ -157,4 +157,36 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; description: string; s
       );
     `,
   },
+  {
+    version: 6,
+    description: "labels from catalogues (author_kind 'catalog', e.g. Fink's TNS class); pages pulled from a broker's API",
+    sql: `
+      CREATE TABLE labels_v6 (
+        id INTEGER PRIMARY KEY,
+        module TEXT NOT NULL,
+        object_id TEXT NOT NULL,
+        alert_id INTEGER REFERENCES alerts(id),
+        label TEXT NOT NULL,
+        author TEXT NOT NULL,
+        author_kind TEXT NOT NULL CHECK (author_kind IN ('person', 'model', 'catalog')),
+        queue TEXT,
+        model_version TEXT,
+        comment TEXT,
+        created_at TEXT NOT NULL,
+        undone_at TEXT
+      );
+      INSERT INTO labels_v6 SELECT * FROM labels;
+      DROP TABLE labels;
+      ALTER TABLE labels_v6 RENAME TO labels;
+      CREATE INDEX labels_module_object ON labels(module, object_id);
+      CREATE INDEX labels_module_created ON labels(module, created_at);
+      CREATE TABLE pulled_pages (
+        source TEXT NOT NULL,
+        page TEXT NOT NULL,
+        alerts INTEGER NOT NULL,
+        pulled_at TEXT NOT NULL,
+        PRIMARY KEY (source, page)
+      );
+    `,
+  },
 ];

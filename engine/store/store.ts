@@ -23,7 +23,7 @@ export interface LabelInput {
   alertId: number;
   label: string;
   author: string;
-  authorKind?: 'person' | 'model';
+  authorKind?: 'person' | 'model' | 'catalog';
   queue?: string | null;
   modelVersion?: number | null;
   comment?: string | null;
@@ -36,7 +36,8 @@ export interface LabelRow {
   alertId: number | null;
   label: string;
   author: string;
-  authorKind: 'person' | 'model';
+  /** person: an expert; catalog: a catalogue's class (e.g. TNS through Fink), trained on unless an expert says otherwise; model: a prediction. */
+  authorKind: 'person' | 'model' | 'catalog';
   queue: string | null;
   modelVersion: number | null;
   comment: string | null;
@@ -296,7 +297,7 @@ export class Store {
       // One decision per expert, object and module: a second label by the same person replaces the first
       // (kept, undone, in the table and the audit log), so contradictory labels never both count.
       const previous = input.authorKind === 'model' ? [] : this.db.prepare(`SELECT id, label FROM labels WHERE module = ? AND object_id = ? AND author = ?
-        AND author_kind = 'person' AND undone_at IS NULL`).all(input.module, alert.object_id, input.author) as Array<{ id: number; label: string }>;
+        AND author_kind = ? AND undone_at IS NULL`).all(input.module, alert.object_id, input.author, input.authorKind ?? 'person') as Array<{ id: number; label: string }>;
       for (const p of previous) {
         this.db.prepare('UPDATE labels SET undone_at = ? WHERE id = ?').run(at, p.id);
         this.audit(input.author, 'replace-label', { id: p.id, module: input.module, objectId: alert.object_id, from: p.label, to: input.label });
@@ -315,7 +316,7 @@ export class Store {
     if (!r) throw new StoreError(`no label with id ${id}`);
     return {
       id: r.id as number, module: r.module as string, objectId: r.object_id as string, alertId: r.alert_id as number | null, label: r.label as string,
-      author: r.author as string, authorKind: r.author_kind as 'person' | 'model', queue: r.queue as string | null, modelVersion: r.model_version === null ? null : Number(r.model_version),
+      author: r.author as string, authorKind: r.author_kind as LabelRow['authorKind'], queue: r.queue as string | null, modelVersion: r.model_version === null ? null : Number(r.model_version),
       comment: r.comment as string | null, createdAt: r.created_at as string,
     };
   }
@@ -332,8 +333,9 @@ export class Store {
    * it is unsure/skip. Every alert of the object inherits it.
    */
   trainingLabels(module: string): Map<string, string> {
-    const rows = this.db.prepare(`SELECT object_id, label FROM labels WHERE module = ? AND undone_at IS NULL AND author_kind = 'person'
-      ORDER BY id`).all(module) as Array<{ object_id: string; label: string }>;
+    // catalogue labels first, experts' after: an expert's decision on an object overrides its catalogue class
+    const rows = this.db.prepare(`SELECT object_id, label FROM labels WHERE module = ? AND undone_at IS NULL AND author_kind IN ('person', 'catalog')
+      ORDER BY author_kind = 'person', id`).all(module) as Array<{ object_id: string; label: string }>;
     const out = new Map<string, string>();
     for (const r of rows) {
       if (NON_TRAINING_LABELS.has(r.label)) out.delete(r.object_id);
@@ -508,6 +510,12 @@ export class Store {
     })();
   }
 
+  /** An object's current labels in every module, oldest first, with who gave them (an expert, a model, a catalogue). */
+  objectLabels(objectId: string): LabelRow[] {
+    const ids = this.db.prepare('SELECT id FROM labels WHERE object_id = ? AND undone_at IS NULL ORDER BY id').all(objectId) as Array<{ id: number }>;
+    return ids.map((r) => this.getLabel(r.id));
+  }
+
   /** An author's latest labels for a module, newest first (undone ones left out). */
   recentLabels(module: string, author: string, limit = 10): LabelRow[] {
     const ids = this.db.prepare('SELECT id FROM labels WHERE module = ? AND author = ? AND undone_at IS NULL ORDER BY id DESC LIMIT ?').all(module, author, limit) as Array<{ id: number }>;
@@ -571,6 +579,15 @@ export class Store {
     const r = this.db.prepare('UPDATE modules SET disabled_at = ?, disabled_by = ? WHERE name = ? AND disabled_at IS NULL').run(now(), actor, name);
     if (r.changes === 0) throw new StoreError(`no enabled module '${name}'`);
     this.audit(actor, 'disable-module', { name });
+  }
+
+  /** Whether a page of a broker's API was already stored (a resumed pull skips it). */
+  pagePulled(source: string, page: string): boolean {
+    return this.db.prepare('SELECT 1 FROM pulled_pages WHERE source = ? AND page = ?').get(source, page) !== undefined;
+  }
+
+  markPagePulled(source: string, page: string, alerts: number): void {
+    this.db.prepare('INSERT OR REPLACE INTO pulled_pages (source, page, alerts, pulled_at) VALUES (?, ?, ?, ?)').run(source, page, alerts, now());
   }
 
   /** A consistent copy of the whole store, safe while other connections write (SQLite online backup). */

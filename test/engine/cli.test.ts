@@ -107,7 +107,10 @@ describe('sieve demo and the store commands', () => {
     expect(plot.stdout).toMatch(/learning curve of 2 version\(s\)/);
     const bytes = readFileSync(png);
     expect(bytes.subarray(1, 4).toString()).toBe('PNG');
-    expect(bytes.readUInt32BE(16)).toBe(800);
+    // rendered at twice the vector chart's size, so it stays sharp on a slide
+    const svgWidth = Number(/<svg[^>]*\swidth="([\d.]+)"/.exec(readFileSync(png.replace(/\.png$/, '.svg'), 'utf8'))![1]);
+    expect(bytes.readUInt32BE(16)).toBe(Math.round(2 * svgWidth));
+    expect(svgWidth).toBeGreaterThan(400);
   });
 
   it('runs the early SN Ia active-learning experiment on the real TNS alerts', () => {

@@ -75,6 +75,8 @@ export interface AlertDetail {
   jd: number;
   band: string;
   sourceLabel: string | null;
+  /** The object's current labels: by experts ('person'), models, or catalogues such as Fink's TNS class ('catalog'). */
+  labels?: Array<{ module: string; label: string; author: string; authorKind: 'person' | 'model' | 'catalog'; createdAt: string }>;
   context: Record<string, string | number | null>;
   extra: Record<string, string | number | boolean | null>;
   links: Array<{ name: string; url: string }>;

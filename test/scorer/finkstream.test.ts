@@ -1,0 +1,109 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { Kafka } from 'kafkajs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { avroTypeForSchema, FinkMessageDecoder, readAlertFile, readAvroContainer, stringifyJsonExact, type Alert } from '../../datasets/index.ts';
+import { KafkaSource, RegistryProvider, kafkaClientConfig, parseKafkaUrl, runScorer, type ResultSink, type UnitResult } from '../../engine/index.ts';
+import { sharedPath } from '../shared.ts';
+import { demoStore } from '../server/fixture.ts';
+
+let db: string;
+beforeAll(async () => {
+  db = await demoStore();
+}, 200_000);
+
+/** An alert as comparable data: every field, bigints and typed arrays included. */
+const plain = (a: Alert) => JSON.parse(stringifyJsonExact({ ...a, lightCurve: Object.fromEntries(Object.entries(a.lightCurve).map(([k, v]) => [k, ArrayBuffer.isView(v) ? Array.from(v as unknown as ArrayLike<number>) : v])) }));
+
+/** Each record of an Avro file re-encoded as a schemaless Kafka message whose key is the schema JSON (Fink's livestream). */
+function asLivestream(file: string, schema?: unknown): Array<{ value: Buffer; key: Buffer }> {
+  const c = readAvroContainer(readFileSync(file), file);
+  const writer = schema ?? c.schema;
+  const type = avroTypeForSchema(writer);
+  return c.records.map((r) => ({ value: type.toBuffer(r.value) as Buffer, key: Buffer.from(JSON.stringify(writer)) }));
+}
+
+describe("Fink's livestream: schemaless Avro with the schema as key", () => {
+  const files = () => [
+    ...readdirSync(sharedPath('ztf', 'fink_avro')).filter((f) => f.endsWith('.avro')).map((f) => sharedPath('ztf', 'fink_avro', f)),
+    ...readdirSync(sharedPath('lsst')).filter((f) => f.endsWith('.avro')).map((f) => sharedPath('lsst', f)),
+  ];
+
+  it('decodes every alert of the ZTF and LSST transfer files to the same alert as the file gives', async () => {
+    const decoder = new FinkMessageDecoder();
+    let n = 0;
+    for (const file of files()) {
+      const fromFile = await readAlertFile(file);
+      expect(fromFile.errors).toEqual([]);
+      const msgs = asLivestream(file).map((m, i) => ({ value: m.value, key: m.key, where: `fink_ztf[0]@${i}` }));
+      const fromStream = await decoder.decode(msgs);
+      expect(fromStream.errors, file).toEqual([]);
+      expect(fromStream.alerts.map(plain), file).toEqual(fromFile.alerts.map(plain));
+      n += fromStream.alerts.length;
+    }
+    expect(n).toBeGreaterThan(40);
+    // the ZTF transfer file also decodes with the schema Fink's data transfer publishes beside it
+    const transfer = JSON.parse(readFileSync(sharedPath('ztf', 'fink_avro', 'avro_schema_ftransfer_ztf_2026-03-23_11487.json'), 'utf8'));
+    const part = sharedPath('ztf', 'fink_avro', 'part-3-305711.avro');
+    const r = await decoder.decode(asLivestream(part, transfer).map((m, i) => ({ value: m.value, key: m.key, where: `t[0]@${i}` })));
+    expect(r.alerts.map(plain)).toEqual((await readAlertFile(part)).alerts.map(plain));
+    // Fink's added columns are alert fields (cuts, UI)
+    expect(r.alerts[0].extra).toHaveProperty('cdsxmatch');
+  });
+
+  it('reports an unknown schema key, a truncated message and a key that is not JSON with topic/partition/offset, and decodes the rest', async () => {
+    const good = asLivestream(sharedPath('ztf', 'fink_avro', 'part-3-305711.avro'));
+    const schema = JSON.parse(good[0].key.toString());
+    const named = new FinkMessageDecoder({ namedSchemas: new Map([['4.02', schema]]) });
+    const r = await named.decode([
+      { value: good[0].value, key: good[0].key, where: 'fink_ztf[2]@10' },
+      { value: good[1].value, key: Buffer.from('9.99'), where: 'fink_ztf[2]@11' },
+      { value: good[2].value.subarray(0, 200), key: good[2].key, where: 'fink_ztf[2]@12' },
+      { value: good[3].value, key: Buffer.from('{not json'), where: 'fink_ztf[2]@13' },
+      { value: good[4].value, key: Buffer.from('4.02'), where: 'fink_ztf[2]@14' },
+    ]);
+    expect(r.alerts).toHaveLength(2);
+    expect(r.errors.map((e) => e.message)).toEqual([
+      expect.stringMatching(/^fink_ztf\[2\]@11: message: the key '9\.99' is neither a schema \(JSON\) nor a known schema version \(known: 4\.02\); give --schema FILE\.avsc$/),
+      expect.stringMatching(/^fink_ztf\[2\]@12: message: (truncated|not a datum of its schema)/),
+      expect.stringMatching(/^fink_ztf\[2\]@13: message: the key '\{not json' is neither a schema/),
+    ]);
+    // --schema decodes keyless messages (fink-client's schema_path)
+    const withSchema = new FinkMessageDecoder({ schema });
+    expect((await withSchema.decode([{ value: good[5].value, key: null, where: 'x[0]@1' }])).alerts).toHaveLength(1);
+  });
+
+  it('scores livestream messages through the Kafka source, skipping the bad one and committing after the write', async () => {
+    const good = asLivestream(sharedPath('ztf', 'fink_avro', 'part-3-305711.avro')).slice(0, 6);
+    const messages = good.map((m, i) => ({ offset: String(50 + i), value: i === 3 ? Buffer.from('garbage') : m.value, key: m.key, timestamp: '0', attributes: 0, headers: {} }));
+    const consumer = new Kafka({ clientId: 'test', brokers: ['127.0.0.1:1'] }).consumer({ groupId: 'g' });
+    const commits: string[] = [];
+    consumer.commitOffsets = async (tp) => void commits.push(tp.map((x) => `${x.partition}=${x.offset}`).join(','));
+    const source = new KafkaSource(consumer, parseKafkaUrl('kafka://127.0.0.1:1/fink_early_sn_candidates_ztf'), 100);
+    const handled = source.handleBatch({
+      batch: { topic: 'fink_early_sn_candidates_ztf', partition: 1, highWatermark: '56', messages, isEmpty: () => false, firstOffset: () => '50', lastOffset: () => '55', offsetLag: () => '0', offsetLagLow: () => '0' },
+      resolveOffset: () => {}, heartbeat: async () => {}, isRunning: () => true, isStale: () => false,
+    });
+    const lines: string[] = [];
+    const sink: ResultSink = { write: async (r: UnitResult) => void lines.push(...r.lines.split('\n').filter(Boolean)), close: async () => {} };
+    const logs: string[] = [];
+    const units = (source as unknown as { queue: unknown[] }).queue;
+    const iterable = { units: async function* () { while (units.length) yield units.shift() as never; }, close: async () => {} };
+    const stats = await runScorer({ source: iterable, sink, provider: new RegistryProvider(db, ['early-snia'], () => {}), workers: 0, log: (l) => logs.push(l) });
+    await handled;
+    expect(stats.alerts).toBe(5);
+    expect(lines).toHaveLength(5);
+    expect(stats.badRecords).toBe(1);
+    expect(logs.join('\n')).toMatch(/fink_early_sn_candidates_ztf\[1\]@53: message: /);
+    expect(commits).toEqual(['1=56']);
+  });
+
+  it('authenticates as fink-client does (SASL SCRAM-SHA-512) from the environment, and names a half-given credential', () => {
+    const brokers = ['kafka-ztf.fink-broker.org:24499'];
+    expect(kafkaClientConfig('c', brokers, {})).toEqual({ clientId: 'c', brokers, ssl: false });
+    expect(kafkaClientConfig('c', brokers, { SIEVE_KAFKA_USERNAME: 'u', SIEVE_KAFKA_PASSWORD: 'p' }).sasl).toEqual({ mechanism: 'scram-sha-512', username: 'u', password: 'p' });
+    expect(kafkaClientConfig('c', brokers, { SIEVE_KAFKA_USERNAME: 'u', SIEVE_KAFKA_PASSWORD: 'p', SIEVE_KAFKA_SASL_MECHANISM: 'PLAIN', SIEVE_KAFKA_SSL: '1' })).toMatchObject({ ssl: true, sasl: { mechanism: 'plain' } });
+    expect(() => kafkaClientConfig('c', brokers, { SIEVE_KAFKA_USERNAME: 'u' })).toThrow(/^SIEVE_KAFKA_PASSWORD is not set/);
+    expect(() => kafkaClientConfig('c', brokers, { SIEVE_KAFKA_USERNAME: 'u', SIEVE_KAFKA_PASSWORD: 'p', SIEVE_KAFKA_SASL_MECHANISM: 'gssapi' })).toThrow(/SIEVE_KAFKA_SASL_MECHANISM: 'gssapi'/);
+    expect(() => kafkaClientConfig('c', brokers, { SIEVE_KAFKA_SSL: 'yes' })).toThrow(/SIEVE_KAFKA_SSL/);
+  });
+});
