@@ -7,7 +7,7 @@
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { readAlertFile, simulate, type Alert } from '../datasets/index.ts';
 import { anomalyExtractor, earlySnIaExtractor, kilonovaExtractor, type FeatureExtractor } from '../features/index.ts';
-import { runModelBenchmarks } from './models.ts';
+import { runForestSideBySide, runModelBenchmarks } from './models.ts';
 import { runEngineBenchmarks } from './engine.ts';
 import { runServerBenchmarks } from './server.ts';
 import { runScorerBenchmarks } from './scorer.ts';
@@ -87,10 +87,17 @@ if (ONLY.has('features')) {
 }
 
 if (ONLY.has('models')) {
+  const forests = runForestSideBySide();
+  console.log(`\nForests vs ${forests[0]?.baseline ?? 'scikit-learn'}, 1 core each, CPU-seconds (median of 3; random forest fit: 1 run)`);
+  console.log(`  ${'what'.padEnd(50)} ${'Sieve'.padStart(8)} ${'sklearn'.padStart(8)}  ratio (sklearn / Sieve; > 1: Sieve faster)`);
+  for (const m of forests) {
+    const b = m.baselineCpuSeconds;
+    console.log(`  ${m.what.padEnd(50)} ${m.sieveCpuSeconds.toFixed(3).padStart(8)} ${(b === null ? '-' : b.toFixed(3)).padStart(8)}  ${b === null ? `baseline unavailable (${m.baseline})` : `${(b / m.sieveCpuSeconds).toFixed(2)}x`}`);
+  }
   const models = runModelBenchmarks();
-  console.log('\nModels, 1 thread');
+  console.log('\nActive anomaly discovery, 1 thread');
   for (const m of models) console.log(`  ${m.what.padEnd(58)} ${m.seconds.toFixed(3).padStart(8)} s${m.goal ? `   goal ${m.goal}` : ''}`);
-  writeFileSync(new URL('./results/models.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), node: process.version, models }, null, 2));
+  writeFileSync(new URL('./results/models.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), node: process.version, forests, models }, null, 2));
 
 }
 

@@ -1,4 +1,5 @@
 import { assertCols, type Matrix } from './matrix.ts';
+import { accumulateLeafValues, compileForest, leavesOf, type CompiledForest } from './forestLayout.ts';
 import { Random } from './random.ts';
 
 export interface RandomForestParams {
@@ -244,6 +245,7 @@ export class RandomForestClassifier {
       impurity: buf.impurity.slice(0, buf.size),
     };
     this.leafProbaCache = null;
+    this.compiledCache = null;
     let s = 0;
     for (let f = 0; f < d; f++) s += importance[f];
     this.featureImportances = importance.map((v) => (s > 0 ? v / s : 0));
@@ -400,6 +402,11 @@ export class RandomForestClassifier {
   }
 
   private leafProbaCache: Float64Array | null = null;
+  private compiledCache: CompiledForest | null = null;
+
+  private compiled(): CompiledForest {
+    return (this.compiledCache ??= compileForest(this.requireFitted()));
+  }
 
   /**
    * Each node's class probabilities as scikit-learn's DecisionTreeClassifier.predict_proba computes them:
@@ -423,34 +430,28 @@ export class RandomForestClassifier {
 
   /** n x nClasses probabilities, row-major. */
   predictProba(X: Matrix): Float64Array {
-    const nodes = this.requireFitted();
+    this.requireFitted();
     assertCols(X, this.nFeatures, 'RandomForestClassifier');
     const C = this.nClasses;
     const out = new Float64Array(X.rows * C);
-    const T = nodes.roots.length;
-    const { feature, threshold, left, right } = nodes;
-    const value = this.leafProba();
-    for (let i = 0; i < X.rows; i++) {
-      const off = i * X.cols;
-      for (let t = 0; t < T; t++) {
-        const leaf = this.leafOf(feature, threshold, left, right, nodes.roots[t], X.data, off);
-        for (let c = 0; c < C; c++) out[i * C + c] += value[leaf * C + c];
-      }
-      for (let c = 0; c < C; c++) out[i * C + c] /= T;
-    }
+    const compiled = this.compiled();
+    accumulateLeafValues(compiled, X, this.leafProba(), C, out);
+    const T = compiled.roots.length;
+    for (let i = 0; i < out.length; i++) out[i] /= T;
     return out;
   }
 
-  /** Per-tree probabilities of one class (for committee disagreement): T x n. */
+  /** Per-tree votes: for each row and class, how many trees' leaves favour that class (n x nClasses). */
   treeVotes(X: Matrix): Int32Array {
     const nodes = this.requireFitted();
     assertCols(X, this.nFeatures, 'RandomForestClassifier');
     const C = this.nClasses;
     const T = nodes.roots.length;
+    const leaves = leavesOf(this.compiled(), X);
     const votes = new Int32Array(X.rows * C);
     for (let i = 0; i < X.rows; i++) {
       for (let t = 0; t < T; t++) {
-        const leaf = this.leafOf(nodes.feature, nodes.threshold, nodes.left, nodes.right, nodes.roots[t], X.data, i * X.cols);
+        const leaf = leaves[i * T + t];
         let best = 0;
         for (let c = 1; c < C; c++) if (nodes.value[leaf * C + c] > nodes.value[leaf * C + best]) best = c;
         votes[i * C + best]++;

@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { RandomForestClassifier, Random, type Matrix } from '../../models/index.ts';
+
+/** The textbook walk over the forest as trained (feature/threshold/left/right arrays), for comparison. */
+function naiveProba(rf: RandomForestClassifier, X: Matrix): Float64Array {
+  const { nodes, nClasses: C } = rf.toJSON();
+  const out = new Float64Array(X.rows * C);
+  for (let i = 0; i < X.rows; i++) {
+    for (const root of nodes.roots) {
+      let k = root;
+      while (nodes.feature[k] >= 0) k = X.data[i * X.cols + nodes.feature[k]] <= Math.fround(nodes.threshold[k]) ? nodes.left[k] : nodes.right[k];
+      let s = 0;
+      for (let c = 0; c < C; c++) s += nodes.value[k * C + c];
+      for (let c = 0; c < C; c++) out[i * C + c] += nodes.value[k * C + c] / (s || 1);
+    }
+    for (let c = 0; c < C; c++) out[i * C + c] /= nodes.roots.length;
+  }
+  return out;
+}
+
+describe('the forest layout used for prediction', () => {
+  it('gives bit-identical probabilities to the plain walk, for NaN, signed zeros, infinities, values on a threshold and any row count', () => {
+    const rng = new Random(7, 1);
+    const n = 600;
+    const d = 4;
+    const data = new Float32Array(n * d);
+    const y = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      y[i] = rng.next() < 0.4 ? 1 : rng.next() < 0.5 ? 2 : 0;
+      for (let j = 0; j < d; j++) data[i * d + j] = Math.round(rng.normal(y[i] === j ? 1 : 0, 1) * 4) / 4;
+    }
+    const rf = new RandomForestClassifier({ nEstimators: 25, seed: 3 }).fit({ data, rows: n, cols: d }, y);
+    const thresholds = rf.toJSON().nodes.threshold.filter((t, k) => rf.toJSON().nodes.feature[k] >= 0);
+    // probe rows: exactly on thresholds, just above them, NaN, -0/+0, infinities; 1..7 rows (the 4-row lanes and the tail)
+    const specials = [NaN, -0, 0, Infinity, -Infinity, thresholds[0], Math.fround(thresholds[1] + 1e-6), thresholds[2]];
+    for (let rows = 1; rows <= 7; rows++) {
+      const X: Matrix = { data: new Float32Array(rows * d), rows, cols: d };
+      for (let k = 0; k < X.data.length; k++) X.data[k] = specials[(k * 5 + rows) % specials.length];
+      expect(Array.from(rf.predictProba(X))).toEqual(Array.from(naiveProba(rf, X)));
+    }
+    const all: Matrix = { data, rows: n, cols: d };
+    expect(Array.from(rf.predictProba(all))).toEqual(Array.from(naiveProba(rf, all)));
+    // votes from the same layout: each row's votes add up to the number of trees
+    const votes = rf.treeVotes(all);
+    for (let i = 0; i < n; i++) expect(votes[i * 3] + votes[i * 3 + 1] + votes[i * 3 + 2]).toBe(25);
+  });
+
+  it('handles a tree that is a single leaf', () => {
+    const data = Float32Array.from([1, 2, 3, 4, 5]);
+    const rf = new RandomForestClassifier({ nEstimators: 3, seed: 1 }).fit({ data, rows: 5, cols: 1 }, Int32Array.from([1, 1, 1, 1, 1]));
+    const X: Matrix = { data: Float32Array.from([0, NaN, 9, 2, 3]), rows: 5, cols: 1 };
+    expect(Array.from(rf.predictProba(X))).toEqual(Array.from(naiveProba(rf, X)));
+  });
+});
