@@ -7,6 +7,7 @@
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { readAlertFile, simulate, type Alert } from '../datasets/index.ts';
 import { anomalyExtractor, earlySnIaExtractor, kilonovaExtractor, type FeatureExtractor } from '../features/index.ts';
+import { runKndetectSideBySide } from './kndetect.ts';
 import { runForestSideBySide, runModelBenchmarks } from './models.ts';
 import { runEngineBenchmarks } from './engine.ts';
 import { runServerBenchmarks } from './server.ts';
@@ -80,7 +81,11 @@ if (ONLY.has('features')) {
   const ano = rows.filter((r) => r.extractor === 'anomaly-lc-features');
   console.log(`\ngoal: sigmoid >= 100x Python per core: ${(sig.alertsPerSecond / PYTHON_SIGMOID_ALERTS_PER_S).toFixed(0)}x on the same real alerts`);
   console.log(`goal: anomaly >= 100k light curves/s per core: ${ano.map((r) => `${(r.alertsPerSecond / 1000).toFixed(0)}k/s (${r.data})`).join(', ')}`);
-  writeFileSync(new URL('./results/features.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), node: process.version, rows }, null, 2));
+  const kn = runKndetectSideBySide(real);
+  const knRatio = kn.baselineCpuSecondsPerAlert === null ? null : kn.baselineCpuSecondsPerAlert / kn.sieveCpuSecondsPerAlert;
+  console.log(`kilonova features (kndetect), ${kn.alerts} real ZTF alerts, CPU-seconds per alert: Sieve ${kn.sieveCpuSecondsPerAlert.toExponential(2)}, `
+    + `Python ${kn.baselineCpuSecondsPerAlert === null ? '-' : kn.baselineCpuSecondsPerAlert.toExponential(2)}, ratio ${knRatio === null ? kn.note : `${knRatio.toFixed(0)}x (${kn.note})`}`);
+  writeFileSync(new URL('./results/features.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), node: process.version, rows, kndetect: kn }, null, 2));
   // the 100k simulated alerts would otherwise stay in the heap and slow the later sections' garbage collection
   sims.length = 0;
 

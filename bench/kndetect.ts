@@ -1,0 +1,89 @@
+/**
+ * Kilonova features (kndetect) side by side with kndetect's own Python package on the same light curves: the
+ * real ZTF alerts of ../shared, converted to FLUXCAL once and handed to both. The Python side runs
+ * extract_features_all_lightcurves, as Fink's kilonova module does, from a checkout of b-biswas/kndetect
+ * (SIEVE_KNDETECT_SRC: a folder holding the `kndetect` package, or SIEVE_KNDETECT_GIT: a git directory to
+ * take it from; default ../.mirror/b-biswas+kndetect/repo next to the repository). Without it, or without
+ * Debian's python3-pandas/-scipy, the row says "baseline unavailable". Before timing, the two outputs are
+ * compared feature by feature.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Alert } from '../datasets/index.ts';
+import { bandFluxcal, kndetectFeatures, loadKndetectPcs } from '../features/index.ts';
+
+export interface KndetectRow {
+  alerts: number;
+  sieveCpuSecondsPerAlert: number;
+  baselineCpuSecondsPerAlert: number | null;
+  note: string;
+}
+
+function kndetectSource(tmp: string): string | null {
+  if (process.env.SIEVE_KNDETECT_SRC) return process.env.SIEVE_KNDETECT_SRC;
+  const gitDir = process.env.SIEVE_KNDETECT_GIT ?? fileURLToPath(new URL('../../.mirror/b-biswas+kndetect/repo', import.meta.url));
+  if (!existsSync(gitDir)) return null;
+  const out = path.join(tmp, 'kndetect-src');
+  // only the files the feature extraction needs (a partial mirror may lack the package's larger data files)
+  const files = ['kndetect/__init__.py', 'kndetect/features.py', 'kndetect/utils.py', 'kndetect/data/interpolated_mixed_pcs.npy'];
+  const tar = spawnSync('sh', ['-c', `mkdir -p "${out}" && git --git-dir="${gitDir}" archive HEAD ${files.join(' ')} | tar -x -C "${out}"`], { encoding: 'utf8' });
+  return tar.status === 0 ? out : null;
+}
+
+export function runKndetectSideBySide(alerts: Alert[]): KndetectRow {
+  const basis = loadKndetectPcs();
+  const out = new Float64Array(10);
+  // Sieve: CPU time per alert over repeated passes (at least 1 s), after one warm-up pass
+  for (const a of alerts) kndetectFeatures(a.lightCurve, basis, undefined, out);
+  const c0 = process.cpuUsage();
+  let n = 0;
+  let used = 0;
+  do {
+    for (const a of alerts) kndetectFeatures(a.lightCurve, basis, undefined, out);
+    n += alerts.length;
+    const c = process.cpuUsage(c0);
+    used = (c.user + c.system) / 1e6;
+  } while (used < 1);
+  const sieve = used / n;
+
+  const tmp = mkdtempSync(path.join(tmpdir(), 'sieve-kndetect-'));
+  try {
+    const src = kndetectSource(tmp);
+    if (!src) return { alerts: alerts.length, sieveCpuSecondsPerAlert: sieve, baselineCpuSecondsPerAlert: null, note: 'baseline unavailable (no kndetect checkout)' };
+    const lines = ['SNID,MJD,FLUXCAL,FLUXCALERR,FLT'];
+    alerts.forEach((a, id) => {
+      for (const band of ['g', 'r']) {
+        const p = bandFluxcal(a.lightCurve, band);
+        for (let i = 0; i < p.n; i++) lines.push(`${id},${p.jd[i]},${p.flux[i]},${p.fluxErr[i]},${band}`);
+      }
+    });
+    writeFileSync(path.join(tmp, 'lc.csv'), `${lines.join('\n')}\n`);
+    const script = fileURLToPath(new URL('./baselines/kndetect_features.py', import.meta.url));
+    const r = spawnSync('/usr/bin/python3', [script, src, tmp], { encoding: 'utf8' });
+    if (r.error || r.status !== 0) {
+      const why = r.error ? r.error.message : r.stderr.trim().split('\n').pop() ?? 'failed';
+      return { alerts: alerts.length, sieveCpuSecondsPerAlert: sieve, baselineCpuSecondsPerAlert: null, note: `baseline unavailable (${why.slice(0, 120)})` };
+    }
+    const { seconds, objects } = JSON.parse(r.stdout) as { seconds: number; objects: number };
+    // the same numbers first: every feature within 1e-4 relative (or 1e-6 absolute for coefficients at 0)
+    const rows = readFileSync(path.join(tmp, 'features.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').map(Number));
+    let agree = 0;
+    let total = 0;
+    for (const row of rows) {
+      const ours = kndetectFeatures(alerts[row[0]].lightCurve, basis, undefined, new Float64Array(10));
+      for (let j = 0; j < 10; j++) {
+        total++;
+        if (Math.abs(ours[j] - row[j + 1]) <= Math.max(1e-4 * Math.abs(row[j + 1]), 1e-6)) agree++;
+      }
+    }
+    return {
+      alerts: objects, sieveCpuSecondsPerAlert: sieve, baselineCpuSecondsPerAlert: seconds / objects,
+      note: `kndetect (Python) extract_features_all_lightcurves; ${agree} of ${total} features agree`,
+    };
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
