@@ -1,0 +1,83 @@
+/**
+ * Early SN Ia sigmoid features side by side with a Python baseline (bench/baselines/sigmoid_features.py: the
+ * actsnfink recipe with pandas and scipy.optimize.least_squares, written from its definition) on the same
+ * alerts in the same run, CPU-seconds. Before timing counts, the baseline's features are checked against the
+ * reference values Fink's own code computed (../shared/.../reference), with the tolerances of
+ * test/features/sigmoid.reference.test.ts; a baseline that cannot run prints "baseline unavailable".
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Alert } from '../datasets/index.ts';
+import { sigmoidFeatures } from '../features/index.ts';
+
+export interface SigmoidRow {
+  data: string;
+  alerts: number;
+  bandFits: number;
+  sieveCpuSecondsPerAlert: number;
+  baselineCpuSecondsPerAlert: number | null;
+  note: string;
+}
+
+const close = (got: number, want: number) => Math.abs(got - want) <= Math.max(1e-6, 1e-4 * Math.abs(want));
+
+/** reference: one row of 12 features (Fink's order) per alert, in the same order as alerts. */
+export function runSigmoidSideBySide(data: string, alerts: Alert[], reference: number[][]): SigmoidRow {
+  const out = new Float64Array(12);
+  let bandFits = 0;
+  for (const a of alerts) {
+    sigmoidFeatures(a.lightCurve, undefined, out);
+    bandFits += Number(out[5] > 0) + Number(out[11] > 0);
+  }
+  const c0 = process.cpuUsage();
+  let n = 0;
+  let used = 0;
+  do {
+    for (const a of alerts) sigmoidFeatures(a.lightCurve, undefined, out);
+    n += alerts.length;
+    const c = process.cpuUsage(c0);
+    used = (c.user + c.system) / 1e6;
+  } while (used < 2);
+  const row: SigmoidRow = { data, alerts: alerts.length, bandFits, sieveCpuSecondsPerAlert: used / n, baselineCpuSecondsPerAlert: null, note: '' };
+
+  const tmp = mkdtempSync(path.join(tmpdir(), 'sieve-sigmoid-'));
+  try {
+    const lines = ['SNID,jd,mag,magerr,band'];
+    alerts.forEach((a, id) => {
+      const lc = a.lightCurve;
+      for (let i = 0; i < lc.jd.length; i++) {
+        if (lc.detected[i] && Number.isFinite(lc.mag[i])) lines.push(`${id},${lc.jd[i]},${lc.mag[i]},${lc.magErr[i]},${lc.bands[lc.band[i]]}`);
+      }
+    });
+    writeFileSync(path.join(tmp, 'points.csv'), `${lines.join('\n')}\n`);
+    const script = fileURLToPath(new URL('./baselines/sigmoid_features.py', import.meta.url));
+    const r = spawnSync('/usr/bin/python3', [script, tmp], { encoding: 'utf8' });
+    if (r.error || r.status !== 0) {
+      row.note = `baseline unavailable (${(r.error ? r.error.message : r.stderr.trim().split('\n').pop() ?? 'failed').slice(0, 120)})`;
+      return row;
+    }
+    const { seconds } = JSON.parse(r.stdout) as { seconds: number; objects: number };
+    // Python only sees alerts with a detection; the others get the placeholder on both sides
+    const got = new Map(readFileSync(path.join(tmp, 'features.csv'), 'utf8').trim().split('\n').map((l) => {
+      const c = l.split(',').map(Number);
+      return [c[0], c.slice(1)] as const;
+    }));
+    let agree = 0;
+    let total = 0;
+    alerts.forEach((_, id) => {
+      const g = got.get(id) ?? [0, 0, 0, 0.1, 1e8, 0, 0, 0, 0, 0.1, 1e8, 0];
+      for (let j = 0; j < 12; j++) {
+        total++;
+        if (close(g[j], reference[id][j])) agree++;
+      }
+    });
+    row.baselineCpuSecondsPerAlert = seconds / alerts.length;
+    row.note = `baseline vs Fink's reference: ${agree} of ${total} features within 1e-4`;
+    return row;
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
