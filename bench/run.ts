@@ -92,13 +92,13 @@ if (ONLY.has('features')) {
   const kn = runKndetectSideBySide(real);
   const perCpuS = (s: number | null) => (s === null ? '-' : (1 / s).toFixed(0));
   console.log('\nSide by side with Python, 1 core each: alerts per CPU-second');
-  console.log(`  ${'features'.padEnd(26)} ${'data'.padEnd(44)} ${'Sieve'.padStart(8)} ${'Python'.padStart(8)}  ratio`);
+  console.log(`  ${'features'.padEnd(26)} ${'data'.padEnd(52)} ${'Sieve'.padStart(8)} ${'Python'.padStart(8)}  ratio`);
   for (const r of sigmoidRows) {
     const ratio = r.baselineCpuSecondsPerAlert === null ? r.note : `${(r.baselineCpuSecondsPerAlert / r.sieveCpuSecondsPerAlert).toFixed(0)}x  (${r.note}; actsnfink recipe, bench/baselines/sigmoid_features.py)`;
-    console.log(`  ${'early SN Ia sigmoid'.padEnd(26)} ${`${r.data}, ${r.alerts}, ${r.bandFits} band fits`.padEnd(44)} ${perCpuS(r.sieveCpuSecondsPerAlert).padStart(8)} ${perCpuS(r.baselineCpuSecondsPerAlert).padStart(8)}  ${ratio}`);
+    console.log(`  ${'early SN Ia sigmoid'.padEnd(26)} ${`${r.data}, ${r.alerts}, ${r.bandFits} band fits`.padEnd(52)} ${perCpuS(r.sieveCpuSecondsPerAlert).padStart(8)} ${perCpuS(r.baselineCpuSecondsPerAlert).padStart(8)}  ${ratio}`);
   }
   const knRatio = kn.baselineCpuSecondsPerAlert === null ? kn.note : `${(kn.baselineCpuSecondsPerAlert / kn.sieveCpuSecondsPerAlert).toFixed(0)}x  (${kn.note})`;
-  console.log(`  ${'kilonova (kndetect)'.padEnd(26)} ${`real ZTF alerts, ${kn.alerts}`.padEnd(44)} ${perCpuS(kn.sieveCpuSecondsPerAlert).padStart(8)} ${perCpuS(kn.baselineCpuSecondsPerAlert).padStart(8)}  ${knRatio}`);
+  console.log(`  ${'kilonova (kndetect)'.padEnd(26)} ${`real ZTF alerts, ${kn.alerts}`.padEnd(52)} ${perCpuS(kn.sieveCpuSecondsPerAlert).padStart(8)} ${perCpuS(kn.baselineCpuSecondsPerAlert).padStart(8)}  ${knRatio}`);
   console.log('  goal: early SN Ia features >= 100x the Python reference per CPU-second on the fit-heavy TNS set');
   writeFileSync(new URL('./results/features.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), node: process.version, rows, sigmoid: sigmoidRows, kndetect: kn }, null, 2));
   // the 100k simulated alerts would otherwise stay in the heap and slow the later sections' garbage collection

@@ -66,10 +66,31 @@ interface Svd {
   V: Float64Array;
 }
 
-/** Thin SVD of a column-major m x n matrix (m >= n), singular values in decreasing order. */
-function svd(A: Float64Array, m: number, n: number): Svd {
-  const W = Float64Array.from(A);
-  const V = new Float64Array(n * n);
+/** Buffers for svd, allocated once per fit: the fit calls svd every iteration, and allocation was a third of its time. */
+class SvdWorkspace {
+  readonly W: Float64Array;
+  readonly V: Float64Array;
+  readonly sv: Float64Array;
+  readonly order: Int32Array;
+  readonly out: Svd;
+  constructor(m: number, n: number) {
+    this.W = new Float64Array(m * n);
+    this.V = new Float64Array(n * n);
+    this.sv = new Float64Array(n);
+    this.order = new Int32Array(n);
+    this.out = { U: new Float64Array(m * n), s: new Float64Array(n), V: new Float64Array(n * n) };
+  }
+}
+
+/**
+ * Thin SVD of a column-major m x n matrix (m >= n), singular values in decreasing order. The result lives in
+ * the workspace and is overwritten by the next call.
+ */
+function svd(A: Float64Array, m: number, n: number, ws: SvdWorkspace): Svd {
+  const W = ws.W;
+  W.set(A);
+  const V = ws.V;
+  V.fill(0);
   for (let i = 0; i < n; i++) V[i * n + i] = 1;
   // One-sided Jacobi (Hestenes): rotate column pairs until all are orthogonal to working precision.
   for (let sweep = 0; sweep < 40; sweep++) {
@@ -108,14 +129,14 @@ function svd(A: Float64Array, m: number, n: number): Svd {
     }
     if (!rotated) break;
   }
-  const sv = new Float64Array(n);
+  const sv = ws.sv;
   for (let j = 0; j < n; j++) {
     let ss = 0;
     for (let i = 0; i < m; i++) ss += W[j * m + i] * W[j * m + i];
     sv[j] = Math.sqrt(ss);
   }
   // order columns by decreasing singular value (insertion sort: n is tiny)
-  const order = new Int32Array(n);
+  const order = ws.order;
   for (let j = 0; j < n; j++) {
     let k = j;
     while (k > 0 && sv[order[k - 1]] < sv[j]) {
@@ -124,9 +145,7 @@ function svd(A: Float64Array, m: number, n: number): Svd {
     }
     order[k] = j;
   }
-  const U = new Float64Array(m * n);
-  const s = new Float64Array(n);
-  const Vs = new Float64Array(n * n);
+  const { U, s, V: Vs } = ws.out;
   for (let k = 0; k < n; k++) {
     const j = order[k];
     s[k] = sv[j];
@@ -224,12 +243,13 @@ export function trfLeastSquares(fun: ResidualFn, x0: ArrayLike<number>, m: numbe
   let status = -1;
   const uf = new Float64Array(n);
   const Js = new Float64Array(m);
+  const svdSpace = new SvdWorkspace(m, n);
   for (;;) {
     let gNorm = 0;
     for (let j = 0; j < n; j++) gNorm = Math.max(gNorm, Math.abs(g[j]));
     if (gNorm < gtol) status = 1;
     if (status !== -1 || nfev === maxNfev) break;
-    const { U, s, V } = svd(J, m, n);
+    const { U, s, V } = svd(J, m, n, svdSpace);
     for (let k = 0; k < n; k++) {
       let v = 0;
       for (let i = 0; i < m; i++) v += U[k * m + i] * f[i];
