@@ -105,14 +105,15 @@ export async function runScorerBenchmarks(): Promise<Array<{ what: string; value
   // one alert per Kafka message (as ZTF and Rubin publish), replayed from memory through KafkaSource
   const nMessages = Number(process.env.SIEVE_BENCH_SCORE_MESSAGES ?? 20000);
   const values = await avroContainers(nMessages, 1);
-  for (const workers of [1, 2]) {
+  // 0: scored on the consumer's own thread (no copy to a scorer thread; scale out with more processes)
+  for (const workers of [0, 1, 2]) {
     const sink = path.join(tmp, `out-kafka-${workers}.jsonl`);
     let source!: KafkaSource;
     source = new KafkaSource(replayConsumer(() => source, values, 4, 500), parseKafkaUrl('kafka://replay:9092/ztf_bench'), 1000);
     const stats = await runScorer({ source, sink: new JsonlSink(sink), provider: new RegistryProvider(db, ['early-snia', 'kilonova', 'anomaly'], () => {}), workers, log: () => {} });
     if (stats.alerts !== nMessages) throw new Error(`bench scorer: scored ${stats.alerts} of ${nMessages} messages`);
     out.push({
-      what: `${nMessages} real ZTF alerts as Kafka messages (1 Avro container each, replayed from memory) -> same modules -> JSONL, ${workers} thread(s)`,
+      what: `${nMessages} real ZTF alerts as Kafka messages (1 Avro container each, replayed from memory) -> same modules -> JSONL, ${workers === 0 ? 'on the consumer thread (--workers 0)' : `${workers} scorer thread(s)`}`,
       value: `steady ${stats.steady!.alertsPerSecond.toFixed(0)} alerts/s wall, ${stats.steady!.alertsPerCpuSecond.toFixed(0)} per CPU-second (goal 10,000 per CPU-second); peak RSS ${stats.peakRssMb.toFixed(0)} MB`,
       alertsPerSecond: stats.alertsPerSecond,
       alertsPerCpuSecond: stats.steady!.alertsPerCpuSecond,

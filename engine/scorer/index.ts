@@ -6,3 +6,4 @@ export { KafkaSource, KafkaSink, OffsetTracker, kafkaClientConfig, parseKafkaUrl
 export { processUnit, describeUnit, type UnitResult, type OutputFormat } from './processUnit.ts';
 export { runScorer, type ScorerOptions, type ScorerStats } from './run.ts';
 export { scoreColumns, renderResultLines, type ModuleColumns } from './score.ts';
+export { packMessages, unpackMessages, type PackedMessages } from './packUnit.ts';

@@ -1,5 +1,6 @@
 import type { Worker } from 'node:worker_threads';
 import { startTsWorker } from '../workers.ts';
+import { packMessages } from './packUnit.ts';
 import { describeUnit, processUnit, type OutputFormat, type UnitResult } from './processUnit.ts';
 import type { VersionProvider } from './provider.ts';
 import { loadModuleVersion, type LoadedModule, type ModuleVersion, type ScoreOptions } from './score.ts';
@@ -91,7 +92,12 @@ function threadExecutor(n: number, format: OutputFormat, o: ScoreOptions): Execu
       t.busy++;
       return new Promise<UnitResult>((resolve, reject) => {
         pending.set(id, { resolve, reject, thread: t });
-        t.worker.postMessage({ type: 'task', id, unit });
+        if (unit.kind === 'messages') {
+          const { packed, transfer } = packMessages(unit);
+          t.worker.postMessage({ type: 'task', id, unit: packed }, transfer);
+        } else {
+          t.worker.postMessage({ type: 'task', id, unit });
+        }
       });
     },
     async close() {

@@ -1,6 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { processUnit, type OutputFormat } from './processUnit.ts';
 import { loadModuleVersion, type LoadedModule, type ModuleVersion, type ScoreOptions } from './score.ts';
+import { unpackMessages, type PackedMessages } from './packUnit.ts';
 import type { WorkUnit } from './sources.ts';
 
 /**
@@ -12,7 +13,7 @@ const { format, options } = workerData as { format: OutputFormat; options: Score
 const cache = new Map<string, LoadedModule>();
 let modules: LoadedModule[] = [];
 
-parentPort!.on('message', (m: { type: 'versions'; versions: ModuleVersion[] } | { type: 'task'; id: number; unit: WorkUnit }) => {
+parentPort!.on('message', (m: { type: 'versions'; versions: ModuleVersion[] } | { type: 'task'; id: number; unit: WorkUnit | PackedMessages }) => {
   if (m.type === 'versions') {
     modules = m.versions.map((v) => {
       const key = `${v.module}@${v.version}`;
@@ -22,7 +23,8 @@ parentPort!.on('message', (m: { type: 'versions'; versions: ModuleVersion[] } | 
     });
     return;
   }
-  processUnit(m.unit, modules, format, options).then(
+  const unit = m.unit.kind === 'packed-messages' ? unpackMessages(m.unit) : m.unit;
+  processUnit(unit, modules, format, options).then(
     (r) => parentPort!.postMessage({ type: 'done', id: m.id, result: r }),
     (e: Error) => parentPort!.postMessage({ type: 'failed', id: m.id, error: e.stack ?? e.message }),
   );

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { Kafka } from 'kafkajs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { avroTypeForSchema, FinkMessageDecoder, readAlertFile, readAvroContainer, stringifyJsonExact, type Alert } from '../../datasets/index.ts';
-import { KafkaSource, RegistryProvider, kafkaClientConfig, parseKafkaUrl, runScorer, type ResultSink, type UnitResult } from '../../engine/index.ts';
+import { KafkaSource, RegistryProvider, kafkaClientConfig, packMessages, parseKafkaUrl, unpackMessages, runScorer, type ResultSink, type UnitResult } from '../../engine/index.ts';
 import { sharedPath } from '../shared.ts';
 import { demoStore } from '../server/fixture.ts';
 
@@ -72,7 +72,7 @@ describe("Fink's livestream: schemaless Avro with the schema as key", () => {
     expect((await withSchema.decode([{ value: good[5].value, key: null, where: 'x[0]@1' }])).alerts).toHaveLength(1);
   });
 
-  it('scores livestream messages through the Kafka source, skipping the bad one and committing after the write', async () => {
+  it.each([0, 1])('scores livestream messages through the Kafka source, skipping the bad one and committing after the write (%i scorer threads)', async (workers) => {
     const good = asLivestream(sharedPath('ztf', 'fink_avro', 'part-3-305711.avro')).slice(0, 6);
     const messages = good.map((m, i) => ({ offset: String(50 + i), value: i === 3 ? Buffer.from('garbage') : m.value, key: m.key, timestamp: '0', attributes: 0, headers: {} }));
     const consumer = new Kafka({ clientId: 'test', brokers: ['127.0.0.1:1'] }).consumer({ groupId: 'g' });
@@ -88,13 +88,27 @@ describe("Fink's livestream: schemaless Avro with the schema as key", () => {
     const logs: string[] = [];
     const units = (source as unknown as { queue: unknown[] }).queue;
     const iterable = { units: async function* () { while (units.length) yield units.shift() as never; }, close: async () => {} };
-    const stats = await runScorer({ source: iterable, sink, provider: new RegistryProvider(db, ['early-snia'], () => {}), workers: 0, log: (l) => logs.push(l) });
+    const stats = await runScorer({ source: iterable, sink, provider: new RegistryProvider(db, ['early-snia'], () => {}), workers, log: (l) => logs.push(l) });
     await handled;
     expect(stats.alerts).toBe(5);
     expect(lines).toHaveLength(5);
     expect(stats.badRecords).toBe(1);
     expect(logs.join('\n')).toMatch(/fink_early_sn_candidates_ztf\[1\]@53: message: /);
     expect(commits).toEqual(['1=56']);
+  });
+
+  it('packs a unit of messages into one transferable buffer and back, keys and missing keys included', () => {
+    // views into one shared backing store, as kafkajs hands them out
+    const store = Buffer.from('0123456789abcdefghijklmnopqrstuvwxyz');
+    const unit = { kind: 'messages' as const, origin: 't[0]@5', payloads: [store.subarray(0, 4), store.subarray(10, 10), store.subarray(20, 36)], keys: [store.subarray(4, 6), null, store.subarray(6, 9)], wheres: ['a', 'b', 'c'] };
+    const { packed, transfer } = packMessages(unit);
+    expect(packed.data.byteLength).toBe(4 + 0 + 16 + 2 + 3);
+    expect(transfer).toContain(packed.data.buffer);
+    const back = unpackMessages(structuredClone(packed, { transfer }));
+    expect(back.payloads.map((b) => Buffer.from(b).toString())).toEqual(['0123', '', 'klmnopqrstuvwxyz']);
+    expect(back.keys?.map((k) => (k === null ? null : Buffer.from(k).toString()))).toEqual(['45', null, '678']);
+    expect(back).toMatchObject({ kind: 'messages', origin: 't[0]@5', wheres: ['a', 'b', 'c'] });
+    expect(unpackMessages(packMessages({ kind: 'messages', origin: 'o', payloads: [store.subarray(0, 1)] }).packed).keys).toBeUndefined();
   });
 
   it('authenticates as fink-client does (SASL SCRAM-SHA-512) from the environment, and names a half-given credential', () => {
