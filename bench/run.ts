@@ -11,6 +11,7 @@ import { runKndetectSideBySide } from './kndetect.ts';
 import { runSigmoidSideBySide } from './sigmoid.ts';
 import { runForestSideBySide, runModelBenchmarks } from './models.ts';
 import { runEngineBenchmarks } from './engine.ts';
+import { runIngestMemoryBenchmarks } from './ingestMemory.ts';
 import { runServerBenchmarks } from './server.ts';
 import { runScorerBenchmarks } from './scorer.ts';
 import { runCliBenchmarks } from './cli.ts';
@@ -123,6 +124,9 @@ if (ONLY.has('models')) {
 
 if (ONLY.has('engine')) {
   const pool = Number(process.env.SIEVE_BENCH_POOL ?? 100_000);
+  const ingestMemory = await runIngestMemoryBenchmarks();
+  console.log('\nIngest memory (a child process per file)');
+  for (const r of ingestMemory) console.log(`  ${r.what.padEnd(70)} ${r.value}`);
   const engine = runEngineBenchmarks(pool, 2000);
   console.log(`\nEngine (store on a temporary SQLite file, ${pool} alerts)`);
   for (const m of engine) console.log(`  ${m.what.padEnd(72)} ${m.seconds.toFixed(3).padStart(8)} s${m.rate ? `  ${m.rate}` : ''}${m.goal ? `   goal ${m.goal}` : ''}`);

@@ -207,7 +207,11 @@ function readContainerHeader(buf: Buffer, file: string): { value: { meta: Record
   return { value: { meta, sync: buf.subarray(pos, pos + 16) }, offset: pos + 16 };
 }
 
-export function readAvroContainer(buf: Buffer, file: string, options: ReadAvroOptions = {}): AvroContainer {
+/**
+ * An Avro container whose records are decoded one at a time as `items()` is iterated (ingest streams large
+ * files this way); the header and schema are read at once, and a bad header throws.
+ */
+export function openAvroContainer(buf: Buffer, file: string, options: ReadAvroOptions = {}): { schema: unknown; codec: string; items: () => Generator<{ index: number; value: Record<string, unknown> } | AlertReadError> } {
   if (!isAvroContainer(buf)) throw new AlertReadError(file, 'header', 'not an Avro object container file (bad magic)');
   let header: ReturnType<typeof readContainerHeader>;
   try {
@@ -227,9 +231,12 @@ export function readAvroContainer(buf: Buffer, file: string, options: ReadAvroOp
     throw new AlertReadError(file, 'header', `bad Avro schema: ${(e as Error).message}`);
   }
   const sync = header.value.sync;
-  const records: AvroContainer['records'] = [];
-  const errors: AlertReadError[] = [];
-  let pos = header.offset;
+  return { schema, codec, items: () => containerItems(buf, file, header.offset, sync, codec, decode) };
+}
+
+/** Every record of the file, or the error that stopped a block, one at a time. */
+function* containerItems(buf: Buffer, file: string, start: number, sync: Buffer, codec: string, decode: Decode): Generator<{ index: number; value: Record<string, unknown> } | AlertReadError> {
+  let pos = start;
   let block = 0;
   let recordIndex = 0;
   while (pos < buf.length) {
@@ -237,37 +244,56 @@ export function readAvroContainer(buf: Buffer, file: string, options: ReadAvroOp
     const count = readVarLong(buf, pos);
     const size = count && readVarLong(buf, count[1]);
     if (!count || !size || size[1] + size[0] + 16 > buf.length || count[0] < 0 || size[0] < 0) {
-      errors.push(new AlertReadError(file, where, `truncated Avro block (file ends at byte ${buf.length})`));
-      break;
+      yield new AlertReadError(file, where, `truncated Avro block (file ends at byte ${buf.length})`);
+      return;
     }
     const dataStart = size[1];
     const dataEnd = dataStart + size[0];
     const blockSync = buf.subarray(dataEnd, dataEnd + 16);
     if (!blockSync.equals(sync)) {
-      errors.push(new AlertReadError(file, where, 'sync marker mismatch: block is corrupt'));
+      yield new AlertReadError(file, where, 'sync marker mismatch: block is corrupt');
       const next = buf.indexOf(sync, pos);
-      if (next < 0) break;
+      if (next < 0) return;
       pos = next + 16;
       block++;
       continue;
     }
+    let data: Buffer | null = null;
     try {
-      const data = decompress(codec, buf.subarray(dataStart, dataEnd));
+      data = decompress(codec, buf.subarray(dataStart, dataEnd));
+    } catch (e) {
+      yield new AlertReadError(file, `${where}, records ${recordIndex}..${recordIndex + count[0] - 1}`, (e as Error).message);
+    }
+    if (data) {
       let p = 0;
       for (let i = 0; i < count[0]; i++) {
-        const res = decode(data, p);
-        if (res.offset < 0) throw new Error(`record ${recordIndex + i} is truncated`);
-        records.push({ index: recordIndex + i, value: res.value as Record<string, unknown> });
+        let res: { value: unknown; offset: number };
+        try {
+          res = decode(data, p);
+          if (res.offset < 0) throw new Error(`record ${recordIndex + i} is truncated`);
+        } catch (e) {
+          yield new AlertReadError(file, `${where}, records ${recordIndex}..${recordIndex + count[0] - 1}`, (e as Error).message);
+          break;
+        }
+        yield { index: recordIndex + i, value: res.value as Record<string, unknown> };
         p = res.offset;
       }
-    } catch (e) {
-      errors.push(new AlertReadError(file, `${where}, records ${recordIndex}..${recordIndex + count[0] - 1}`, (e as Error).message));
     }
     recordIndex += count[0];
     pos = dataEnd + 16;
     block++;
   }
-  return { schema, codec, records, errors };
+}
+
+export function readAvroContainer(buf: Buffer, file: string, options: ReadAvroOptions = {}): AvroContainer {
+  const c = openAvroContainer(buf, file, options);
+  const records: AvroContainer['records'] = [];
+  const errors: AlertReadError[] = [];
+  for (const item of c.items()) {
+    if (item instanceof AlertReadError) errors.push(item);
+    else records.push(item);
+  }
+  return { schema: c.schema, codec: c.codec, records, errors };
 }
 
 /** Writes records as an Avro container (used to re-encode real packets with each codec, and by tests). */

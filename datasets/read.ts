@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
-import { isAvroContainer, readAvroContainer } from './avro.ts';
+import { isAvroContainer, openAvroContainer, readAvroContainer } from './avro.ts';
 import { parseJsonExact } from './json.ts';
 import { alertFromLsstPacket, isLsstPacket } from './lsst.ts';
 import { isParquet, readParquetRows } from './parquet.ts';
@@ -132,4 +132,64 @@ export async function readAlertFile(path: string, options: ReadOptions = {}): Pr
   }
   if (buf.length === 0) throw new AlertReadError(path, 'file', 'empty file');
   return readAlertsFromBuffer(buf, path, options);
+}
+
+/**
+ * A file's alerts in batches of at most `batchSize`, decoded only as the batches are taken, so that memory
+ * holds the file's bytes and one batch rather than every decoded alert (ingest of large files). Each batch
+ * carries the bad records met while reading it. Avro and JSON lines stream; a Parquet file is decoded whole
+ * (its row groups are not read one by one yet) and comes as one batch.
+ */
+export async function alertBatches(buf: Buffer, file: string, batchSize = 500): Promise<Iterable<ReadResult>> {
+  if (buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) {
+    try {
+      buf = gunzipSync(buf);
+    } catch (e) {
+      throw new AlertReadError(file, 'file', `corrupt gzip stream: ${(e as Error).message}`);
+    }
+  }
+  const format = detectFormat(buf.subarray(0, 64), file);
+  if (format === 'parquet') return [await readAlertsFromBuffer(buf, file)];
+  if (format === 'avro') {
+    const container = openAvroContainer(buf, file);
+    return (function* () {
+      let out: ReadResult = { file, format, alerts: [], errors: [] };
+      for (const item of container.items()) {
+        if (item instanceof AlertReadError) out.errors.push(item);
+        else mapRecords(file, 'record', [item], out);
+        if (out.alerts.length >= batchSize) {
+          yield out;
+          out = { file, format, alerts: [], errors: [] };
+        }
+      }
+      yield out;
+    })();
+  }
+  const text = buf;
+  return (function* () {
+    let out: ReadResult = { file, format, alerts: [], errors: [] };
+    let start = 0;
+    let lineNo = 0;
+    while (start < text.length) {
+      let end = text.indexOf(0x0a, start);
+      if (end < 0) end = text.length;
+      lineNo++;
+      const line = text.toString('utf8', start, end).trim();
+      start = end + 1;
+      if (line === '') continue;
+      let value: unknown;
+      try {
+        value = parseJsonExact(line);
+      } catch (e) {
+        out.errors.push(new AlertReadError(file, `line ${lineNo}`, `invalid JSON: ${(e as Error).message}`));
+        continue;
+      }
+      mapRecords(file, 'line', [{ index: lineNo, value }], out);
+      if (out.alerts.length >= batchSize) {
+        yield out;
+        out = { file, format, alerts: [], errors: [] };
+      }
+    }
+    yield out;
+  })();
 }

@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import type { Alert, ReadResult } from '../../datasets/index.ts';
-import { decodeLightCurve, encodeLightCurve, parseJsonExact, readAlertFile, stringifyJsonExact } from '../../datasets/index.ts';
+import type { Alert } from '../../datasets/index.ts';
+import { AlertReadError, alertBatches, decodeLightCurve, encodeLightCurve, parseJsonExact, stringifyJsonExact } from '../../datasets/index.ts';
 import { featureSpecHash, type FeatureExtractor, type FeatureSpec } from '../../features/index.ts';
 import { parseBundle, serializeBundle, type ModelBundle } from '../../models/index.ts';
 import { MIGRATIONS } from './schema.ts';
@@ -163,50 +163,77 @@ export class Store {
    * numbers inserted and skipped.
    */
   insertAlerts(alerts: readonly Alert[], sourceFile: string, actor = 'system'): { inserted: number; duplicates: number } {
-    const insert = this.db.prepare(`INSERT OR IGNORE INTO alerts
-      (alert_key, candid, object_id, survey, ra, dec, jd, band, magpsf, source_label, candidate_json, light_curve,
-       cutout_science, cutout_template, cutout_difference, source_file, ingested_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     let inserted = 0;
     this.db.transaction(() => {
-      const at = now();
-      for (const a of alerts) {
-        const r = insert.run(
-          alertKey(a), a.candid === null ? null : a.candid.toString(), a.objectId, a.survey, a.ra, a.dec, a.candidate.jd, a.candidate.band,
-          Number.isFinite(a.candidate.magpsf) ? a.candidate.magpsf : null, a.label ?? null,
-          // extra holds scalars only (bigints already as strings), so plain JSON is exact here and fast; the
-          // survey's own record of the detection keeps its scalar fields, which module declarations may read
-          JSON.stringify({ ...a.candidate, extra: a.extra, ...(a.raw ? { raw: scalarRecord(a.raw) } : {}) }),
-          encodeLightCurve(a.lightCurve),
-          a.cutouts.science?.bytes ?? null, a.cutouts.template?.bytes ?? null, a.cutouts.difference?.bytes ?? null,
-          sourceFile, at,
-        );
-        inserted += r.changes;
-      }
+      inserted = this.insertAlertRows(alerts, sourceFile, now());
       this.audit(actor, 'ingest', { file: sourceFile, inserted, duplicates: alerts.length - inserted });
     })();
     return { inserted, duplicates: alerts.length - inserted };
   }
 
-  /**
-   * Imports alert files all-or-nothing: any unreadable record in any file aborts the import before a
-   * row is written, with every problem (file and record) in the error.
-   */
-  async importFiles(files: readonly string[], actor = 'system'): Promise<{ inserted: number; duplicates: number; files: ReadResult[] }> {
-    const results: ReadResult[] = [];
-    for (const f of files) results.push(await readAlertFile(f));
-    const problems = results.flatMap((r) => r.errors.map((e) => e.message));
-    if (problems.length) throw new StoreError(`import refused, nothing stored: ${problems.length} bad record(s):\n  ${problems.join('\n  ')}`);
+  /** Inserts alerts (already-stored ones are skipped); the caller holds the transaction. */
+  private insertAlertRows(alerts: readonly Alert[], sourceFile: string, at: string): number {
+    const insert = this.db.prepare(`INSERT OR IGNORE INTO alerts
+      (alert_key, candid, object_id, survey, ra, dec, jd, band, magpsf, source_label, candidate_json, light_curve,
+       cutout_science, cutout_template, cutout_difference, source_file, ingested_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     let inserted = 0;
-    let duplicates = 0;
-    this.db.transaction(() => {
-      for (const r of results) {
-        const c = this.insertAlerts(r.alerts, r.file, actor);
-        inserted += c.inserted;
-        duplicates += c.duplicates;
+    for (const a of alerts) {
+      const r = insert.run(
+        alertKey(a), a.candid === null ? null : a.candid.toString(), a.objectId, a.survey, a.ra, a.dec, a.candidate.jd, a.candidate.band,
+        Number.isFinite(a.candidate.magpsf) ? a.candidate.magpsf : null, a.label ?? null,
+        // extra holds scalars only (bigints already as strings), so plain JSON is exact here and fast; the
+        // survey's own record of the detection keeps its scalar fields, which module declarations may read
+        JSON.stringify({ ...a.candidate, extra: a.extra, ...(a.raw ? { raw: scalarRecord(a.raw) } : {}) }),
+        encodeLightCurve(a.lightCurve),
+        a.cutouts.science?.bytes ?? null, a.cutouts.template?.bytes ?? null, a.cutouts.difference?.bytes ?? null,
+        sourceFile, at,
+      );
+      inserted += r.changes;
+    }
+    return inserted;
+  }
+
+  /**
+   * Imports alert files all-or-nothing: any unreadable record in any file rolls the import back, and the error
+   * lists every problem (file and record). Records are decoded and written in batches inside one transaction,
+   * so memory holds one file's bytes and one batch, not every decoded alert (Parquet files are still decoded
+   * whole). The transaction stays open across the reads: the store must not be used by anything else meanwhile
+   * (the CLI's ingest and demo own theirs).
+   */
+  async importFiles(files: readonly string[], actor = 'system'): Promise<{ inserted: number; duplicates: number; files: Array<{ file: string; alerts: number; inserted: number }> }> {
+    const problems: string[] = [];
+    const summaries: Array<{ file: string; alerts: number; inserted: number }> = [];
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      for (const f of files) {
+        let buf: Buffer;
+        try {
+          buf = readFileSync(f);
+        } catch (e) {
+          throw new AlertReadError(f, 'file', (e as Error).message);
+        }
+        if (buf.length === 0) throw new AlertReadError(f, 'file', 'empty file');
+        const at = now();
+        const summary = { file: f, alerts: 0, inserted: 0 };
+        for (const batch of await alertBatches(buf, f)) {
+          for (const e of batch.errors) problems.push(e.message);
+          // after a bad record nothing more is written, but reading goes on so that every problem is reported
+          if (problems.length) continue;
+          summary.inserted += this.insertAlertRows(batch.alerts, f, at);
+          summary.alerts += batch.alerts.length;
+        }
+        if (!problems.length) this.audit(actor, 'ingest', { file: f, inserted: summary.inserted, duplicates: summary.alerts - summary.inserted });
+        summaries.push(summary);
       }
-    })();
-    return { inserted, duplicates, files: results };
+      if (problems.length) throw new StoreError(`import refused, nothing stored: ${problems.length} bad record(s):\n  ${problems.join('\n  ')}`);
+      this.db.exec('COMMIT');
+    } catch (e) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      throw e;
+    }
+    const inserted = summaries.reduce((s, x) => s + x.inserted, 0);
+    return { inserted, duplicates: summaries.reduce((s, x) => s + x.alerts, 0) - inserted, files: summaries };
   }
 
   countAlerts(): number {

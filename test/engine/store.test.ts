@@ -34,6 +34,23 @@ describe('the SQLite store', () => {
     store.close();
   });
 
+  it('writes a large file batch by batch, and a bad record after several written batches still rolls back all', async () => {
+    const store = Store.create(path.join(tmp, 'big.db'));
+    const lines = readFileSync(sharedPath('ztf', 'alerts.jsonl'), 'utf8').trim().split('\n');
+    expect(await store.importFiles([sharedPath('ztf', 'alerts.jsonl')])).toMatchObject({ inserted: 140 });
+    const big = path.join(tmp, 'big.jsonl');
+    const many = Array.from({ length: 8 }, (_, r) => lines.map((l) => l.replace(/"candid":(\d+)/, (_m, d: string) => `"candid":${BigInt(d) + BigInt(r + 1) * 10n ** 17n}`))).flat();
+    writeFileSync(big, `${[...many, '{"objectId": "ZTF_bad"', ...lines.slice(0, 3)].join('\n')}\n`);
+    await expect(store.importFiles([big])).rejects.toThrow(new RegExp(`import refused, nothing stored: 1 bad record\\(s\\):\n {2}.*big\\.jsonl: line ${many.length + 1}: invalid JSON`));
+    expect(store.countAlerts()).toBe(140);
+    expect(store.db.inTransaction).toBe(false);
+    // and the same file without the bad line goes in whole, in one audit entry
+    writeFileSync(big, `${many.join('\n')}\n`);
+    expect(await store.importFiles([big], 'bob')).toMatchObject({ inserted: many.length, duplicates: 0 });
+    expect(store.countAlerts()).toBe(140 + many.length);
+    store.close();
+  });
+
   it('keys features by FeatureSpec hash so that versions never mix', () => {
     const store = Store.create(file);
     const v1 = store.computeFeatures(earlySnIaExtractor());
