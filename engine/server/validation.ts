@@ -6,8 +6,8 @@ import type { FastifySchemaCompiler } from 'fastify';
  * types ('?k=10' is the number 10); JSON bodies are strict ('"alertId":"2741"' is refused, as the README
  * promises). Unknown fields are refused everywhere, never dropped.
  */
-const coercing = new Ajv({ coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: false });
-const strict = new Ajv({ coerceTypes: false, useDefaults: true, removeAdditional: false, allErrors: false });
+const coercing = new Ajv({ allowUnionTypes: true, coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: false });
+const strict = new Ajv({ allowUnionTypes: true, coerceTypes: false, useDefaults: true, removeAdditional: false, allErrors: false });
 
 export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) =>
   (httpPart === 'body' ? strict : coercing).compile(schema as object) as ReturnType<FastifySchemaCompiler<unknown>>;
