@@ -95,15 +95,18 @@ export interface ReadOptions {
   keepFields?: readonly string[];
 }
 
-export async function readAlertsFromBuffer(buf: Buffer, file: string, options: ReadOptions = {}): Promise<ReadResult> {
-  if (buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) {
-    // A gzipped file of any of the formats (Sieve writes large simulations as .jsonl.gz).
-    try {
-      buf = gunzipSync(buf);
-    } catch (e) {
-      throw new AlertReadError(file, 'file', `corrupt gzip stream: ${(e as Error).message}`);
-    }
+/** A gzipped file of any of the formats, unzipped (Sieve writes large simulations as .jsonl.gz). */
+function gunzippedIfGzip(buf: Buffer, file: string): Buffer {
+  if (buf.length < 2 || buf[0] !== 0x1f || buf[1] !== 0x8b) return buf;
+  try {
+    return gunzipSync(buf);
+  } catch (e) {
+    throw new AlertReadError(file, 'file', `corrupt gzip stream: ${(e as Error).message}`);
   }
+}
+
+export async function readAlertsFromBuffer(buf: Buffer, file: string, options: ReadOptions = {}): Promise<ReadResult> {
+  buf = gunzippedIfGzip(buf, file);
   const format = detectFormat(buf.subarray(0, 64), file);
   const out: ReadResult = { file, format, alerts: [], errors: [] };
   if (format === 'avro') {
@@ -141,13 +144,7 @@ export async function readAlertFile(path: string, options: ReadOptions = {}): Pr
  * (its row groups are not read one by one yet) and comes as one batch.
  */
 export async function alertBatches(buf: Buffer, file: string, batchSize = 500): Promise<Iterable<ReadResult>> {
-  if (buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) {
-    try {
-      buf = gunzipSync(buf);
-    } catch (e) {
-      throw new AlertReadError(file, 'file', `corrupt gzip stream: ${(e as Error).message}`);
-    }
-  }
+  buf = gunzippedIfGzip(buf, file);
   const format = detectFormat(buf.subarray(0, 64), file);
   if (format === 'parquet') return [await readAlertsFromBuffer(buf, file)];
   if (format === 'avro') {

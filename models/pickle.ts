@@ -217,19 +217,11 @@ export function writePickle(value: Py): Uint8Array {
         return put(key);
       }
       case 'reduce':
-        write(v.callable);
-        write(v.args);
-        out.byte(OP.REDUCE);
-        put(v);
-        if (v.state !== undefined) {
-          write(v.state);
-          out.byte(OP.BUILD);
-        }
-        return;
       case 'newobj':
-        write(v.cls);
+        // callable(*args) or cls.__new__(cls, *args), then __setstate__ / __dict__ update from the state
+        write(v.kind === 'reduce' ? v.callable : v.cls);
         write(v.args);
-        out.byte(OP.NEWOBJ);
+        out.byte(v.kind === 'reduce' ? OP.REDUCE : OP.NEWOBJ);
         put(v);
         if (v.state !== undefined) {
           write(v.state);

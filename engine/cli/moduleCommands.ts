@@ -1,16 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { readAlertFile } from '../../datasets/index.ts';
 import { addModule, MODULE_SCHEMA, moduleFromDeclaration, moduleSummary, parseDeclaration, storeModules } from '../modules/index.ts';
-import { Store } from '../store/store.ts';
-
-function withStore<T>(db: string, f: (s: Store) => T): T {
-  const store = Store.open(db);
-  try {
-    return f(store);
-  } finally {
-    store.close();
-  }
-}
+import { withStore } from './withStore.ts';
 
 export function moduleSchemaCommand(): void {
   console.log(JSON.stringify(MODULE_SCHEMA, null, 2));

@@ -10,17 +10,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { importSklearnModel } from '../importSklearn.ts';
 import { pullFink, type PullQuery } from '../finkApi.ts';
 import { UsageError } from './options.ts';
+import { withStore } from './withStore.ts';
 
 export { DEFAULT_DB, DEFAULT_SHARED_DATA } from './names.ts';
-
-function withStore<T>(db: string, f: (s: Store) => T): T {
-  const store = Store.open(db);
-  try {
-    return f(store);
-  } finally {
-    store.close();
-  }
-}
 
 export async function ingestCommand(files: string[], opts: { db: string; actor: string }): Promise<void> {
   const store = Store.create(opts.db);

@@ -42,22 +42,7 @@ const num = (v: Value): number => (typeof v === 'number' ? v : typeof v === 'boo
 const missing = (v: Value) => v === null || (typeof v === 'number' && Number.isNaN(v));
 const truthy = (v: Value) => (typeof v === 'boolean' ? v : typeof v === 'number' ? v !== 0 && !Number.isNaN(v) : v !== null && v !== '');
 
-function compare(op: string, a: Value, b: Value): boolean {
-  if (missing(a) || missing(b)) return op === '!=' && !(missing(a) && missing(b));
-  if (typeof a === 'string' || typeof b === 'string') {
-    const x = String(a);
-    const y = String(b);
-    switch (op) {
-      case '==': return x === y;
-      case '!=': return x !== y;
-      case '<': return x < y;
-      case '<=': return x <= y;
-      case '>': return x > y;
-      default: return x >= y;
-    }
-  }
-  const x = num(a);
-  const y = num(b);
+function ordered<T extends string | number>(op: string, x: T, y: T): boolean {
   switch (op) {
     case '==': return x === y;
     case '!=': return x !== y;
@@ -66,6 +51,13 @@ function compare(op: string, a: Value, b: Value): boolean {
     case '>': return x > y;
     default: return x >= y;
   }
+}
+
+function compare(op: string, a: Value, b: Value): boolean {
+  if (missing(a) || missing(b)) return op === '!=' && !(missing(a) && missing(b));
+  // a string on either side compares as text (cdsxmatch == 'Unknown'), otherwise as numbers
+  if (typeof a === 'string' || typeof b === 'string') return ordered(op, String(a), String(b));
+  return ordered(op, num(a), num(b));
 }
 
 /** The names an expression reads (alert fields and feature columns), for validation. */
