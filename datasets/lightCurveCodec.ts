@@ -11,7 +11,11 @@ export function encodeLightCurve(lc: LightCurve): Buffer {
   const n = lc.jd.length;
   const bands = Buffer.from(lc.bands.join(','), 'utf8');
   const hasRef = lc.isdiffpos !== undefined;
-  const f64Cols = [lc.jd, lc.mag, lc.magErr, lc.fluxNanoJy, lc.fluxErrNanoJy, lc.limitMag, ...(hasRef ? [lc.distnr!, lc.magnr!, lc.sigmagnr!] : [])];
+  const hasMjd = lc.mjd !== undefined;
+  const f64Cols = [
+    lc.jd, lc.mag, lc.magErr, lc.fluxNanoJy, lc.fluxErrNanoJy, lc.limitMag,
+    ...(hasRef ? [lc.distnr!, lc.magnr!, lc.sigmagnr!] : []), ...(hasMjd ? [lc.mjd!] : []),
+  ];
   const headerSize = 4 + 4 + 2 + bands.length + 1 + 1;
   const pad = (8 - (headerSize % 8)) % 8;
   const size = headerSize + pad + f64Cols.length * 8 * n + n * (2 + (hasRef ? 1 : 0));
@@ -26,7 +30,8 @@ export function encodeLightCurve(lc: LightCurve): Buffer {
   bands.copy(buf, o);
   o += bands.length;
   buf.writeUInt8(lc.nativeUnit === 'nJy' ? 1 : 0, o++);
-  buf.writeUInt8(hasRef ? 1 : 0, o++);
+  // flags: 1 = ZTF reference columns, 2 = exact MJD column (blobs written before the MJD column hold 0 or 1)
+  buf.writeUInt8((hasRef ? 1 : 0) | (hasMjd ? 2 : 0), o++);
   o += pad;
   for (const col of f64Cols) {
     Buffer.from(col.buffer, col.byteOffset, col.byteLength).copy(buf, o);
@@ -49,9 +54,11 @@ export function decodeLightCurve(bytes: Uint8Array, source = 'light curve'): Lig
   const bands = buf.toString('utf8', o, o + bl).split(',');
   o += bl;
   const nativeUnit = buf.readUInt8(o++) === 1 ? 'nJy' : 'mag';
-  const hasRef = buf.readUInt8(o++) === 1;
+  const flags = buf.readUInt8(o++);
+  const hasRef = (flags & 1) !== 0;
+  const hasMjd = (flags & 2) !== 0;
   o += (8 - (o % 8)) % 8;
-  const nF64 = hasRef ? 9 : 6;
+  const nF64 = 6 + (hasRef ? 3 : 0) + (hasMjd ? 1 : 0);
   if (buf.length < o + nF64 * 8 * n + n * (hasRef ? 3 : 2)) throw new Error(`${source}: truncated (${buf.length} bytes for ${n} points)`);
   const f64 = () => {
     const out = new Float64Array(n);
@@ -66,11 +73,12 @@ export function decodeLightCurve(bytes: Uint8Array, source = 'light curve'): Lig
   const fluxErrNanoJy = f64();
   const limitMag = f64();
   const ref = hasRef ? { distnr: f64(), magnr: f64(), sigmagnr: f64() } : null;
+  const mjd = hasMjd ? f64() : undefined;
   const band = Uint8Array.from(buf.subarray(o, o + n));
   o += n;
   const detected = Uint8Array.from(buf.subarray(o, o + n));
   o += n;
-  const lc: LightCurve = { bands, jd, band, detected, mag, magErr, fluxNanoJy, fluxErrNanoJy, limitMag, nativeUnit };
+  const lc: LightCurve = { bands, jd, band, detected, mag, magErr, fluxNanoJy, fluxErrNanoJy, limitMag, nativeUnit, ...(mjd ? { mjd } : {}) };
   if (!ref) return lc;
   return { ...lc, isdiffpos: Int8Array.from(new Int8Array(buf.buffer, buf.byteOffset + o, n)), ...ref };
 }

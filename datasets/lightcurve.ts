@@ -18,11 +18,13 @@ export class LightCurveBuilder {
   private distnr: number[] = [];
   private magnr: number[] = [];
   private sigmagnr: number[] = [];
+  private mjd: number[] = [];
 
   constructor(
     private readonly bands: readonly string[],
     private readonly nativeUnit: 'mag' | 'nJy',
     private readonly withReferenceColumns = false,
+    private readonly withMjd = false,
   ) {}
 
   get length(): number {
@@ -64,7 +66,8 @@ export class LightCurveBuilder {
   }
 
   /** A flux-native point (LSST, simulations in flux). Detection is decided by the source, not here. */
-  addFlux(p: { jd: number; band: number; fluxNanoJy: number; fluxErrNanoJy: number; detected: boolean; limitMag: number }): void {
+  addFlux(p: { jd: number; mjd?: number; band: number; fluxNanoJy: number; fluxErrNanoJy: number; detected: boolean; limitMag: number }): void {
+    if (this.withMjd) this.mjd.push(p.mjd ?? NaN);
     this.push(
       p.jd,
       p.band,
@@ -92,7 +95,7 @@ export class LightCurveBuilder {
     // One buffer for the float columns and one for the byte columns: a broker scores thousands of
     // alerts a second, and each typed-array allocation costs about a microsecond.
     const n = this.jd.length;
-    const floats = this.withReferenceColumns ? 10 : 7;
+    const floats = 6 + (this.withReferenceColumns ? 3 : 0) + (this.withMjd ? 1 : 0);
     const f = new Float64Array(n * floats);
     const col = (k: number, src: number[]) => {
       const v = f.subarray(k * n, (k + 1) * n);
@@ -117,6 +120,7 @@ export class LightCurveBuilder {
       fluxErrNanoJy: col(4, this.fluxErr),
       limitMag: col(5, this.limit),
       nativeUnit: this.nativeUnit,
+      ...(this.withMjd ? { mjd: col(floats - 1, this.mjd) } : {}),
     };
     if (!this.withReferenceColumns) return lc;
     return {

@@ -5,12 +5,31 @@ import { LSST_BANDS } from './types.ts';
 import { asBytes, bigId, isRecord, num, requiredNum, scalarFields, type RawRecord } from './values.ts';
 
 const PACKET_FIELDS = new Set([
-  'diaSource', 'prvDiaSources', 'prvDiaForcedSources', 'diaObject', 'ssSource', 'mpc_orbits',
+  'alertId', 'prvDiaNondetectionLimits', 'diaSource', 'prvDiaSources', 'prvDiaForcedSources', 'diaObject', 'ssSource', 'mpc_orbits',
   'cutoutDifference', 'cutoutScience', 'cutoutTemplate', 'lc_features', 'clf', 'xm', 'pred',
 ]);
 
+/**
+ * Field names of a DIA source in the two generations of Rubin alerts: the Rubin schemas (7.x onwards:
+ * midpointMjdTai, band, psfFlux) and the ELAsTiCC-era DPDD (midPointTai, filterName with 'Y', psFlux).
+ */
+interface SourceFields {
+  readonly mjd: string;
+  readonly band: string;
+  readonly flux: string;
+  readonly fluxErr: string;
+  readonly dec: string;
+}
+const RUBIN_FIELDS: SourceFields = { mjd: 'midpointMjdTai', band: 'band', flux: 'psfFlux', fluxErr: 'psfFluxErr', dec: 'dec' };
+const ELASTICC_FIELDS: SourceFields = { mjd: 'midPointTai', band: 'filterName', flux: 'psFlux', fluxErr: 'psFluxErr', dec: 'decl' };
+
+function sourceFields(src: RawRecord): SourceFields {
+  return 'midPointTai' in src || 'filterName' in src ? ELASTICC_FIELDS : RUBIN_FIELDS;
+}
+
 function lsstBand(v: unknown, where: string): number {
-  const i = typeof v === 'string' ? LSST_BANDS.indexOf(v as (typeof LSST_BANDS)[number]) : -1;
+  // ELAsTiCC writes the y band upper-case; Fink's Rubin modules lower-case every band.
+  const i = typeof v === 'string' ? LSST_BANDS.indexOf(v.toLowerCase() as (typeof LSST_BANDS)[number]) : -1;
   if (i < 0) throw new TypeError(`${where}: band '${String(v)}' is not an LSST band (ugrizy)`);
   return i;
 }
@@ -27,33 +46,40 @@ function cutout(v: unknown, name: string): Cutout | undefined {
 
 /**
  * Maps a Rubin/LSST alert as Fink's LSST stream delivers it (diaSource, prvDiaSources,
- * prvDiaForcedSources, diaObject, cutouts, Fink's added columns) into the common Alert type. Fluxes stay
- * in nJy and are the native photometry; magnitudes are derived (AB, zero point 31.4).
+ * prvDiaForcedSources, diaObject, cutouts, Fink's added columns), in Rubin's schemas or ELAsTiCC's, into
+ * the common Alert type. Fluxes stay in nJy and are the native photometry; magnitudes are derived (AB,
+ * zero point 31.4). candid is the alert's id: alertId where the packet has one, else the diaSourceId.
  */
 export function alertFromLsstPacket(packet: RawRecord): Alert {
   const src = packet.diaSource;
   if (!isRecord(src)) throw new TypeError("missing field 'diaSource'");
+  const f = sourceFields(src);
   const obj = isRecord(packet.diaObject) ? packet.diaObject : undefined;
-  const candid = bigId(src, 'diaSourceId');
+  const candid = packet.alertId !== undefined && packet.alertId !== null ? bigId(packet, 'alertId') : bigId(src, 'diaSourceId');
   // Solar-system sources carry no diaObject (its id is null or 0); they are keyed by their ssObjectId.
   const diaObjectId = obj && obj.diaObjectId !== null && obj.diaObjectId !== undefined ? bigId(obj, 'diaObjectId') : bigId(src, 'diaObjectId');
   const solarSystem = diaObjectId === 0n;
   const objectId = solarSystem ? `ss${bigId(src, 'ssObjectId').toString()}` : diaObjectId.toString();
 
-  const b = new LightCurveBuilder(LSST_BANDS, 'nJy');
+  const b = new LightCurveBuilder(LSST_BANDS, 'nJy', false, true);
   const detectedVisits = new Set<string>();
   const addSource = (s: RawRecord, where: string) => {
-    const flux = requiredNum(s, 'psfFlux');
-    const fluxErr = requiredNum(s, 'psfFluxErr');
+    // A history row may lack a flux (Fink's features drop such rows); the triggering source may not.
+    const flux = where === 'diaSource' ? requiredNum(s, f.flux) : num(s, f.flux);
+    const fluxErr = where === 'diaSource' ? requiredNum(s, f.fluxErr) : num(s, f.fluxErr);
+    const mjd = requiredNum(s, f.mjd);
     b.addFlux({
-      jd: requiredNum(s, 'midpointMjdTai') + MJD_OFFSET,
-      band: lsstBand(s.band, where),
+      jd: mjd + MJD_OFFSET,
+      mjd,
+      band: lsstBand(s[f.band], where),
       fluxNanoJy: flux,
       fluxErrNanoJy: fluxErr,
       detected: true,
       limitMag: limitFromFluxErr(fluxErr),
     });
-    if (s.visit !== undefined && s.visit !== null) detectedVisits.add(String(s.visit));
+    const visit = s.visit ?? s.ccdVisitId;
+    // ELAsTiCC writes ccdVisitId -1 for every source: not a visit to match forced photometry on.
+    if (visit !== undefined && visit !== null && String(visit) !== '-1') detectedVisits.add(String(visit));
   };
   const prv = packet.prvDiaSources;
   if (Array.isArray(prv)) prv.forEach((s, i) => {
@@ -65,12 +91,16 @@ export function alertFromLsstPacket(packet: RawRecord): Alert {
   const forced = packet.prvDiaForcedSources;
   if (Array.isArray(forced)) forced.forEach((s, i) => {
     if (!isRecord(s)) throw new TypeError(`prvDiaForcedSources[${i}] is not a record`);
-    if (s.visit !== undefined && detectedVisits.has(String(s.visit))) return;
-    const flux = num(s, 'psfFlux');
-    const fluxErr = num(s, 'psfFluxErr');
+    const ff = sourceFields(s);
+    const visit = s.visit ?? s.ccdVisitId;
+    if (visit !== undefined && visit !== null && detectedVisits.has(String(visit))) return;
+    const flux = num(s, ff.flux);
+    const fluxErr = num(s, ff.fluxErr);
+    const mjd = requiredNum(s, ff.mjd);
     b.addFlux({
-      jd: requiredNum(s, 'midpointMjdTai') + MJD_OFFSET,
-      band: lsstBand(s.band, `prvDiaForcedSources[${i}]`),
+      jd: mjd + MJD_OFFSET,
+      mjd,
+      band: lsstBand(s[ff.band], `prvDiaForcedSources[${i}]`),
       fluxNanoJy: flux,
       fluxErrNanoJy: fluxErr,
       detected: false,
@@ -78,12 +108,12 @@ export function alertFromLsstPacket(packet: RawRecord): Alert {
     });
   });
 
-  const flux = requiredNum(src, 'psfFlux');
-  const fluxErr = requiredNum(src, 'psfFluxErr');
-  const bandIdx = lsstBand(src.band, 'diaSource');
+  const flux = requiredNum(src, f.flux);
+  const fluxErr = requiredNum(src, f.fluxErr);
+  const bandIdx = lsstBand(src[f.band], 'diaSource');
   const reliability = num(src, 'reliability');
   const candidate: CandidateMeta = {
-    jd: requiredNum(src, 'midpointMjdTai') + MJD_OFFSET,
+    jd: requiredNum(src, f.mjd) + MJD_OFFSET,
     band: LSST_BANDS[bandIdx],
     fid: bandIdx + 1,
     // Like ZTF's magpsf, the magnitude of the absolute difference flux; isdiffpos carries the sign.
@@ -104,7 +134,7 @@ export function alertFromLsstPacket(packet: RawRecord): Alert {
     objectId,
     candid,
     ra: requiredNum(src, 'ra'),
-    dec: requiredNum(src, 'dec'),
+    dec: requiredNum(src, f.dec),
     candidate,
     lightCurve: b.build(),
     cutouts: {

@@ -30,6 +30,11 @@ export interface LightCurve {
   /** Which photometry the survey measured; the other is derived from it. */
   readonly nativeUnit: 'mag' | 'nJy';
   /**
+   * Rubin only: the MJD (TAI) exactly as the alert gives it. jd = mjd + 2400000.5 rounds it by up to
+   * 2.3e-10 d, which Fink's Rubin features (computed on MJD) would see where they cancel, e.g. in E[t^2] - E[t]^2.
+   */
+  readonly mjd?: Float64Array;
+  /**
    * ZTF only: what is needed for DC magnitudes (Fink's anomaly features use them when a reference source
    * sits under the transient). isdiffpos is +1 / -1 (0 unknown); NaN where unknown.
    */

@@ -5,6 +5,7 @@ import { DEFAULT_KILONOVA_PARAMS, KILONOVA_FEATURE_NAMES, validatePcaBasis, type
 import { DEFAULT_SIGMOID_PARAMS, passesEarlySnIaCuts, SIGMOID_FEATURE_NAMES, sigmoidFeatures, type SigmoidParams } from './sigmoid.ts';
 import type { FeatureSpec } from './spec.ts';
 import { kilonovaFitCurves, sigmoidFitCurves, type FitCurve } from './fitCurves.ts';
+import { DEFAULT_RUBIN_ANOMALY_PARAMS, RUBIN_ANOMALY_FEATURE_NAMES, rubinAnomalyColumnNames, rubinAnomalyFeatures, type RubinAnomalyParams } from './rubinAnomaly.ts';
 import { DEFAULT_KNDETECT_PARAMS, KNDETECT_FEATURE_NAMES, kndetectFeatures, loadKndetectPcs, type ComponentBasis, type KndetectParams } from './kndetect.ts';
 
 /** One feature extractor: its spec, the module's selection cuts, and a pure function alert -> row. */
@@ -43,6 +44,24 @@ export function anomalyExtractor(params: AnomalyFeatureParams = DEFAULT_ANOMALY_
     // Fink computes these for every alert; a band without detections yields NaN.
     passesCuts: () => true,
     extract: (a, out) => anomalyFeatures(a.lightCurve, params, out),
+  };
+}
+
+/**
+ * Fink's Rubin anomaly features (`anomaly-rubin`): the 26 light-curve features of fink_science/rubin/ad_features
+ * on flux in nJy, per band u g r i z y. Computed for every alert, as Fink does; NaN where a band is absent.
+ */
+export function rubinAnomalyExtractor(params: RubinAnomalyParams = DEFAULT_RUBIN_ANOMALY_PARAMS): FeatureExtractor {
+  const spec: FeatureSpec = {
+    name: 'anomaly-rubin',
+    version: '1',
+    parameters: { ...params, features: [...RUBIN_ANOMALY_FEATURE_NAMES], definitions: 'light_curve_py' },
+    columns: rubinAnomalyColumnNames(params),
+  };
+  return {
+    spec,
+    passesCuts: () => true,
+    extract: (a, out) => rubinAnomalyFeatures(a.lightCurve, params, out),
   };
 }
 
@@ -89,7 +108,7 @@ export function kndetectExtractor(params: KndetectParams = DEFAULT_KNDETECT_PARA
   };
 }
 
-export const EXTRACTOR_NAMES = ['early-snia', 'anomaly', 'kilonova', 'kilonova-sieve'] as const;
+export const EXTRACTOR_NAMES = ['early-snia', 'anomaly', 'kilonova', 'kilonova-sieve', 'anomaly-rubin'] as const;
 export type ExtractorName = (typeof EXTRACTOR_NAMES)[number];
 
 export function extractorByName(name: string): FeatureExtractor {
@@ -102,6 +121,8 @@ export function extractorByName(name: string): FeatureExtractor {
       return kndetectExtractor();
     case 'kilonova-sieve':
       return kilonovaExtractor();
+    case 'anomaly-rubin':
+      return rubinAnomalyExtractor();
     default:
       throw new Error(`unknown extractor '${name}' (known: ${EXTRACTOR_NAMES.join(', ')})`);
   }

@@ -19,3 +19,7 @@ export { trfLeastSquares, type TrfOptions, type TrfResult, type ResidualFn } fro
 export { ppf, normalCdf } from './lightCurveStats.ts';
 export { rintHalfEven, roundDecimals } from './numeric.ts';
 export { KNDETECT_FEATURE_NAMES, DEFAULT_KNDETECT_PARAMS, kndetectFeatures, fitKndetectCoefficients, loadKndetectPcs, type ComponentBasis, type KndetectParams } from './kndetect.ts';
+export {
+  RUBIN_ANOMALY_FEATURE_NAMES, RUBIN_BANDS, DEFAULT_RUBIN_ANOMALY_PARAMS, rubinAnomalyFeatures, rubinAnomalyFeaturesFromArrays,
+  rubinAnomalyColumnNames, rubinDetectionOrder, pairwiseSum, RubinAnomalyScratch, type RubinAnomalyParams,
+} from './rubinAnomaly.ts';

@@ -11,6 +11,8 @@ const have = (cmd, args) => spawnSync(cmd, args, { stdio: 'ignore' }).status ===
 const missing = [];
 if (!have('chromium', ['--version'])) missing.push('chromium');
 if (bench && !have('/usr/bin/python3', ['-c', 'import pandas'])) missing.push('python3-pandas');
+// the Rainbow baseline (light-curve's RainbowFit minimises with iminuit's Migrad)
+if (bench && !have('/usr/bin/python3', ['-c', 'import iminuit'])) missing.push('python3-iminuit');
 // Debian's own python3 (the one on PATH may be another, e.g. pyenv's, without Debian's packages)
 if (!have('/usr/bin/python3', ['-c', 'import sklearn'])) missing.push('python3-sklearn');
 if (!have('/usr/bin/python3', ['-c', 'import scipy'])) missing.push('python3-scipy');
