@@ -53,6 +53,7 @@ export function scalarFields(record: RawRecord, skip: ReadonlySet<string>): Reco
     if (skip.has(k)) continue;
     if (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[k] = v;
     else if (typeof v === 'bigint') out[k] = Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
+    else if (v instanceof Date && !Number.isNaN(v.getTime())) out[k] = v.toISOString(); // Parquet timestamps
   }
   return out;
 }
