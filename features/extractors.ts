@@ -5,6 +5,10 @@ import { DEFAULT_KILONOVA_PARAMS, KILONOVA_FEATURE_NAMES, validatePcaBasis, type
 import { DEFAULT_SIGMOID_PARAMS, passesEarlySnIaCuts, SIGMOID_FEATURE_NAMES, sigmoidFeatures, type SigmoidParams } from './sigmoid.ts';
 import type { FeatureSpec } from './spec.ts';
 import { kilonovaFitCurves, sigmoidFitCurves, type FitCurve } from './fitCurves.ts';
+import {
+  DEFAULT_RUBIN_SNIA_PARAMS, EARLY_SNIA_RUBIN_FEATURE_NAMES, earlySnIaRubinFeatures, RAINBOW_FEATURE_NAMES, rainbowFeatures,
+  rainbowFitCurves, rubinPoints, rubinSniaSelection, type RubinSniaParams,
+} from './rubinSnia.ts';
 import { DEFAULT_RUBIN_ANOMALY_PARAMS, RUBIN_ANOMALY_FEATURE_NAMES, rubinAnomalyColumnNames, rubinAnomalyFeatures, type RubinAnomalyParams } from './rubinAnomaly.ts';
 import { DEFAULT_KNDETECT_PARAMS, KNDETECT_FEATURE_NAMES, kndetectFeatures, loadKndetectPcs, type ComponentBasis, type KndetectParams } from './kndetect.ts';
 
@@ -65,6 +69,42 @@ export function rubinAnomalyExtractor(params: RubinAnomalyParams = DEFAULT_RUBIN
   };
 }
 
+/**
+ * Fink's early SN Ia features for Rubin (`early-snia-rubin`): [npoints] + the 7 Rainbow values, zeros where
+ * Fink's selection (7 points, more bands rising than max(2, min(3, bands))) or the fit fails.
+ */
+export function earlySnIaRubinExtractor(params: RubinSniaParams = DEFAULT_RUBIN_SNIA_PARAMS): FeatureExtractor {
+  const spec: FeatureSpec = {
+    name: 'early-snia-rubin',
+    version: '1',
+    parameters: { ...params, fit: 'rainbow sigmoid/sigmoid, migrad strategy 0, tol 0.1' },
+    columns: [...EARLY_SNIA_RUBIN_FEATURE_NAMES],
+  };
+  return {
+    spec,
+    passesCuts: (a, values) => (values ? values[1] !== 0 : rubinSniaSelection(rubinPoints(a.lightCurve), params).passes),
+    extract: (a, out) => earlySnIaRubinFeatures(a.lightCurve, params, out),
+    // the vector lacks the fit's reference time: fit again for the curve (one alert at a time, on display)
+    fitCurves: (a, values) => (values[1] === 0 ? [] : rainbowFitCurves(a.lightCurve, rainbowFeatures(a.lightCurve, params), params)),
+  };
+}
+
+/** The Rainbow fit alone (`rainbow`), for every alert with at least 7 points; NaN where it cannot be fitted. */
+export function rainbowExtractor(params: RubinSniaParams = DEFAULT_RUBIN_SNIA_PARAMS): FeatureExtractor {
+  const spec: FeatureSpec = {
+    name: 'rainbow',
+    version: '1',
+    parameters: { ...params, fit: 'rainbow sigmoid/sigmoid, migrad strategy 0, tol 0.1' },
+    columns: [...RAINBOW_FEATURE_NAMES],
+  };
+  return {
+    spec,
+    passesCuts: (a, values) => Number.isFinite((values ?? rainbowFeatures(a.lightCurve, params))[1]),
+    extract: (a, out) => rainbowFeatures(a.lightCurve, params, out),
+    fitCurves: (a, values) => rainbowFitCurves(a.lightCurve, values, params),
+  };
+}
+
 const DEFAULT_BASIS_URL = new URL('./data/kilonova-pca-basis.json', import.meta.url);
 
 export function loadDefaultPcaBasis(): PcaBasis {
@@ -108,7 +148,7 @@ export function kndetectExtractor(params: KndetectParams = DEFAULT_KNDETECT_PARA
   };
 }
 
-export const EXTRACTOR_NAMES = ['early-snia', 'anomaly', 'kilonova', 'kilonova-sieve', 'anomaly-rubin'] as const;
+export const EXTRACTOR_NAMES = ['early-snia', 'anomaly', 'kilonova', 'kilonova-sieve', 'anomaly-rubin', 'rainbow', 'early-snia-rubin'] as const;
 export type ExtractorName = (typeof EXTRACTOR_NAMES)[number];
 
 export function extractorByName(name: string): FeatureExtractor {
@@ -123,6 +163,10 @@ export function extractorByName(name: string): FeatureExtractor {
       return kilonovaExtractor();
     case 'anomaly-rubin':
       return rubinAnomalyExtractor();
+    case 'rainbow':
+      return rainbowExtractor();
+    case 'early-snia-rubin':
+      return earlySnIaRubinExtractor();
     default:
       throw new Error(`unknown extractor '${name}' (known: ${EXTRACTOR_NAMES.join(', ')})`);
   }

@@ -12,13 +12,16 @@
  *   each bound, plus a N(0, 0.25) prior on T_amplitude; its initial values and bounds are the package's;
  * - the reduced chi2 is (cost - prior) / (n - 6), as the package reports it.
  *
- * The package minimises with iminuit's Migrad (a quasi-Newton method); here a damped Newton iteration on
- * the same cost (Gauss-Newton Hessian of the chi2 plus the exact Hessian of barrier and prior) goes to the
- * same minimum from the same start, and further than Migrad's stopping rule (EDM < 1e-4).
+ * The package minimises with iminuit's Migrad (strategy 0, tolerance 0.1, its analytic gradient), which
+ * stops at EDM < 1e-4, short of the minimum; features/migrad.ts takes Migrad's steps so that the fit
+ * stops where Fink's does.
  *
  * Parameter names follow Fink's columns: Fink calls T, T_amplitude and t_color "Tmin", "delta_T" and
  * "k_sig" (names from an older RainbowFit); the values are the package's T, T_amplitude and t_color.
  */
+
+import { iminuitFit } from './migrad.ts';
+import { pairwiseSum } from './rubinAnomaly.ts';
 
 const PLANCK = 6.62607004e-27; // erg s (the package's constant)
 const LIGHT = 2.99792458e10; // cm/s
@@ -47,17 +50,15 @@ export interface RainbowFitResult {
 export class RainbowWorkspace {
   t = new Float64Array(64);
   y = new Float64Array(64);
-  w = new Float64Array(64); // 1 / sigma
+  e = new Float64Array(64); // sigma, scaled
   nu = new Float64Array(64);
+  hnu = new Float64Array(64); // h nu
+  nu3 = new Float64Array(64); // 2 h / c^2 nu^3
   r = new Float64Array(64);
+  sq = new Float64Array(64);
   jac = new Float64Array(64 * NP);
   sorted = new Float64Array(64);
   p = new Float64Array(NP);
-  trial = new Float64Array(NP);
-  g = new Float64Array(NP);
-  h = new Float64Array(NP * NP);
-  a = new Float64Array(NP * NP);
-  step = new Float64Array(NP);
   lo = new Float64Array(NP);
   hi = new Float64Array(NP);
   ensure(n: number): void {
@@ -65,57 +66,86 @@ export class RainbowWorkspace {
     const size = Math.max(n, this.t.length * 2);
     this.t = new Float64Array(size);
     this.y = new Float64Array(size);
-    this.w = new Float64Array(size);
+    this.e = new Float64Array(size);
     this.nu = new Float64Array(size);
+    this.hnu = new Float64Array(size);
+    this.nu3 = new Float64Array(size);
     this.r = new Float64Array(size);
+    this.sq = new Float64Array(size);
     this.jac = new Float64Array(size * NP);
     this.sorted = new Float64Array(size);
   }
 }
 
-/** numpy's std (ddof 0) with its two passes. */
-function std0(x: Float64Array, n: number, mean: number): number {
-  let s = 0;
-  for (let i = 0; i < n; i++) s += (x[i] - mean) ** 2;
-  return Math.sqrt(s / n);
+/** numpy's mean and std (ddof 0) of x[0..n), with its pairwise sums; sq is scratch. */
+function meanStd(x: ArrayLike<number>, n: number, sq: Float64Array): [number, number] {
+  for (let i = 0; i < n; i++) sq[i] = x[i];
+  const mean = pairwiseSum(sq, 0, n) / n;
+  for (let i = 0; i < n; i++) sq[i] = (x[i] - mean) ** 2;
+  return [mean, Math.sqrt(pairwiseSum(sq, 0, n) / n)];
 }
 
 /**
- * Peak time and width as the package estimates them for its bounds: the flux-weighted (m / sigma) centroid
- * of the points above the median, and the spread around it weighted by (m - min m) / sigma.
+ * The width the package bounds rise_time and t_color with: around the (m / sigma)-weighted centroid of the
+ * points above the median, the spread of time weighted by (m - min m) / sigma.
  */
-function centroidWidth(t: Float64Array, y: Float64Array, w: Float64Array, n: number, sorted: Float64Array): number {
+function centroidWidth(ws: RainbowWorkspace, n: number): number {
+  const { t, y, e, sorted, sq, r } = ws;
   for (let i = 0; i < n; i++) sorted[i] = y[i];
   sorted.subarray(0, n).sort();
-  const median = n % 2 === 1 ? sorted[(n - 1) >> 1] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
+  const median = n % 2 === 1 ? sorted[(n - 1) >> 1] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
   const min = sorted[0];
-  let num = 0;
-  let den = 0;
+  let k = 0;
   for (let i = 0; i < n; i++) {
     if (!(y[i] > median)) continue;
-    num += t[i] * y[i] * w[i];
-    den += y[i] * w[i];
+    sq[k] = (t[i] * y[i]) / e[i];
+    r[k] = y[i] / e[i];
+    k++;
   }
-  const t0 = num / den;
-  let num2 = 0;
-  let den2 = 0;
+  const t0 = pairwiseSum(sq, 0, k) / pairwiseSum(r, 0, k);
+  k = 0;
   for (let i = 0; i < n; i++) {
     if (!(y[i] > median)) continue;
     const mc = y[i] - min;
-    num2 += (t[i] - t0) ** 2 * mc * w[i];
-    den2 += mc * w[i];
+    sq[k] = ((t[i] - t0) ** 2 * mc) / e[i];
+    r[k] = mc / e[i];
+    k++;
   }
-  return Math.sqrt(num2 / den2);
+  return Math.sqrt(pairwiseSum(sq, 0, k) / pairwiseSum(r, 0, k));
+}
+
+const SPLIT = 134217729; // 2^27 + 1, Veltkamp's splitter
+
+/**
+ * t^4 rounded once (to nearest) from the exact square in two parts, as a correctly rounded pow(t, 4)
+ * gives it (numpy calls the C library's pow), at a fraction of Math.pow's cost.
+ */
+function pow4(t: number): number {
+  const a = t * t;
+  let c = SPLIT * t;
+  const th = c - (c - t);
+  const tl = t - th;
+  const aLow = ((th * th - a) + 2 * th * tl) + tl * tl; // t^2 = a + aLow exactly
+  c = SPLIT * a;
+  const ah = c - (c - a);
+  const al = a - ah;
+  const hi = a * a;
+  const lo = ((ah * ah - hi) + 2 * ah * al) + al * al; // a^2 = hi + lo exactly
+  return hi + (lo + 2 * a * aLow);
 }
 
 /**
- * Model, residuals r = (model - y) / sigma and, when `withJacobian`, dr/dp into ws.jac (row-major n x 6)
- * at parameters p (scaled units). Returns chi2.
+ * The model at every point into ws.r and, when `withJacobian`, d model / d p into ws.jac (row-major n x 6),
+ * at parameters p in scaled units, with the package's saturations and order of operations.
  */
-function evaluate(ws: RainbowWorkspace, n: number, p: Float64Array, averageNu: number, withJacobian: boolean): number {
-  const [t0, amp, rise, temp0, tAmp, tColor] = p;
-  const { t, y, w, nu, r, jac } = ws;
-  let chi2 = 0;
+function model(ws: RainbowWorkspace, n: number, p: ArrayLike<number>, averageNu: number, withJacobian: boolean): void {
+  const t0 = p[0];
+  const amp = p[1];
+  const rise = p[2];
+  const temp0 = p[3];
+  const tAmp = p[4];
+  const tColor = p[5];
+  const { t, hnu, nu3, r, jac } = ws;
   for (let i = 0; i < n; i++) {
     const dt = t[i] - t0;
     // bolometric sigmoid, zero (and flat) far before t0
@@ -124,8 +154,8 @@ function evaluate(ws: RainbowWorkspace, n: number, p: Float64Array, averageNu: n
     let sBol = 0;
     if (dt > -100 * rise) {
       const e = Math.exp(-dt / rise);
+      bol = amp / (e + 1);
       sBol = 1 / (e + 1);
-      bol = amp * sBol;
       sb = e * sBol * sBol;
     }
     // temperature sigmoid, saturated beyond 100 t_color
@@ -138,86 +168,66 @@ function evaluate(ws: RainbowWorkspace, n: number, p: Float64Array, averageNu: n
     } else if (dt >= 100 * tColor) {
       twoSm1 = -1;
       temp = temp0 * (1 - tAmp);
-    } else {
+    } else if (dt > -100 * tColor && dt < 100 * tColor) {
       const e = Math.exp(dt / tColor);
       const s = 1 / (1 + e);
       sT = e * s * s;
       twoSm1 = 2 * s - 1;
       temp = temp0 * (1 + tAmp * twoSm1);
+    } else {
+      // NaN t_color: numpy's masks select nothing and leave the zero it started from
+      twoSm1 = 0;
+      temp = 0;
     }
-    const x = (PLANCK * nu[i]) / (BOLTZMANN * temp);
-    const oneMinusExp = -Math.expm1(-x);
-    const planck = (PLANCK_PREFACTOR * nu[i] ** 3 * Math.exp(-x)) / oneMinusExp;
-    const norm = (STEFAN_BOLTZMANN * temp ** 4) / Math.PI / averageNu;
+    const x = hnu[i] / (BOLTZMANN * temp);
+    const expm1 = Math.expm1(-x);
+    const oneMinusExp = -expm1;
+    const planck = (nu3[i] * Math.exp(-x)) / oneMinusExp;
+    const norm = (STEFAN_BOLTZMANN * pow4(temp)) / Math.PI / averageNu;
     const sed = planck / norm;
-    const model = sed * bol;
-    const ri = (model - y[i]) * w[i];
-    r[i] = ri;
-    chi2 += ri * ri;
+    r[i] = sed * bol;
     if (!withJacobian) continue;
     // d sed / dT = (d planck / dT) / norm - sed * 4 / T
     const dSedDT = (planck * x) / (temp * oneMinusExp) / norm - (sed * 4) / temp;
     const dModelDT = bol * dSedDT;
     const o = i * NP;
-    // temperature partials: dT/dt0, dT/dT, dT/dT_amplitude, dT/dt_color
-    const dTdt0 = (2 * temp0 * tAmp * sT) / tColor;
-    const dTdT = 1 + tAmp * twoSm1;
-    const dTdA = temp0 * twoSm1;
-    const dTdc = (2 * temp0 * tAmp * sT * dt) / (tColor * tColor);
-    jac[o] = ((-amp * sb) / rise * sed + dModelDT * dTdt0) * w[i];
-    jac[o + 1] = sBol * sed * w[i];
-    jac[o + 2] = ((-amp * sb * dt) / (rise * rise)) * sed * w[i];
-    jac[o + 3] = dModelDT * dTdT * w[i];
-    jac[o + 4] = dModelDT * dTdA * w[i];
-    jac[o + 5] = dModelDT * dTdc * w[i];
+    jac[o] = ((-amp * sb) / rise) * sed + dModelDT * ((2 * temp0 * tAmp * sT) / tColor);
+    jac[o + 1] = sBol * sed;
+    jac[o + 2] = ((-amp * sb * dt) / (rise * rise)) * sed;
+    jac[o + 3] = dModelDT * (1 + tAmp * twoSm1);
+    jac[o + 4] = dModelDT * (temp0 * twoSm1);
+    jac[o + 5] = dModelDT * ((2 * temp0 * tAmp * sT * dt) / (tColor * tColor));
   }
-  return chi2;
 }
 
-/** Barrier plus prior at p; Infinity outside the bounds. Adds gradient and Hessian diagonal when given. */
-function penalty(ws: RainbowWorkspace, p: Float64Array, g: Float64Array | null, h: Float64Array | null): { barrier: number; prior: number } {
-  let barrier = 0;
+/** chi2 / 2 of the model in ws.r against ws.y with errors ws.e, summed as numpy sums. */
+function halfChi2(ws: RainbowWorkspace, n: number): number {
+  const { y, e, r, sq } = ws;
+  for (let i = 0; i < n; i++) {
+    const z = (y[i] - r[i]) / e[i];
+    sq[i] = -(z * z) / 2;
+  }
+  return -pairwiseSum(sq, 0, n);
+}
+
+/** The package's soft bounds: 1e-4 * scale / distance to each bound, Infinity outside (NaN stays NaN). */
+function barrier(ws: RainbowWorkspace, p: ArrayLike<number>): number {
+  let lower = 0;
+  let upper = 0;
   for (let k = 0; k < NP; k++) {
     const scale = ws.hi[k] - ws.lo[k];
-    const dLo = p[k] - ws.lo[k];
-    const dHi = ws.hi[k] - p[k];
-    if (!(dLo > 0) || !(dHi > 0)) return { barrier: Infinity, prior: 0 };
-    barrier += BARRIER * (scale / dLo + scale / dHi);
-    if (g) g[k] += BARRIER * scale * (1 / (dHi * dHi) - 1 / (dLo * dLo));
-    if (h) h[k * NP + k] += 2 * BARRIER * scale * (1 / (dLo * dLo * dLo) + 1 / (dHi * dHi * dHi));
+    const a = (p[k] - ws.lo[k]) / scale;
+    const b = (ws.hi[k] - p[k]) / scale;
+    lower += a > 0 ? 1 / a : Infinity;
+    upper += b > 0 ? 1 / b : Infinity;
   }
-  const inv = 1 / (T_AMPLITUDE_PRIOR_SIGMA * T_AMPLITUDE_PRIOR_SIGMA);
-  const prior = 0.5 * inv * p[4] * p[4];
-  if (g) g[4] += inv * p[4];
-  if (h) h[4 * NP + 4] += inv;
-  return { barrier, prior };
+  return BARRIER * lower + BARRIER * upper;
 }
 
-/** Cholesky solve of the 6x6 system a x = b in place (b becomes x); false when a is not positive definite. */
-function choleskySolve(a: Float64Array, b: Float64Array): boolean {
-  for (let j = 0; j < NP; j++) {
-    let d = a[j * NP + j];
-    for (let k = 0; k < j; k++) d -= a[j * NP + k] * a[j * NP + k];
-    if (!(d > 0)) return false;
-    d = Math.sqrt(d);
-    a[j * NP + j] = d;
-    for (let i = j + 1; i < NP; i++) {
-      let s = a[i * NP + j];
-      for (let k = 0; k < j; k++) s -= a[i * NP + k] * a[j * NP + k];
-      a[i * NP + j] = s / d;
-    }
-  }
-  for (let i = 0; i < NP; i++) {
-    let s = b[i];
-    for (let k = 0; k < i; k++) s -= a[i * NP + k] * b[k];
-    b[i] = s / a[i * NP + i];
-  }
-  for (let i = NP - 1; i >= 0; i--) {
-    let s = b[i];
-    for (let k = i + 1; k < NP; k++) s -= a[k * NP + i] * b[k];
-    b[i] = s / a[i * NP + i];
-  }
-  return true;
+const PRIOR_INV_VAR = 1 / T_AMPLITUDE_PRIOR_SIGMA ** 2;
+
+function prior(p: ArrayLike<number>): number {
+  return 0.5 * (PRIOR_INV_VAR * (p[4] - 0) ** 2);
 }
 
 const sharedWorkspace = new RainbowWorkspace();
@@ -242,21 +252,12 @@ function prepare(
     if (i > 0 && !(mjd[i] > mjd[i - 1])) return mjd[i] === mjd[i - 1] ? 't must be unique' : 't must be sorted';
   }
   ws.ensure(n);
-  const { t, y, w, nu } = ws;
+  const { t, y, e, nu } = ws;
   // scalers: time by mean and std, flux by std (no shift without baseline)
-  let tMean = 0;
-  for (let i = 0; i < n; i++) tMean += mjd[i];
-  tMean /= n;
-  let tScale = 0;
-  for (let i = 0; i < n; i++) tScale += (mjd[i] - tMean) ** 2;
-  tScale = Math.sqrt(tScale / n);
-  if (tScale === 0) tScale = 1;
-  let fMean = 0;
-  for (let i = 0; i < n; i++) fMean += flux[i];
-  fMean /= n;
-  for (let i = 0; i < n; i++) y[i] = flux[i];
-  let fScale = std0(y, n, fMean);
-  if (fScale === 0) fScale = 1;
+  const [tMean, tStd] = meanStd(mjd, n, ws.sq);
+  const tScale = tStd === 0 ? 1 : tStd;
+  const fStd = meanStd(flux, n, ws.sq)[1];
+  const fScale = fStd === 0 ? 1 : fStd;
   let tMin = Infinity;
   let tMax = -Infinity;
   let yMin = Infinity;
@@ -265,8 +266,10 @@ function prepare(
   for (let i = 0; i < n; i++) {
     t[i] = (mjd[i] - tMean) / tScale;
     y[i] = flux[i] / fScale;
-    w[i] = 1 / (fluxErr[i] / fScale);
+    e[i] = fluxErr[i] / fScale;
     nu[i] = LIGHT / (1e-8 * waveAngstrom[i]);
+    ws.hnu[i] = PLANCK * nu[i];
+    ws.nu3[i] = PLANCK_PREFACTOR * nu[i] ** 3;
     if (t[i] < tMin) tMin = t[i];
     if (t[i] > tMax) tMax = t[i];
     if (y[i] < yMin) yMin = y[i];
@@ -275,33 +278,51 @@ function prepare(
       iMax = i;
     }
   }
-  let meanWave = 0;
-  for (const aa of bandWavelengthsAngstrom) meanWave += 1e-8 * aa;
-  meanWave /= bandWavelengthsAngstrom.length;
-  const averageNu = LIGHT / meanWave;
+  const waves = new Float64Array(bandWavelengthsAngstrom.length);
+  for (let b = 0; b < waves.length; b++) waves[b] = 1e-8 * bandWavelengthsAngstrom[b];
+  const averageNu = LIGHT / (pairwiseSum(waves, 0, waves.length) / waves.length);
 
   const tSpan = tMax - tMin;
   const ySpan = yMax - yMin;
-  const width = centroidWidth(t, y, w, n, ws.sorted);
+  const width = centroidWidth(ws, n);
   ws.p.set([t[iMax], ySpan, 1, 10000, 0, 2 * width]);
   ws.lo.set([tMin - 10 * tSpan, 0, width / 100, 1e3, -0.99, width / 3]);
   ws.hi.set([tMax + 10 * tSpan, 20 * ySpan, 10 * tSpan, 2e6, 0.99, 10 * tSpan]);
-  for (let k = 0; k < NP; k++) if (!Number.isFinite(ws.p[k]) || !Number.isFinite(ws.lo[k]) || !Number.isFinite(ws.hi[k])) return 'undefined initial values or bounds';
   return { n, tMean, tScale, fScale, averageNu };
 }
 
-interface Cost {
-  total: number;
-  chi2: number;
-  barrier: number;
-  prior: number;
+/** The package's cost at q (scaled units): chi2 / 2 + barrier + prior, NaN and Infinity as numpy gives them. */
+function costAt(ws: RainbowWorkspace, pr: Prepared, q: ArrayLike<number>): { total: number; withoutPrior: number } {
+  model(ws, pr.n, q, pr.averageNu, false);
+  const withoutPrior = halfChi2(ws, pr.n) + barrier(ws, q);
+  return { total: withoutPrior + prior(q), withoutPrior };
 }
 
-function costAt(ws: RainbowWorkspace, pr: Prepared, q: Float64Array, withJac: boolean): Cost {
-  const pen = penalty(ws, q, null, null);
-  if (pen.barrier === Infinity) return { total: Infinity, chi2: NaN, barrier: Infinity, prior: 0 };
-  const chi2 = evaluate(ws, pr.n, q, pr.averageNu, withJac);
-  return { total: 0.5 * chi2 + pen.barrier + pen.prior, chi2, barrier: pen.barrier, prior: pen.prior };
+/** The package's analytic gradient of the cost at q into out. */
+function gradientAt(ws: RainbowWorkspace, pr: Prepared, q: ArrayLike<number>, out: Float64Array): void {
+  const n = pr.n;
+  model(ws, n, q, pr.averageNu, true);
+  const { y, e, r, jac } = ws;
+  out.fill(0);
+  for (let i = 0; i < n; i++) {
+    const weighted = (y[i] - r[i]) * (1 / e[i] ** 2);
+    const o = i * NP;
+    for (let k = 0; k < NP; k++) out[k] += jac[o + k] * weighted;
+  }
+  for (let k = 0; k < NP; k++) {
+    const scale = ws.hi[k] - ws.lo[k];
+    out[k] = -out[k] + BARRIER * scale * (1 / (ws.hi[k] - q[k]) ** 2 - 1 / (q[k] - ws.lo[k]) ** 2);
+  }
+  out[4] += PRIOR_INV_VAR * (q[4] - 0);
+}
+
+function toScaled(pr: Prepared, params: ArrayLike<number>): Float64Array {
+  const q = Float64Array.from({ length: NP }, (_, k) => params[k]);
+  q[0] = (q[0] - pr.tMean) / pr.tScale;
+  q[1] /= pr.fScale;
+  q[2] /= pr.tScale;
+  q[5] /= pr.tScale;
+  return q;
 }
 
 /**
@@ -314,14 +335,8 @@ export function rainbowObjective(
 ): { cost: number; reducedChi2: number } {
   const pr = prepare(mjd, flux, fluxErr, waveAngstrom, n, bandWavelengthsAngstrom, ws);
   if (typeof pr === 'string') throw new Error(`rainbow: ${pr}`);
-  const q = new Float64Array(NP);
-  for (let k = 0; k < NP; k++) q[k] = params[k];
-  q[0] = (q[0] - pr.tMean) / pr.tScale;
-  q[1] /= pr.fScale;
-  q[2] /= pr.tScale;
-  q[5] /= pr.tScale;
-  const c = costAt(ws, pr, q, false);
-  return { cost: c.total, reducedChi2: (0.5 * c.chi2 + c.barrier) / (n - NP) };
+  const c = costAt(ws, pr, toScaled(pr, params));
+  return { cost: c.total, reducedChi2: c.withoutPrior / (n - NP) };
 }
 
 /**
@@ -334,77 +349,39 @@ export function rainbowFit(
   bandWavelengthsAngstrom: readonly number[], ws: RainbowWorkspace = sharedWorkspace,
 ): RainbowFitResult {
   const params = new Float64Array(NP).fill(NaN);
-  const fail = (failure: string, iterations = 0): RainbowFitResult => ({ params, reducedChi2: NaN, failure, iterations });
   const pr = prepare(mjd, flux, fluxErr, waveAngstrom, n, bandWavelengthsAngstrom, ws);
-  if (typeof pr === 'string') return fail(pr);
-  const p = ws.p;
-  const { tMean, tScale, fScale } = pr;
-  const cost = (q: Float64Array, withJac: boolean): Cost => costAt(ws, pr, q, withJac);
-  const { g, h, a, step, trial } = ws;
-  let current = cost(p, true);
-  if (!Number.isFinite(current.total)) return fail('initial cost not finite');
-  let lambda = 1e-3;
-  let iterations = 0;
-  let converged = false;
-  for (; iterations < 500; iterations++) {
-    // gradient and Gauss-Newton Hessian of chi2/2 at p (ws.jac, ws.r hold the current point)
-    g.fill(0);
-    h.fill(0);
-    const { jac, r } = ws;
-    for (let i = 0; i < n; i++) {
-      const o = i * NP;
-      for (let k = 0; k < NP; k++) {
-        const jk = jac[o + k];
-        g[k] += jk * r[i];
-        for (let l = 0; l <= k; l++) h[k * NP + l] += jk * jac[o + l];
-      }
-    }
-    for (let k = 0; k < NP; k++) for (let l = 0; l < k; l++) h[l * NP + k] = h[k * NP + l];
-    penalty(ws, p, g, h);
-    // Newton decrement g' H^-1 g / 2: the estimated distance to the minimum (Migrad's EDM)
-    a.set(h);
-    step.set(g);
-    const edm = choleskySolve(a, step) ? 0.5 * g.reduce((s, gk, k) => s + gk * step[k], 0) : Infinity;
-    if ((globalThis as { RAINBOW_TRACE?: boolean }).RAINBOW_TRACE && iterations % 25 === 0) console.log(iterations, current.total, edm, lambda, Array.from(p));
-    if (edm < 1e-10) {
-      converged = true;
-      break;
-    }
-    let accepted = false;
-    for (let tries = 0; tries < 40 && !accepted; tries++) {
-      a.set(h);
-      for (let k = 0; k < NP; k++) a[k * NP + k] += lambda * (h[k * NP + k] + 1e-12);
-      for (let k = 0; k < NP; k++) step[k] = -g[k];
-      if (!choleskySolve(a, step)) {
-        lambda *= 4;
-        continue;
-      }
-      for (let k = 0; k < NP; k++) trial[k] = p[k] + step[k];
-      const next = cost(trial, false);
-      if (next.total < current.total) {
-        p.set(trial);
-        // recompute with the Jacobian at the accepted point
-        current = cost(p, true);
-        const decrease = (next.total - current.total) === 0;
-        lambda = Math.max(lambda / 3, 1e-12);
-        accepted = decrease || true;
-      } else {
-        lambda *= 4;
-      }
-    }
-    if (!accepted) {
-      // no step decreases the cost any more: the minimum to machine precision
-      converged = true;
-      break;
-    }
-  }
-  if (!converged) return fail('no convergence', iterations);
-  for (let k = 0; k < NP; k++) params[k] = p[k];
-  params[0] = params[0] * tScale + tMean;
-  params[1] *= fScale;
-  params[2] *= tScale;
-  params[5] *= tScale;
-  const reducedChi2 = (0.5 * current.chi2 + current.barrier) / (n - NP);
-  for (let k = 0; k < NP; k++) if (!Number.isFinite(params[k])) return fail('non-finite parameters', iterations);
-  return { params, reducedChi2, failure: null, iterations };
+  if (typeof pr === 'string') return { params, reducedChi2: NaN, failure: pr, iterations: 0 };
+  const start = Float64Array.from(ws.p);
+  // iminuit's default step sizes: 1% of the value, 0.1 for a zero
+  const errors = Array.from(start, (v) => (v !== 0 ? 0.01 * Math.abs(v) : 0.1));
+  const result = iminuitFit(
+    { n: NP, value: (q) => costAt(ws, pr, q).total, gradient: (q, out) => gradientAt(ws, pr, q, out) },
+    start, { errors, errordef: 0.5, tolerance: 0.1 },
+  );
+  if (!result.valid) return { params, reducedChi2: NaN, failure: `Minuit: ${result.reason}`, iterations: result.calls };
+  const q = result.x;
+  const withoutPrior = result.fval - prior(q);
+  params.set(q);
+  params[0] = q[0] * pr.tScale + pr.tMean;
+  params[1] = q[1] * pr.fScale;
+  params[2] = q[2] * pr.tScale;
+  params[5] = q[5] * pr.tScale;
+  for (let k = 0; k < NP; k++) if (!Number.isFinite(params[k])) return { params, reducedChi2: NaN, failure: 'non-finite parameters', iterations: result.calls };
+  return { params, reducedChi2: withoutPrior / (n - NP), failure: null, iterations: result.calls };
+}
+
+/**
+ * The fitted model at one time and wavelength, in the units of the fitted flux: B(t) times the blackbody
+ * at T(t), normalised as in the fit. `params` as rainbowFit returns them (MJD, days, K).
+ */
+export function rainbowModel(params: ArrayLike<number>, mjd: number, waveAngstrom: number, bandWavelengthsAngstrom: readonly number[]): number {
+  const ws = new RainbowWorkspace();
+  ws.t[0] = mjd;
+  ws.nu[0] = LIGHT / (1e-8 * waveAngstrom);
+  ws.hnu[0] = PLANCK * ws.nu[0];
+  ws.nu3[0] = PLANCK_PREFACTOR * ws.nu[0] ** 3;
+  let meanWave = 0;
+  for (const aa of bandWavelengthsAngstrom) meanWave += 1e-8 * aa;
+  model(ws, 1, params, LIGHT / (meanWave / bandWavelengthsAngstrom.length), false);
+  return ws.r[0];
 }
