@@ -70,6 +70,8 @@ export function toSieveRecord(alert: Alert, modelMag?: Float64Array): SieveLight
       ...(lc.nativeUnit === 'nJy' ? { fluxNanoJy: column(lc.fluxNanoJy, 3), fluxErrNanoJy: column(lc.fluxErrNanoJy, 3) } : {}),
       limitMag: column(lc.limitMag, 2),
       nativeUnit: lc.nativeUnit,
+      // Rubin's MJD as given (the features that Fink computes on MJD see it unrounded)
+      ...(lc.mjd ? { mjd: Array.from(lc.mjd) } : {}),
     },
     ...(modelMag ? { modelMag: column(modelMag, 3) } : {}),
     ...(Object.keys(alert.extra).length ? { extra: { ...alert.extra } } : {}),
@@ -126,6 +128,7 @@ export function alertFromSieveRecord(rec: RawRecord): Alert {
     fluxErrNanoJy,
     limitMag: floatColumn(lcRec, 'limitMag', n),
     nativeUnit,
+    ...(Array.isArray(lcRec.mjd) ? { mjd: floatColumn(lcRec, 'mjd', n) } : {}),
   };
   for (let i = 0; i < n; i++) {
     if (lc.band[i] >= bands.length) throw new TypeError(`lc.band[${i}] = ${lc.band[i]} is not one of ${bands.length} bands`);

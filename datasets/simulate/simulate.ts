@@ -2,6 +2,8 @@ import { candidateFromLightCurve, LightCurveBuilder } from '../lightcurve.ts';
 import type { Alert } from '../types.ts';
 import { ZTF_BANDS } from '../types.ts';
 import { Random } from './random.ts';
+import { gunzipSync } from 'node:zlib';
+import { observeLsst } from './lsst.ts';
 import { renderStamps } from './stamps.ts';
 import { makeSource, SIMULATED_CLASSES, TRANSIENT_CLASSES, type SimulatedClass, type SimulatedSource } from './sources.ts';
 
@@ -21,6 +23,8 @@ export interface SimulationOptions {
   stamps?: boolean;
   /** Each object's alert comes 0-30 days after its first detection (as a transient is caught rising), not at the end of its window. */
   earlyAlerts?: boolean;
+  /** 'ztf' (default): g and r magnitudes, ZTF's cadence; 'lsst': ugrizy fluxes in nJy, a WFD-like cadence (simulate/lsst.ts). */
+  survey?: 'ztf' | 'lsst';
 }
 
 export interface SimulatedObject {
@@ -84,6 +88,7 @@ function epochs(rng: Random, start: number, days: number, seasonPhase: number): 
  * is an upper limit at the limiting magnitude.
  */
 export function simulateObject(seed: number, index: number, options: SimulationOptions = {}): SimulatedObject {
+  if (options.survey === 'lsst') return simulateLsstObject(seed, index, options);
   const rng = new Random(seed, index);
   const className = chooseClass(rng, options);
   const transient = TRANSIENT_CLASSES.has(className);
@@ -170,6 +175,36 @@ export function simulateObject(seed: number, index: number, options: SimulationO
     raw: { jdstarthist: firstDetectionJd(lc) },
   };
   return { alert, modelMag: keep === n ? modelMag : modelMag.slice(0, keep), source };
+}
+
+/** First night of the simulated Rubin survey (MJD 60800, 2025-05-09, around the start of operations). */
+const LSST_START_MJD = 60800;
+
+/** The LSST mode of simulateObject: the same classes and source models, observed as Rubin would. */
+function simulateLsstObject(seed: number, index: number, options: SimulationOptions): SimulatedObject {
+  const rng = new Random(seed, index);
+  const className = chooseClass(rng, options);
+  const transient = TRANSIENT_CLASSES.has(className);
+  const window = transient ? options.transientWindowDays ?? 150 : options.variableWindowDays ?? 240;
+  const startMjd = LSST_START_MJD + Math.floor(rng.uniform(0, 1200));
+  const seasonPhase = rng.next();
+  const tRef = startMjd + 2400000.5 + rng.uniform(0.2, 0.8) * window;
+  const source = makeSource(className, rng, tRef, 0);
+  const early = options.earlyAlerts ? new Random(seed, index + 0x50000000).uniform(0, 30) : null;
+  const { alert, modelMag } = observeLsst(rng, source, className, startMjd, window, seasonPhase, {
+    objectId: `SIMLSST${seed}x${index}`, candid: BigInt(seed) * 10_000_000_000n + 5_000_000_000n + BigInt(index),
+  }, early);
+  if (!options.stamps) return { alert, modelMag, source };
+  const srng = new Random(seed, index + 0x40000000);
+  const lc = alert.lightCurve;
+  let last = -1;
+  for (let k = 0; k < lc.jd.length; k++) if (lc.detected[k]) last = k;
+  const host = transient && srng.next() < 0.8 ? { mag: srng.uniform(20, 23.5), offsetPx: [srng.normal(0, 2), srng.normal(0, 2)] as [number, number], sigmaPx: srng.uniform(1, 3) } : null;
+  const zs = renderStamps({ mag: last < 0 ? NaN : lc.mag[last], limitMag: last >= 0 ? lc.limitMag[last] : 24, host, bogus: className === 'bogus' }, srng);
+  // Rubin's stamps are plain FITS
+  const plain = (c: { bytes: Uint8Array } | undefined, name: string) => (c ? { fileName: name, bytes: new Uint8Array(gunzipSync(c.bytes)) } : undefined);
+  const cutouts = { science: plain(zs.science, 'cutoutScience'), template: plain(zs.template, 'cutoutTemplate'), difference: plain(zs.difference, 'cutoutDifference') };
+  return { alert: { ...alert, cutouts }, modelMag, source };
 }
 
 function firstDetectionJd(lc: Alert['lightCurve']): number {

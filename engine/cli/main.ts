@@ -30,8 +30,9 @@ program.name('sieve').description('Active-learning and anomaly-detection workben
 
 program
   .command('simulate')
-  .description('write a seeded, reproducible set of simulated ZTF-like light curves (Sieve JSON lines; .gz compresses)')
+  .description('write a seeded, reproducible set of simulated light curves, ZTF-like or Rubin/LSST-like (Sieve JSON lines; .gz compresses)')
   .requiredOption('--out <file>', 'output file (.jsonl or .jsonl.gz)')
+  .addOption(new Option('--survey <survey>', 'ztf: g and r magnitudes, ZTF cadence; lsst: ugrizy fluxes in nJy, a wide-fast-deep-like cadence').choices(['ztf', 'lsst']).default('ztf'))
   .option('--n <count>', 'number of objects', positiveInt, 1000)
   .option('--seed <seed>', 'random seed', int, 1)
   .option('--classes <list>', 'comma-separated classes to draw from (default: all)', (v: string) => commaList(SIMULATED_CLASS_NAMES)(v).join(','))

@@ -6,7 +6,7 @@
 export const SIMULATED_CLASS_NAMES = [
   'SN Ia', 'SN Ibc', 'SN II', 'SLSN', 'kilonova', 'TDE', 'RR Lyrae', 'eclipsing binary', 'Cepheid/LPV', 'microlensing', 'AGN', 'bogus',
 ] as const;
-export const EXTRACTOR_NAMES = ['early-snia', 'anomaly', 'kilonova', 'kilonova-sieve', 'anomaly-rubin'] as const;
+export const EXTRACTOR_NAMES = ['early-snia', 'anomaly', 'kilonova', 'kilonova-sieve', 'anomaly-rubin', 'rainbow', 'early-snia-rubin'] as const;
 export const STRATEGY_NAMES = ['uncertainty', 'margin', 'entropy', 'committee', 'random'] as const;
 export const AL_STRATEGIES = ['uncertainty', 'margin', 'entropy', 'random'] as const;
 export const EXPORT_FORMATS = ['bundle', 'onnx', 'fink-anomaly-zip', 'sklearn'] as const;

@@ -12,8 +12,8 @@ const CHUNK = 1000;
  * Objects are a pure function of (seed, index), so workers simulate contiguous index ranges and the
  * output is byte-identical whatever the number of workers.
  */
-export async function simulateCommand(opts: { out: string; n: number; seed: number; classes?: string; progress: boolean; workers?: number }): Promise<void> {
-  const options: SimulationOptions = {};
+export async function simulateCommand(opts: { out: string; n: number; seed: number; classes?: string; progress: boolean; workers?: number; survey?: 'ztf' | 'lsst' }): Promise<void> {
+  const options: SimulationOptions = opts.survey === 'lsst' ? { survey: 'lsst' } : {};
   if (opts.classes) {
     const classWeights: Partial<Record<SimulatedClass, number>> = {};
     for (const c of opts.classes.split(',').map((s) => s.trim())) {

@@ -109,6 +109,14 @@ async function alertDataset(inputs: readonly string[], def: ModuleDefinition, la
 function simDataset(n: number, seed: number, def: ModuleDefinition): Dataset {
   const rng = new Random(seed, 0xa1);
   const alerts: Alert[] = [];
+  if (def.survey === 'lsst') {
+    // the LSST mode issues each object's alert 0-30 days after its first detection itself
+    for (let i = 0; i < n; i++) {
+      const o = simulateObject(seed, i, { survey: 'lsst', earlyAlerts: true });
+      if (o.alert.lightCurve.detected.some((d) => d === 1)) alerts.push(o.alert);
+    }
+    return fromAlerts(alerts, def, `${n} simulated Rubin/LSST objects, alerts 0-30 days after their first detection`);
+  }
   for (let i = 0; i < n; i++) {
     const o = simulateObject(seed, i);
     const lc = o.alert.lightCurve;

@@ -33,6 +33,9 @@ export const LSST_DIASOURCE_FIELDS = [
   'pixelFlags_bad', 'pixelFlags_cr', 'pixelFlags_edge', 'pixelFlags_saturated', 'pixelFlags_streak', 'glint_trail',
 ] as const;
 
+/** The same record in ELAsTiCC-era alerts (DPDD names), as Fink's ELAsTiCC Parquet holds them. */
+export const ELASTICC_DIASOURCE_FIELDS = ['ccdVisitId', 'midPointTai', 'filterName', 'decl', 'psFlux', 'psFluxErr', 'nobs'] as const;
+
 export const FINK_LSST_FIELDS = ['tns_type_recomputed', 'nDiaSources', 'firstDiaSourceMjdTai', 'lastDiaSourceMjdTai'] as const;
 
 /** Fields of Sieve's own alert summary, on every alert of both surveys. */
@@ -41,5 +44,5 @@ export const SUMMARY_FIELDS = ['jd', 'band', 'fid', 'magpsf', 'sigmapsf', 'isdif
 export type SurveyName = 'ztf' | 'lsst';
 
 export function knownAlertFields(survey: SurveyName): ReadonlySet<string> {
-  return new Set<string>(survey === 'ztf' ? [...SUMMARY_FIELDS, ...ZTF_CANDIDATE_FIELDS, ...FINK_ZTF_FIELDS] : [...SUMMARY_FIELDS, ...LSST_DIASOURCE_FIELDS, ...FINK_LSST_FIELDS]);
+  return new Set<string>(survey === 'ztf' ? [...SUMMARY_FIELDS, ...ZTF_CANDIDATE_FIELDS, ...FINK_ZTF_FIELDS] : [...SUMMARY_FIELDS, ...LSST_DIASOURCE_FIELDS, ...ELASTICC_DIASOURCE_FIELDS, ...FINK_LSST_FIELDS]);
 }

@@ -5,11 +5,11 @@ import type { SurveyName } from './fields.ts';
 /** The named extractors a declaration may list, per survey. */
 export const EXTRACTORS_BY_SURVEY: Record<SurveyName, readonly string[]> = {
   ztf: ['early-snia', 'anomaly', 'kilonova', 'kilonova-sieve'],
-  lsst: [],
+  lsst: ['anomaly-rubin', 'early-snia-rubin', 'rainbow'],
 };
 
 /** Extractors whose columns are the same features repeated per band (`<feature>_<band>`): AAD fits a forest per band. */
-export const PER_BAND_EXTRACTORS: readonly string[] = ['anomaly'];
+export const PER_BAND_EXTRACTORS: readonly string[] = ['anomaly', 'anomaly-rubin'];
 
 /** Known alert fields that hold text (usable in cuts, not as model features). */
 export const TEXT_FIELDS: ReadonlySet<string> = new Set([

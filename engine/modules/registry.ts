@@ -6,7 +6,7 @@ import type { Store } from '../store/store.ts';
 import { compileModule, type ModuleDefinition } from './compile.ts';
 import { canonicalDeclaration, parseDeclaration, type ModuleDeclaration } from './declaration.ts';
 
-/** The module declarations shipped with Sieve (early-snia, kilonova, anomaly, satellite-glints, microlensing). */
+/** The module declarations shipped with Sieve (early-snia, kilonova, anomaly, satellite-glints, microlensing, and for Rubin early-snia-rubin and anomaly-rubin). */
 export const BUILTIN_DECLARATIONS_DIR = fileURLToPath(new URL('./declarations/', import.meta.url));
 
 export class UnknownModuleError extends Error {
