@@ -142,9 +142,27 @@ export function alertFromLsstPacket(packet: RawRecord): Alert {
       template: cutout(packet.cutoutTemplate, 'cutoutTemplate'),
       difference: cutout(packet.cutoutDifference, 'cutoutDifference'),
     },
-    extra: { ...scalarFields(packet, PACKET_FIELDS), solar_system: solarSystem },
+    extra: { ...scalarFields(packet, PACKET_FIELDS), ...diaObjectSummary(obj), solar_system: solarSystem },
     raw: src,
   };
+}
+
+/**
+ * The diaObject's summary a Rubin expert reads first, as `diaObject.<field>`: its number of sources, first and
+ * last detection, and per band the mean PSF flux and how many sources it averages (ELAsTiCC: the host's
+ * redshift and the Milky Way extinction instead).
+ */
+function diaObjectSummary(obj: RawRecord | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (!obj) return out;
+  const fields = ['nDiaSources', 'firstDiaSourceMjdTai', 'lastDiaSourceMjdTai', 'z_final', 'z_final_err', 'hostgal_zphot', 'hostgal_snsep', 'mwebv'];
+  for (const b of LSST_BANDS) fields.push(`${b}_psfFluxMean`, `${b}_psfFluxNdata`);
+  for (const f of fields) {
+    const v = obj[f];
+    if (typeof v === 'number' && Number.isFinite(v)) out[`diaObject.${f}`] = v;
+    else if (typeof v === 'bigint') out[`diaObject.${f}`] = Number(v);
+  }
+  return out;
 }
 
 /** True when a decoded record looks like an LSST alert rather than a ZTF packet. */

@@ -1,8 +1,8 @@
-import { TwoBandAADModel, createBundle, modelFromBundle } from '../models/index.ts';
+import { createBundle, minOverValid, modelFromBundle, type BandAADModel, type PerBandAADModel, type TwoBandAADModel } from '../models/index.ts';
 import { moduleOf, type ModuleDefinition } from './modules/index.ts';
 import type { QueueEntry } from './queue.ts';
 import type { Store } from './store/store.ts';
-import { anomalyInputs, anomalyLabelCount, anomalyVerdict } from './training.ts';
+import { anomalyLabelCount, anomalyVerdict, bandInputs } from './training.ts';
 
 /**
  * An anomaly module kept live in memory: the deployed AAD forests, every pool alert's leaf in every tree
@@ -11,12 +11,10 @@ import { anomalyInputs, anomalyLabelCount, anomalyVerdict } from './training.ts'
  * reflects it at once without traversing a tree. `persist` saves the weights as a new version.
  */
 export class AnomalyQueueSession {
-  private readonly leavesG: Int32Array;
-  private readonly leavesR: Int32Array;
-  private readonly validG: Uint8Array;
-  private readonly validR: Uint8Array;
-  private readonly scoreG: Float64Array;
-  private readonly scoreR: Float64Array;
+  /** Per band of the model: every pool alert's leaf in every tree, whether its features are complete, its score. */
+  private readonly leaves: Int32Array[];
+  private readonly valid: Uint8Array[];
+  private readonly scores: Float64Array[];
   private readonly final: Float64Array;
   private readonly alertIds: Int32Array;
   private readonly objectIds: string[];
@@ -25,7 +23,7 @@ export class AnomalyQueueSession {
   private readonly T: number;
   private labelsSinceSave = 0;
 
-  private constructor(private readonly store: Store, readonly def: ModuleDefinition, private readonly model: TwoBandAADModel, private currentVersion: number) {
+  private constructor(private readonly store: Store, readonly def: ModuleDefinition, private readonly model: PerBandAADModel, private currentVersion: number) {
     store.computeFeatures(def.extractor());
     const t = store.featureTable(def.extractor().spec);
     const n = t.alertIds.length;
@@ -33,16 +31,13 @@ export class AnomalyQueueSession {
     this.objectIds = t.objectIds;
     this.passes = t.passesCuts;
     t.alertIds.forEach((id, i) => this.rowOfAlert.set(id, i));
-    const { inputG, inputR } = anomalyInputs(t.values, n);
-    const F = model.forestG.nFeatures;
-    this.leavesG = model.forestG.leafIndices({ data: inputG, rows: n, cols: F });
-    this.leavesR = model.forestR.leafIndices({ data: inputR, rows: n, cols: F });
-    this.T = model.forestG.params.nEstimators;
-    const s = model.scoreRows(inputG, inputR, n);
-    this.validG = s.validG;
-    this.validR = s.validR;
-    this.scoreG = s.scoreG;
-    this.scoreR = s.scoreR;
+    const inputs = bandInputs(def, t.values, n, model.bands);
+    const F = model.nFeatures;
+    this.leaves = model.forests.map((f, b) => f.leafIndices({ data: inputs[b], rows: n, cols: F }));
+    this.T = model.nEstimators;
+    const s = model.scoreBands(inputs, n);
+    this.valid = s.valid;
+    this.scores = s.scores;
     this.final = s.final;
   }
 
@@ -50,7 +45,7 @@ export class AnomalyQueueSession {
     const def = moduleOf(store, moduleName);
     const v = store.deployedVersion(moduleName);
     if (v === null) throw new Error(`${moduleName}: no deployed version to start a session from`);
-    const session = new AnomalyQueueSession(store, def, modelFromBundle(store.getBundle(moduleName, v)) as TwoBandAADModel, v);
+    const session = new AnomalyQueueSession(store, def, modelFromBundle(store.getBundle(moduleName, v)) as unknown as PerBandAADModel, v);
     // Labels given after the saved weights (e.g. before a crash) are applied now, so none is lost.
     const saved = store.getModel(moduleName, v).nLabels;
     if (anomalyLabelCount(store, def) !== saved) session.reweight();
@@ -62,13 +57,8 @@ export class AnomalyQueueSession {
   }
 
   private rescore(): void {
-    this.model.forestG.scoreFromLeaves(this.leavesG, this.alertIds.length, this.scoreG);
-    this.model.forestR.scoreFromLeaves(this.leavesR, this.alertIds.length, this.scoreR);
-    for (let i = 0; i < this.final.length; i++) {
-      const g = this.validG[i];
-      const r = this.validR[i];
-      this.final[i] = g && r ? Math.min(this.scoreG[i], this.scoreR[i]) : g ? this.scoreG[i] : r ? this.scoreR[i] : NaN;
-    }
+    this.model.forests.forEach((f, b) => f.scoreFromLeaves(this.leaves[b], this.alertIds.length, this.scores[b]));
+    minOverValid(this.scores, this.valid, this.final.length, this.final);
   }
 
   get version(): number {
@@ -95,24 +85,19 @@ export class AnomalyQueueSession {
     const labels = this.store.trainingLabels(this.def.name);
     const T = this.T;
     // Every alert of a labelled object carries its label, as in updateAnomalyModule.
-    const lab: Array<{ leavesG: Int32Array | null; leavesR: Int32Array | null; anomaly: boolean }> = [];
+    const lab: Array<{ leaves: Array<Int32Array | null>; anomaly: boolean }> = [];
     for (let i = 0; i < this.objectIds.length; i++) {
       const l = labels.get(this.objectIds[i]);
       const verdict = l === undefined ? null : anomalyVerdict(this.def, l);
       if (verdict === null) continue;
-      lab.push({
-        leavesG: this.validG[i] ? this.leavesG.subarray(i * T, i * T + T) : null,
-        leavesR: this.validR[i] ? this.leavesR.subarray(i * T, i * T + T) : null,
-        anomaly: verdict,
-      });
+      lab.push({ leaves: this.leaves.map((lv, b) => (this.valid[b][i] ? lv.subarray(i * T, i * T + T) : null)), anomaly: verdict });
     }
     if (fromScratch) {
-      this.model.forestG.resetWeights();
-      this.model.forestR.resetWeights();
+      this.model.resetWeights();
       this.rescore();
     }
     const pool = (s: Float64Array, v: Uint8Array) => s.filter((_, i) => v[i] === 1);
-    if (lab.length) this.model.update(lab, pool(this.scoreG, this.validG), pool(this.scoreR, this.validR));
+    if (lab.length) this.model.updateBands(lab, this.scores.map((s, b) => pool(s, this.valid[b])));
     this.rescore();
     this.labelsSinceSave++;
   }
@@ -142,8 +127,8 @@ export class AnomalyQueueSession {
     const version = this.store.db.transaction(() => {
       const v = this.store.nextVersion(def.name);
       const bundle = createBundle({
-        module: def.name, version: String(v), model: this.model, featureSpec: def.extractor().spec, classNames: def.classNames, decisionThreshold: 0,
-        training: { X: { data: new Float32Array(0), rows: 0, cols: this.model.forestG.nFeatures } }, metrics: { labels: nLabels },
+        module: def.name, version: String(v), model: this.model as TwoBandAADModel | BandAADModel, featureSpec: def.extractor().spec, classNames: def.classNames, decisionThreshold: 0,
+        training: { X: { data: new Float32Array(0), rows: 0, cols: this.model.nFeatures } }, metrics: { labels: nLabels },
         parentVersion: String(this.currentVersion), declaration: def.declaration,
       });
       this.store.saveModel(bundle, nLabels, actor);

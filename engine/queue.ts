@@ -1,8 +1,8 @@
-import { RandomForestClassifier, TwoBandAADModel, modelFromBundle, Random } from '../models/index.ts';
+import { RandomForestClassifier, modelFromBundle, Random, type PerBandAADModel } from '../models/index.ts';
 import { selectBatch, strategyScores, type StrategyName } from './activeLearning/strategies.ts';
 import { moduleOf } from './modules/index.ts';
 import type { Store } from './store/store.ts';
-import { anomalyInputs } from './training.ts';
+import { bandInputs } from './training.ts';
 
 export interface QueueEntry {
   alertId: number;
@@ -43,9 +43,8 @@ export function nextQueue(store: Store, moduleName: string, o: QueueOptions = {}
   const k = o.k ?? 10;
   if (def.kind === 'anomaly') {
     if (deployed === null) return randomQueue(t, eligible, k, o.seed ?? 0, 'no anomaly model deployed yet: random');
-    const model = modelFromBundle(store.getBundle(moduleName, deployed)) as TwoBandAADModel;
-    const { inputG, inputR } = anomalyInputs(t.values, n);
-    const s = model.scoreRows(inputG, inputR, n);
+    const model = modelFromBundle(store.getBundle(moduleName, deployed)) as unknown as PerBandAADModel;
+    const s = model.scoreBands(bandInputs(def, t.values, n, model.bands), n);
     const minusScore = Float64Array.from(s.final, (v) => -v);
     return selectBatch(minusScore, k, { exclude: (i) => !eligible(i) }).map((q) => ({
       alertId: t.alertIds[q.index], objectId: t.objectIds[q.index], score: s.final[q.index],

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ANOMALY_FEATURE_NAMES } from '../features/index.ts';
 import {
-  AADForest, RandomForestClassifier, TwoBandAADModel, binaryReport, confusionMatrix, createBundle, modelFromBundle, rocAuc, FINK_FOREST_INPUT_BAND,
+  AADForest, BandAADModel, RandomForestClassifier, TwoBandAADModel, type PerBandAADModel, binaryReport, confusionMatrix, createBundle, modelFromBundle, rocAuc, FINK_FOREST_INPUT_BAND,
   type Matrix, type ModelBundle, type RandomForestParams,
 } from '../models/index.ts';
 import { featureSpecHash } from '../features/index.ts';
@@ -217,6 +217,36 @@ export function anomalyInputs(values: ArrayLike<number>, rows: number): { inputG
   return { inputG, inputR };
 }
 
+/** Fink's ZTF anomaly module: g and r, its 25 features per band, its two forests wired as Fink wires them. */
+export function isFinkZtfAnomaly(def: ModuleDefinition): boolean {
+  return def.survey === 'ztf' && def.perBand !== null && def.perBand.bands.join(',') === 'g,r' && def.perBand.featuresPerBand === ANOMALY_FEATURE_NAMES.length;
+}
+
+/**
+ * Each band's feature rows of a per-band anomaly module, in the order of `bands` (the model's): Fink's
+ * wiring for its ZTF module, the module's own column blocks otherwise.
+ */
+export function bandInputs(def: ModuleDefinition, values: ArrayLike<number>, rows: number, bands: readonly string[]): Float32Array[] {
+  const pb = def.perBand;
+  if (!pb) throw new Error(`${def.name}: not a per-band anomaly module`);
+  if (isFinkZtfAnomaly(def)) {
+    const { inputG, inputR } = anomalyInputs(values, rows);
+    return [inputG, inputR];
+  }
+  const F = pb.featuresPerBand;
+  const D = pb.bands.length * F;
+  return bands.map((band) => {
+    const b = pb.bands.indexOf(band);
+    if (b < 0) throw new Error(`${def.name}: the model has a band '${band}' the module does not`);
+    const out = new Float32Array(rows * F);
+    for (let i = 0; i < rows; i++) for (let j = 0; j < F; j++) out[i * F + j] = values[i * D + b * F + j];
+    return out;
+  });
+}
+
+/** Alerts with every feature of a band finite that a band's first forest needs (fewer: the band is left out). */
+const MIN_ROWS_PER_BAND_FOREST = 16;
+
 /** Objects with a training label (anomalous or nominal): an anomaly module's label count (versions, learning curve). */
 export function anomalyLabelCount(store: Store, def: ModuleDefinition): number {
   let n = 0;
@@ -240,53 +270,62 @@ export function updateAnomalyModule(store: Store, moduleName: string, o: TrainOp
   if (def.kind !== 'anomaly') throw new Error(`${moduleName} is a classifier module: retrain it`);
   store.computeFeatures(def.extractor());
   const t = store.featureTable(def.extractor().spec);
-  const { inputG, inputR } = anomalyInputs(t.values, t.alertIds.length);
-  const F = ANOMALY_FEATURE_NAMES.length;
+  const n = t.alertIds.length;
   const deployed = store.deployedVersion(moduleName);
-  let model: TwoBandAADModel;
-  if (deployed !== null) model = modelFromBundle(store.getBundle(moduleName, deployed)) as TwoBandAADModel;
+  let model: PerBandAADModel;
+  if (deployed !== null) model = modelFromBundle(store.getBundle(moduleName, deployed)) as unknown as PerBandAADModel;
   else {
-    const fit = (input: Float32Array, seed: number) => {
+    const pb = def.perBand!;
+    const candidates = isFinkZtfAnomaly(def) ? ['g', 'r'] : pb.bands;
+    const inputs = bandInputs(def, t.values, n, candidates);
+    const F = isFinkZtfAnomaly(def) ? ANOMALY_FEATURE_NAMES.length : pb.featuresPerBand;
+    const fit = (input: Float32Array, seed: number, minRows: number) => {
       const idx: number[] = [];
-      for (let i = 0; i < t.alertIds.length; i++) if (input.subarray(i * F, i * F + F).every(Number.isFinite)) idx.push(i);
-      if (idx.length < 4) throw new Error(`${moduleName}: only ${idx.length} alerts with complete features in a band`);
+      for (let i = 0; i < n; i++) if (input.subarray(i * F, i * F + F).every(Number.isFinite)) idx.push(i);
+      if (idx.length < minRows) return { forest: null, rows: idx.length };
       const data = new Float32Array(idx.length * F);
       idx.forEach((i, k) => data.set(input.subarray(i * F, i * F + F), k * F));
-      return new AADForest({ seed, nEstimators: o.nEstimators ?? def.model.trees ?? 150, ...(def.model.maxSamples ? { maxSamples: def.model.maxSamples } : {}) })
+      const forest = new AADForest({ seed, nEstimators: o.nEstimators ?? def.model.trees ?? 150, ...(def.model.maxSamples ? { maxSamples: def.model.maxSamples } : {}) })
         .fit({ data, rows: idx.length, cols: F });
+      return { forest, rows: idx.length };
     };
-    model = new TwoBandAADModel(fit(inputG, (o.seed ?? 0) * 2 + 1), fit(inputR, (o.seed ?? 0) * 2 + 2));
+    const seed0 = (o.seed ?? 0) * candidates.length;
+    if (isFinkZtfAnomaly(def)) {
+      const g = fit(inputs[0], seed0 + 1, 4);
+      const r = fit(inputs[1], seed0 + 2, 4);
+      if (!g.forest || !r.forest) throw new Error(`${moduleName}: only ${g.forest ? r.rows : g.rows} alerts with complete features in a band`);
+      model = new TwoBandAADModel(g.forest, r.forest);
+    } else {
+      const fitted = candidates.map((band, b) => ({ band, ...fit(inputs[b], seed0 + b + 1, MIN_ROWS_PER_BAND_FOREST) }));
+      const kept = fitted.filter((x) => x.forest !== null);
+      if (!kept.length) throw new Error(`${moduleName}: no band has ${MIN_ROWS_PER_BAND_FOREST} alerts with complete features (${fitted.map((x) => `${x.band} ${x.rows}`).join(', ')})`);
+      model = new BandAADModel(kept.map((x) => x.band), kept.map((x) => x.forest!));
+    }
   }
-  model.forestG.resetWeights();
-  model.forestR.resetWeights();
+  model.resetWeights();
+  const inputs = bandInputs(def, t.values, n, model.bands);
   const labels = store.trainingLabels(moduleName);
-  const n = t.alertIds.length;
-  const Xg = { data: inputG, rows: n, cols: F };
-  const Xr = { data: inputR, rows: n, cols: F };
-  const leavesG = model.forestG.leafIndices(Xg);
-  const leavesR = model.forestR.leafIndices(Xr);
-  const T = model.forestG.params.nEstimators;
-  const scores = model.scoreRows(inputG, inputR, n);
-  const labelled: Array<{ leavesG: Int32Array | null; leavesR: Int32Array | null; anomaly: boolean }> = [];
+  const T = model.nEstimators;
+  const F = model.nFeatures;
+  const leaves = model.forests.map((f, b) => f.leafIndices({ data: inputs[b], rows: n, cols: F }));
+  const scores = model.scoreBands(inputs, n);
+  const labelled: Array<{ leaves: Array<Int32Array | null>; anomaly: boolean }> = [];
   for (let i = 0; i < n; i++) {
     const l = labels.get(t.objectIds[i]);
     const verdict = l === undefined ? null : anomalyVerdict(def, l);
     if (verdict === null) continue;
-    labelled.push({
-      leavesG: scores.validG[i] ? leavesG.subarray(i * T, i * T + T) : null,
-      leavesR: scores.validR[i] ? leavesR.subarray(i * T, i * T + T) : null,
-      anomaly: verdict,
-    });
+    labelled.push({ leaves: leaves.map((lv, b) => (scores.valid[b][i] ? lv.subarray(i * T, i * T + T) : null)), anomaly: verdict });
   }
   const pool = (s: Float64Array, v: Uint8Array) => Array.from(s).filter((_, i) => v[i]);
-  if (labelled.length) model.update(labelled, pool(scores.scoreG, scores.validG), pool(scores.scoreR, scores.validR));
+  if (labelled.length) model.updateBands(labelled, scores.scores.map((s, b) => pool(s, scores.valid[b])));
+  const Xg = { data: inputs[0], rows: n, cols: F };
   const actor = o.actor ?? 'aad-update';
   // the version is chosen inside the writing transaction: concurrent updates never collide on a number
   const nLabels = anomalyLabelCount(store, def);
   const version = store.db.transaction(() => {
     const v = store.nextVersion(moduleName);
     const bundle = createBundle({
-      module: moduleName, version: String(v), model, featureSpec: def.extractor().spec, classNames: def.classNames, decisionThreshold: 0,
+      module: moduleName, version: String(v), model: model as TwoBandAADModel | BandAADModel, featureSpec: def.extractor().spec, classNames: def.classNames, decisionThreshold: 0,
       training: { X: Xg }, metrics: { labels: nLabels }, parentVersion: deployed === null ? null : String(deployed), declaration: def.declaration,
     });
     store.saveModel(bundle, nLabels, actor);

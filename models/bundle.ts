@@ -6,11 +6,12 @@ import type { Matrix } from './matrix.ts';
 import { MLPClassifier, type MLPJSON } from './mlp.ts';
 import { RandomForestClassifier, type RandomForestJSON } from './randomForest.ts';
 import { TwoBandAADModel, type TwoBandJSON } from './twoBand.ts';
+import { BandAADModel, type BandAADJSON } from './bandAAD.ts';
 
 export const BUNDLE_SCHEMA = 'sieve-bundle/1';
 
-export type SieveModel = RandomForestClassifier | IsolationForest | AADForest | MLPClassifier | TwoBandAADModel;
-export type ModelType = 'random-forest' | 'isolation-forest' | 'aad-forest' | 'mlp' | 'aad-two-band';
+export type SieveModel = RandomForestClassifier | IsolationForest | AADForest | MLPClassifier | TwoBandAADModel | BandAADModel;
+export type ModelType = 'random-forest' | 'isolation-forest' | 'aad-forest' | 'mlp' | 'aad-two-band' | 'aad-bands';
 
 export interface BundleManifest {
   schema: typeof BUNDLE_SCHEMA;
@@ -37,7 +38,7 @@ export interface BundleManifest {
 /** The artefact that goes to a broker: manifest, weights, and a checksum over both. */
 export interface ModelBundle {
   manifest: BundleManifest;
-  model: RandomForestJSON | IsolationForestJSON | AADForestJSON | MLPJSON | TwoBandJSON;
+  model: RandomForestJSON | IsolationForestJSON | AADForestJSON | MLPJSON | TwoBandJSON | BandAADJSON;
   sha256: string;
 }
 
@@ -61,6 +62,7 @@ export function modelType(model: SieveModel): ModelType {
   if (model instanceof RandomForestClassifier) return 'random-forest';
   if (model instanceof MLPClassifier) return 'mlp';
   if (model instanceof TwoBandAADModel) return 'aad-two-band';
+  if (model instanceof BandAADModel) return 'aad-bands';
   throw new Error('bundle: unknown model type');
 }
 
@@ -158,6 +160,8 @@ export function modelFromBundle(b: ModelBundle): SieveModel {
       return MLPClassifier.fromJSON(b.model as MLPJSON);
     case 'aad-two-band':
       return TwoBandAADModel.fromJSON(b.model as TwoBandJSON);
+    case 'aad-bands':
+      return BandAADModel.fromJSON(b.model as BandAADJSON);
     default:
       throw new BundleError(`unknown model type '${String((b.manifest as BundleManifest).modelType)}'`);
   }

@@ -1,4 +1,5 @@
 import { AADForest, type AADForestJSON, type AADLabel } from './aad.ts';
+import { scoreForestBands, updateForestBands, type PerBandAADModel } from './bandAAD.ts';
 import { combineBandScores, validRows } from './finkAnomaly.ts';
 
 export const TWO_BAND_SCHEMA = 'sieve-aad-two-band/1';
@@ -8,8 +9,33 @@ export const TWO_BAND_SCHEMA = 'sieve-aad-two-band/1';
  * forest_g, i.e. r-band features; see FINK_FOREST_INPUT_BAND) and the final score the minimum over the
  * valid bands. Labels update each band's forest where the object has valid features.
  */
-export class TwoBandAADModel {
-  constructor(readonly forestG: AADForest, readonly forestR: AADForest) {}
+export class TwoBandAADModel implements PerBandAADModel {
+  readonly bands: readonly string[] = ['g', 'r'];
+  readonly forests: readonly AADForest[];
+  constructor(readonly forestG: AADForest, readonly forestR: AADForest) {
+    this.forests = [forestG, forestR];
+  }
+
+  get nFeatures(): number {
+    return this.forestG.nFeatures;
+  }
+
+  get nEstimators(): number {
+    return this.forestG.params.nEstimators;
+  }
+
+  scoreBands(inputs: readonly Float32Array[], rows: number): { scores: Float64Array[]; valid: Uint8Array[]; final: Float64Array } {
+    return scoreForestBands(this.forests, inputs, rows);
+  }
+
+  updateBands(labels: ReadonlyArray<{ leaves: ReadonlyArray<ArrayLike<number> | null>; anomaly: boolean }>, poolScores: readonly ArrayLike<number>[]): void {
+    updateForestBands(this.forests, labels, poolScores);
+  }
+
+  resetWeights(): void {
+    this.forestG.resetWeights();
+    this.forestR.resetWeights();
+  }
 
   scoreRows(inputG: Float32Array, inputR: Float32Array, rows: number): { scoreG: Float64Array; scoreR: Float64Array; final: Float64Array; validG: Uint8Array; validR: Uint8Array } {
     const d = this.forestG.nFeatures;

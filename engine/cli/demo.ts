@@ -15,7 +15,7 @@ import { retrainClassifier, updateAnomalyModule } from '../training.ts';
  * stamps. (The TNS-labelled tables carry no stamps: an expert's first screens would show none; give them
  * with --in to have them, and `experiment al` uses them by default.)
  */
-export const DEMO_SAMPLES = ['ztf/alerts.jsonl'];
+export const DEMO_SAMPLES = ['ztf/alerts.jsonl', 'lsst/part-2-918301.avro', 'rubin/elasticc_earlysnia.parquet'];
 
 /**
  * The main job: a store (embedded SQLite) with a simulated night, the real ZTF sample and the
@@ -34,6 +34,9 @@ export async function demoCommand(opts: { in?: string[]; shared?: string; n: num
       // so that the experts' first screens show science / template / difference images
       const sims = [...simulate(opts.n, opts.seed, { stamps: true, earlyAlerts: true })].map((o) => o.alert);
       store.insertAlerts(sims, `simulated night (n=${opts.n}, seed ${opts.seed})`, 'demo');
+      // and a Rubin night: the same classes through the LSST mode (ugrizy fluxes, WFD-like cadence)
+      const rubinSims = [...simulate(opts.n, opts.seed, { survey: 'lsst', stamps: true, earlyAlerts: true })].map((o) => o.alert).filter((a) => a.lightCurve.detected.some((d) => d === 1));
+      store.insertAlerts(rubinSims, `simulated Rubin night (n=${opts.n}, seed ${opts.seed})`, 'demo');
       let files = opts.in ?? [];
       if (!files.length) {
         const samples = DEMO_SAMPLES.map((f) => path.join(shared, ...f.split('/')));
@@ -41,7 +44,7 @@ export async function demoCommand(opts: { in?: string[]; shared?: string; n: num
         if (files.length < samples.length) console.log(`note: ${samples.filter((f) => !existsSync(f)).join(', ')} not found: the demo goes on without ${files.length ? 'them' : 'real alerts'} (--shared DIR or --in FILES to give them)`);
       }
       if (files.length) await store.importFiles(files, 'demo');
-      console.log(`store ${opts.db}: ${store.countAlerts()} alerts (${opts.n} simulated${files.length ? ` + ${files.map((f) => path.basename(f)).join(', ')}` : ''})`);
+      console.log(`store ${opts.db}: ${store.countAlerts()} alerts (${opts.n} simulated ZTF, ${rubinSims.length} simulated Rubin${files.length ? ` + ${files.map((f) => path.basename(f)).join(', ')}` : ''})`);
     } else console.log(`store ${opts.db}: ${store.countAlerts()} alerts already there`);
     const added = ensureBuiltinModules(store, 'demo');
     if (added.length) console.log(`modules: ${added.join(', ')} (the shipped declarations)`);

@@ -100,10 +100,13 @@ function moduleExtractor(d: ModuleDeclaration): FeatureExtractor {
   return {
     spec,
     passesCuts(alert: Alert, values?: ArrayLike<number>): boolean {
+      // a module reads its own survey's alerts only (ZTF magnitudes and Rubin fluxes are different features)
+      if (alert.survey !== d.survey) return false;
       for (const p of parts) if ('ex' in p && !p.ex.passesCuts(alert)) return false;
       return declaredCuts(alert, values ?? this.extract(alert));
     },
     extract(alert: Alert, out = new Float64Array(d1)): Float64Array {
+      if (alert.survey !== d.survey) return out.fill(NaN);
       for (const p of parts) {
         if ('ex' in p) {
           let s = scratch.get(p.ex);

@@ -1,8 +1,8 @@
 import type { Alert } from '../../datasets/index.ts';
 import { featureSpecHash, type FeatureExtractor } from '../../features/index.ts';
-import { RandomForestClassifier, TwoBandAADModel, modelFromBundle, parseBundle } from '../../models/index.ts';
+import { BandAADModel, RandomForestClassifier, TwoBandAADModel, modelFromBundle, parseBundle } from '../../models/index.ts';
 import { moduleFromDeclaration, parseDeclaration, type ModuleDefinition } from '../modules/index.ts';
-import { anomalyInputs } from '../training.ts';
+import { bandInputs } from '../training.ts';
 
 /** A module version as the registry (or a bundle folder) hands it to scorers: the bundle's JSON text. */
 export interface ModuleVersion {
@@ -19,7 +19,7 @@ export interface LoadedModule {
   def: ModuleDefinition;
   extractor: FeatureExtractor;
   specHash: string;
-  model: RandomForestClassifier | TwoBandAADModel;
+  model: RandomForestClassifier | TwoBandAADModel | BandAADModel;
   threshold: number;
 }
 
@@ -60,8 +60,8 @@ export function loadModuleVersion(v: ModuleVersion): LoadedModule {
     throw new Error(`${source}: trained on another revision of the module (its features or cuts differ from the current declaration)`);
   }
   const model = modelFromBundle(bundle);
-  if (!(model instanceof RandomForestClassifier) && !(model instanceof TwoBandAADModel)) {
-    throw new Error(`${v.module} v${v.version}: a ${bundle.manifest.modelType} cannot score alerts in the broker (random forest or two-band AAD)`);
+  if (!(model instanceof RandomForestClassifier) && !(model instanceof TwoBandAADModel) && !(model instanceof BandAADModel)) {
+    throw new Error(`${v.module} v${v.version}: a ${bundle.manifest.modelType} cannot score alerts in the broker (random forest or per-band AAD)`);
   }
   return { module: v.module, version: v.version, def, extractor, specHash: featureSpecHash(extractor.spec), model, threshold: bundle.manifest.decisionThreshold };
 }
@@ -71,9 +71,8 @@ export interface ModuleColumns {
   module: LoadedModule;
   column: string;
   score: Float64Array;
-  /** Anomaly module: the per-band scores (NaN when the band has no features). */
-  scoreG: Float64Array | null;
-  scoreR: Float64Array | null;
+  /** Anomaly module: each band's score as <column>_<band> (NaN when the band's features are incomplete). */
+  perBand: Array<{ column: string; values: Float64Array }> | null;
   passes: Uint8Array;
   tagged: Uint8Array;
   /** Classifiers of more than two classes: each class's probability as its own column. */
@@ -113,21 +112,21 @@ export function scoreColumns(alerts: readonly Alert[], modules: readonly LoadedM
       }
       // K classes: every class's probability too, as <score>_<class>
       const perClass = C > 2 ? m.def.classNames.map((c, k) => ({ column: `${m.def.broker.scoreColumn}_${c}`, values: Float64Array.from({ length: n }, (_, i) => (passes[i] ? proba[i * C + k] : 0)) })) : null;
-      return { module: m, column: m.def.broker.scoreColumn, score, scoreG: null, scoreR: null, passes, tagged, perClass };
+      return { module: m, column: m.def.broker.scoreColumn, score, perBand: null, passes, tagged, perClass };
     }
-    const { inputG, inputR } = anomalyInputs(f.values, n);
-    const s = m.model.scoreRows(inputG, inputR, n);
+    const model = m.model;
+    const s = model.scoreBands(bandInputs(m.def, f.values, n, model.bands), n);
     for (let i = 0; i < n; i++) {
       score[i] = s.final[i];
-      if (!s.validG[i]) s.scoreG[i] = NaN;
-      if (!s.validR[i]) s.scoreR[i] = NaN;
+      for (let b = 0; b < s.scores.length; b++) if (!s.valid[b][i]) s.scores[b][i] = NaN;
       passes[i] = f.cuts[i] && Number.isFinite(s.final[i]) ? 1 : 0;
       if (!f.cuts[i]) score[i] = NaN;
       // the scorer's --anomaly-threshold, else the declaration's broker.threshold; no tag without either
       const threshold = o.anomalyThreshold ?? m.def.broker.threshold ?? undefined;
       tagged[i] = passes[i] && threshold !== undefined && s.final[i] <= threshold && m.def.broker.tag ? 1 : 0;
     }
-    return { module: m, column: m.def.broker.scoreColumn, score, scoreG: s.scoreG, scoreR: s.scoreR, passes, tagged, perClass: null };
+    const perBand = model.bands.map((band, b) => ({ column: `${m.def.broker.scoreColumn}_${band}`, values: s.scores[b] }));
+    return { module: m, column: m.def.broker.scoreColumn, score, perBand, passes, tagged, perClass: null };
   });
 }
 
@@ -140,10 +139,7 @@ export function scoreAlerts(alerts: readonly Alert[], modules: readonly LoadedMo
   alerts.forEach((a, i) => {
     for (const c of cols) {
       const scores: Record<string, number | null> = { [c.column]: num(c.score[i]) };
-      if (c.scoreG && c.scoreR) {
-        scores[`${c.column}_g`] = num(c.scoreG[i]);
-        scores[`${c.column}_r`] = num(c.scoreR[i]);
-      }
+      for (const p of c.perBand ?? []) scores[p.column] = num(p.values[i]);
       for (const p of c.perClass ?? []) scores[p.column] = num(p.values[i]);
       results.push({
         objectId: a.objectId, candid: a.candid === null ? null : a.candid.toString(), module: c.module.module, version: c.module.version,
@@ -168,7 +164,7 @@ export function renderResultLines(alerts: readonly Alert[], cols: readonly Modul
     const head = `{"objectId":${JSON.stringify(a.objectId)},"candid":${a.candid === null ? 'null' : `"${a.candid.toString()}"`}`;
     cols.forEach((c, k) => {
       let scores = `{"${c.column}":${js(c.score[i])}`;
-      if (c.scoreG && c.scoreR) scores += `,"${c.column}_g":${js(c.scoreG[i])},"${c.column}_r":${js(c.scoreR[i])}`;
+      if (c.perBand) for (const p of c.perBand) scores += `,${JSON.stringify(p.column)}:${js(p.values[i])}`;
       if (c.perClass) for (const p of c.perClass) scores += `,${JSON.stringify(p.column)}:${js(p.values[i])}`;
       const tags = c.tagged[i] && c.module.def.broker.tag ? `["${c.module.def.broker.tag}"]` : '[]';
       parts.push(`${head}${prefix[k]}${c.passes[i] ? 'true' : 'false'},"scores":${scores}},"tags":${tags}}\n`);

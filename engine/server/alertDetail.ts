@@ -1,5 +1,5 @@
-import { RandomForestClassifier, TwoBandAADModel } from '../../models/index.ts';
-import { anomalyInputs } from '../training.ts';
+import { BandAADModel, RandomForestClassifier, TwoBandAADModel } from '../../models/index.ts';
+import { bandInputs } from '../training.ts';
 import { featureSpecHash } from '../../features/index.ts';
 import type { Workbench } from './workbench.ts';
 
@@ -9,6 +9,11 @@ export function numbers(a: ArrayLike<number>): Array<number | null> {
 }
 
 const CONTEXT_FIELDS = ['rb', 'drb', 'sgscore1', 'distpsnr1', 'ssdistnr', 'ndethist', 'classtar', 'magpsf', 'sigmapsf', 'diffmaglim', 'isdiffpos'] as const;
+/** What a Rubin expert looks at on the triggering diaSource (Rubin's own names, lsst.v7-v10; ELAsTiCC's where they differ). */
+const RUBIN_SOURCE_FIELDS = [
+  'reliability', 'snr', 'extendedness', 'isNegative', 'psfFlux', 'psfFluxErr', 'psFlux', 'psFluxErr', 'trailLength', 'trailFlux', 'isDipole',
+  'pixelFlags_saturated', 'pixelFlags_cr', 'pixelFlags_streak', 'glint_trail', 'ssObjectId', 'visit', 'detector', 'nobs',
+] as const;
 
 export interface ModuleView {
   module: string;
@@ -19,8 +24,8 @@ export interface ModuleView {
   modelVersion: number | null;
   /** Classifier: p(class) per class, its standard error over the forest's trees, the trees' votes. */
   probabilities?: Array<{ className: string; p: number; stdErr: number; treeVotes: number }>;
-  /** Anomaly: the AAD score per forest and the final (lower = more anomalous). */
-  anomaly?: { scoreG: number | null; scoreR: number | null; final: number | null };
+  /** Anomaly: the AAD score of each band's forest (null where the band's features are incomplete) and the final (lower = more anomalous). */
+  anomaly?: { bands: Array<{ band: string; score: number | null }>; final: number | null };
 }
 
 /** Plain links to the object on public portals (ZTF ids only; coordinates for SIMBAD and TNS). */
@@ -30,6 +35,8 @@ function portalLinks(survey: string, objectId: string, ra: number, dec: number):
     out.push({ name: 'Fink', url: `https://fink-portal.org/${objectId}` });
     out.push({ name: 'ALeRCE', url: `https://alerce.online/object/${objectId}` });
   }
+  // Rubin diaObjectIds (about 1.7e17; simulated and ELAsTiCC ids are not on the portal)
+  if (survey === 'lsst' && /^\d{15,}$/.test(objectId)) out.push({ name: 'Fink (Rubin)', url: `https://lsst.fink-portal.org/${objectId}` });
   if (Number.isFinite(ra) && Number.isFinite(dec)) {
     out.push({ name: 'SIMBAD', url: `https://simbad.cds.unistra.fr/simbad/sim-coo?Coord=${ra.toFixed(6)}%20${dec >= 0 ? '%2B' : ''}${dec.toFixed(6)}&Radius=5&Radius.unit=arcsec` });
     out.push({ name: 'TNS', url: `https://www.wis-tns.org/search?ra=${ra.toFixed(6)}&decl=${dec.toFixed(6)}&radius=5&coords_unit=arcsec` });
@@ -63,11 +70,12 @@ function moduleView(wb: Workbench, name: string, alert: ReturnType<Workbench['st
       // spread of the trees' answers: the standard error of the forest's mean vote
       stdErr: Math.sqrt((votes[c] / T) * (1 - votes[c] / T) / T),
     }));
-  } else if (deployed.model instanceof TwoBandAADModel) {
-    const { inputG, inputR } = anomalyInputs(values, 1);
-    const s = deployed.model.scoreRows(inputG, inputR, 1);
+  } else if (deployed.model instanceof TwoBandAADModel || deployed.model instanceof BandAADModel) {
+    const model = deployed.model;
+    const s = model.scoreBands(bandInputs(def, values, 1, model.bands), 1);
     const v = (x: number) => (Number.isFinite(x) ? x : null);
-    view.anomaly = { scoreG: s.validG[0] ? v(s.scoreG[0]) : null, scoreR: s.validR[0] ? v(s.scoreR[0]) : null, final: v(s.final[0]) };
+    // Fink's ZTF forests are named for their input (forest_g reads the r band): show them by forest name
+    view.anomaly = { bands: model.bands.map((band, b) => ({ band, score: s.valid[b][0] ? v(s.scores[b][0]) : null })), final: v(s.final[0]) };
   }
   return view;
 }
@@ -78,7 +86,18 @@ export function alertDetail(wb: Workbench, id: number, modules: readonly string[
   const lc = a.lightCurve;
   const context: Record<string, string | number | null> = {};
   const cand = a.candidate as unknown as Record<string, unknown>;
-  for (const k of CONTEXT_FIELDS) {
+  if (a.survey === 'lsst') {
+    // Rubin: the diaSource's own fields; rb/drb, sgscore1, ... are ZTF's and would only show blanks
+    context.band = a.candidate.band;
+    context.ndethist = a.candidate.ndethist;
+    const raw = (a.raw ?? {}) as Record<string, unknown>;
+    for (const k of RUBIN_SOURCE_FIELDS) {
+      const v = raw[k] ?? a.extra[k];
+      if (typeof v === 'number') context[k] = Number.isFinite(v) ? v : null;
+      else if (typeof v === 'boolean') context[k] = v ? 'true' : 'false';
+      else if (typeof v === 'string' || typeof v === 'bigint') context[k] = String(v);
+    }
+  } else for (const k of CONTEXT_FIELDS) {
     const v = cand[k];
     if (typeof v === 'number') context[k] = Number.isFinite(v) ? v : null;
     else if (typeof v === 'string') context[k] = v;

@@ -15,7 +15,18 @@ describe('units and explanations shown in the alert view', () => {
     expect(sigmoid).toMatchObject({ a_g: '1/day', b_g: 'day', c_g: 'FLUXCAL', snratio_g: null, nrise_r: 'points' });
     const anomaly = Object.fromEntries(ANOMALY_FEATURE_NAMES.map((n) => [n, featureUnit(n)]));
     expect(anomaly).toMatchObject({ amplitude: 'mag', linear_trend: 'mag/day', mean: 'mag', skew: null, stetson_K: null });
-    expect(KILONOVA_FEATURE_NAMES.filter((n) => n.startsWith('maxflux')).map(featureUnit)).toEqual(['FLUXCAL', 'FLUXCAL']);
+    expect(KILONOVA_FEATURE_NAMES.filter((n) => n.startsWith('maxflux')).map((n) => featureUnit(n))).toEqual(['FLUXCAL', 'FLUXCAL']);
+  });
+
+  it("gives the Rubin modules' features their flux units (nJy, nJy/day; Rainbow's K and days)", () => {
+    expect(featureUnit('mean_g', 'anomaly-rubin')).toBe('nJy');
+    expect(featureUnit('linear_trend_y', 'anomaly-rubin')).toBe('nJy/day');
+    expect(featureUnit('skew_u', 'anomaly-rubin')).toBeNull();
+    expect(featureUnit('Tmin', 'early-snia-rubin')).toBe('K');
+    expect(featureUnit('rise_time', 'rainbow')).toBe('day');
+    expect(featureUnit('lc_max', 'early-snia-rubin')).toBe('nJy');
+    // the ZTF module's names keep magnitudes
+    expect(featureUnit('mean_g', 'anomaly')).toBe('mag');
   });
 
   it("treats ZTF's -999 as missing", () => {

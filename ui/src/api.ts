@@ -61,7 +61,7 @@ export interface ModuleView {
   fits: FitCurve[];
   modelVersion: number | null;
   probabilities?: Array<{ className: string; p: number; stdErr: number; treeVotes: number }>;
-  anomaly?: { scoreG: number | null; scoreR: number | null; final: number | null };
+  anomaly?: { bands: Array<{ band: string; score: number | null }>; final: number | null };
 }
 // The JSON shapes of the API. They mirror engine/datasets types on purpose: the UI may not import them
 // (it reaches the engine only through HTTP), so these are the contract as the browser receives it.

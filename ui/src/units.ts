@@ -17,6 +17,20 @@ const CONTEXT: Record<string, { unit?: string; title: string }> = {
   isdiffpos: { title: 't: the difference is positive (brighter than the template)' },
   row: { title: 'row of this alert in the file it was read from (TNS-labelled tables)' },
   simulated: { title: 'a simulated alert (Sieve\'s simulator), not a real detection' },
+  // Rubin diaSource
+  reliability: { title: 'Rubin\'s real/bogus reliability of the DIA source (0 … 1)' },
+  snr: { title: 'signal-to-noise ratio of the DIA source' },
+  extendedness: { title: 'extendedness of the source (0 point-like … 1 extended)' },
+  isNegative: { title: 'the difference flux is negative (fainter than the template)' },
+  psfFlux: { unit: 'nJy', title: 'PSF flux on the difference image' },
+  psfFluxErr: { unit: 'nJy', title: 'uncertainty of psfFlux' },
+  psFlux: { unit: 'nJy', title: 'PSF flux on the difference image (ELAsTiCC)' },
+  psFluxErr: { unit: 'nJy', title: 'uncertainty of psFlux (ELAsTiCC)' },
+  trailLength: { unit: 'arcsec', title: 'length of a trailed-source fit (moving objects, satellites)' },
+  trailFlux: { unit: 'nJy', title: 'flux of the trailed-source fit' },
+  'diaObject.nDiaSources': { title: 'DIA sources associated with the object' },
+  'diaObject.firstDiaSourceMjdTai': { unit: 'MJD', title: 'first detection of the object' },
+  'diaObject.lastDiaSourceMjdTai': { unit: 'MJD', title: 'last detection of the object' },
 };
 
 const FEATURE_UNITS: Array<[RegExp, string]> = [
@@ -34,8 +48,16 @@ export function contextInfo(key: string): { unit: string | null; title: string |
   return { unit: c?.unit ?? null, title: c?.title ?? null };
 }
 
-export function featureUnit(name: string): string | null {
-  for (const [re, unit] of FEATURE_UNITS) if (re.test(name)) return unit;
+/** Rubin modules compute on flux in nJy against MJD (Fink's Rubin features), and Rainbow has its own units. */
+const RUBIN_FEATURE_UNITS: Array<[RegExp, string]> = [
+  [/^(amplitude|inter_percentile_range.*|linear_trend_noise|mean|median|median_absolute_deviation|percent_amplitude|standard_deviation|weighted_mean)_[ugrizy]$/, 'nJy'],
+  [/^(linear_fit_slope|linear_fit_slope_sigma|linear_trend|linear_trend_sigma|maximum_slope)_[ugrizy]$/, 'nJy/day'],
+  [/^(rise_time|k_sig)$/, 'day'], [/^reference_time$/, 'MJD'], [/^Tmin$/, 'K'], [/^lc_max$/, 'nJy'], [/^amplitude$/, 'lc_max'], [/^npoints$/, 'points'],
+];
+
+export function featureUnit(name: string, module = ''): string | null {
+  const rubin = /-rubin$|^rainbow$/.test(module);
+  for (const [re, unit] of rubin ? RUBIN_FEATURE_UNITS : FEATURE_UNITS) if (re.test(name)) return unit;
   return null;
 }
 

@@ -1,0 +1,92 @@
+import { AADForest, type AADForestJSON, type AADLabel } from './aad.ts';
+import { validRows } from './finkAnomaly.ts';
+
+export const BAND_AAD_SCHEMA = 'sieve-aad-bands/1';
+
+/** What the engine needs of a per-band AAD model, whatever its number of bands. */
+export interface PerBandAADModel {
+  readonly bands: readonly string[];
+  readonly forests: readonly AADForest[];
+  readonly nFeatures: number;
+  readonly nEstimators: number;
+  scoreBands(inputs: readonly Float32Array[], rows: number): { scores: Float64Array[]; valid: Uint8Array[]; final: Float64Array };
+  updateBands(labels: ReadonlyArray<{ leaves: ReadonlyArray<ArrayLike<number> | null>; anomaly: boolean }>, poolScores: readonly ArrayLike<number>[]): void;
+  resetWeights(): void;
+}
+
+export function scoreForestBands(forests: readonly AADForest[], inputs: readonly Float32Array[], rows: number): { scores: Float64Array[]; valid: Uint8Array[]; final: Float64Array } {
+  const d = forests[0].nFeatures;
+  const scores = forests.map((f, b) => f.scoreSamples({ data: inputs[b], rows, cols: d }));
+  const valid = inputs.map((x) => validRows(x, rows, d));
+  return { scores, valid, final: minOverValid(scores, valid, rows) };
+}
+
+export function updateForestBands(
+  forests: readonly AADForest[], labels: ReadonlyArray<{ leaves: ReadonlyArray<ArrayLike<number> | null>; anomaly: boolean }>, poolScores: readonly ArrayLike<number>[],
+): void {
+  forests.forEach((forest, b) => {
+    const own: AADLabel[] = [];
+    for (const l of labels) if (l.leaves[b]) own.push({ leaves: l.leaves[b]!, anomaly: l.anomaly });
+    if (own.length) forest.update(own, poolScores[b]);
+  });
+}
+
+/**
+ * A per-band anomaly model for any number of bands (Rubin's six; ZTF's two are TwoBandAADModel): one AAD
+ * forest per band, fed with that band's features; a band whose features are not all finite is left out
+ * for that alert, and the final score is the minimum over the bands left (lower = more anomalous), as
+ * Fink combines its two ZTF forests. Labels update each band's forest where the object has valid features.
+ */
+export class BandAADModel implements PerBandAADModel {
+  constructor(readonly bands: readonly string[], readonly forests: readonly AADForest[]) {
+    if (bands.length !== forests.length || bands.length === 0) throw new Error(`BandAADModel: ${bands.length} bands for ${forests.length} forests`);
+  }
+
+  /** Features per band (every forest has the same). */
+  get nFeatures(): number {
+    return this.forests[0].nFeatures;
+  }
+
+  get nEstimators(): number {
+    return this.forests[0].params.nEstimators;
+  }
+
+  /** Scores of each band's rows (NaN-free rows only are valid) and their minimum over the valid bands. */
+  scoreBands(inputs: readonly Float32Array[], rows: number): { scores: Float64Array[]; valid: Uint8Array[]; final: Float64Array } {
+    return scoreForestBands(this.forests, inputs, rows);
+  }
+
+  /** Updates each band's forest from labels given as per-band leaf ids (null where the band is invalid). */
+  updateBands(labels: ReadonlyArray<{ leaves: ReadonlyArray<ArrayLike<number> | null>; anomaly: boolean }>, poolScores: readonly ArrayLike<number>[]): void {
+    updateForestBands(this.forests, labels, poolScores);
+  }
+
+  resetWeights(): void {
+    for (const f of this.forests) f.resetWeights();
+  }
+
+  toJSON(): BandAADJSON {
+    return { schema: BAND_AAD_SCHEMA, bands: [...this.bands], forests: this.forests.map((f) => f.toJSON()) };
+  }
+
+  static fromJSON(json: BandAADJSON): BandAADModel {
+    if (json.schema !== BAND_AAD_SCHEMA) throw new Error(`BandAADModel.fromJSON: schema '${json.schema}' is not ${BAND_AAD_SCHEMA}`);
+    return new BandAADModel(json.bands, json.forests.map((f) => AADForest.fromJSON(f)));
+  }
+}
+
+export interface BandAADJSON {
+  schema: string;
+  bands: string[];
+  forests: AADForestJSON[];
+}
+
+/** Per alert, the minimum score over the bands valid for it; NaN when none is. */
+export function minOverValid(scores: readonly ArrayLike<number>[], valid: readonly ArrayLike<number>[], rows: number, out: Float64Array = new Float64Array(rows)): Float64Array {
+  for (let i = 0; i < rows; i++) {
+    let m = NaN;
+    for (let b = 0; b < scores.length; b++) if (valid[b][i] && !(scores[b][i] >= m)) m = scores[b][i];
+    out[i] = m;
+  }
+  return out;
+}
