@@ -129,7 +129,7 @@ describe('the workbench for a new user', () => {
     await page.goto(`${demo.url}/#/models/microlensing`);
     await page.waitForSelector('[data-testid=module-page]');
     const buttons = await page.$$eval('[data-testid^=module-]:not([data-testid=module-page])', (b) => b.map((x) => x.getAttribute('data-testid')));
-    expect(buttons).toEqual(['module-early-snia', 'module-kilonova', 'module-anomaly', 'module-microlensing', 'module-satellite-glints']);
+    expect(buttons).toEqual(['module-early-snia', 'module-kilonova', 'module-anomaly', 'module-anomaly-rubin', 'module-early-snia-rubin', 'module-microlensing', 'module-satellite-glints']);
     await page.waitForSelector('[data-testid=confusion]');
     expect(await page.$$eval('[data-testid=confusion] tbody tr', (r) => r.length)).toBe(4);
     expect(await page.$$eval('[data-testid=confusion] thead th', (r) => r.map((x) => x.textContent))).toEqual(['', 'predicted ML', 'predicted VAR', 'predicted CONST', 'predicted SN']);

@@ -86,7 +86,7 @@ describe('sieve demo and the store commands', () => {
     expect(r.stdout).toMatch(/early-snia: \d+ seed labels; v1 deployed/);
     expect(r.stdout).toMatch(/anomaly: v1 deployed/);
     const models = JSON.parse(sieve(['models', '--db', db, '--json']).stdout);
-    expect(models.filter((m: { status: string }) => m.status === 'deployed').map((m: { module: string }) => m.module).sort()).toEqual(['anomaly', 'early-snia', 'kilonova', 'microlensing']);
+    expect(models.filter((m: { status: string }) => m.status === 'deployed').map((m: { module: string }) => m.module).sort()).toEqual(['anomaly', 'anomaly-rubin', 'early-snia', 'early-snia-rubin', 'kilonova', 'microlensing']);
     const q = JSON.parse(sieve(['queue', 'early-snia', '--db', db, '--k', '3', '--json', '--expert', 'eve']).stdout);
     expect(q).toHaveLength(3);
     const lab = sieve(['label', String(q[0].alertId), 'SN Ia', '--module', 'early-snia', '--db', db, '--expert', 'eve', '--retrain-every', '1']);

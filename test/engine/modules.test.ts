@@ -150,9 +150,9 @@ describe('a module an expert adds, end to end (the fast-transient example on rea
 });
 
 describe('the shipped modules are declarations too', () => {
-  it('puts early-snia, kilonova, anomaly, microlensing and satellite-glints in a new store, through the same code', async () => {
+  it('puts early-snia, kilonova, anomaly, microlensing, satellite-glints and the Rubin modules in a new store, through the same code', async () => {
     const store = Store.create(path.join(tmp, 'builtin.db'));
-    expect(ensureBuiltinModules(store)).toEqual(['early-snia', 'kilonova', 'anomaly', 'microlensing', 'satellite-glints']);
+    expect(ensureBuiltinModules(store)).toEqual(['early-snia', 'kilonova', 'anomaly', 'anomaly-rubin', 'early-snia-rubin', 'microlensing', 'satellite-glints']);
     expect(ensureBuiltinModules(store)).toEqual([]);
     const snia = moduleOf(store, 'early-snia');
     expect(snia.classNames).toEqual(['other', 'SN Ia']);
