@@ -8,6 +8,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { readAlertFile, simulate, type Alert } from '../datasets/index.ts';
 import { anomalyExtractor, earlySnIaExtractor, kilonovaExtractor, type FeatureExtractor } from '../features/index.ts';
 import { runKndetectSideBySide } from './kndetect.ts';
+import { runRubinSideBySide } from './rubin.ts';
 import { runSigmoidSideBySide } from './sigmoid.ts';
 import { runForestSideBySide, runModelBenchmarks } from './models.ts';
 import { runEngineBenchmarks } from './engine.ts';
@@ -101,7 +102,20 @@ if (ONLY.has('features')) {
   const knRatio = kn.baselineCpuSecondsPerAlert === null ? kn.note : `${(kn.baselineCpuSecondsPerAlert / kn.sieveCpuSecondsPerAlert).toFixed(0)}x  (${kn.note})`;
   console.log(`  ${'kilonova (kndetect)'.padEnd(26)} ${`real ZTF alerts, ${kn.alerts}`.padEnd(52)} ${perCpuS(kn.sieveCpuSecondsPerAlert).padStart(8)} ${perCpuS(kn.baselineCpuSecondsPerAlert).padStart(8)}  ${knRatio}`);
   console.log('  goal: early SN Ia features >= 100x the Python reference per CPU-second on the fit-heavy TNS set');
-  writeFileSync(new URL('./results/features.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), node: process.version, rows, sigmoid: sigmoidRows, kndetect: kn }, null, 2));
+  // Rubin: the 752 ELAsTiCC and real Rubin alerts of ../shared, side by side with light-curve's Python code
+  const rubinAlerts: Alert[] = [];
+  for (const f of ['rubin/elasticc_earlysnia.parquet', 'rubin/elasticc_sample_seed0.parquet', 'rubin/elasticc_agn.parquet', 'lsst/part-2-918301.avro']) {
+    rubinAlerts.push(...(await readAlertFile(`${SHARED}${f}`)).alerts);
+  }
+  const rubin = runRubinSideBySide(rubinAlerts);
+  console.log('\nRubin features side by side with Fink\'s Python code, 1 core each, per CPU-second');
+  console.log(`  ${'features'.padEnd(42)} ${'units'.padEnd(26)} ${'Sieve'.padStart(9)} ${'Python'.padStart(9)}  ratio`);
+  for (const r of rubin) {
+    const ratio = r.baselinePerCpuSecond === null ? r.note : `${(r.sievePerCpuSecond / r.baselinePerCpuSecond).toFixed(0)}x  (${r.note})`;
+    console.log(`  ${r.what.padEnd(42)} ${`${r.units} ${r.unitName}`.padEnd(26)} ${r.sievePerCpuSecond.toFixed(0).padStart(9)} ${(r.baselinePerCpuSecond === null ? '-' : r.baselinePerCpuSecond.toFixed(1)).padStart(9)}  ${ratio}`);
+  }
+  console.log('  goals: Rainbow >= 1,200 fits per CPU-second; anomaly-rubin >= 100,000 band light curves per CPU-second');
+  writeFileSync(new URL('./results/features.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), node: process.version, rows, sigmoid: sigmoidRows, kndetect: kn, rubin }, null, 2));
   // the 100k simulated alerts would otherwise stay in the heap and slow the later sections' garbage collection
   sims.length = 0;
 

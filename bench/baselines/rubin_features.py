@@ -1,0 +1,107 @@
+"""Baseline for bench/rubin.ts: the light-curve package's pure-Python features as Fink's Rubin modules call
+them, on the light curves the bench writes, timed in CPU-seconds.
+
+Usage: rubin_features.py LIGHT_CURVE_SRC DIR [--perturb-ulp]
+  LIGHT_CURVE_SRC holds an importable `light_curve` package whose `light_curve_py` is the checkout's
+  (bench/rubin.ts prepares it from a checkout of light-curve/light-curve-python; the Rust extension is
+  not needed by the Python features).
+  DIR/points.csv: id,mjd,band,flux,err rows (Fink's Rubin light curve: detections, NaN fluxes dropped,
+  sorted by time). Writes DIR/rainbow.csv (id, reference_time ... reduced_chi2; nan where the fit raised)
+  and DIR/ad.csv (id, band, the 26 features of fink_science/rubin/ad_features), and prints
+  {"rainbow_seconds", "rainbow_fits", "ad_seconds", "ad_bands"}.
+  --perturb-ulp moves every normalised flux by one ulp first (how test/fixtures/rubin/rainbow_fit_1ulp.csv
+  was made) and runs the Rainbow fits only.
+
+RainbowFit is called as actsnfink.rainbow.fit_rainbow does (from_angstrom with Fink's LSST wavelengths,
+with_baseline=False, bolometric='sigmoid', temperature='sigmoid'; flux and error divided by the maximum
+flux). The package asks for iminuit >= 2.21 and Debian has 2.11: the version check is skipped, as it was
+for the references in ../shared/data/rubin.
+"""
+import csv
+import json
+import sys
+import time
+import warnings
+
+import numpy as np
+
+WAVES = {"u": 3671.0, "g": 4827.0, "r": 6223.0, "i": 7546.0, "z": 8691.0, "y": 9712.0}
+
+
+def read_points(folder):
+    curves = {}
+    with open(f"{folder}/points.csv") as f:
+        for row in csv.DictReader(f):
+            c = curves.setdefault(int(row["id"]), ([], [], [], []))
+            c[0].append(float(row["mjd"]))
+            c[1].append(row["band"])
+            c[2].append(float(row["flux"]))
+            c[3].append(float(row["err"]))
+    return {k: (np.array(v[0]), np.array(v[1]), np.array(v[2]), np.array(v[3])) for k, v in curves.items()}
+
+
+def main():
+    sys.path.insert(0, sys.argv[1])
+    folder = sys.argv[2]
+    perturb = "--perturb-ulp" in sys.argv
+    warnings.simplefilter("ignore")
+    from light_curve.light_curve_py.features.rainbow._base import BaseRainbowFit
+
+    BaseRainbowFit._check_iminuit = staticmethod(lambda: None)
+    import light_curve.light_curve_py as lc
+
+    curves = read_points(folder)
+    rainbow = lc.RainbowFit.from_angstrom(WAVES, with_baseline=False, bolometric="sigmoid", temperature="sigmoid")
+    rows = []
+    fits = 0
+    t0 = time.process_time()
+    for key, (t, band, flux, err) in curves.items():
+        if len(t) < 7:
+            continue
+        mx = flux.max()
+        f = flux / mx
+        if perturb:
+            f = np.nextafter(f, np.inf)
+        fits += 1
+        try:
+            v = rainbow(t, f, sigma=err / mx, band=band)
+            rows.append([key] + [repr(float(x)) for x in v])
+        except Exception:
+            rows.append([key] + ["nan"] * 7)
+    rainbow_seconds = time.process_time() - t0
+    with open(f"{folder}/rainbow.csv", "w", newline="") as out:
+        w = csv.writer(out)
+        w.writerow(["id", "reference_time", "amplitude", "rise_time", "Tmin", "delta_T", "k_sig", "reduced_chi2"])
+        w.writerows(rows)
+    result = {"rainbow_seconds": rainbow_seconds, "rainbow_fits": fits}
+    if not perturb:
+        # fink_science/rubin/ad_features create_extractor(), one call per band with Fink's fill value
+        extractor = lc.Extractor(
+            lc.Mean(), lc.WeightedMean(), lc.StandardDeviation(), lc.Median(), lc.Amplitude(), lc.BeyondNStd(nstd=1),
+            lc.Cusum(), lc.InterPercentileRange(quantile=0.1), lc.Kurtosis(), lc.LinearTrend(), lc.LinearFit(),
+            lc.MagnitudePercentageRatio(quantile_numerator=0.4, quantile_denominator=0.05),
+            lc.MagnitudePercentageRatio(quantile_numerator=0.2, quantile_denominator=0.1), lc.MaximumSlope(),
+            lc.MedianAbsoluteDeviation(), lc.MedianBufferRangePercentage(quantile=0.1), lc.PercentAmplitude(),
+            lc.MeanVariance(), lc.AndersonDarlingNormal(), lc.ReducedChi2(), lc.Skew(), lc.StetsonK(),
+        )
+        ad_rows = []
+        t0 = time.process_time()
+        for key, (t, band, flux, err) in curves.items():
+            # repeated times are dropped across bands, the first kept (the points come sorted, stably)
+            keep = np.concatenate([[True], np.diff(t) != 0])
+            t, band, flux, err = t[keep], band[keep], flux[keep], err[keep]
+            for b in WAVES:
+                m = band == b
+                if not m.any():
+                    continue
+                v = extractor(t[m], flux[m], err[m], sorted=True, fill_value=np.nan)
+                ad_rows.append([key, b] + [repr(float(x)) for x in v])
+        result["ad_seconds"] = time.process_time() - t0
+        result["ad_bands"] = len(ad_rows)
+        with open(f"{folder}/ad.csv", "w", newline="") as out:
+            csv.writer(out).writerows(ad_rows)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
