@@ -57,6 +57,8 @@ export interface ForestNodes {
 
 const NAN_BIN = 255;
 
+const MAX_FLOAT32 = 3.4028234663852886e38;
+
 /** Per-feature split candidates: bin upper edges (x <= edge[b] is bin <= b); NaN goes to bin 255. */
 function binFeatures(X: Matrix, maxBins: number): { codes: Uint8Array; edges: Float32Array[] } {
   const { rows: n, cols: d, data } = X;
@@ -83,6 +85,10 @@ function binFeatures(X: Matrix, maxBins: number): { codes: Uint8Array; edges: Fl
       if (e[e.length - 1] !== sorted[m - 1]) e.push(sorted[m - 1]);
     }
     const ef = Float32Array.from(e);
+    // A value beyond float32's range is an infinite edge, which a bundle (JSON) cannot hold: clamp it to the
+    // largest finite float32. Every finite value keeps its side of the split (only a +Infinity feature value
+    // would cross, to the right).
+    for (let b = 0; b < ef.length; b++) if (!Number.isFinite(ef[b])) ef[b] = Math.sign(ef[b]) * MAX_FLOAT32;
     edges.push(ef);
     for (let i = 0; i < n; i++) {
       const v = data[i * d + f];

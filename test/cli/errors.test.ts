@@ -39,7 +39,7 @@ describe('every CLI error is one line', () => {
     [['simulate', '--out', path.join(tmp, 's.jsonl'), '--workers', '-3'], 2, /--workers.*'-3' is not a positive integer/],
     [['queue', 'anomaly', '--strategy', 'bogus', '--db', db], 2, /--strategy.*'bogus' is invalid.*uncertainty, margin, entropy, committee, random/],
     [['queue', 'anomaly', '--strategy', 'margin', '--db', db], 2, /anomaly is an anomaly module, ranked by its AAD score/],
-    [['queue', 'nope', '--db', db], 2, /unknown module 'nope' \(modules of this store: early-snia, kilonova, anomaly, microlensing, satellite-glints\)/],
+    [['queue', 'nope', '--db', db], 2, /unknown module 'nope' \(modules of this store: early-snia, kilonova, anomaly, anomaly-rubin, early-snia-rubin, microlensing, satellite-glints\)/],
     [['queue', 'No_Such', '--db', db], 2, /'No_Such' is not a module name/],
     [['deploy', 'early-snia', 'abc', '--db', db], 2, /'abc' is not a positive integer/],
     [['export', 'early-snia', '--db', db, '--format', 'onnx', '--out', '/dev/null', '--version', 'abc'], 2, /--version.*'abc' is not a positive integer/],

@@ -27,6 +27,27 @@ describe('model bundle', () => {
     expect(Array.from(rf.predictProba(X))).toEqual(Array.from((modelFromBundle(b) as RandomForestClassifier).predictProba(X)));
   });
 
+  it('holds a forest trained on values beyond float32 (e.g. a slope over two points a second apart)', () => {
+    const n = 200;
+    const data = new Float32Array(n * 2);
+    const labels = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      // a double of 1e39 becomes Infinity in float32; the split edges must stay serialisable
+      data[i * 2] = i % 3 === 0 ? 1e39 : i % 3 === 1 ? -1e39 : i;
+      data[i * 2 + 1] = i;
+      labels[i] = i % 3 === 0 ? 1 : 0;
+    }
+    const Xi = { data, rows: n, cols: 2 };
+    const rf = new RandomForestClassifier({ nEstimators: 10, seed: 1 }).fit(Xi, labels);
+    const b = createBundle({ module: 'm', version: '1', model: rf, featureSpec: spec, classNames: ['a', 'b'], training: { X: Xi, y: labels }, metrics: {} });
+    const back = modelFromBundle(parseBundle(serializeBundle(b))) as RandomForestClassifier;
+    // finite rows and the -Infinity ones score as before; the classes are still told apart
+    const p = back.predictProba(Xi);
+    expect(p[0 * 2 + 1]).toBeGreaterThan(0.5);
+    expect(p[1 * 2 + 1]).toBeLessThan(0.5);
+    expect(p[2 * 2 + 1]).toBeLessThan(0.5);
+  });
+
   it('is the same bundle for the same seed, a different one for another seed', () => {
     expect(serializeBundle(build(1))).toBe(serializeBundle(build(1)));
     expect(build(1).manifest.modelSha256).toBe(build(1, '2030-01-01T00:00:00.000Z').manifest.modelSha256);

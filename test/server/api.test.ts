@@ -219,9 +219,12 @@ describe('API alerts and models', () => {
     const p = snia.probabilities.reduce((s: number, c: { p: number }) => s + c.p, 0);
     expect(p).toBeCloseTo(1, 9);
     const anomaly = a.modules.find((m: { module: string }) => m.module === 'anomaly').anomaly;
-    expect(Object.keys(anomaly).sort()).toEqual(['final', 'scoreG', 'scoreR']);
-    for (const k of ['final', 'scoreG', 'scoreR']) if (anomaly[k] !== null) expect(Number.isFinite(anomaly[k])).toBe(true);
-    expect(anomaly.final === null || anomaly.scoreG !== null || anomaly.scoreR !== null).toBe(true);
+    expect(Object.keys(anomaly).sort()).toEqual(['bands', 'final']);
+    // Fink's two ZTF forests, by name
+    expect(anomaly.bands.map((b: { band: string }) => b.band)).toEqual(['g', 'r']);
+    for (const b of anomaly.bands) if (b.score !== null) expect(Number.isFinite(b.score)).toBe(true);
+    if (anomaly.final !== null) expect(Number.isFinite(anomaly.final)).toBe(true);
+    expect(anomaly.final === null || anomaly.bands.some((b: { score: number | null }) => b.score !== null)).toBe(true);
     for (const kind of ['science', 'template', 'difference']) {
       expect(a.cutouts[kind]).toBe(`/api/alerts/${id}/cutouts/${kind}.png`);
       const png = await app.inject({ url: `${a.cutouts[kind]}?stretch=asinh` });

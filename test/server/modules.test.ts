@@ -26,7 +26,7 @@ class MemorySink implements ResultSink {
 beforeAll(async () => {
   db = await demoStore();
   store = Store.create(db);
-  wb = new Workbench(store, { ...DEFAULT_WORKBENCH_OPTIONS, retrainEvery: 0, log: () => {} });
+  wb = new Workbench(store, { ...DEFAULT_WORKBENCH_OPTIONS, retrainEvery: 0, log: (l) => process.stderr.write(`${l}\n`) });
   app = await buildApp(wb);
   admin = store.addUser('mod-admin', 'admin').token;
   expert = store.addUser('mod-expert', 'expert').token;
@@ -41,7 +41,7 @@ afterAll(async () => {
 describe('modules through the API', () => {
   it('lists the declarations; an admin adds one (201), an unchanged one is 200, an expert may not (403), a bad one is 400', async () => {
     const modules = (await app.inject({ url: '/api/modules' })).json() as Array<{ name: string; declaration: { survey: string }; revision: number }>;
-    expect(modules.map((m) => m.name)).toEqual(['early-snia', 'kilonova', 'anomaly', 'microlensing', 'satellite-glints']);
+    expect(modules.map((m) => m.name)).toEqual(['early-snia', 'kilonova', 'anomaly', 'anomaly-rubin', 'early-snia-rubin', 'microlensing', 'satellite-glints']);
     expect(modules[0]).toMatchObject({ revision: 1, declaration: { survey: 'ztf' } });
     const example = JSON.parse(readFileSync(path.join(REPO_ROOT, 'engine', 'modules', 'examples', 'fast-transient.json'), 'utf8'));
     expect((await app.inject({ method: 'POST', url: '/api/modules', headers: auth(expert), payload: { declaration: example } })).statusCode).toBe(403);
