@@ -642,6 +642,140 @@ export function errorsFromCovariance(V: Float64Array, n: number, errordef: numbe
   return Float64Array.from({ length: n }, (_, i) => Math.sqrt(2 * errordef * V[i * n + i]));
 }
 
+export interface SimplexResult {
+  readonly x: Float64Array;
+  readonly fval: number;
+  /** Step sizes for what follows: the simplex's extent scaled to errordef / EDM. */
+  readonly errors: Float64Array;
+  readonly valid: boolean;
+  readonly calls: number;
+}
+
+/**
+ * Minuit's SIMPLEX (Nelder and Mead with Minuit's constants: reflection 1, contraction 0.5, expansion 2,
+ * rho in [4, 8] along the line through the centroid), from x0 with steps 10 x the initial gradient's step
+ * sizes; stops when the spread of the simplex's values drops below tolerance x errordef.
+ */
+export function simplex(f: MigradFunction, x0: ArrayLike<number>, errors: ArrayLike<number>, errordef: number, tolerance: number): SimplexResult {
+  const n = f.n;
+  const fn = new CountedFunction(f);
+  const maxCalls = 200 + 100 * n + 5 * n * n;
+  const minEdm = Math.max(tolerance * errordef, EPS2);
+  const x = Float64Array.from(x0);
+  const f0 = fn.value(x);
+  const gstep = initialDerivatives(x, errors, errordef).gstep;
+  const points: Float64Array[] = [Float64Array.from(x) as Float64Array];
+  const values: number[] = [f0];
+  let jl = 0;
+  let jh = 0;
+  let amin = f0;
+  let aming = f0;
+  for (let i = 0; i < n; i++) {
+    const dmin = 8 * EPS2 * (Math.abs(x[i]) + EPS2);
+    const step = Math.max(10 * gstep[i], dmin);
+    x[i] += step;
+    const v = fn.value(x);
+    if (v < amin) {
+      amin = v;
+      jl = i + 1;
+    }
+    if (v > aming) {
+      aming = v;
+      jh = i + 1;
+    }
+    points.push(Float64Array.from(x));
+    values.push(v);
+    x[i] -= step;
+  }
+  const spread = () => values[jh] - values[jl];
+  const update = (y: number, p: Float64Array) => {
+    points[jh] = p;
+    values[jh] = y;
+    if (y < values[jl]) jl = jh;
+    let h = 0;
+    for (let i = 1; i < values.length; i++) if (values[i] > values[h]) h = i;
+    jh = h;
+  };
+  const combine = (a: number, pa: Float64Array, b: number, pb: Float64Array) => Float64Array.from({ length: n }, (_, k) => a * pa[k] + b * pb[k]);
+  const centroid = () => {
+    const c = new Float64Array(n);
+    for (let i = 0; i <= n; i++) if (i !== jh) for (let k = 0; k < n; k++) c[k] += points[i][k] / n;
+    return c;
+  };
+  let edmBefore: number;
+  do {
+    amin = values[jl];
+    edmBefore = spread();
+    const pbar = centroid();
+    const pstar = combine(2, pbar, -1, points[jh]);
+    const ystar = fn.value(pstar);
+    if (ystar > amin) {
+      if (ystar < values[jh]) {
+        const before = jh;
+        update(ystar, pstar);
+        if (before !== jh) continue;
+      }
+      const pstst = combine(0.5, points[jh], 0.5, pbar);
+      const ystst = fn.value(pstst);
+      if (ystst > values[jh]) break;
+      update(ystst, pstst);
+      continue;
+    }
+    const pstst = combine(2, pstar, -1, pbar);
+    const ystst = fn.value(pstst);
+    const y1 = (ystar - values[jh]) * 3;
+    const y2 = (ystst - values[jh]) * 2;
+    let rho = (0.5 * (3 * y1 - 2 * y2)) / (y1 - y2);
+    if (rho < 4) {
+      if (ystst < values[jl]) update(ystst, pstst);
+      else update(ystar, pstar);
+      continue;
+    }
+    if (rho > 8) rho = 8;
+    const prho = combine(rho, pbar, 1 - rho, points[jh]);
+    const yrho = fn.value(prho);
+    if (yrho < values[jl] && yrho < ystst) {
+      update(yrho, prho);
+      continue;
+    }
+    if (ystst < values[jl]) {
+      update(ystst, pstst);
+      continue;
+    }
+    if (yrho > values[jl]) {
+      if (ystst < values[jl]) update(ystst, pstst);
+      else update(ystar, pstar);
+      continue;
+    }
+    if (ystar > values[jh]) {
+      const pc = combine(0.5, points[jh], 0.5, pbar);
+      const yc = fn.value(pc);
+      if (yc > values[jh]) break;
+      update(yc, pc);
+    }
+  } while ((spread() > minEdm || edmBefore > minEdm) && fn.calls < maxCalls);
+  let pbar: Float64Array = centroid();
+  let ybar = fn.value(pbar);
+  if (ybar < values[jl]) update(ybar, pbar);
+  else {
+    pbar = points[jl];
+    ybar = values[jl];
+  }
+  const scale = Math.sqrt(errordef / spread());
+  const out = new Float64Array(n);
+  for (let k = 0; k < n; k++) {
+    let lo = points[0][k];
+    let hi = lo;
+    for (const p of points) {
+      if (p[k] < lo) lo = p[k];
+      if (p[k] > hi) hi = p[k];
+    }
+    out[k] = (hi - lo) * scale;
+  }
+  const valid = fn.calls <= maxCalls && !(spread() > minEdm);
+  return { x: Float64Array.from(pbar), fval: ybar, errors: out, valid, calls: fn.calls };
+}
+
 export interface IminuitFitResult {
   readonly x: Float64Array;
   readonly fval: number;
@@ -652,10 +786,10 @@ export interface IminuitFitResult {
 
 /**
  * What the light-curve package does with iminuit (strategy 0, tol 0.1): up to ten rounds of migrad() and,
- * when it converged, hesse(); stop when both are valid. iminuit's migrad() itself calls MIGRAD up to five
- * times until valid, each from the last state and its covariance; its hesse() marks the minimum invalid
- * when the EDM recomputed with the accurate Hessian exceeds 10 x 0.002 x tol x errordef. A round whose
- * migrad() fails would go to SIMPLEX, which is not implemented: such fits report failure.
+ * when it converged, hesse(), else simplex(); stop when migrad and hesse are both valid. iminuit's migrad()
+ * itself calls MIGRAD up to five times until valid, each from the last state and its covariance; its
+ * hesse() marks the minimum invalid when the EDM recomputed with the accurate Hessian exceeds
+ * 10 x 0.002 x tol x errordef.
  */
 export function iminuitFit(f: MigradFunction, x0: ArrayLike<number>, options: MigradOptions): IminuitFitResult {
   const n = f.n;
@@ -677,7 +811,16 @@ export function iminuitFit(f: MigradFunction, x0: ArrayLike<number>, options: Mi
       errors = errorsFromCovariance(m.V, n, up);
       if (m.valid || m.callLimit) break;
     }
-    if (!m || !m.valid) return { x, fval, valid: false, reason: `migrad: ${m?.reason ?? 'not run'} (simplex fallback not implemented)`, calls };
+    if (!m || !m.valid) {
+      // light-curve's loop: an invalid migrad() is followed by simplex(), then migrad() again
+      const sx = simplex(f, x, errors, up, options.tolerance);
+      calls += sx.calls;
+      x = sx.x;
+      fval = sx.fval;
+      errors = sx.errors;
+      covariance = undefined;
+      continue;
+    }
     const h = hesse(f, x, fval, m.g, errors, up);
     calls += h.calls;
     covariance = h.V;

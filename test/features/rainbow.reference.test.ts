@@ -20,8 +20,7 @@ import { REPO_ROOT, sharedPath } from '../shared.ts';
  *   - Fink's own code, one ulp away, is outside the rule too (the reference is not reproducible), or
  *   - our parameters reach a lower value of the very same cost (a better minimum), which
  *     rainbowObjective measures: it reproduces Fink's reduced chi2 at Fink's parameters to 1e-9.
- * Everything else is unexplained and must stay rare; fits that Fink obtains only through iminuit's SIMPLEX
- * fallback (not implemented) are counted as missing.
+ * Everything else is unexplained and must stay rare, as must fits one side gets and the other does not.
  */
 
 const FILES: Array<[string, string[]]> = [
@@ -126,10 +125,11 @@ describe("Rainbow against Fink's Rubin early SN Ia code (reference/<file>_rainbo
     }
     const total = t.agree + t.flat + t.finkUnstable + t.lowerCost + t.unexplained.length + t.missing.length;
     expect(total).toBe(399);
-    // measured on 2026-12-01: 162 agree, 41 flat (51% by the rule; Fink's own code one ulp away: 56%)
-    expect(t.agree + t.flat).toBeGreaterThanOrEqual(180);
-    expect(t.unexplained.length, t.unexplained.join('; ')).toBeLessThanOrEqual(40);
-    expect(t.missing.length).toBeLessThanOrEqual(55);
+    // measured on 2026-12-01: 188 agree, 48 flat (59% by the rule; Fink's own code one ulp away: 56%),
+    // 123 where Fink one ulp away is outside the rule too, 13 at a lower cost, 19 unexplained, 8 not fitted
+    expect(t.agree + t.flat).toBeGreaterThanOrEqual(220);
+    expect(t.unexplained.length, t.unexplained.join('; ')).toBeLessThanOrEqual(25);
+    expect(t.missing.length, t.missing.join('; ')).toBeLessThanOrEqual(12);
     expect(t.extra.length).toBeLessThanOrEqual(3);
     console.log(`rainbow: ${t.agree} agree, ${t.flat} flat, ${t.finkUnstable} where Fink's code one ulp away differs too, ${t.lowerCost} at a lower cost, ${t.unexplained.length} unexplained, ${t.missing.length} not fitted, ${t.extra.length} fitted where Fink raised`);
   });
@@ -180,8 +180,9 @@ describe("Rainbow against Fink's Rubin early SN Ia code (reference/<file>_rainbo
     expect(zeros + t.extra.length).toBe(711);
     expect(t.extra.length).toBeLessThanOrEqual(1);
     expect(t.agree + t.flat + t.finkUnstable + t.lowerCost + t.unexplained.length + t.missing.length).toBe(41);
-    expect(t.unexplained.length, t.unexplained.join('; ')).toBeLessThanOrEqual(6);
-    expect(t.missing.length).toBeLessThanOrEqual(5);
+    // measured: 13 agree, 4 flat, 22 where Fink one ulp away differs too, 2 unexplained, none missing
+    expect(t.unexplained.length, t.unexplained.join('; ')).toBeLessThanOrEqual(4);
+    expect(t.missing.length).toBeLessThanOrEqual(2);
     console.log(`early-snia-rubin: ${zeros} zero rows agree; fits: ${t.agree} agree, ${t.flat} flat, ${t.finkUnstable} Fink-unstable, ${t.lowerCost} lower cost, ${t.unexplained.length} unexplained (${t.unexplained.join(', ')}), ${t.missing.length} missing, ${t.extra.length} extra`);
   });
 });
