@@ -1,5 +1,5 @@
 import type { LightCurve } from '../datasets/index.ts';
-import { logNormalCdf, ppf, sortedMedian } from './lightCurveStats.ts';
+import { logNormalCdf, ordinaryLeastSquares, ppf, sortedMedian, weightedLeastSquares } from './lightCurveStats.ts';
 
 /**
  * The 25 light-curve features Fink's anomaly-detection module feeds its isolation forests
@@ -130,52 +130,13 @@ export function anomalyFeaturesFromArrays(
     const var3 = (m2 / (n - 1)) ** 1.5;
     if (var3 > 0) out[offset + 16] = ((n / ((n - 1) * (n - 2))) * m3) / var3; // skew
     // Ordinary least squares: slope, its standard error, and the residual scatter.
-    let st = 0;
-    for (let i = 0; i < n; i++) st += t[i];
-    const tMean = st / n;
-    let sxx = 0;
-    let sxy = 0;
-    for (let i = 0; i < n; i++) {
-      const dt = t[i] - tMean;
-      sxx += dt * dt;
-      sxy += dt * (m[i] - mean);
-    }
-    const slope = sxy / sxx;
-    let rss = 0;
-    for (let i = 0; i < n; i++) {
-      const r = m[i] - mean - slope * (t[i] - tMean);
-      rss += r * r;
-    }
+    const { slope, sxx, rss } = ordinaryLeastSquares(t, m, n, mean);
     const noise2 = rss / (n - 2);
     out[offset + 21] = slope; // linear_trend
     out[offset + 9] = Math.sqrt(noise2 / sxx); // linear_trend_sigma
     out[offset + 8] = Math.sqrt(noise2); // linear_trend_noise
     // Weighted least squares with weights 1/sigma^2.
-    let sw = 0;
-    let swt = 0;
-    let swm = 0;
-    for (let i = 0; i < n; i++) {
-      const w = 1 / (sigma[i] * sigma[i]);
-      sw += w;
-      swt += w * t[i];
-      swm += w * m[i];
-    }
-    const tw = swt / sw;
-    const mw = swm / sw;
-    let swtt = 0;
-    let swtm = 0;
-    for (let i = 0; i < n; i++) {
-      const w = 1 / (sigma[i] * sigma[i]);
-      const dt = t[i] - tw;
-      swtt += w * dt * dt;
-      swtm += w * dt * (m[i] - mw);
-    }
-    const wslope = swtm / swtt;
-    let wchi2 = 0;
-    for (let i = 0; i < n; i++) {
-      const r = (m[i] - mw - wslope * (t[i] - tw)) / sigma[i];
-      wchi2 += r * r;
-    }
+    const { slope: wslope, stt: swtt, chi2: wchi2 } = weightedLeastSquares(t, m, sigma, n);
     out[offset + 6] = wslope; // linear_fit_slope
     out[offset + 7] = Math.sqrt(1 / swtt); // linear_fit_slope_sigma
     out[offset + 19] = wchi2 / (n - 2); // linear_fit_reduced_chi2

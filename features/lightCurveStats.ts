@@ -110,3 +110,60 @@ export function logNormalCdf(z: number): number {
   if (z <= 0) return logNormalCdfNonPositive(z);
   return Math.log1p(-Math.exp(logNormalCdfNonPositive(-z)));
 }
+
+/**
+ * Ordinary least squares of m on t around the means (`mMean` given: the caller's mean of m): slope, the
+ * sum of squared time deviations and the residual sum of squares.
+ */
+export function ordinaryLeastSquares(t: Float64Array, m: Float64Array, n: number, mMean: number): { slope: number; sxx: number; rss: number } {
+  let st = 0;
+  for (let i = 0; i < n; i++) st += t[i];
+  const tMean = st / n;
+  let sxx = 0;
+  let sxy = 0;
+  for (let i = 0; i < n; i++) {
+    const dt = t[i] - tMean;
+    sxx += dt * dt;
+    sxy += dt * (m[i] - mMean);
+  }
+  const slope = sxy / sxx;
+  let rss = 0;
+  for (let i = 0; i < n; i++) {
+    const r = m[i] - mMean - slope * (t[i] - tMean);
+    rss += r * r;
+  }
+  return { slope, sxx, rss };
+}
+
+/**
+ * Weighted least squares of m on t with weights 1/sigma^2, around the weighted means: slope, the weighted
+ * sum of squared time deviations (1 / slope variance) and the chi2 of the residuals.
+ */
+export function weightedLeastSquares(t: Float64Array, m: Float64Array, sigma: Float64Array, n: number): { slope: number; stt: number; chi2: number } {
+  let sw = 0;
+  let swt = 0;
+  let swm = 0;
+  for (let i = 0; i < n; i++) {
+    const w = 1 / (sigma[i] * sigma[i]);
+    sw += w;
+    swt += w * t[i];
+    swm += w * m[i];
+  }
+  const tw = swt / sw;
+  const mw = swm / sw;
+  let stt = 0;
+  let stm = 0;
+  for (let i = 0; i < n; i++) {
+    const w = 1 / (sigma[i] * sigma[i]);
+    const dt = t[i] - tw;
+    stt += w * dt * dt;
+    stm += w * dt * (m[i] - mw);
+  }
+  const slope = stm / stt;
+  let chi2 = 0;
+  for (let i = 0; i < n; i++) {
+    const r = (m[i] - mw - slope * (t[i] - tw)) / sigma[i];
+    chi2 += r * r;
+  }
+  return { slope, stt, chi2 };
+}

@@ -1,5 +1,5 @@
 import type { LightCurve } from '../datasets/index.ts';
-import { logNormalCdf, sortedMedian } from './lightCurveStats.ts';
+import { logNormalCdf, ordinaryLeastSquares, sortedMedian, weightedLeastSquares } from './lightCurveStats.ts';
 
 /**
  * The 26 features of Fink's Rubin anomaly module (fink_science/rubin/ad_features, create_extractor()), in
@@ -241,27 +241,9 @@ function skew(f: Float64Array, n: number, mean: number, scratch: RubinAnomalyScr
 
 /** Ordinary least squares of f on t: slope, its standard error, and the residual scatter. */
 function linearTrend(t: Float64Array, f: Float64Array, n: number, out: Float64Array, at: number): void {
-  let st = 0;
   let sf = 0;
-  for (let i = 0; i < n; i++) {
-    st += t[i];
-    sf += f[i];
-  }
-  const tm = st / n;
-  const fm = sf / n;
-  let sxx = 0;
-  let sxy = 0;
-  for (let i = 0; i < n; i++) {
-    const dt = t[i] - tm;
-    sxx += dt * dt;
-    sxy += dt * (f[i] - fm);
-  }
-  const slope = sxy / sxx;
-  let rss = 0;
-  for (let i = 0; i < n; i++) {
-    const r = f[i] - fm - slope * (t[i] - tm);
-    rss += r * r;
-  }
+  for (let i = 0; i < n; i++) sf += f[i];
+  const { slope, sxx, rss } = ordinaryLeastSquares(t, f, n, sf / n);
   const red = rss / (n - 2);
   const v0 = slope;
   const v1 = Math.sqrt(red / sxx);
@@ -275,31 +257,7 @@ function linearTrend(t: Float64Array, f: Float64Array, n: number, out: Float64Ar
 
 /** Weighted least squares (weights 1/sigma^2): slope, its sigma as the package writes it, reduced chi2. */
 function linearFit(t: Float64Array, f: Float64Array, e: Float64Array, n: number, out: Float64Array, at: number, scratch: RubinAnomalyScratch): void {
-  let sw = 0;
-  let swt = 0;
-  let swf = 0;
-  for (let i = 0; i < n; i++) {
-    const w = 1 / (e[i] * e[i]);
-    sw += w;
-    swt += w * t[i];
-    swf += w * f[i];
-  }
-  const tw = swt / sw;
-  const fw = swf / sw;
-  let stt = 0;
-  let stf = 0;
-  for (let i = 0; i < n; i++) {
-    const w = 1 / (e[i] * e[i]);
-    const dt = t[i] - tw;
-    stt += w * dt * dt;
-    stf += w * dt * (f[i] - fw);
-  }
-  const slope = stf / stt;
-  let chi2 = 0;
-  for (let i = 0; i < n; i++) {
-    const r = (f[i] - fw - slope * (t[i] - tw)) / e[i];
-    chi2 += r * r;
-  }
+  const { slope, chi2 } = weightedLeastSquares(t, f, e, n);
   // The package's sigma: sqrt(1 / ((avg_w(t^2) - avg_w(t)^2) * sum(1/sigma^2))), in numpy's arithmetic,
   // cancellation included, so that the values agree where raw MJDs make it lose digits.
   const { a, b } = scratch;

@@ -81,6 +81,15 @@ function epochs(rng: Random, start: number, days: number, seasonPhase: number): 
   return { jd: order.map((i) => jd[i]), band: order.map((i) => band[i]), limit: order.map((i) => limit[i]) };
 }
 
+/** The object's random stream, its class and the days shown around it (the same draws in both surveys). */
+function drawObject(seed: number, index: number, options: SimulationOptions) {
+  const rng = new Random(seed, index);
+  const className = chooseClass(rng, options);
+  const transient = TRANSIENT_CLASSES.has(className);
+  const window = transient ? options.transientWindowDays ?? 150 : options.variableWindowDays ?? 240;
+  return { rng, className, transient, window };
+}
+
 /**
  * One simulated object, a pure function of (seed, index): object i is the same whatever else is
  * simulated. Photometry: flux error from the 5-sigma limit (sigma_f = f_lim / 5) plus a 1% calibration
@@ -89,10 +98,7 @@ function epochs(rng: Random, start: number, days: number, seasonPhase: number): 
  */
 export function simulateObject(seed: number, index: number, options: SimulationOptions = {}): SimulatedObject {
   if (options.survey === 'lsst') return simulateLsstObject(seed, index, options);
-  const rng = new Random(seed, index);
-  const className = chooseClass(rng, options);
-  const transient = TRANSIENT_CLASSES.has(className);
-  const window = transient ? options.transientWindowDays ?? 150 : options.variableWindowDays ?? 240;
+  const { rng, className, transient, window } = drawObject(seed, index, options);
   const start = SURVEY_START_JD + Math.floor(rng.uniform(0, 1200));
   const seasonPhase = rng.next();
   const ep = epochs(rng, start, window, seasonPhase);
@@ -182,10 +188,7 @@ const LSST_START_MJD = 60800;
 
 /** The LSST mode of simulateObject: the same classes and source models, observed as Rubin would. */
 function simulateLsstObject(seed: number, index: number, options: SimulationOptions): SimulatedObject {
-  const rng = new Random(seed, index);
-  const className = chooseClass(rng, options);
-  const transient = TRANSIENT_CLASSES.has(className);
-  const window = transient ? options.transientWindowDays ?? 150 : options.variableWindowDays ?? 240;
+  const { rng, className, transient, window } = drawObject(seed, index, options);
   const startMjd = LSST_START_MJD + Math.floor(rng.uniform(0, 1200));
   const seasonPhase = rng.next();
   const tRef = startMjd + 2400000.5 + rng.uniform(0.2, 0.8) * window;
