@@ -59,6 +59,12 @@ export class RainbowWorkspace {
   jac = new Float64Array(64 * NP);
   sorted = new Float64Array(64);
   p = new Float64Array(NP);
+  /** modelValues' reuse: (t0, rise) of bolExp, (t0, t_color) of twoSm1Of, and T, T_amplitude of sedOf. */
+  cacheKey = new Float64Array(6).fill(NaN);
+  bolExp = new Float64Array(64);
+  bolInside = new Uint8Array(64);
+  twoSm1Of = new Float64Array(64);
+  sedOf = new Float64Array(64);
   lo = new Float64Array(NP);
   hi = new Float64Array(NP);
   ensure(n: number): void {
@@ -70,6 +76,10 @@ export class RainbowWorkspace {
     this.nu = new Float64Array(size);
     this.hnu = new Float64Array(size);
     this.nu3 = new Float64Array(size);
+    this.bolExp = new Float64Array(size);
+    this.bolInside = new Uint8Array(size);
+    this.twoSm1Of = new Float64Array(size);
+    this.sedOf = new Float64Array(size);
     this.r = new Float64Array(size);
     this.sq = new Float64Array(size);
     this.jac = new Float64Array(size * NP);
@@ -139,6 +149,7 @@ function pow4(t: number): number {
  * at parameters p in scaled units, with the package's saturations and order of operations.
  */
 function model(ws: RainbowWorkspace, n: number, p: ArrayLike<number>, averageNu: number, withJacobian: boolean): void {
+  if (!withJacobian) return modelValues(ws, n, p, averageNu);
   const t0 = p[0];
   const amp = p[1];
   const rise = p[2];
@@ -200,6 +211,57 @@ function model(ws: RainbowWorkspace, n: number, p: ArrayLike<number>, averageNu:
   }
 }
 
+/**
+ * The model values alone, reusing per point what the last call computed for the same parameters: the
+ * numerical derivatives move one parameter at a time, and e.g. a step in amplitude leaves the
+ * blackbody part as it was. Every value is computed by the same operations on the same inputs as in
+ * `model`, so the results are bit for bit the same.
+ */
+function modelValues(ws: RainbowWorkspace, n: number, p: ArrayLike<number>, averageNu: number): void {
+  const t0 = p[0];
+  const amp = p[1];
+  const rise = p[2];
+  const temp0 = p[3];
+  const tAmp = p[4];
+  const tColor = p[5];
+  const { t, hnu, nu3, r, cacheKey, bolExp, bolInside, twoSm1Of, sedOf } = ws;
+  const sameBol = cacheKey[0] === t0 && cacheKey[1] === rise;
+  const sameSigmoid = cacheKey[2] === t0 && cacheKey[3] === tColor;
+  const sameSed = sameSigmoid && cacheKey[4] === temp0 && cacheKey[5] === tAmp;
+  for (let i = 0; i < n; i++) {
+    const dt = t[i] - t0;
+    if (!sameBol) {
+      bolInside[i] = dt > -100 * rise ? 1 : 0;
+      bolExp[i] = bolInside[i] ? Math.exp(-dt / rise) : 0;
+    }
+    // far before t0 (or a NaN rise time): no bolometric flux, as numpy's mask gives
+    const bol = bolInside[i] ? amp / (bolExp[i] + 1) : 0;
+    if (!sameSed) {
+      if (!sameSigmoid) {
+        if (dt <= -100 * tColor) twoSm1Of[i] = 1;
+        else if (dt >= 100 * tColor) twoSm1Of[i] = -1;
+        else if (dt > -100 * tColor && dt < 100 * tColor) {
+          const es = Math.exp(dt / tColor);
+          twoSm1Of[i] = 2 * (1 / (1 + es)) - 1;
+        } else twoSm1Of[i] = NaN;
+      }
+      const w = twoSm1Of[i];
+      // temp0 (1 + tAmp) and temp0 (1 - tAmp) are this formula at w = +-1 exactly
+      const temp = Number.isNaN(w) ? 0 : temp0 * (1 + tAmp * w);
+      const x = hnu[i] / (BOLTZMANN * temp);
+      const planck = (nu3[i] * Math.exp(-x)) / -Math.expm1(-x);
+      sedOf[i] = planck / ((STEFAN_BOLTZMANN * pow4(temp)) / Math.PI / averageNu);
+    }
+    r[i] = sedOf[i] * bol;
+  }
+  cacheKey[0] = t0;
+  cacheKey[1] = rise;
+  cacheKey[2] = t0;
+  cacheKey[3] = tColor;
+  cacheKey[4] = temp0;
+  cacheKey[5] = tAmp;
+}
+
 /** chi2 / 2 of the model in ws.r against ws.y with errors ws.e, summed as numpy sums. */
 function halfChi2(ws: RainbowWorkspace, n: number): number {
   const { y, e, r, sq } = ws;
@@ -252,6 +314,7 @@ function prepare(
     if (i > 0 && !(mjd[i] > mjd[i - 1])) return mjd[i] === mjd[i - 1] ? 't must be unique' : 't must be sorted';
   }
   ws.ensure(n);
+  ws.cacheKey.fill(NaN);
   const { t, y, e, nu } = ws;
   // scalers: time by mean and std, flux by std (no shift without baseline)
   const [tMean, tStd] = meanStd(mjd, n, ws.sq);
