@@ -64,6 +64,17 @@ export function exportFinkAnomalyZip(forests: { forestG: AADForest; forestR: AAD
   }, { mtime: new Date('2020-01-01T00:00:00Z') });
 }
 
+/**
+ * A per-band AAD model of any survey in the same layout: one ONNX forest per band,
+ * `forest_<band>_AAD_<name>.onnx`, each taking that band's features in the module's column order.
+ */
+export function exportBandAnomalyZip(forests: ReadonlyArray<{ band: string; forest: AADForest }>, name: string): Uint8Array {
+  if (!/^[A-Za-z0-9_.-]+$/.test(name)) throw new Error(`model name '${name}' must be letters, digits, '_', '.', '-'`);
+  const files: Record<string, Uint8Array> = {};
+  for (const { band, forest } of forests) files[`forest_${band}_AAD_${name}.onnx`] = aadForestToOnnx(forest, `forest_${band}_AAD_${name}`);
+  return fflate().zipSync(files, { mtime: new Date('2020-01-01T00:00:00Z') });
+}
+
 /** Rows with any non-finite feature are invalid for a band, as in Fink. */
 export function validRows(data: Float32Array, rows: number, cols = FINK_MODEL_COLUMNS.length): Uint8Array {
   const ok = new Uint8Array(rows);

@@ -6,7 +6,7 @@ export { AADForest, DEFAULT_AAD_PARAMS, FINK_AAD_PARAMS, AAD_SCHEMA, kthSmallest
 export { MLPClassifier, DEFAULT_MLP_PARAMS, MLP_SCHEMA, loadTensorFlow, type MLPParams, type MLPJSON } from './mlp.ts';
 export { randomForestToOnnx, aadForestToOnnx, isolationForestToOnnx, readOnnxTreeRegressor, type OnnxTreeRegressor } from './onnx.ts';
 export {
-  FINK_MODEL_COLUMNS, FINK_FOREST_INPUT_BAND, importFinkAnomalyZip, exportFinkAnomalyZip, validRows, combineBandScores,
+  FINK_MODEL_COLUMNS, FINK_FOREST_INPUT_BAND, importFinkAnomalyZip, exportFinkAnomalyZip, exportBandAnomalyZip, validRows, combineBandScores,
   jsScorer, onnxRuntimeScorer, scoreTwoBand, type FinkAnomalyModel, type BandScorer,
 } from './finkAnomaly.ts';
 export {

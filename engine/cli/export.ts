@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import {
-  AADForest, IsolationForest, RandomForestClassifier, TwoBandAADModel, aadForestToOnnx, exportFinkAnomalyZip, isolationForestToOnnx,
+  AADForest, BandAADModel, IsolationForest, RandomForestClassifier, TwoBandAADModel, aadForestToOnnx, exportBandAnomalyZip, exportFinkAnomalyZip, isolationForestToOnnx,
   modelFromBundle, parseBundle, randomForestToOnnx, randomForestToSklearnPickle, serializeBundle, type ModelBundle,
 } from '../../models/index.ts';
 
@@ -29,13 +29,15 @@ export function exportModelBytes(bundle: ModelBundle, source: string, format: st
       if (model instanceof RandomForestClassifier) bytes = randomForestToOnnx(model);
       else if (model instanceof AADForest) bytes = aadForestToOnnx(model);
       else if (model instanceof IsolationForest) bytes = isolationForestToOnnx(model);
-      else throw new Error(`${source}: a ${bundle.manifest.modelType} model has no single-file ONNX export (use --format fink-anomaly-zip for two-band anomaly modules)`);
+      else throw new Error(`${source}: a ${bundle.manifest.modelType} model has no single-file ONNX export (use --format fink-anomaly-zip for per-band anomaly modules)`);
       return { bytes, fileName: `${base}.onnx`, contentType: 'application/octet-stream' };
     }
     case 'fink-anomaly-zip': {
-      if (!(model instanceof TwoBandAADModel)) throw new Error(`${source}: fink-anomaly-zip needs a two-band AAD module, this bundle holds a ${bundle.manifest.modelType}`);
       const zipName = name ?? base;
-      return { bytes: exportFinkAnomalyZip({ forestG: model.forestG, forestR: model.forestR }, zipName), fileName: `${zipName}.zip`, contentType: 'application/zip' };
+      if (model instanceof TwoBandAADModel) return { bytes: exportFinkAnomalyZip({ forestG: model.forestG, forestR: model.forestR }, zipName), fileName: `${zipName}.zip`, contentType: 'application/zip' };
+      // a Rubin (or any per-band) module: one forest per band in the same layout
+      if (model instanceof BandAADModel) return { bytes: exportBandAnomalyZip(model.bands.map((band, b) => ({ band, forest: model.forests[b] })), zipName), fileName: `${zipName}.zip`, contentType: 'application/zip' };
+      throw new Error(`${source}: fink-anomaly-zip needs a per-band AAD module, this bundle holds a ${bundle.manifest.modelType}`);
     }
     case 'sklearn': {
       if (!(model instanceof RandomForestClassifier)) throw new Error(`${source}: the sklearn format is a RandomForestClassifier; this bundle holds a ${bundle.manifest.modelType}`);

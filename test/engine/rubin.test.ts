@@ -1,10 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { unzipSync } from 'fflate';
+import * as ort from 'onnxruntime-node';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readAlertFile, simulate, simulateObject, stringifyJsonExact, toSieveRecord, alertFromSieveRecord, parseJsonExact } from '../../datasets/index.ts';
 import { extractorByName } from '../../features/index.ts';
 import { BandAADModel, RandomForestClassifier, modelFromBundle, serializeBundle } from '../../models/index.ts';
+import { exportModelBytes } from '../../engine/cli/export.ts';
 import {
   AnomalyQueueSession, ensureBuiltinModules, loadModuleVersion, moduleOf, nextQueue, retrainClassifier, scoreAlerts, Store, updateAnomalyModule,
 } from '../../engine/index.ts';
@@ -113,6 +116,17 @@ describe('the Rubin modules train, queue, deploy and score on Rubin alerts', () 
       // the label moved the weights: the remaining alerts' scores changed
       const scoreBefore = new Map(before.map((e) => [e.alertId, e.score]));
       expect(after.some((e) => scoreBefore.has(e.alertId) && scoreBefore.get(e.alertId) !== e.score)).toBe(true);
+
+      // exported for a broker: one ONNX forest per band, scoring as the band's forest does
+      const zip = unzipSync(exportModelBytes(store.getBundle('anomaly-rubin', ar.version), 'anomaly-rubin', 'fink-anomaly-zip', 'rubin').bytes);
+      expect(Object.keys(zip)).toEqual(bands.map((b) => `forest_${b}_AAD_rubin.onnx`));
+      const band = (model as BandAADModel).forests[0];
+      const F = band.nFeatures;
+      const probe = new Float32Array(50 * F).map((_, k) => ((k * 7919) % 1000) / 10);
+      const onnxSession = await ort.InferenceSession.create(zip[`forest_${bands[0]}_AAD_rubin.onnx`], { logSeverityLevel: 3 });
+      const onnxScores = (await onnxSession.run({ X: new ort.Tensor('float32', probe, [50, F]) })).score.data as Float32Array;
+      const ours = band.scoreSamples({ data: probe, rows: 50, cols: F });
+      for (let i = 0; i < 50; i++) expect(Math.abs(onnxScores[i] - ours[i])).toBeLessThanOrEqual(1e-5);
 
       // the broker side: both deployed versions score real Rubin Avro and ELAsTiCC Parquet
       store.deploy('early-snia-rubin', 1, 'test', 'first');
