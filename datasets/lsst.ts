@@ -57,7 +57,10 @@ export function alertFromLsstPacket(packet: RawRecord): Alert {
   const obj = isRecord(packet.diaObject) ? packet.diaObject : undefined;
   const candid = packet.alertId !== undefined && packet.alertId !== null ? bigId(packet, 'alertId') : bigId(src, 'diaSourceId');
   // Solar-system sources carry no diaObject (its id is null or 0); they are keyed by their ssObjectId.
-  const diaObjectId = obj && obj.diaObjectId !== null && obj.diaObjectId !== undefined ? bigId(obj, 'diaObjectId') : bigId(src, 'diaObjectId');
+  // The diaSource's copy first: Fink's Parquet may hold the diaObject's ids as float64 (rounded above 2^53)
+  const srcId = src.diaObjectId;
+  const srcExact = typeof srcId === 'bigint' || (typeof srcId === 'number' && Number.isSafeInteger(srcId)) || (typeof srcId === 'string' && /^\d+$/.test(srcId));
+  const diaObjectId = srcExact ? bigId(src, 'diaObjectId') : obj && obj.diaObjectId !== null && obj.diaObjectId !== undefined ? bigId(obj, 'diaObjectId') : bigId(src, 'diaObjectId');
   const solarSystem = diaObjectId === 0n;
   const objectId = solarSystem ? `ss${bigId(src, 'ssObjectId').toString()}` : diaObjectId.toString();
 

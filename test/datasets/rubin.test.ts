@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { decodeLightCurve, encodeLightCurve, readAlertFile } from '../../datasets/index.ts';
+import { alertFromLsstPacket, decodeLightCurve, encodeLightCurve, readAlertFile } from '../../datasets/index.ts';
 import { sharedPath } from '../shared.ts';
 
 interface RefLightCurve {
@@ -66,5 +66,14 @@ describe('Rubin alerts: ELAsTiCC Parquet and Rubin Avro into the light curve Fin
     expect(a.extra.alertId).toBeUndefined();
     expect(a.extra.brokerIngestTimestamp).toMatch(/^\d{4}-\d\d-\d\dT/);
     expect(a.extra.year).toBe(2026);
+  });
+
+  it("takes the diaObjectId from the diaSource when Fink's Parquet holds the diaObject's as a rounded float64", () => {
+    const src = { diaSourceId: 169813006680588318n, diaObjectId: 169813006680588318n, midpointMjdTai: 61000.5, band: 'r', psfFlux: 1000, psfFluxErr: 50, ra: 10, dec: -5 };
+    const a = alertFromLsstPacket({ diaSource: src, diaObject: { diaObjectId: 169813006680588320, nDiaSources: 1 } });
+    expect(a.objectId).toBe('169813006680588318');
+    expect(a.extra['diaObject.nDiaSources']).toBe(1);
+    // with no exact id anywhere, the alert is refused, naming the field
+    expect(() => alertFromLsstPacket({ diaSource: { ...src, diaObjectId: null }, diaObject: { diaObjectId: 169813006680588320 } })).toThrow(/diaObjectId/);
   });
 });
