@@ -1,7 +1,8 @@
 """Baseline for bench/rubin.ts: the light-curve package's pure-Python features as Fink's Rubin modules call
 them, on the light curves the bench writes, timed in CPU-seconds.
 
-Usage: rubin_features.py LIGHT_CURVE_SRC DIR [--perturb-ulp]
+Usage: rubin_features.py LIGHT_CURVE_SRC DIR
+       rubin_features.py LIGHT_CURVE_SRC --perturbed LIGHTCURVES_JSONL OUT_CSV up|down
   LIGHT_CURVE_SRC holds an importable `light_curve` package whose `light_curve_py` is the checkout's
   (bench/rubin.ts prepares it from a checkout of light-curve/light-curve-python; the Rust extension is
   not needed by the Python features).
@@ -9,8 +10,10 @@ Usage: rubin_features.py LIGHT_CURVE_SRC DIR [--perturb-ulp]
   sorted by time). Writes DIR/rainbow.csv (id, reference_time ... reduced_chi2; nan where the fit raised)
   and DIR/ad.csv (id, band, the 26 features of fink_science/rubin/ad_features), and prints
   {"rainbow_seconds", "rainbow_fits", "ad_seconds", "ad_bands"}.
-  --perturb-ulp moves every normalised flux by one ulp first (how test/fixtures/rubin/rainbow_fit_1ulp.csv
-  was made) and runs the Rainbow fits only.
+  --perturbed: the Rainbow fit of every light curve of ../shared/data/rubin/reference/lightcurves.jsonl with
+  7 points or more, each normalised flux first moved by one ulp up or down (numpy.nextafter), written as
+  file,row,alertId,reference_time,...,reduced_chi2 (nan where the fit raised): how
+  test/fixtures/rubin/rainbow_fit_1ulp*.csv were made.
 
 RainbowFit is called as actsnfink.rainbow.fit_rainbow does (from_angstrom with Fink's LSST wavelengths,
 with_baseline=False, bolometric='sigmoid', temperature='sigmoid'; flux and error divided by the maximum
@@ -40,18 +43,50 @@ def read_points(folder):
     return {k: (np.array(v[0]), np.array(v[1]), np.array(v[2]), np.array(v[3])) for k, v in curves.items()}
 
 
-def main():
-    sys.path.insert(0, sys.argv[1])
-    folder = sys.argv[2]
-    perturb = "--perturb-ulp" in sys.argv
-    warnings.simplefilter("ignore")
+def rainbow_feature():
     from light_curve.light_curve_py.features.rainbow._base import BaseRainbowFit
 
     BaseRainbowFit._check_iminuit = staticmethod(lambda: None)
     import light_curve.light_curve_py as lc
 
+    return lc.RainbowFit.from_angstrom(WAVES, with_baseline=False, bolometric="sigmoid", temperature="sigmoid")
+
+
+def perturbed(jsonl, out_csv, direction):
+    rainbow = rainbow_feature()
+    towards = np.inf if direction == "up" else -np.inf
+    with open(out_csv, "w", newline="") as out:
+        w = csv.writer(out)
+        w.writerow(["file", "row", "alertId", "reference_time", "amplitude", "rise_time", "Tmin", "delta_T", "k_sig", "reduced_chi2"])
+        for line in open(jsonl):
+            d = json.loads(line)
+            flux = np.array([np.nan if x is None else x for x in d["flux"]], dtype=float)
+            mask = ~np.isnan(flux)
+            if mask.sum() < 7:
+                continue
+            order = np.argsort(np.array(d["mjd"])[mask], kind="stable")
+            t = np.array(d["mjd"])[mask][order]
+            f = flux[mask][order]
+            e = np.array(d["err"])[mask][order]
+            band = np.array(d["band"])[mask][order]
+            mx = f.max()
+            try:
+                v = [repr(float(x)) for x in rainbow(t, np.nextafter(f / mx, towards), sigma=e / mx, band=band)]
+            except Exception:
+                v = ["nan"] * 7
+            w.writerow([d["file"].split(".")[0], d["row"], d["alertId"]] + v)
+
+
+def main():
+    sys.path.insert(0, sys.argv[1])
+    warnings.simplefilter("ignore")
+    if sys.argv[2] == "--perturbed":
+        return perturbed(sys.argv[3], sys.argv[4], sys.argv[5])
+    folder = sys.argv[2]
+    import light_curve.light_curve_py as lc
+
     curves = read_points(folder)
-    rainbow = lc.RainbowFit.from_angstrom(WAVES, with_baseline=False, bolometric="sigmoid", temperature="sigmoid")
+    rainbow = rainbow_feature()
     rows = []
     fits = 0
     t0 = time.process_time()
@@ -59,12 +94,9 @@ def main():
         if len(t) < 7:
             continue
         mx = flux.max()
-        f = flux / mx
-        if perturb:
-            f = np.nextafter(f, np.inf)
         fits += 1
         try:
-            v = rainbow(t, f, sigma=err / mx, band=band)
+            v = rainbow(t, flux / mx, sigma=err / mx, band=band)
             rows.append([key] + [repr(float(x)) for x in v])
         except Exception:
             rows.append([key] + ["nan"] * 7)
@@ -74,32 +106,31 @@ def main():
         w.writerow(["id", "reference_time", "amplitude", "rise_time", "Tmin", "delta_T", "k_sig", "reduced_chi2"])
         w.writerows(rows)
     result = {"rainbow_seconds": rainbow_seconds, "rainbow_fits": fits}
-    if not perturb:
-        # fink_science/rubin/ad_features create_extractor(), one call per band with Fink's fill value
-        extractor = lc.Extractor(
-            lc.Mean(), lc.WeightedMean(), lc.StandardDeviation(), lc.Median(), lc.Amplitude(), lc.BeyondNStd(nstd=1),
-            lc.Cusum(), lc.InterPercentileRange(quantile=0.1), lc.Kurtosis(), lc.LinearTrend(), lc.LinearFit(),
-            lc.MagnitudePercentageRatio(quantile_numerator=0.4, quantile_denominator=0.05),
-            lc.MagnitudePercentageRatio(quantile_numerator=0.2, quantile_denominator=0.1), lc.MaximumSlope(),
-            lc.MedianAbsoluteDeviation(), lc.MedianBufferRangePercentage(quantile=0.1), lc.PercentAmplitude(),
-            lc.MeanVariance(), lc.AndersonDarlingNormal(), lc.ReducedChi2(), lc.Skew(), lc.StetsonK(),
-        )
-        ad_rows = []
-        t0 = time.process_time()
-        for key, (t, band, flux, err) in curves.items():
-            # repeated times are dropped across bands, the first kept (the points come sorted, stably)
-            keep = np.concatenate([[True], np.diff(t) != 0])
-            t, band, flux, err = t[keep], band[keep], flux[keep], err[keep]
-            for b in WAVES:
-                m = band == b
-                if not m.any():
-                    continue
-                v = extractor(t[m], flux[m], err[m], sorted=True, fill_value=np.nan)
-                ad_rows.append([key, b] + [repr(float(x)) for x in v])
-        result["ad_seconds"] = time.process_time() - t0
-        result["ad_bands"] = len(ad_rows)
-        with open(f"{folder}/ad.csv", "w", newline="") as out:
-            csv.writer(out).writerows(ad_rows)
+    # fink_science/rubin/ad_features create_extractor(), one call per band with Fink's fill value
+    extractor = lc.Extractor(
+        lc.Mean(), lc.WeightedMean(), lc.StandardDeviation(), lc.Median(), lc.Amplitude(), lc.BeyondNStd(nstd=1),
+        lc.Cusum(), lc.InterPercentileRange(quantile=0.1), lc.Kurtosis(), lc.LinearTrend(), lc.LinearFit(),
+        lc.MagnitudePercentageRatio(quantile_numerator=0.4, quantile_denominator=0.05),
+        lc.MagnitudePercentageRatio(quantile_numerator=0.2, quantile_denominator=0.1), lc.MaximumSlope(),
+        lc.MedianAbsoluteDeviation(), lc.MedianBufferRangePercentage(quantile=0.1), lc.PercentAmplitude(),
+        lc.MeanVariance(), lc.AndersonDarlingNormal(), lc.ReducedChi2(), lc.Skew(), lc.StetsonK(),
+    )
+    ad_rows = []
+    t0 = time.process_time()
+    for key, (t, band, flux, err) in curves.items():
+        # repeated times are dropped across bands, the first kept (the points come sorted, stably)
+        keep = np.concatenate([[True], np.diff(t) != 0])
+        t, band, flux, err = t[keep], band[keep], flux[keep], err[keep]
+        for b in WAVES:
+            m = band == b
+            if not m.any():
+                continue
+            v = extractor(t[m], flux[m], err[m], sorted=True, fill_value=np.nan)
+            ad_rows.append([key, b] + [repr(float(x)) for x in v])
+    result["ad_seconds"] = time.process_time() - t0
+    result["ad_bands"] = len(ad_rows)
+    with open(f"{folder}/ad.csv", "w", newline="") as out:
+        csv.writer(out).writerows(ad_rows)
     print(json.dumps(result))
 
 

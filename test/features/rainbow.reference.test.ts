@@ -14,10 +14,11 @@ import { REPO_ROOT, sharedPath } from '../shared.ts';
  * The issue's rule: a row agrees when every column is within 1e-3 relative, or, where the optimum is flat,
  * the reduced chi2 within 1e-5 and every parameter within 2%. Migrad stops where its EDM estimate drops
  * below 1e-4, short of the minimum, at a point that depends on every rounding on the way:
- * test/fixtures/rubin/rainbow_fit_1ulp.csv holds what Fink's own code returns when each flux moves by one
+ * test/fixtures/rubin/rainbow_fit_1ulp.csv holds what Fink's own code returns when each flux moves up by one
  * ulp, and that run meets the rule against the reference for only 225 of 399 alerts. So a row outside the
  * rule is explained when
- *   - Fink's own code, one ulp away, is outside the rule too (the reference is not reproducible), or
+ *   - Fink's own code, with the fluxes one ulp up or one ulp down (test/fixtures/rubin/rainbow_fit_1ulp*.csv),
+ *     is outside the rule too (the reference is not reproducible), or
  *   - our parameters reach a lower value of the very same cost (a better minimum), which
  *     rainbowObjective measures: it reproduces Fink's reduced chi2 at Fink's parameters to 1e-9.
  * Everything else is unexplained and must stay rare, as must fits one side gets and the other does not.
@@ -64,11 +65,11 @@ interface Tally {
   extra: string[];
 }
 
-function explain(a: Alert, id: string, got: ArrayLike<number>, want: number[], perturbed: number[] | undefined, t: Tally): void {
+function explain(a: Alert, id: string, got: ArrayLike<number>, want: number[], perturbed: Array<number[] | undefined>, t: Tally): void {
   const v = verdict(got, want);
   if (v === 'agree') t.agree++;
   else if (v === 'flat') t.flat++;
-  else if (perturbed && (perturbed.some(Number.isNaN) || verdict(perturbed, want) === 'differ')) t.finkUnstable++;
+  else if (perturbed.some((p) => p && (p.some(Number.isNaN) || verdict(p, want) === 'differ'))) t.finkUnstable++;
   else if (cost(a, got).cost <= cost(a, want).cost) t.lowerCost++;
   else t.unexplained.push(id);
 }
@@ -76,7 +77,10 @@ function explain(a: Alert, id: string, got: ArrayLike<number>, want: number[], p
 describe("Rainbow against Fink's Rubin early SN Ia code (reference/<file>_rainbow_fit.csv, <file>_rainbow.csv)", async () => {
   const alertsByFile = new Map<string, Alert[]>();
   for (const [name, where] of FILES) alertsByFile.set(name, (await readAlertFile(sharedPath(...where))).alerts);
-  const perturbed = new Map(readRows(`${REPO_ROOT}/test/fixtures/rubin/rainbow_fit_1ulp.csv`).map((r) => [`${r.file}:${r.row}`, FIT_COLUMNS.map((c) => Number(r[c]))]));
+  const fixture = (name: string) => new Map(readRows(`${REPO_ROOT}/test/fixtures/rubin/${name}`).map((r) => [`${r.file}:${r.row}`, FIT_COLUMNS.map((c) => Number(r[c]))]));
+  const up = fixture('rainbow_fit_1ulp.csv');
+  const down = fixture('rainbow_fit_1ulp_down.csv');
+  const perturbed = { get: (key: string) => [up.get(key), down.get(key)] };
 
   it("computes Fink's cost: at Fink's parameters the package's reduced chi2 comes back to 1e-9 for all 399 fits", () => {
     let n = 0;
@@ -125,10 +129,10 @@ describe("Rainbow against Fink's Rubin early SN Ia code (reference/<file>_rainbo
     }
     const total = t.agree + t.flat + t.finkUnstable + t.lowerCost + t.unexplained.length + t.missing.length;
     expect(total).toBe(399);
-    // measured on 2026-12-01: 188 agree, 48 flat (59% by the rule; Fink's own code one ulp away: 56%),
-    // 123 where Fink one ulp away is outside the rule too, 13 at a lower cost, 19 unexplained, 8 not fitted
+    // measured on 2026-12-01: 188 agree, 48 flat (59% by the rule; Fink's own code one ulp up: 56%, down:
+    // 58%), 137 where Fink one ulp away is outside the rule too, 10 at a lower cost, 8 unexplained, 8 not fitted
     expect(t.agree + t.flat).toBeGreaterThanOrEqual(220);
-    expect(t.unexplained.length, t.unexplained.join('; ')).toBeLessThanOrEqual(25);
+    expect(t.unexplained.length, t.unexplained.join('; ')).toBeLessThanOrEqual(12);
     expect(t.missing.length, t.missing.join('; ')).toBeLessThanOrEqual(12);
     expect(t.extra.length).toBeLessThanOrEqual(3);
     console.log(`rainbow: ${t.agree} agree, ${t.flat} flat, ${t.finkUnstable} where Fink's code one ulp away differs too, ${t.lowerCost} at a lower cost, ${t.unexplained.length} unexplained, ${t.missing.length} not fitted, ${t.extra.length} fitted where Fink raised`);
