@@ -73,7 +73,7 @@ if (ONLY.has('features')) {
     rows.push({ extractor: ex.spec.name, data: `${N_SIM} simulated curves`, alerts: n, seconds: s, alertsPerSecond: n / s });
   }
   // the 100k simulated alerts would otherwise stay in the heap and slow the fits below (and the later
-  // sections) with garbage collection: the Rainbow row ran at 247 fits/CPU-s beside them, 445 without
+  // sections) with garbage collection: the Rainbow row ran at 247 fits/CPU-s beside them, 398 without
   sims.length = 0;
 
   console.log(`\nFeature extraction, 1 thread (Node ${process.version}); simulation of ${N_SIM} curves took ${simSeconds.toFixed(1)} s\n`);
