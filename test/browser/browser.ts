@@ -1,9 +1,10 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { REPO_ROOT } from '../shared.ts';
 
 /** Debian's chromium (apt-get install chromium), with the flags this machine's closed network needs. */
@@ -74,4 +75,25 @@ export async function startDemo(args: string[] = []): Promise<DemoProcess> {
       child.kill('SIGTERM');
     }),
   };
+}
+
+/** Where the browser tests write their screenshots (not kept in git). */
+export const ARTIFACTS = path.join(REPO_ROOT, 'test', 'artifacts');
+
+/**
+ * One demo server and one chromium for a test file: started before its tests, stopped after them (the demo
+ * must exit 0). The returned object's fields are set once beforeAll has run.
+ */
+export function demoAndBrowser(args: string[]): { demo: DemoProcess; browser: Browser } {
+  const env = {} as { demo: DemoProcess; browser: Browser };
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    env.demo = await startDemo(args);
+    env.browser = await launchChromium();
+  }, 200_000);
+  afterAll(async () => {
+    await env.browser?.close();
+    if (env.demo) expect(await env.demo.stop()).toBe(0);
+  });
+  return env;
 }

@@ -1,29 +1,15 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../shared.ts';
-import { launchChromium, startDemo, type DemoProcess } from './browser.ts';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { ARTIFACTS, demoAndBrowser } from './browser.ts';
 
 /** The workbench as a new user met it (issue 10): each check failed on the UI before the fix. */
-const ARTIFACTS = path.join(REPO_ROOT, 'test', 'artifacts');
-let demo: DemoProcess;
-let browser: Browser;
-
-beforeAll(async () => {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  demo = await startDemo(['--n', '300', '--retrain-every', '0']);
-  browser = await launchChromium();
-}, 200_000);
-
-afterAll(async () => {
-  await browser?.close();
-  if (demo) expect(await demo.stop()).toBe(0);
-});
+const env = demoAndBrowser(['--n', '300', '--retrain-every', '0']);
 
 async function signedIn(viewport = { width: 1400, height: 900 }): Promise<Page> {
-  const page = await browser.newPage({ viewport });
-  await page.goto(`${demo.url}/#token=${demo.adminToken}`);
+  const page = await env.browser.newPage({ viewport });
+  await page.goto(`${env.demo.url}/#token=${env.demo.adminToken}`);
   await expect.poll(() => page.textContent('[data-testid=whoami]')).toContain('demo-admin');
   return page;
 }
@@ -35,7 +21,7 @@ describe('the workbench for a new user', () => {
   it('shows three stamps on the first screen of every queue', async () => {
     const page = await signedIn();
     for (const module of ['early-snia', 'kilonova', 'anomaly']) {
-      await page.goto(`${demo.url}/#/queue/${module}`);
+      await page.goto(`${env.demo.url}/#/queue/${module}`);
       await page.waitForSelector('[data-testid=alert-view]');
       expect(await page.$$('.nocutout'), module).toHaveLength(0);
       for (const kind of ['science', 'template', 'difference']) {
@@ -47,21 +33,21 @@ describe('the workbench for a new user', () => {
 
   it('labels an alert opened by search, with the module\'s keys', async () => {
     const page = await signedIn();
-    const [hit] = (await (await fetch(`${demo.url}/api/alerts?withCutouts=true&limit=1`)).json()) as Array<{ id: number; objectId: string }>;
-    await page.goto(`${demo.url}/#/queue/kilonova`);
+    const [hit] = (await (await fetch(`${env.demo.url}/api/alerts?withCutouts=true&limit=1`)).json()) as Array<{ id: number; objectId: string }>;
+    await page.goto(`${env.demo.url}/#/queue/kilonova`);
     await page.fill('[data-testid=search]', hit.objectId);
     await page.press('[data-testid=search]', 'Enter');
     await expect.poll(() => page.getAttribute('[data-testid=alert-view]', 'data-alert-id')).toBe(String(hit.id));
     await page.waitForSelector('[data-testid=label-bar]');
     await page.keyboard.press('2');
     await expect.poll(() => page.textContent('[data-testid=status]')).toContain(`${hit.objectId}: other (kilonova)`);
-    const mine = (await (await fetch(`${demo.url}/api/labels?module=kilonova`, { headers: { authorization: `Bearer ${demo.adminToken}` } })).json()) as Array<{ alertId: number; label: string; queue: string }>;
+    const mine = (await (await fetch(`${env.demo.url}/api/labels?module=kilonova`, { headers: { authorization: `Bearer ${env.demo.adminToken}` } })).json()) as Array<{ alertId: number; label: string; queue: string }>;
     expect(mine[0]).toMatchObject({ alertId: hit.id, label: 'other', queue: 'search' });
   });
 
   it('keeps the label buttons in view on the anomaly queue at 1400x900', async () => {
     const page = await signedIn({ width: 1400, height: 900 });
-    await page.goto(`${demo.url}/#/queue/anomaly`);
+    await page.goto(`${env.demo.url}/#/queue/anomaly`);
     await page.waitForSelector('[data-testid=features] tr');
     expect(await page.$$eval('[data-testid=features] tr', (r) => r.length)).toBe(50);
     const bar = (await page.$('[data-testid=label-bar]'))!;
@@ -74,8 +60,8 @@ describe('the workbench for a new user', () => {
   it('shows units, dashes for ZTF\'s -999 sentinels and what "row" means', async () => {
     const page = await signedIn();
     // a simulated alert: ssdistnr is ZTF's -999 "no solar-system object"
-    const [sim] = (await (await fetch(`${demo.url}/api/alerts?objectId=SIM1x0`)).json()) as Array<{ id: number }>;
-    await page.goto(`${demo.url}/#/alert/${sim.id}`);
+    const [sim] = (await (await fetch(`${env.demo.url}/api/alerts?objectId=SIM1x0`)).json()) as Array<{ id: number }>;
+    await page.goto(`${env.demo.url}/#/alert/${sim.id}`);
     await page.waitForSelector('[data-testid=context-ssdistnr]');
     expect((await page.textContent('[data-testid=context-ssdistnr]'))!.trim()).toBe('—');
     expect(await page.textContent('[data-testid=context-distpsnr1]')).toMatch(/arcsec$/);
@@ -83,7 +69,7 @@ describe('the workbench for a new user', () => {
     // every context field with an explanation carries it as the row's title
     expect(await page.getAttribute('tr:has([data-testid=context-ssdistnr])', 'title')).toMatch(/solar-system object/);
     // the early SN Ia features carry their units (the sigmoid's a in 1/day, b in days, c in FLUXCAL)
-    await page.goto(`${demo.url}/#/queue/early-snia`);
+    await page.goto(`${env.demo.url}/#/queue/early-snia`);
     await page.waitForSelector('[data-testid=feature-a_g]');
     expect(await page.textContent('[data-testid=feature-a_g]')).toMatch(/1\/day$/);
     expect(await page.textContent('[data-testid=feature-b_r]')).toMatch(/day$/);
@@ -91,18 +77,18 @@ describe('the workbench for a new user', () => {
   });
 
   it('signs in from a #token= link opened in a tab that already shows the workbench', async () => {
-    const page = await browser.newPage();
-    await page.goto(`${demo.url}/#/queue/early-snia`);
+    const page = await env.browser.newPage();
+    await page.goto(`${env.demo.url}/#/queue/early-snia`);
     await page.waitForSelector('[data-testid=token-input]');
-    await page.evaluate((t) => ((globalThis as unknown as { location: { hash: string } }).location.hash = `#token=${t}`), demo.adminToken);
+    await page.evaluate((t) => ((globalThis as unknown as { location: { hash: string } }).location.hash = `#token=${t}`), env.demo.adminToken);
     await expect.poll(() => page.textContent('[data-testid=whoami]').catch(() => null)).toContain('demo-admin');
   });
 
   it('shows toasts away from the comment box', async () => {
     const page = await signedIn();
-    await page.goto(`${demo.url}/#/queue/early-snia`);
+    await page.goto(`${env.demo.url}/#/queue/early-snia`);
     await page.waitForSelector('[data-testid=comment]');
-    await page.evaluate(async (t) => fetch('/api/models/early-snia/retrain', { method: 'POST', headers: { authorization: `Bearer ${t}`, 'content-type': 'application/json' }, body: '{}' }), demo.adminToken);
+    await page.evaluate(async (t) => fetch('/api/models/early-snia/retrain', { method: 'POST', headers: { authorization: `Bearer ${t}`, 'content-type': 'application/json' }, body: '{}' }), env.demo.adminToken);
     await page.waitForSelector('[data-testid=toast]', { timeout: 90_000 });
     const toast = (await (await page.$('[data-testid=toast]'))!.boundingBox())!;
     const comment = (await (await page.$('[data-testid=comment]'))!.boundingBox())!;
@@ -111,22 +97,22 @@ describe('the workbench for a new user', () => {
 
   it('warns that the held-out set is too small and marks the version provisional; no meaningless anomaly curve', async () => {
     const page = await signedIn();
-    await page.goto(`${demo.url}/#/models/early-snia`);
+    await page.goto(`${env.demo.url}/#/models/early-snia`);
     await page.waitForSelector('[data-testid=versions]');
     await expect.poll(async () => (await page.textContent('[data-testid=small-heldout]'))?.replace(/\s+/g, ' ')).toMatch(/too small to decide.*under 30 objects per class/);
     expect(await page.$$('[data-testid=provisional-1]')).toHaveLength(1);
     expect(await page.textContent('[data-testid=gate-1]')).toMatch(/fom [\d.]+ \[[\d.]+, [\d.]+\]/);
-    const api = (await (await fetch(`${demo.url}/api/models/early-snia/1`)).json()) as { provisional: boolean; gate: { challenger: { low: number; high: number } } };
+    const api = (await (await fetch(`${env.demo.url}/api/models/early-snia/1`)).json()) as { provisional: boolean; gate: { challenger: { low: number; high: number } } };
     expect(api.provisional).toBe(true);
     expect(api.gate.challenger.low).toBeLessThanOrEqual(api.gate.challenger.high);
-    await page.goto(`${demo.url}/#/models/anomaly`);
+    await page.goto(`${env.demo.url}/#/models/anomaly`);
     await page.waitForSelector('[data-testid=no-curve]');
     await page.screenshot({ path: path.join(ARTIFACTS, 'models-view-provisional.png'), fullPage: true });
   });
 
   it('shows every module of the store with its page; a four-class module has a 4 x 4 confusion matrix', async () => {
     const page = await signedIn();
-    await page.goto(`${demo.url}/#/models/microlensing`);
+    await page.goto(`${env.demo.url}/#/models/microlensing`);
     await page.waitForSelector('[data-testid=module-page]');
     const buttons = await page.$$eval('[data-testid^=module-]:not([data-testid=module-page])', (b) => b.map((x) => x.getAttribute('data-testid')));
     expect(buttons).toEqual(['module-early-snia', 'module-kilonova', 'module-anomaly', 'module-anomaly-rubin', 'module-early-snia-rubin', 'module-microlensing', 'module-satellite-glints']);
@@ -138,12 +124,12 @@ describe('the workbench for a new user', () => {
   });
 
   it('downloads a module report that opens with no request leaving the page', async () => {
-    const res = await fetch(`${demo.url}/api/models/early-snia/report.html`);
+    const res = await fetch(`${env.demo.url}/api/models/early-snia/report.html`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-disposition')).toContain('early-snia-report.html');
     const file = path.join(ARTIFACTS, 'early-snia-report-download.html');
     writeFileSync(file, await res.text());
-    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    const page = await env.browser.newPage({ viewport: { width: 1200, height: 900 } });
     const requests: string[] = [];
     page.on('request', (r) => requests.push(r.url()));
     await page.goto(`file://${file}`);
@@ -155,7 +141,7 @@ describe('the workbench for a new user', () => {
 
   it('keeps no keypress latencies unless measuring', async () => {
     const page = await signedIn();
-    await page.goto(`${demo.url}/#/queue/anomaly`);
+    await page.goto(`${env.demo.url}/#/queue/anomaly`);
     await page.waitForSelector('[data-testid=alert-view]');
     const before = await page.getAttribute('[data-testid=alert-view]', 'data-alert-id');
     await page.keyboard.press('s');

@@ -1,39 +1,23 @@
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../shared.ts';
-import { launchChromium, startDemo, type DemoProcess } from './browser.ts';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { ARTIFACTS, demoAndBrowser } from './browser.ts';
 
 /** A Rubin alert as a Rubin expert meets it in the workbench (issue 12). */
-const ARTIFACTS = path.join(REPO_ROOT, 'test', 'artifacts');
-// a real Rubin alert of ../shared/data/lsst/part-2-918301.avro: 377 detections in 5 bands and 624 forced-photometry points
 const RUBIN_OBJECT = '170028513894596704';
-let demo: DemoProcess;
-let browser: Browser;
-
-beforeAll(async () => {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  demo = await startDemo(['--n', '300', '--retrain-every', '0']);
-  browser = await launchChromium();
-}, 200_000);
-
-afterAll(async () => {
-  await browser?.close();
-  if (demo) expect(await demo.stop()).toBe(0);
-});
+const env = demoAndBrowser(['--n', '300', '--retrain-every', '0']);
 
 async function signedIn(): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-  await page.goto(`${demo.url}/#token=${demo.adminToken}`);
+  const page = await env.browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  await page.goto(`${env.demo.url}/#token=${env.demo.adminToken}`);
   await expect.poll(() => page.textContent('[data-testid=whoami]')).toContain('demo-admin');
   return page;
 }
 
 describe('a Rubin alert in the workbench', () => {
   it('shows flux in nJy in Rubin colours, forced photometry as open points, the three stamps, Rubin fields and the Fink Rubin portal', async () => {
-    const [hit] = (await (await fetch(`${demo.url}/api/alerts?objectId=${RUBIN_OBJECT}`)).json()) as Array<{ id: number }>;
-    const detail = (await (await fetch(`${demo.url}/api/alerts/${hit.id}?modules=anomaly-rubin`, { headers: { authorization: `Bearer ${demo.adminToken}` } })).json()) as {
+    const [hit] = (await (await fetch(`${env.demo.url}/api/alerts?objectId=${RUBIN_OBJECT}`)).json()) as Array<{ id: number }>;
+    const detail = (await (await fetch(`${env.demo.url}/api/alerts/${hit.id}?modules=anomaly-rubin`, { headers: { authorization: `Bearer ${env.demo.adminToken}` } })).json()) as {
       survey: string; lightCurve: { bands: string[]; detected: number[] }; context: Record<string, unknown>; extra: Record<string, unknown>; links: Array<{ name: string; url: string }>;
       modules: Array<{ module: string; anomaly?: { bands: Array<{ band: string }> } }>;
     };
@@ -45,9 +29,9 @@ describe('a Rubin alert in the workbench', () => {
     expect(detail.links.find((l) => l.name === 'Fink (Rubin)')?.url).toBe(`https://lsst.fink-portal.org/${RUBIN_OBJECT}`);
 
     const page = await signedIn();
-    await page.goto(`${demo.url}/#/queue/anomaly-rubin`);
+    await page.goto(`${env.demo.url}/#/queue/anomaly-rubin`);
     await page.waitForSelector('[data-testid=alert-view]');
-    await page.goto(`${demo.url}/#/alert/${hit.id}`);
+    await page.goto(`${env.demo.url}/#/alert/${hit.id}`);
     await page.waitForSelector('[data-testid=context-reliability]');
     expect(await page.textContent('[data-testid=object-id]')).toBe(RUBIN_OBJECT);
     expect(await page.textContent('[data-testid=context-psfFlux]')).toMatch(/nJy$/);
@@ -71,14 +55,14 @@ describe('a Rubin alert in the workbench', () => {
   }, 120_000);
 
   it('queues Rubin alerts only in anomaly-rubin, and both Rubin modules have a deployed model', async () => {
-    const auth = { authorization: `Bearer ${demo.adminToken}`, 'content-type': 'application/json' };
-    const { entries } = (await (await fetch(`${demo.url}/api/modules/anomaly-rubin/queue?k=3`, { headers: auth })).json()) as { entries: Array<{ alertId: number; objectId: string }> };
+    const auth = { authorization: `Bearer ${env.demo.adminToken}`, 'content-type': 'application/json' };
+    const { entries } = (await (await fetch(`${env.demo.url}/api/modules/anomaly-rubin/queue?k=3`, { headers: auth })).json()) as { entries: Array<{ alertId: number; objectId: string }> };
     expect(entries.length).toBe(3);
     for (const e of entries) {
-      const a = (await (await fetch(`${demo.url}/api/alerts/${e.alertId}`, { headers: auth })).json()) as { survey: string };
+      const a = (await (await fetch(`${env.demo.url}/api/alerts/${e.alertId}`, { headers: auth })).json()) as { survey: string };
       expect(a.survey).toBe('lsst');
     }
-    const models = (await (await fetch(`${demo.url}/api/models`, { headers: auth })).json()) as Array<{ module: string; status: string }>;
+    const models = (await (await fetch(`${env.demo.url}/api/models`, { headers: auth })).json()) as Array<{ module: string; status: string }>;
     expect(models.filter((m) => m.status === 'deployed').map((m) => m.module)).toEqual(expect.arrayContaining(['early-snia-rubin', 'anomaly-rubin']));
   }, 60_000);
 });

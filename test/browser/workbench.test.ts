@@ -1,35 +1,20 @@
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../shared.ts';
-import { launchChromium, startDemo, type DemoProcess } from './browser.ts';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { ARTIFACTS, demoAndBrowser } from './browser.ts';
 
-const ARTIFACTS = path.join(REPO_ROOT, 'test', 'artifacts');
-let demo: DemoProcess;
-let browser: Browser;
-
-beforeAll(async () => {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  demo = await startDemo(['--n', '400', '--retrain-every', '10']);
-  browser = await launchChromium();
-}, 200_000);
-
-afterAll(async () => {
-  await browser?.close();
-  if (demo) expect(await demo.stop()).toBe(0);
-});
+const env = demoAndBrowser(['--n', '400', '--retrain-every', '10']);
 
 const alertId = (page: Page) => page.getAttribute('[data-testid=alert-view]', 'data-alert-id');
 
 describe('the workbench in a browser', () => {
   it('labels 10 alerts by keyboard, undoes one, retrains automatically, deploys as admin; an expert cannot deploy', async () => {
-    const page = await browser.newPage({ viewport: { width: 1500, height: 1000 } });
+    const page = await env.browser.newPage({ viewport: { width: 1500, height: 1000 } });
     // keypress latencies are kept only when a measurement asks for them
     await page.addInitScript(() => Object.assign(globalThis, { __sieveMeasureLatency: true }));
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${demo.url}/#token=${demo.adminToken}`);
+    await page.goto(`${env.demo.url}/#token=${env.demo.adminToken}`);
     await expect.poll(() => page.textContent('[data-testid=whoami]')).toContain('demo-admin (admin)');
     await page.waitForSelector('[data-testid=alert-view]');
     await page.waitForSelector('[data-testid=lightcurve] canvas');
@@ -57,7 +42,7 @@ describe('the workbench in a browser', () => {
     await expect.poll(() => page.textContent('[data-testid=progress-total]')).toBe('9');
 
     // an alert with its three stamps, opened by its objectId: rendered server-side from the FITS cutouts
-    const [stamped] = (await (await fetch(`${demo.url}/api/alerts?withCutouts=true&limit=1`)).json()) as Array<{ id: number; objectId: string }>;
+    const [stamped] = (await (await fetch(`${env.demo.url}/api/alerts?withCutouts=true&limit=1`)).json()) as Array<{ id: number; objectId: string }>;
     await page.fill('[data-testid=search]', stamped.objectId);
     await page.press('[data-testid=search]', 'Enter');
     await expect.poll(() => page.url()).toMatch(/#\/alert\/\d+$/);
@@ -98,10 +83,10 @@ describe('the workbench in a browser', () => {
     expect(errors).toEqual([]);
 
     // an expert sees no deploy button and the API refuses them
-    const created = await fetch(`${demo.url}/api/users`, { method: 'POST', headers: { authorization: `Bearer ${demo.adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'vera', role: 'expert' }) });
+    const created = await fetch(`${env.demo.url}/api/users`, { method: 'POST', headers: { authorization: `Bearer ${env.demo.adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'vera', role: 'expert' }) });
     const { token } = (await created.json()) as { token: string };
-    const expertPage = await browser.newPage();
-    await expertPage.goto(`${demo.url}/#token=${token}`);
+    const expertPage = await env.browser.newPage();
+    await expertPage.goto(`${env.demo.url}/#token=${token}`);
     await expect.poll(() => expertPage.textContent('[data-testid=whoami]')).toContain('vera (expert)');
     await expertPage.click('[data-testid=nav-models]');
     await expertPage.waitForSelector('[data-testid=versions] tr[data-version="1"]');
@@ -111,22 +96,22 @@ describe('the workbench in a browser', () => {
       method: 'POST', headers: { authorization: `Bearer ${t}`, 'content-type': 'application/json' }, body: JSON.stringify({ version: 1 }),
     })).status, token);
     expect(refused).toBe(403);
-    const still = await (await fetch(`${demo.url}/api/models/early-snia`)).json() as { deployedVersion: number };
+    const still = await (await fetch(`${env.demo.url}/api/models/early-snia`)).json() as { deployedVersion: number };
     expect(still.deployedVersion).toBe(2);
   }, 240_000);
 
   it('keeps the queue filled when labels reach a slow server after the next queue request', async () => {
-    const created = await fetch(`${demo.url}/api/users`, { method: 'POST', headers: { authorization: `Bearer ${demo.adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'swift', role: 'expert' }) });
+    const created = await fetch(`${env.demo.url}/api/users`, { method: 'POST', headers: { authorization: `Bearer ${env.demo.adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'swift', role: 'expert' }) });
     const { token } = (await created.json()) as { token: string };
-    const page = await browser.newPage();
+    const page = await env.browser.newPage();
     // labels take 3 s to arrive, so queue refills are answered while many labels are still in flight
     await page.route('**/api/labels', async (route) => {
       if (route.request().method() === 'POST') await new Promise((r) => setTimeout(r, 3000));
       await route.continue();
     });
-    await page.goto(`${demo.url}/#token=${token}`);
+    await page.goto(`${env.demo.url}/#token=${token}`);
     await expect.poll(() => page.textContent('[data-testid=whoami]')).toContain('swift');
-    await page.goto(`${demo.url}/#/queue/anomaly`);
+    await page.goto(`${env.demo.url}/#/queue/anomaly`);
     await page.waitForSelector('[data-testid=alert-view]');
     const seen = new Set<string>();
     for (let i = 0; i < 30; i++) {
@@ -136,6 +121,6 @@ describe('the workbench in a browser', () => {
       await expect.poll(() => alertId(page), { timeout: 15_000 }).not.toBe(before);
     }
     expect(seen.size).toBe(30);
-    await expect.poll(async () => ((await (await fetch(`${demo.url}/api/modules/anomaly/progress`)).json()) as { perLabel: Record<string, number> }).perLabel.anomaly ?? 0, { timeout: 30_000 }).toBeGreaterThanOrEqual(15);
+    await expect.poll(async () => ((await (await fetch(`${env.demo.url}/api/modules/anomaly/progress`)).json()) as { perLabel: Record<string, number> }).perLabel.anomaly ?? 0, { timeout: 30_000 }).toBeGreaterThanOrEqual(15);
   }, 120_000);
 });
