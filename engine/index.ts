@@ -6,7 +6,9 @@ export { STRATEGY_NAMES, type StrategyName } from './activeLearning/strategies.t
 export { retrainClassifier, updateAnomalyModule, anomalyInputs, evaluateClassifier, type TrainOptions, type TrainResult } from './training.ts';
 export { promotionGate, type GateReport, type GateMetric, type Interval } from './gate.ts';
 export { importSklearnModel, type SklearnImportResult } from './importSklearn.ts';
-export { pullFink, pullPages, alertsFromRows, PullError, type PullQuery, type PullOptions, type PullResult } from './finkApi.ts';
+export {
+  pullFink, parseRetryAfter, PullError, CUTOUT_CHOICES, FINK_API_HOSTS, MAX_CONE_RADIUS_ARCSEC, type CutoutChoice, type PullQuery, type PullOptions, type PullResult, type PullSurvey,
+} from './finkApi.ts';
 export { retrainInWorker, labelsSinceLastModel } from './retrain.ts';
 export { AnomalyQueueSession } from './anomalySession.ts';
 export { buildApp, type AppOptions } from './server/app.ts';
