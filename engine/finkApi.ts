@@ -1,12 +1,12 @@
 import { forEachJsonArrayElement, type Alert } from '../datasets/index.ts';
-import { FinkHttp, PullError, type HttpOptions } from './finkApi/http.ts';
+import { FinkHttp, PullError, nodeTransport, type HttpOptions, type Transport } from './finkApi/http.ts';
 import { lsstConeAlerts, lsstCutoutsBody, lsstObjectAlerts, lsstObjectBody, lsstRowArrived, readLsstCutouts, type LsstStamps } from './finkApi/lsst.ts';
 import { FINK_API_HOSTS, type CutoutChoice, type PullPage, type PullQuery, type PullSurvey } from './finkApi/types.ts';
 import { ztfAlertsFromRows, ztfPages, ztfRowArrived } from './finkApi/ztf.ts';
 import { storeModules } from './modules/index.ts';
 import { alertKey, type Store } from './store/store.ts';
 
-export { PullError } from './finkApi/http.ts';
+export { PullError, type HttpAnswer, type Transport } from './finkApi/http.ts';
 export { CUTOUT_CHOICES, FINK_API_HOSTS, MAX_CONE_RADIUS_ARCSEC, type CutoutChoice, type PullQuery, type PullSurvey } from './finkApi/types.ts';
 export { parseRetryAfter } from './finkApi/retryAfter.ts';
 
@@ -38,7 +38,8 @@ export interface PullOptions {
   /** Whose stamps are kept (default 'latest': the newest alert of each object). */
   cutouts?: CutoutChoice;
   log?: (line: string) => void;
-  fetch?: typeof fetch;
+  /** How requests are sent (default node:http / node:https). */
+  transport?: Transport;
   sleep?: (ms: number) => Promise<void>;
   actor?: string;
 }
@@ -89,7 +90,7 @@ async function lsstStamps(http: FinkHttp, rows: readonly Row[], log: (l: string)
   const out = new Map<bigint, LsstStamps | null>();
   for (const r of rows) {
     const id = BigInt(r['r:diaSourceId'] as bigint);
-    const stamps = await http.post('/api/v1/cutouts', lsstCutoutsBody(id.toString()), (body, headers) => readLsstCutouts(body, headers, `diaSource ${id}`));
+    const stamps = await http.post('/api/v1/cutouts', lsstCutoutsBody(id.toString()), (body, header) => readLsstCutouts(body, header, `diaSource ${id}`));
     if (!stamps) log(`pull: diaSource ${id}: Fink has no cutouts of it (an empty image/png answer)`);
     out.set(id, stamps);
   }
@@ -177,7 +178,7 @@ export async function pullFink(store: Store, q: PullQuery, o: PullOptions = {}):
     deadlineSeconds: o.deadlineSeconds ?? Infinity,
     maxWaitSeconds: o.maxWaitSeconds ?? 300,
     log,
-    fetch: o.fetch ?? fetch,
+    transport: o.transport ?? nodeTransport,
     sleep: o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms))),
   };
   const baseUrl = o.baseUrl ?? FINK_API_HOSTS[survey];

@@ -7,7 +7,7 @@ export { retrainClassifier, updateAnomalyModule, anomalyInputs, evaluateClassifi
 export { promotionGate, type GateReport, type GateMetric, type Interval } from './gate.ts';
 export { importSklearnModel, type SklearnImportResult } from './importSklearn.ts';
 export {
-  pullFink, parseRetryAfter, PullError, CUTOUT_CHOICES, FINK_API_HOSTS, MAX_CONE_RADIUS_ARCSEC, type CutoutChoice, type PullQuery, type PullOptions, type PullResult, type PullSurvey,
+  pullFink, parseRetryAfter, PullError, CUTOUT_CHOICES, FINK_API_HOSTS, MAX_CONE_RADIUS_ARCSEC, type CutoutChoice, type PullQuery, type PullOptions, type PullResult, type PullSurvey, type Transport, type HttpAnswer,
 } from './finkApi.ts';
 export { retrainInWorker, labelsSinceLastModel } from './retrain.ts';
 export { AnomalyQueueSession } from './anomalySession.ts';

@@ -1,3 +1,5 @@
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { stringifyJsonExact } from '../../datasets/index.ts';
 import { parseRetryAfter } from './retryAfter.ts';
 
@@ -9,7 +11,9 @@ import { parseRetryAfter } from './retryAfter.ts';
  * wait and no request runs past the overall deadline. Every failure is a PullError naming the URL and the cause.
  *
  * The retry loop is our own: its waits come from the answer (Retry-After), the deadline and the pace, which
- * retry helpers (p-retry, async-retry) do not take; they compute a delay from the attempt number only.
+ * retry helpers (p-retry, async-retry) do not take; they compute a delay from the attempt number only. Requests
+ * go through node:http(s), not fetch: fetch refuses the ports of its "bad ports" list (9, 6000, ...) before
+ * connecting, and reports every failure as "fetch failed".
  */
 export class PullError extends Error {
   constructor(message: string) {
@@ -30,12 +34,41 @@ export interface HttpOptions {
   /** The longest Retry-After obeyed; a longer one stops the pull. */
   maxWaitSeconds: number;
   log: (line: string) => void;
-  fetch: typeof fetch;
+  transport: Transport;
   sleep: (ms: number) => Promise<void>;
 }
 
+/** An answer's status, headers (names in lower case) and body. */
+export interface HttpAnswer {
+  status: number;
+  statusText: string;
+  header(name: string): string | null;
+  body: AsyncIterable<Uint8Array>;
+}
+
+/** Sends one POST; rejects with the system error (code ECONNREFUSED, ...) when no answer comes. */
+export type Transport = (url: URL, body: string, headers: Record<string, string>, signal: AbortSignal) => Promise<HttpAnswer>;
+
+/** The transport of node:http and node:https. */
+export const nodeTransport: Transport = (url, body, headers, signal) => new Promise<HttpAnswer>((resolve, reject) => {
+  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  const req = send(url, { method: 'POST', headers: { ...headers, 'content-length': Buffer.byteLength(body) }, signal }, (res: IncomingMessage) => {
+    resolve({
+      status: res.statusCode ?? 0,
+      statusText: res.statusMessage ?? '',
+      header: (name) => {
+        const v = res.headers[name.toLowerCase()];
+        return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
+      },
+      body: res,
+    });
+  });
+  req.on('error', reject);
+  req.end(body);
+});
+
 /** What reads a 200 answer: its body as chunks and its headers. Throw a PullError for a bad answer. */
-export type AnswerReader<T> = (body: AsyncIterable<Uint8Array>, headers: Headers) => Promise<T>;
+export type AnswerReader<T> = (body: AsyncIterable<Uint8Array>, header: (name: string) => string | null) => Promise<T>;
 
 /** Why a connection failed, in words (undici reports the system's error code as the cause). */
 const NETWORK_CAUSES: Record<string, string> = {
@@ -47,13 +80,13 @@ const NETWORK_CAUSES: Record<string, string> = {
   ENETUNREACH: 'network unreachable',
   ETIMEDOUT: 'connection timed out',
   EPIPE: 'connection closed by the server',
-  UND_ERR_SOCKET: 'connection closed by the server',
-  UND_ERR_CONNECT_TIMEOUT: 'connection timed out',
+  ECONNABORTED: 'connection aborted',
+  ERR_STREAM_PREMATURE_CLOSE: 'connection closed by the server before the answer was complete',
+  EPROTO: 'TLS handshake failed',
 };
 
 function networkCause(e: unknown): string {
   let c: unknown = e;
-  // fetch wraps the system error: TypeError('fetch failed', { cause })
   for (let depth = 0; depth < 4 && c instanceof Error && c.cause !== undefined; depth++) c = c.cause;
   const err = c as { code?: string; message?: string };
   if (err.code && NETWORK_CAUSES[err.code]) return NETWORK_CAUSES[err.code];
@@ -104,7 +137,7 @@ export class FinkHttp {
       try {
         return await this.attempt(url, body, read);
       } catch (e) {
-        if (!(e instanceof AttemptFailed)) throw e instanceof PullError ? e : new PullError(`POST ${url}: ${(e as Error).message}`);
+        if (!(e instanceof AttemptFailed)) throw new PullError(`POST ${url}: ${(e as Error).message}`);
         if (!e.retryable) throw new PullError(`POST ${url}: ${e.message}`);
         if (attempt >= maxAttempts) throw new PullError(`POST ${url}: ${e.message} (${attempt} attempt${attempt > 1 ? 's' : ''})`);
         const backoffSeconds = Math.min(this.o.maxWaitSeconds, 2 ** (attempt - 1));
@@ -137,22 +170,16 @@ export class FinkHttp {
     };
     arm();
     try {
-      let res: Response;
+      let res: HttpAnswer;
       try {
-        res = await this.o.fetch(url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', accept: 'application/json, image/png, application/octet-stream' },
-          body: stringifyJsonExact(body),
-          signal: controller.signal,
-        });
+        res = await this.o.transport(new URL(url), stringifyJsonExact(body), { 'content-type': 'application/json', accept: 'application/json, image/png, application/octet-stream' }, controller.signal);
       } catch (e) {
         throw stopped(e);
       }
       arm();
       const chunks = async function* (): AsyncIterable<Uint8Array> {
-        if (!res.body) return;
         try {
-          for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+          for await (const chunk of res.body) {
             arm();
             yield chunk;
           }
@@ -160,11 +187,11 @@ export class FinkHttp {
           throw stopped(e);
         }
       };
-      if (res.status === 200) return await read(chunks(), res.headers);
+      if (res.status === 200) return await read(chunks(), res.header);
       const text = await readText(chunks(), 64 * 1024);
       const status = `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`;
       if (res.status === 429 || res.status === 503) {
-        const header = res.headers.get('retry-after');
+        const header = res.header('retry-after');
         if (header !== null) {
           const ra = parseRetryAfter(header, Date.now());
           if ('unreadable' in ra) this.o.log(`pull: ${url}: ${status}: ${ra.unreadable}; waiting as without it`);
@@ -172,10 +199,9 @@ export class FinkHttp {
             throw new AttemptFailed(`${status}: the server asks to wait ${ra.seconds} s (Retry-After: ${header.trim()}), more than --max-wait ${this.o.maxWaitSeconds} s; run the same command later`, false);
           } else throw new AttemptFailed(`${status} (Retry-After: ${header.trim()})`, true, ra.seconds);
         }
-        throw new AttemptFailed(status, true);
+        throw new AttemptFailed(text.trim() ? `${status}: ${excerpt(text)}` : status, true);
       }
-      if (res.status >= 500) throw new AttemptFailed(`${status}: ${excerpt(text)}`, true);
-      throw new AttemptFailed(`${status}: ${excerpt(text)}`, false);
+      throw new AttemptFailed(`${status}: ${excerpt(text)}`, res.status >= 500);
     } finally {
       clearTimeout(timer);
     }

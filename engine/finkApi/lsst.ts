@@ -55,8 +55,8 @@ export interface LsstStamps {
  * elements here, are read as blank pixels. An unknown diaSourceId gives HTTP 200 with an empty image/png
  * (cutouts/utils.py:108-114): no stamps.
  */
-export async function readLsstCutouts(body: AsyncIterable<Uint8Array>, headers: Headers, where: string): Promise<LsstStamps | null> {
-  const type = headers.get('content-type') ?? '';
+export async function readLsstCutouts(body: AsyncIterable<Uint8Array>, header: (name: string) => string | null, where: string): Promise<LsstStamps | null> {
+  const type = header('content-type') ?? '';
   const text = await readText(body, 64 * 1024 * 1024);
   if (type.startsWith('image/png') && text.length === 0) return null;
   if (!type.startsWith('application/json')) throw new PullError(`${where}: expected the cutouts as JSON, got ${type || 'no content type'} (${text.length} bytes)`);

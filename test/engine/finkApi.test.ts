@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LSST_BANDS, decodeFitsStamp, readAlertFile, readAvroContainer, type Alert } from '../../datasets/index.ts';
-import { FINK_API_HOSTS, PullError, Store, ensureBuiltinModules, pullFink, storeModules, type PullOptions, type PullQuery } from '../../engine/index.ts';
+import { FINK_API_HOSTS, PullError, Store, ensureBuiltinModules, pullFink, storeModules, type PullOptions, type PullQuery, type Transport } from '../../engine/index.ts';
 import { sharedPath } from '../shared.ts';
 import { LSST_BODIES, ZTF_BODIES, startFinkApi, type FinkApiStub } from './finkApiServer.ts';
 
@@ -163,12 +163,12 @@ describe('sieve pull fink --survey ztf (the bodies of api/)', () => {
 
   it('goes to https://api.ztf.fink-portal.org and https://api.lsst.fink-portal.org unless told otherwise', async () => {
     const urls: string[] = [];
-    const fetchStub = (async (url: string | URL) => {
-      urls.push(String(url));
-      return new Response('[]', { status: 200, headers: { 'content-type': 'application/json' } });
-    }) as typeof fetch;
-    await pullFink(newStore(), { kind: 'objects', objectIds: ['ZTF18aaxyyjv'] }, { ...quiet, fetch: fetchStub });
-    await pullFink(newStore(), { kind: 'objects', objectIds: ['170028513894596704'] }, { ...quiet, survey: 'lsst', fetch: fetchStub });
+    const transport: Transport = async (url) => {
+      urls.push(url.href);
+      return { status: 200, statusText: 'OK', header: () => 'application/json', body: [new TextEncoder().encode('[]')] as unknown as AsyncIterable<Uint8Array> };
+    };
+    await pullFink(newStore(), { kind: 'objects', objectIds: ['ZTF18aaxyyjv'] }, { ...quiet, transport });
+    await pullFink(newStore(), { kind: 'objects', objectIds: ['170028513894596704'] }, { ...quiet, survey: 'lsst', transport });
     expect(urls).toEqual(['https://api.ztf.fink-portal.org/api/v1/objects', 'https://api.lsst.fink-portal.org/api/v1/objects', 'https://api.lsst.fink-portal.org/api/v1/sources']);
     expect(FINK_API_HOSTS).toEqual({ ztf: 'https://api.ztf.fink-portal.org', lsst: 'https://api.lsst.fink-portal.org' });
   });
