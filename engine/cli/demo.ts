@@ -1,13 +1,13 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { simulate } from '../../datasets/index.ts';
-import { ensureBuiltinModules, storeModules } from '../modules/index.ts';
-import { nextQueue } from '../queue.ts';
-import { Store } from '../store/store.ts';
+import { ensureBuiltinModules, storeModules } from '../core/modules/index.ts';
+import { nextQueue } from '../core/queue.ts';
+import { Store } from '../core/store/store.ts';
 import { printBanner } from './serveCommands.ts';
 import { DEFAULT_SHARED_DATA } from './storeCommands.ts';
 import { assertPortFree, serveForever } from '../server/serve.ts';
-import { retrainClassifier, updateAnomalyModule } from '../training.ts';
+import { retrainClassifier, updateAnomalyModule } from '../core/training.ts';
 
 
 /**

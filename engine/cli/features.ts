@@ -2,7 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { readAlertFile } from '../../datasets/index.ts';
 import { extractorByName } from '../../features/index.ts';
-import { featureTableHeader, featureTableRow } from '../featureTable.ts';
+import { featureTableHeader, featureTableRow } from '../core/featureTable.ts';
 
 export async function featuresCommand(opts: { extractor: string; in: string[]; out: string }): Promise<void> {
   const extractor = extractorByName(opts.extractor);

@@ -1,4 +1,4 @@
-import { Store } from '../store/store.ts';
+import { Store } from '../core/store/store.ts';
 import { serveForever, type RunningServer } from '../server/serve.ts';
 
 export interface ServeCliOptions {

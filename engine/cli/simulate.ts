@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { createGzip } from 'node:zlib';
 import type { Writable } from 'node:stream';
-import { startTsWorker } from '../workers.ts';
+import { startTsWorker } from '../core/workers.ts';
 import { SIMULATED_CLASSES, type SimulatedClass, type SimulationOptions } from '../../datasets/index.ts';
 
 const CHUNK = 1000;

@@ -1,5 +1,5 @@
 import type { Worker } from 'node:worker_threads';
-import { startTsWorker } from '../workers.ts';
+import { startTsWorker } from '../core/workers.ts';
 import { packMessages } from './packUnit.ts';
 import { describeUnit, processUnit, type OutputFormat, type UnitResult } from './processUnit.ts';
 import type { VersionProvider } from './provider.ts';

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { Store } from '../store/store.ts';
+import { Store } from '../core/store/store.ts';
 import type { UnitResult } from './processUnit.ts';
 
 /** Where results go. write() resolves once the results are durable enough to acknowledge the source. */

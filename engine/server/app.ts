@@ -1,13 +1,13 @@
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { STRATEGY_NAMES } from '../activeLearning/strategies.ts';
+import { STRATEGY_NAMES } from '../core/strategies.ts';
 import { exportModelBytes } from '../cli/export.ts';
-import { addModule, DeclarationError, moduleSummary } from '../modules/index.ts';
-import { moduleReportHtml } from '../report.ts';
-import { StoreError, type Role, type User } from '../store/store.ts';
+import { addModule, DeclarationError, moduleSummary } from '../core/modules/index.ts';
+import { moduleReportHtml } from '../adapters/report.ts';
+import { StoreError, type Role, type User } from '../core/store/store.ts';
 import { alertDetail } from './alertDetail.ts';
-import { cutoutPng, type Stretch } from './cutoutPng.ts';
+import { cutoutPng, type Stretch } from '../adapters/image/cutoutPng.ts';
 import { RequestError, type Workbench } from './workbench.ts';
 import { schemaErrorMessage, validatorCompiler } from './validation.ts';
 

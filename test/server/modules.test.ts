@@ -43,7 +43,7 @@ describe('modules through the API', () => {
     const modules = (await app.inject({ url: '/api/modules' })).json() as Array<{ name: string; declaration: { survey: string }; revision: number }>;
     expect(modules.map((m) => m.name)).toEqual(['early-snia', 'kilonova', 'anomaly', 'anomaly-rubin', 'early-snia-rubin', 'microlensing', 'satellite-glints']);
     expect(modules[0]).toMatchObject({ revision: 1, declaration: { survey: 'ztf' } });
-    const example = JSON.parse(readFileSync(path.join(REPO_ROOT, 'engine', 'modules', 'examples', 'fast-transient.json'), 'utf8'));
+    const example = JSON.parse(readFileSync(path.join(REPO_ROOT, 'examples', 'fast-transient.json'), 'utf8'));
     expect((await app.inject({ method: 'POST', url: '/api/modules', headers: auth(expert), payload: { declaration: example } })).statusCode).toBe(403);
     const added = await app.inject({ method: 'POST', url: '/api/modules', headers: auth(admin), payload: { declaration: example } });
     expect(added.statusCode).toBe(201);

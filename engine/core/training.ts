@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { ANOMALY_FEATURE_NAMES } from '../features/index.ts';
+import { ANOMALY_FEATURE_NAMES } from '../../features/index.ts';
 import {
   AADForest, BandAADModel, RandomForestClassifier, TwoBandAADModel, type PerBandAADModel, binaryReport, confusionMatrix, createBundle, modelFromBundle, rocAuc, FINK_FOREST_INPUT_BAND,
   type Matrix, type ModelBundle, type RandomForestParams,
-} from '../models/index.ts';
-import { featureSpecHash } from '../features/index.ts';
+} from '../../models/index.ts';
+import { featureSpecHash } from '../../features/index.ts';
 import { moduleOf, type ModuleDefinition } from './modules/index.ts';
 import { promotionGate, type GateReport } from './gate.ts';
 import type { Store } from './store/store.ts';

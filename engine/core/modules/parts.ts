@@ -1,5 +1,5 @@
-import type { Alert } from '../../datasets/index.ts';
-import { extractorByName, type FeatureExtractor } from '../../features/index.ts';
+import type { Alert } from '../../../datasets/index.ts';
+import { extractorByName, type FeatureExtractor } from '../../../features/index.ts';
 import type { SurveyName } from './fields.ts';
 
 /** The named extractors a declaration may list, per survey. */

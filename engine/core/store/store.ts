@@ -1,10 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import type { Alert } from '../../datasets/index.ts';
-import { AlertReadError, alertBatches, decodeLightCurve, encodeLightCurve, parseJsonExact, stringifyJsonExact } from '../../datasets/index.ts';
-import { featureSpecHash, type FeatureExtractor, type FeatureSpec } from '../../features/index.ts';
-import { parseBundle, serializeBundle, type ModelBundle } from '../../models/index.ts';
+import type { Alert } from '../../../datasets/index.ts';
+import { AlertReadError, alertBatches, decodeLightCurve, encodeLightCurve, parseJsonExact, stringifyJsonExact } from '../../../datasets/index.ts';
+import { featureSpecHash, type FeatureExtractor, type FeatureSpec } from '../../../features/index.ts';
+import { parseBundle, serializeBundle, type ModelBundle } from '../../../models/index.ts';
 import { MIGRATIONS } from './schema.ts';
 import type { GateReport } from '../gate.ts';
 

@@ -1,4 +1,4 @@
-import { Random, figureOfMerit, rocAuc, type BinaryCounts } from '../models/index.ts';
+import { Random, figureOfMerit, rocAuc, type BinaryCounts } from '../../models/index.ts';
 
 export type GateMetric = 'fom' | 'accuracy' | 'f1' | 'auc';
 

@@ -1,6 +1,6 @@
-import { alertFromZtfPacket, type Alert } from '../datasets/index.ts';
-import { storeModules } from './modules/index.ts';
-import type { Store } from './store/store.ts';
+import { alertFromZtfPacket, type Alert } from '../../datasets/index.ts';
+import { storeModules } from '../core/modules/index.ts';
+import type { Store } from '../core/store/store.ts';
 
 /**
  * Alerts from the Fink broker's REST API into the store (`sieve pull fink`). The API answers a POST with a JSON

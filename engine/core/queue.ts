@@ -1,5 +1,5 @@
-import { RandomForestClassifier, modelFromBundle, Random, type PerBandAADModel } from '../models/index.ts';
-import { selectBatch, strategyScores, type StrategyName } from './activeLearning/strategies.ts';
+import { RandomForestClassifier, modelFromBundle, Random, type PerBandAADModel } from '../../models/index.ts';
+import { selectBatch, strategyScores, type StrategyName } from './strategies.ts';
 import { moduleOf } from './modules/index.ts';
 import type { Store } from './store/store.ts';
 import { bandInputs } from './training.ts';

@@ -1,5 +1,5 @@
-import { decodeFitsStamp } from '../../datasets/index.ts';
-import { encodeRgbPng } from '../image/png.ts';
+import { decodeFitsStamp } from '../../../datasets/index.ts';
+import { encodeRgbPng } from './png.ts';
 
 export type Stretch = 'zscale' | 'asinh' | 'linear';
 

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { featureSpecHash } from '../../features/index.ts';
+import { featureSpecHash } from '../../../features/index.ts';
 import type { Store } from '../store/store.ts';
 import { compileModule, type ModuleDefinition } from './compile.ts';
 import { canonicalDeclaration, parseDeclaration, type ModuleDeclaration } from './declaration.ts';

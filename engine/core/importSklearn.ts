@@ -1,5 +1,5 @@
-import { featureSpecHash } from '../features/index.ts';
-import { createBundle, randomForestFromSklearnPickle } from '../models/index.ts';
+import { featureSpecHash } from '../../features/index.ts';
+import { createBundle, randomForestFromSklearnPickle } from '../../models/index.ts';
 import { moduleOf } from './modules/index.ts';
 import type { Store } from './store/store.ts';
 import { evaluateClassifier, labelledRows } from './training.ts';

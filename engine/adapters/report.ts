@@ -1,8 +1,8 @@
-import { modelFromBundle, RandomForestClassifier } from '../models/index.ts';
-import { moduleSummary } from './modules/index.ts';
+import { modelFromBundle, RandomForestClassifier } from '../../models/index.ts';
+import { moduleSummary } from '../core/modules/index.ts';
 import { confusionSpec, importancesSpec, learningCurveSpec } from './plot/charts.ts';
 import { renderSvg, type VegaLiteSpec } from './plot/render.ts';
-import type { Store } from './store/store.ts';
+import type { Store } from '../core/store/store.ts';
 
 const esc = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 const fmt = (v: number | null | undefined, d = 3) => (v === null || v === undefined || !Number.isFinite(v) ? '—' : Number(v.toFixed(d)).toString());

@@ -1,5 +1,5 @@
-import type { Alert } from '../datasets/index.ts';
-import type { FeatureExtractor } from '../features/index.ts';
+import type { Alert } from '../../datasets/index.ts';
+import type { FeatureExtractor } from '../../features/index.ts';
 import { csvLine } from './csv.ts';
 
 export const FEATURE_TABLE_ID_COLUMNS = ['objectId', 'candid', 'passes_cuts'] as const;

@@ -1,4 +1,4 @@
-import { createBundle, minOverValid, modelFromBundle, type BandAADModel, type PerBandAADModel, type TwoBandAADModel } from '../models/index.ts';
+import { createBundle, minOverValid, modelFromBundle, type BandAADModel, type PerBandAADModel, type TwoBandAADModel } from '../../models/index.ts';
 import { moduleOf, type ModuleDefinition } from './modules/index.ts';
 import type { QueueEntry } from './queue.ts';
 import type { Store } from './store/store.ts';

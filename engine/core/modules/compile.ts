@@ -1,5 +1,5 @@
-import type { Alert } from '../../datasets/index.ts';
-import type { FeatureExtractor, FeatureSpec, FitCurve } from '../../features/index.ts';
+import type { Alert } from '../../../datasets/index.ts';
+import type { FeatureExtractor, FeatureSpec, FitCurve } from '../../../features/index.ts';
 import { canonicalDeclaration, type ModuleDeclaration } from './declaration.ts';
 import { compileExpression, expressionNames, type Value } from './expression.ts';
 import { alertField, namedExtractor, numericField, PER_BAND_EXTRACTORS } from './parts.ts';

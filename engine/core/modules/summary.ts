@@ -1,4 +1,4 @@
-import { featureSpecHash } from '../../features/index.ts';
+import { featureSpecHash } from '../../../features/index.ts';
 import type { Store } from '../store/store.ts';
 import { moduleOf } from './registry.ts';
 
