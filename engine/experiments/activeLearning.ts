@@ -10,10 +10,10 @@ import { activeLearningSpec, type SeedCurvePoint } from '../adapters/plot/charts
 import { writeChart } from '../adapters/plot/render.ts';
 import { subsamplePositives } from './sampling.ts';
 
-import { AL_STRATEGIES, DEFAULT_AL_DATA } from '../cli/names.ts';
-
-export { AL_STRATEGIES, DEFAULT_AL_DATA };
 /** The strategies `experiment al` compares with random sampling. */
+export const AL_STRATEGIES = ['uncertainty', 'margin', 'entropy', 'random'] as const;
+/** Where `experiment al` looks for labelled alerts when --data is not given (the TNS-labelled alerts). */
+export const DEFAULT_AL_DATA = '../shared/data/tns';
 export type AlStrategy = (typeof AL_STRATEGIES)[number];
 
 export interface AlExperimentOptions {

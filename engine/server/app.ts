@@ -2,7 +2,7 @@ import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { STRATEGY_NAMES } from '../core/strategies.ts';
-import { exportModelBytes } from '../cli/export.ts';
+import { exportModelBytes } from '../core/export.ts';
 import { addModule, DeclarationError, moduleSummary } from '../core/modules/index.ts';
 import { moduleReportHtml } from '../adapters/report.ts';
 import { StoreError, type Role, type User } from '../core/store/store.ts';

@@ -4,10 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readAlertFile } from '../../datasets/index.ts';
-import {
-  DeclarationError, RegistryProvider, Store, compileExpression, ensureBuiltinModules, moduleOf, parseDeclaration, runScorer, PathSource,
-  type ResultSink, type UnitResult,
-} from '../../engine/index.ts';
+import { DeclarationError, Store, compileExpression, ensureBuiltinModules, moduleOf, parseDeclaration } from '../../engine/index.ts';
+import { RegistryProvider, runScorer, PathSource, type ResultSink, type UnitResult } from '../../engine/scorer/index.ts';
 import { REPO_ROOT, sharedPath } from '../shared.ts';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'sieve-modules-'));

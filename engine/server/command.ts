@@ -1,7 +1,11 @@
+// `sieve serve` and the serving half of `sieve demo`: the entry points the CLI's program calls (wired by
+// engine/main.ts), so that the CLI never imports the server.
 import { Store } from '../core/store/store.ts';
-import { serveForever, type RunningServer } from '../server/serve.ts';
+import { assertPortFree, serveForever, type RunningServer } from './serve.ts';
 
-export interface ServeCliOptions {
+export { assertPortFree };
+
+export interface ServeOptionsFromCli {
   db: string;
   port: number;
   host: string;
@@ -21,7 +25,7 @@ export function printBanner(s: RunningServer, token: { name: string; token: stri
   console.log(`API health: ${s.url}/api/health  (Ctrl+C stops; retrains finish and AAD weights are saved first)`);
 }
 
-export async function serveCommand(o: ServeCliOptions): Promise<void> {
+export async function serveCommand(o: ServeOptionsFromCli): Promise<void> {
   let token: { name: string; token: string } | null = null;
   if (o.adminToken) {
     const store = Store.open(o.db);
@@ -37,32 +41,7 @@ export async function serveCommand(o: ServeCliOptions): Promise<void> {
   }, (s) => printBanner(s, token));
 }
 
-export function userAddCommand(name: string, opts: { db: string; role: string }): void {
-  const store = Store.open(opts.db);
-  try {
-    const { user, token } = store.addUser(name, opts.role as 'expert' | 'admin', 'cli');
-    console.log(`${user.name} (${user.role}) token: ${token}`);
-    console.log('Keep it: only its hash is stored. Running `sieve user add` again for the same name replaces it.');
-  } finally {
-    store.close();
-  }
-}
-
-export function userListCommand(opts: { db: string }): void {
-  const store = Store.open(opts.db);
-  try {
-    for (const u of store.listUsers()) console.log(`${u.name}\t${u.role}\t${u.createdAt}${u.disabled ? '\tdisabled' : ''}`);
-  } finally {
-    store.close();
-  }
-}
-
-export function userDisableCommand(name: string, opts: { db: string }): void {
-  const store = Store.open(opts.db);
-  try {
-    store.disableUser(name, 'cli');
-    console.log(`${name} disabled`);
-  } finally {
-    store.close();
-  }
+/** The demo's last step: the API and UI over the store it built, signed in with the given admin token. */
+export async function serveDemo(o: { db: string; port: number; host: string; retrainEvery: number; seed: number }, token: { name: string; token: string }): Promise<void> {
+  await serveForever({ dbPath: o.db, port: o.port, host: o.host, workbench: { retrainEvery: o.retrainEvery, seed: o.seed } }, (s) => printBanner(s, token));
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { loadSchemaDir } from '../../datasets/index.ts';
-import { FolderProvider, JsonlSink, KafkaSink, KafkaSource, PathSource, RegistryProvider, StoreSink, runScorer, type AlertSource, type ResultSink, type VersionProvider } from '../scorer/index.ts';
+import { FolderProvider, JsonlSink, KafkaSink, KafkaSource, PathSource, RegistryProvider, StoreSink, runScorer, type AlertSource, type ResultSink, type VersionProvider } from './index.ts';
 
 export interface ScoreCliOptions {
   module: string[];
