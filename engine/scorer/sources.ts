@@ -4,7 +4,7 @@ import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
 import { detectFormat } from '../../datasets/index.ts';
 import { cutPartialLastLine } from './lineFiles.ts';
-import type { AlertSource, SourceUnit, WorkUnit } from './units.ts';
+import type { AlertSource, SourceUnit } from './units.ts';
 
 
 
