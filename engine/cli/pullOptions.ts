@@ -1,5 +1,5 @@
-import { CUTOUT_CHOICES, FINK_API_HOSTS, MAX_CONE_RADIUS_ARCSEC, type CutoutChoice, type PullQuery, type PullSurvey } from '../finkApi/types.ts';
-import { UsageError, oneOf } from './options.ts';
+import { FINK_API_HOSTS, MAX_CONE_RADIUS_ARCSEC, type CutoutChoice, type PullQuery, type PullSurvey } from '../adapters/finkApi/types.ts';
+import { UsageError } from './options.ts';
 
 /** `sieve pull fink` as given on the command line. */
 export interface PullFlags {
@@ -40,8 +40,9 @@ function day(option: string, v: string | undefined): number {
 
 /** Every option checked before the store is opened or a request sent (usage errors: exit status 2). */
 export function checkPullFlags(o: PullFlags): PullCall {
-  const survey = oneOf('--survey', o.survey, ['ztf', 'lsst'] as const);
-  const cutouts = oneOf('--cutouts', o.cutouts, CUTOUT_CHOICES);
+  // --survey and --cutouts are checked by commander (their choices)
+  const survey = o.survey as PullSurvey;
+  const cutouts = o.cutouts as CutoutChoice;
   const kinds = [o.class !== undefined, o.object !== undefined, o.cone !== undefined].filter(Boolean).length;
   if (kinds !== 1) throw new UsageError('give one query: --class with --start and --stop (ZTF), --object IDS, or --cone RA,DEC,RADIUS');
   if (!(o.rate > 0)) throw new UsageError(`--rate ${o.rate}: must be above 0 requests per second`);

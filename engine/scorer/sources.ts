@@ -3,25 +3,10 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
 import { detectFormat } from '../../datasets/index.ts';
-import { cutPartialLastLine } from './sinks.ts';
+import { cutPartialLastLine } from './lineFiles.ts';
+import type { AlertSource, SourceUnit } from './units.ts';
 
-/** A unit of work a scorer thread decodes and scores on its own: a whole file, or a run of JSON lines. */
-export type WorkUnit =
-  | { kind: 'file'; path: string }
-  | { kind: 'files'; paths: string[] }
-  | { kind: 'lines'; origin: string; firstLine: number; text: string }
-  | { kind: 'messages'; origin: string; payloads: Uint8Array[]; keys?: Array<Uint8Array | null>; wheres?: string[] };
 
-export interface SourceUnit {
-  unit: WorkUnit;
-  /** Called once the unit's results are written (commits a Kafka offset, records a finished file). */
-  ack?(): Promise<void> | void;
-}
-
-export interface AlertSource {
-  units(): AsyncIterable<SourceUnit>;
-  close(): Promise<void>;
-}
 
 export interface PathSourceOptions {
   /** Keep watching directories for new files until stop() is called. */

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LSST_BANDS, decodeFitsStamp, readAlertFile, readAvroContainer, type Alert } from '../../datasets/index.ts';
 import { FINK_API_HOSTS, PullError, Store, ensureBuiltinModules, pullFink, storeModules, type PullOptions, type PullQuery, type Transport } from '../../engine/index.ts';
+import { DEFAULT_WORKBENCH_OPTIONS, Workbench, buildApp } from '../../engine/server/index.ts';
 import { sharedPath } from '../shared.ts';
 import { LSST_BODIES, ZTF_BODIES, startFinkApi, type FinkApiStub } from './finkApiServer.ts';
 
@@ -108,6 +109,14 @@ describe('sieve pull fink --survey ztf (the bodies of api/)', () => {
     const mapped = storeModules(store).filter((m) => (m.kind === 'classifier' || m.kind === 'anomaly') && m.catalogLabel('SN II') !== null);
     expect(tns.map((l) => [l.module, l.label]).sort()).toEqual(mapped.map((m) => [m.name, m.catalogLabel('SN II')]).sort());
     expect(tns.every((l) => l.author_kind === 'catalog' && /TNS class SN II/.test(l.comment))).toBe(true);
+    // the workbench's alert page says where each label came from
+    const wb = new Workbench(store, { ...DEFAULT_WORKBENCH_OPTIONS, retrainEvery: 0, log: () => {} });
+    const app = await buildApp(wb);
+    const token = store.addUser('pull-expert', 'expert').token;
+    const detail = (await app.inject({ url: `/api/alerts/${(aldio as Alert & { id: number }).id}`, headers: { authorization: `Bearer ${token}` } })).json() as { labels: Array<Record<string, string>> };
+    for (const m of mapped) expect(detail.labels).toContainEqual(expect.objectContaining({ module: m.name, label: m.catalogLabel('SN II'), author: 'TNS', authorKind: 'catalog' }));
+    await app.close();
+    await wb.close();
     // the same command again asks nothing and stores nothing
     const before = ztf.sent.length;
     expect(await pullFink(store, { kind: 'objects', objectIds: ids }, { ...quiet, baseUrl: ztf.base })).toMatchObject({ pages: 0, skipped: 3 });
