@@ -73,17 +73,17 @@ async function readRows(http: FinkHttp, route: string, body: Record<string, unkn
 
 /** A Rubin object's page: the objects, sources and fp routes, then the cutouts of the alerts whose stamps are kept. */
 async function lsstObject(http: FinkHttp, id: string, cutouts: CutoutChoice, log: (l: string) => void): Promise<Alert[]> {
-  const objects = await readRows(http, '/api/v1/objects', lsstObjectBody(id), (r, i) => lsstRowArrived(r, i, `objects row ${i}`, 'diaObjectId'));
-  const sources = await readRows(http, '/api/v1/sources', lsstObjectBody(id), (r, i) => lsstRowArrived(r, i, `sources row ${i}`, 'diaSourceId'));
+  const objects = await readRows(http, '/api/v1/objects', lsstObjectBody(id), (r, i) => lsstRowArrived(r, i, 'diaObjectId'));
+  const sources = await readRows(http, '/api/v1/sources', lsstObjectBody(id), (r, i) => lsstRowArrived(r, i, 'diaSourceId'));
   if (!sources.length) {
     log(`pull: diaObjectId ${id}: Fink has no sources of it${objects.length ? '' : ' (an object it does not know)'}`);
     return [];
   }
   for (const r of [...objects, ...sources]) if (String(r['r:diaObjectId']) !== id) throw new PullError(`a row of diaObjectId ${String(r['r:diaObjectId'])} in the answer for ${id}`);
-  const fp = await readRows(http, '/api/v1/fp', lsstObjectBody(id), (r, i) => lsstRowArrived(r, i, `fp row ${i}`, 'diaForcedSourceId'));
+  const fp = await readRows(http, '/api/v1/fp', lsstObjectBody(id), (r, i) => lsstRowArrived(r, i, 'diaForcedSourceId'));
   const newest = sources.reduce((a, b) => (Number(b['r:midpointMjdTai']) > Number(a['r:midpointMjdTai']) ? b : a));
   const stamps = await lsstStamps(http, cutouts === 'all' ? sources : cutouts === 'latest' ? [newest] : [], log);
-  return lsstObjectAlerts(objects, sources, fp, stamps, `diaObjectId ${id}`);
+  return lsstObjectAlerts(objects, sources, fp, stamps);
 }
 
 async function lsstStamps(http: FinkHttp, rows: readonly Row[], log: (l: string) => void): Promise<Map<bigint, LsstStamps | null>> {
@@ -106,7 +106,7 @@ function pages(survey: PullSurvey, q: PullQuery, cutouts: CutoutChoice, log: (l:
   if (survey === 'ztf') {
     return ztfPages(q, cutouts).map((p: PullPage) => ({
       id: p.id,
-      read: async (http) => ztfAlertsFromRows(await readRows(http, p.route, p.body, (r, i) => ztfRowArrived(r, i, `row ${i}`)), p.id, q.kind === 'objects', cutouts),
+      read: async (http) => ztfAlertsFromRows(await readRows(http, p.route, p.body, ztfRowArrived), q.kind === 'objects', cutouts),
     }));
   }
   if (q.kind === 'latests') throw new PullError("the LSST API has no latests route: pull Rubin alerts by --object or --cone");
@@ -114,8 +114,8 @@ function pages(survey: PullSurvey, q: PullQuery, cutouts: CutoutChoice, log: (l:
   return [{
     id: `lsst-cone:${q.ra},${q.dec},${q.radiusArcsec}`,
     read: async (http) => {
-      const rows = await readRows(http, '/api/v1/conesearch', { ra: q.ra, dec: q.dec, radius: q.radiusArcsec, 'output-format': 'json' }, (r, i) => lsstRowArrived(r, i, `conesearch row ${i}`, 'diaSourceId'));
-      return lsstConeAlerts(rows, await lsstStamps(http, cutouts === 'none' ? [] : rows, log), 'conesearch');
+      const rows = await readRows(http, '/api/v1/conesearch', { ra: q.ra, dec: q.dec, radius: q.radiusArcsec, 'output-format': 'json' }, (r, i) => lsstRowArrived(r, i, 'diaSourceId'));
+      return lsstConeAlerts(rows, await lsstStamps(http, cutouts === 'none' ? [] : rows, log));
     },
   }];
 }
@@ -151,9 +151,12 @@ function tnsLabels(store: Store, alerts: readonly Alert[], actor: string): numbe
   let n = 0;
   const modules = storeModules(store).filter((m) => m.kind === 'classifier' || m.kind === 'anomaly');
   const latest = store.db.prepare('SELECT id FROM alerts WHERE object_id = ? ORDER BY jd DESC LIMIT 1');
-  for (const a of alerts) {
+  const labelled = new Set<string>();
+  for (const a of [...alerts].sort((x, y) => y.candidate.jd - x.candidate.jd)) {
     const tns = a.extra.tns;
-    if (typeof tns !== 'string' || !tns.trim()) continue;
+    // one label per object and page (its newest alert's class), however many of its alerts the page holds
+    if (typeof tns !== 'string' || !tns.trim() || labelled.has(a.objectId)) continue;
+    labelled.add(a.objectId);
     const row = latest.get(a.objectId) as { id: number } | undefined;
     if (!row) continue;
     for (const m of modules) {

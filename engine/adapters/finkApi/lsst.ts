@@ -27,10 +27,10 @@ export const lsstObjectBody = (diaObjectId: string) => ({ diaObjectId, 'output-f
 export const lsstCutoutsBody = (diaSourceId: string) => ({ diaSourceId, kind: 'All', 'output-format': 'array' });
 
 /** A row as it arrives: an object with the id the route is keyed by. */
-export function lsstRowArrived(row: unknown, index: number, where: string, idField: string): Row {
-  if (!row || typeof row !== 'object' || Array.isArray(row)) throw new PullError(`${where}: row ${index} is not an object`);
+export function lsstRowArrived(row: unknown, index: number, idField: string): Row {
+  if (!row || typeof row !== 'object' || Array.isArray(row)) throw new PullError(`row ${index} is not an object`);
   const id = (row as Row)[`r:${idField}`];
-  if (typeof id !== 'bigint' && !(typeof id === 'number' && Number.isSafeInteger(id))) throw new PullError(`${where}: row ${index} has no exact integer r:${idField}`);
+  if (typeof id !== 'bigint' && !(typeof id === 'number' && Number.isSafeInteger(id))) throw new PullError(`row ${index} has no exact integer r:${idField}`);
   return row as Row;
 }
 
@@ -105,7 +105,7 @@ const stampFields = (s: LsstStamps | null | undefined) => ({
  * drops forced points of a visit that has a detection). The objects row is the diaObject as of the latest
  * alert: it goes with that alert only (the API does not give an earlier alert's diaObject).
  */
-export function lsstObjectAlerts(objectRows: readonly Row[], sourceRows: readonly Row[], fpRows: readonly Row[], stamps: ReadonlyMap<bigint, LsstStamps | null>, where: string): Alert[] {
+export function lsstObjectAlerts(objectRows: readonly Row[], sourceRows: readonly Row[], fpRows: readonly Row[], stamps: ReadonlyMap<bigint, LsstStamps | null>): Alert[] {
   const fieldsOf = (r: Row) => family(r, 'r:', (k) => !ROOT_FIELDS.has(k) && !NOT_A_FIELD.has(k));
   const sources = [...sourceRows].sort((a, b) => mjdOf(a) - mjdOf(b));
   const forced = [...fpRows].sort((a, b) => mjdOf(a) - mjdOf(b));
@@ -120,15 +120,15 @@ export function lsstObjectAlerts(objectRows: readonly Row[], sourceRows: readonl
       prvDiaForcedSources: forced.filter((f) => mjdOf(f) <= mjdOf(s)).map(fieldsOf),
       diaObject: latest ? diaObject : null,
       ...stampFields(stamps.get(BigInt(src.diaSourceId as bigint))),
-    }), `${where}: diaSource ${String(src.diaSourceId)}`);
+    }), `diaSource ${String(src.diaSourceId)}`);
   });
 }
 
 /** The alerts of a cone search: each row is an object's latest alert, its diaSource and diaObject fields side by side. */
-export function lsstConeAlerts(rows: readonly Row[], stamps: ReadonlyMap<bigint, LsstStamps | null>, where: string): Alert[] {
+export function lsstConeAlerts(rows: readonly Row[], stamps: ReadonlyMap<bigint, LsstStamps | null>): Alert[] {
   return rows.map((r) => {
     const src = family(r, 'r:', (k) => !ROOT_FIELDS.has(k) && !NOT_A_FIELD.has(k) && !isDiaObjectField(k));
     const diaObject = { diaObjectId: src.diaObjectId, ...family(r, 'r:', isDiaObjectField) };
-    return build(packet(r, src, { diaObject, ...stampFields(stamps.get(BigInt(src.diaSourceId as bigint))) }), `${where}: diaSource ${String(src.diaSourceId)}`);
+    return build(packet(r, src, { diaObject, ...stampFields(stamps.get(BigInt(src.diaSourceId as bigint))) }), `diaSource ${String(src.diaSourceId)}`);
   });
 }

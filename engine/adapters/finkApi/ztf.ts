@@ -48,14 +48,14 @@ export function ztfPages(q: PullQuery, cutouts: CutoutChoice): PullPage[] {
  * A row as it arrives, reduced at once to what Sieve keeps: the 2-D stamps become FITS bytes (a 63x63 array
  * is ~80 KB of JSON, its FITS ~10 KB), so a large page is not held as pixel arrays.
  */
-export function ztfRowArrived(row: unknown, index: number, where: string): Row {
-  if (!row || typeof row !== 'object' || Array.isArray(row)) throw new PullError(`${where}: row ${index} is not an object`);
+export function ztfRowArrived(row: unknown, index: number): Row {
+  if (!row || typeof row !== 'object' || Array.isArray(row)) throw new PullError(`row ${index} is not an object`);
   const r = row as Row;
   const id = r['i:objectId'];
-  if (typeof id !== 'string' || !id) throw new PullError(`${where}: row ${index} has no i:objectId`);
+  if (typeof id !== 'string' || !id) throw new PullError(`row ${index} has no i:objectId`);
   for (const kind of ['Science', 'Template', 'Difference']) {
     const key = `b:cutout${kind}_stampData`;
-    if (key in r) r[key] = stampBytes(r[key], `${where}: ${id} row ${index} ${key}`);
+    if (key in r) r[key] = stampBytes(r[key], `row ${index} (${id}) ${key}`);
   }
   return r;
 }
@@ -82,17 +82,17 @@ function jdOf(r: Row, where: string): number {
  * non-detections. latests and conesearch: each row is an alert, without history. `keepStamps` says whose
  * stamps are kept: every alert's, the newest alert's of each object, or none.
  */
-export function ztfAlertsFromRows(rows: readonly Row[], where: string, history: boolean, keepStamps: CutoutChoice): Alert[] {
+export function ztfAlertsFromRows(rows: readonly Row[], history: boolean, keepStamps: CutoutChoice): Alert[] {
   const byObject = new Map<string, Row[]>();
   for (const r of rows) {
     const id = r['i:objectId'] as string;
     const tag = r['d:tag'] ?? 'valid';
-    if (typeof tag !== 'string' || !TAGS.has(tag)) throw new PullError(`${where}: ${id}: d:tag '${String(tag)}' is none of valid, upperlim, badquality`);
+    if (typeof tag !== 'string' || !TAGS.has(tag)) throw new PullError(`${id}: d:tag '${String(tag)}' is none of valid, upperlim, badquality`);
     (byObject.get(id) ?? byObject.set(id, []).get(id)!).push(r);
   }
   const alerts: Alert[] = [];
   for (const [objectId, objRows] of byObject) {
-    const at = `${where}: ${objectId}`;
+    const at = objectId;
     const jds = new Map(objRows.map((r) => [r, jdOf(r, at)]));
     const heads = objRows.filter((r) => (r['d:tag'] ?? 'valid') === 'valid').sort((a, b) => jds.get(a)! - jds.get(b)!);
     const newest = heads.at(-1);
