@@ -47,8 +47,8 @@ export interface JsonArrayProgress {
 /**
  * The elements of a top-level JSON array read from chunks, each handed to `onElement` as soon as it is
  * complete, so that no string holds the whole text (V8 refuses strings over 512 MiB) and a finished element is
- * not kept. Numbers as `parseJsonExact` gives them. Throws a SyntaxError (the parser's message) on bad JSON, and
- * a TypeError at once when the top-level value is not an array.
+ * not kept. Numbers as `parseJsonExact` gives them. Throws a SyntaxError on bad JSON (the parser's message), and
+ * at once when the top-level value is not an array; an error of `onElement` stops the reading and is thrown as is.
  */
 export async function forEachJsonArrayElement(
   chunks: AsyncIterable<Uint8Array>,
@@ -64,7 +64,7 @@ export async function forEachJsonArrayElement(
     if (first) {
       first = false;
       // refused at its first token, before any of its members is read
-      if (t.token !== TokenType.LEFT_BRACKET) error ??= new TypeError(`the answer is ${t.token === TokenType.LEFT_BRACE ? 'a JSON object' : 'a single JSON value'}, not a list`);
+      if (t.token !== TokenType.LEFT_BRACKET) error ??= new SyntaxError(`the answer is ${t.token === TokenType.LEFT_BRACE ? 'a JSON object' : 'a single JSON value'}, not a list`);
     }
     if (!error) tokens.write(t);
   };

@@ -64,7 +64,7 @@ async function readRows(http: FinkHttp, route: string, body: Record<string, unkn
     try {
       await forEachJsonArrayElement(chunks, (row, i) => rows.push(arrived(row, i)));
     } catch (e) {
-      if (e instanceof SyntaxError || e instanceof TypeError) throw new PullError(`the answer is not a JSON list of rows: ${e.message}`);
+      if (e instanceof SyntaxError) throw new PullError(`the answer is not a JSON list of rows: ${e.message}`);
       throw e;
     }
   });

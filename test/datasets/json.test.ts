@@ -95,8 +95,8 @@ describe('exact JSON (lossless-json; @streamparser/json for streamed lists)', ()
       const error = await forEachJsonArrayElement(inPieces(text, []), (e) => got.push(e)).then(() => null, (e: Error) => e);
       return { got, error: error && `${error.name}: ${error.message}` };
     };
-    expect(await read('{"a":[1,2]}')).toEqual({ got: [], error: 'TypeError: the answer is a JSON object, not a list' });
-    expect(await read('"text"')).toEqual({ got: [], error: 'TypeError: the answer is a single JSON value, not a list' });
+    expect(await read('{"a":[1,2]}')).toEqual({ got: [], error: 'SyntaxError: the answer is a JSON object, not a list' });
+    expect(await read('"text"')).toEqual({ got: [], error: 'SyntaxError: the answer is a single JSON value, not a list' });
     expect(await read('')).toEqual({ got: [], error: 'SyntaxError: empty answer' });
     expect((await read('[1,')).error).toBe('SyntaxError: the text ends inside the list');
     expect((await read('[1] [2]')).error).toMatch(/^SyntaxError: Unexpected/);
