@@ -217,10 +217,10 @@ export function buildProgram(apps: Applications): Command {
     });
 
   const user = program.command('user').description('expert and admin accounts (tokens are stored hashed)');
-  user.command('add').argument('<name>').addOption(new Option('--role <role>', 'role').choices(['expert', 'admin']).default('expert')).addOption(dbOption())
+  user.command('add').description('a new expert or admin account, or a new token for an existing one (printed once, stored hashed)').argument('<name>').addOption(new Option('--role <role>', 'role').choices(['expert', 'admin']).default('expert')).addOption(dbOption())
     .action(lazy(userCmds, 'userAddCommand'));
-  user.command('list').addOption(dbOption()).action(lazy(userCmds, 'userListCommand'));
-  user.command('disable').argument('<name>').addOption(dbOption()).action(lazy(userCmds, 'userDisableCommand'));
+  user.command('list').description('the accounts with their roles').addOption(dbOption()).action(lazy(userCmds, 'userListCommand'));
+  user.command('disable').description('disable an account: its token stops working, its labels stay').argument('<name>').addOption(dbOption()).action(lazy(userCmds, 'userDisableCommand'));
 
   const experiment = program.command('experiment').description('reproducible experiments');
   experiment
