@@ -87,14 +87,14 @@ describe('pull fink against a misbehaving server', () => {
     const onWarning = (w: Error) => warnings.push(w.name);
     process.on('warning', onWarning);
     const s = await api((_k, res) => {
-      res.writeHead(503, { 'retry-after': 'Fri, 01 Jan 2100 00:00:00 GMT' }).end('busy');
+      res.writeHead(429, { 'retry-after': 'Fri, 01 Jan 2100 00:00:00 GMT' }).end();
       return true;
     });
     const t0 = Date.now();
     const message = await pullError(object, { baseUrl: s.base });
     process.off('warning', onWarning);
     expect(Date.now() - t0).toBeLessThan(3000);
-    expect(message).toMatch(/HTTP 503 Service Unavailable: the server asks to wait \d{10} s \(Retry-After: Fri, 01 Jan 2100 00:00:00 GMT\), more than --max-wait 300 s/);
+    expect(message).toMatch(/HTTP 429 Too Many Requests: the server asks to wait \d{10} s \(Retry-After: Fri, 01 Jan 2100 00:00:00 GMT\), more than --max-wait 300 s/);
     expect(warnings).not.toContain('TimeoutOverflowWarning');
   });
 
@@ -113,12 +113,13 @@ describe('pull fink against a misbehaving server', () => {
     expect(sleeps).toEqual([1000]);
   });
 
-  it('a Retry-After within the limit is obeyed, in seconds or as a date', async () => {
+  it('a Retry-After within the limit is obeyed, in seconds (429) or as a date (503)', async () => {
     const sleeps: number[] = [];
     const soon = new Date(Date.now() + 3000).toUTCString();
     const s = await api((k, res) => {
       if (k > 2) return false;
-      res.writeHead(429, { 'retry-after': k === 1 ? '7' : soon }).end();
+      if (k === 1) res.writeHead(429, { 'retry-after': '7' }).end();
+      else res.writeHead(503, { 'retry-after': soon }).end();
       return true;
     });
     await pullFink(store(), object, { baseUrl: s.base, rate: 1000, log: () => {}, sleep: async (ms) => void sleeps.push(ms) });
