@@ -1,6 +1,6 @@
 import type { Alert } from '../../datasets/index.ts';
 import type { FeatureExtractor, FeatureSpec, FitCurve } from '../../features/index.ts';
-import { canonicalDeclaration, type ModuleDeclaration } from './declaration.ts';
+import { canonicalDeclaration, catalogEntries, type ModuleDeclaration } from './declaration.ts';
 import { compileExpression, expressionNames, type Value } from './expression.ts';
 import { alertField, namedExtractor, numericField, PER_BAND_EXTRACTORS } from './parts.ts';
 
@@ -136,7 +136,7 @@ export function compileModule(d: ModuleDeclaration): ModuleDefinition {
   // two classes: negative first, positive second, as Fink's binary classifiers (and FoM) have them
   if (classes.length === 2) classes = [classes.find((c) => c !== positive)!, positive];
   const labelClass = new Map(d.labels.map((l) => [l.label, l.class === null ? null : classes.indexOf(l.class)]));
-  const catalog = Object.entries(d.catalog ?? {}).map(([p, label]) => ({ re: globToRegExp(p), label }));
+  const catalog = catalogEntries(d.catalog).map(({ pattern, label }) => ({ re: globToRegExp(pattern), label }));
   const fields = new Set<string>();
   for (const f of d.features) if (typeof f !== 'string') f.alert.forEach((x) => fields.add(x));
   let ex: FeatureExtractor | null = null;

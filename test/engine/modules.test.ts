@@ -149,6 +149,47 @@ describe('a module an expert adds, end to end (the fast-transient example on rea
   }, 240_000);
 });
 
+describe('catalogue order through the store', () => {
+  it('keeps each catalog in the order written when the CLI builds the store and another process reads labels', () => {
+    const db = path.join(tmp, 'catalog-order.db');
+    const made = sieve(['ingest', sharedPath('ztf', 'avro', '472263571115115000.avro'), '--db', db]);
+    expect(made.status, made.stderr).toBe(0);
+    // a second process, which never compiled the shipped files: the labels come from the stored revisions
+    const script = path.join(tmp, 'read-labels.mts');
+    writeFileSync(script, [
+      `import { Store, moduleOf } from ${JSON.stringify(path.join(REPO_ROOT, 'engine', 'index.ts'))};`,
+      `const store = Store.open(${JSON.stringify(db)});`,
+      "const classes = ['SN Ia', 'SN Ia-91T-like', 'SN II', 'SLSN-I', 'bogus', 'TDE', 'kilonova', 'RR Lyrae', 'microlensing'];",
+      "const out = {};",
+      "for (const m of ['early-snia', 'early-snia-rubin', 'kilonova', 'microlensing']) out[m] = Object.fromEntries(classes.map((c) => [c, moduleOf(store, m).catalogLabel(c)]));",
+      "out.stored = JSON.parse(store.moduleDeclarations().find((r) => r.name === 'early-snia').declarationJson).catalog;",
+      'console.log(JSON.stringify(out));',
+    ].join('\n'));
+    const r = spawnSync(process.execPath, ['--import', 'tsx', script], { cwd: REPO_ROOT, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const got = JSON.parse(r.stdout);
+    expect(got['early-snia']).toEqual({
+      'SN Ia': 'SN Ia', 'SN Ia-91T-like': 'SN Ia', 'SN II': 'other SN', 'SLSN-I': 'other SN', bogus: 'bogus', TDE: 'not SN',
+      kilonova: 'not SN', 'RR Lyrae': 'not SN', microlensing: 'not SN',
+    });
+    expect(got['early-snia-rubin']['SN Ia']).toBe('SN Ia');
+    expect(got.kilonova).toMatchObject({ kilonova: 'kilonova', bogus: 'bogus', 'SN Ia': 'other' });
+    expect(got.microlensing).toMatchObject({ microlensing: 'ML', 'RR Lyrae': 'VAR', 'SN Ia': 'SN', bogus: null, TDE: null });
+    // stored as the ordered list, "*" last as written
+    expect(got.stored.map((e: { pattern: string }) => e.pattern)).toEqual(['SN Ia', 'SN Ia-*', 'SN*', 'SLSN*', 'bogus', '*']);
+  }, 120_000);
+
+  it('reads a catalog written as a list, keeps integer-like patterns where written, and refuses a repeated pattern', () => {
+    const asList = { ...example(), catalog: [{ pattern: 'fast*', label: 'fast' }, { pattern: '*', label: 'slow' }] };
+    const d = parseDeclaration(pretty(asList), 'm.json');
+    expect(d.catalog).toEqual([{ pattern: 'fast*', label: 'fast' }, { pattern: '*', label: 'slow' }]);
+    const yaml = `${EXAMPLE.replace(/\n}\s*$/, ',\n  "catalog": {"x*": "fast", "2": "slow", "*": null}\n}')}`;
+    expect(parseDeclaration(yaml, 'm.json').catalog!.map((e) => e.pattern)).toEqual(['x*', '2', '*']);
+    expect(refusal(pretty({ ...example(), catalog: [{ pattern: 'a', label: 'fast' }, { pattern: 'a', label: 'slow' }] }))).toMatch(/catalog\[1\]: pattern 'a' appears twice/);
+    expect(refusal(pretty({ ...example(), catalog: { 'a*': 'quick' } }))).toMatch(/:\d+: catalog\.a\*: 'quick' is not one of the labels/);
+  });
+});
+
 describe('the shipped modules are declarations too', () => {
   it('puts early-snia, kilonova, anomaly, microlensing, satellite-glints and the Rubin modules in a new store, through the same code', async () => {
     const store = Store.create(path.join(tmp, 'builtin.db'));
