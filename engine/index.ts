@@ -3,7 +3,7 @@ export { Store, StoreError, NON_TRAINING_LABELS, type LabelInput, type LabelRow,
 export * from './modules/index.ts';
 export { nextQueue, type QueueEntry, type QueueOptions } from './queue.ts';
 export { STRATEGY_NAMES, type StrategyName } from './activeLearning/strategies.ts';
-export { retrainClassifier, updateAnomalyModule, anomalyInputs, evaluateClassifier, type TrainOptions, type TrainResult } from './training.ts';
+export { retrainClassifier, updateAnomalyModule, anomalyInputs, bandInputs, evaluateClassifier, type TrainOptions, type TrainResult } from './training.ts';
 export { promotionGate, type GateReport, type GateMetric, type Interval } from './gate.ts';
 export { importSklearnModel, type SklearnImportResult } from './importSklearn.ts';
 export { pullFink, pullPages, alertsFromRows, PullError, type PullQuery, type PullOptions, type PullResult } from './finkApi.ts';

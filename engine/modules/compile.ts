@@ -40,7 +40,8 @@ export interface ModuleDefinition {
   retrainEvery: number | null;
   gate: { metric: 'fom' | 'accuracy' | 'f1' | 'auc'; minHeldOutPerClass: number; tolerance: number };
   model: ModuleDeclaration['model'];
-  broker: { scoreColumn: string; positive: string; tag: string | null; threshold: number | null };
+  /** `outside`: the score written for an alert outside the cuts (NaN: no value). */
+  broker: { scoreColumn: string; positive: string; tag: string | null; threshold: number | null; outside: number };
 }
 
 function globToRegExp(pattern: string): RegExp {
@@ -177,6 +178,10 @@ export function compileModule(d: ModuleDeclaration): ModuleDefinition {
       tolerance: d.retrain?.tolerance ?? 0.02,
     },
     model: d.model,
-    broker: { scoreColumn: d.broker.score, positive, tag: d.broker.tag ?? null, threshold: d.broker.threshold ?? (anomaly ? null : 0.5) },
+    broker: {
+      scoreColumn: d.broker.score, positive, tag: d.broker.tag ?? null, threshold: d.broker.threshold ?? (anomaly ? null : 0.5),
+      // Fink's classifiers write 0 outside their selection, its anomaly module no value
+      outside: d.broker.outside === undefined ? (anomaly ? NaN : 0) : d.broker.outside === null ? NaN : d.broker.outside,
+    },
   };
 }

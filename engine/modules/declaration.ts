@@ -34,7 +34,7 @@ export interface ModuleDeclaration {
   };
   queue?: { strategy?: 'uncertainty' | 'margin' | 'entropy' | 'committee' | 'random' };
   retrain?: { every?: number; gate?: 'fom' | 'accuracy' | 'f1' | 'auc'; minHeldOutPerClass?: number; tolerance?: number };
-  broker: { score: string; positive?: string; tag?: string | null; threshold?: number; exportFeatureNames?: boolean };
+  broker: { score: string; positive?: string; tag?: string | null; threshold?: number; outside?: number | null; exportFeatureNames?: boolean };
 }
 
 export interface CatalogEntry {

@@ -149,6 +149,48 @@ describe('a module an expert adds, end to end (the fast-transient example on rea
   }, 240_000);
 });
 
+describe("a module's value outside its cuts (broker.outside)", () => {
+  it('is written for every alert outside the cuts: as declared (a number or null), 0 for a classifier that declares none', async () => {
+    const { createBundle, RandomForestClassifier } = await import('../../models/index.ts');
+    const { loadModuleVersion, scoreAlerts, moduleFromDeclaration } = await import('../../engine/index.ts');
+    const alerts = (await readAlertFile(sharedPath('ztf', 'alerts.jsonl'))).alerts;
+    const scoresWith = (outside: number | null | undefined) => {
+      const d = example();
+      d.cuts = 'ndethist <= 20';
+      if (outside !== undefined) (d.broker as Record<string, unknown>).outside = outside;
+      const def = moduleFromDeclaration(parseDeclaration(pretty(d), 'm.json'));
+      const cols = def.extractor().spec.columns.length;
+      const rf = new RandomForestClassifier({ nEstimators: 3, seed: 1 }).fit({ data: Float32Array.from({ length: 20 * cols }, (_, i) => i % 7), rows: 20, cols }, Int32Array.from({ length: 20 }, (_, i) => i % 2), 2);
+      const bundle = createBundle({
+        module: 'fast-transient', version: '1', model: rf, featureSpec: def.extractor().spec, classNames: def.classNames,
+        training: { X: { data: new Float32Array(cols), rows: 1, cols } }, metrics: {}, declaration: def.declaration,
+      });
+      return scoreAlerts(alerts, [loadModuleVersion({ module: 'fast-transient', version: 1, bundleJson: JSON.stringify(bundle) })]);
+    };
+    const outsideOf = (results: ReturnType<typeof scoresWith>) => results.filter((r) => !r.passesCuts).map((r) => r.scores.rf_fast_vs_other);
+    const declared = scoresWith(-1);
+    expect(declared.filter((r) => r.passesCuts).length).toBeGreaterThan(0);
+    expect(outsideOf(declared).length).toBeGreaterThan(0);
+    expect(new Set(outsideOf(declared))).toEqual(new Set([-1]));
+    expect(new Set(outsideOf(scoresWith(undefined)))).toEqual(new Set([0]));
+    expect(new Set(outsideOf(scoresWith(null)))).toEqual(new Set([null]));
+    for (const r of declared.filter((x) => x.passesCuts)) expect(r.scores.rf_fast_vs_other).toBeGreaterThanOrEqual(0);
+    expect(refusal(pretty({ ...example(), broker: { ...(example().broker as object), outside: 'zero' } }))).toMatch(/broker\.outside: must be number,null/);
+  });
+
+  it("says Fink's values in the shipped declarations: 0 for early SN Ia and kilonova, none for anomaly, -1.0 for Rubin early SN Ia", () => {
+    const store = Store.create(path.join(tmp, 'outside.db'));
+    ensureBuiltinModules(store);
+    expect(moduleOf(store, 'early-snia').broker.outside).toBe(0);
+    expect(moduleOf(store, 'kilonova').broker.outside).toBe(0);
+    expect(moduleOf(store, 'anomaly').broker.outside).toBeNaN();
+    expect(moduleOf(store, 'early-snia-rubin').broker.outside).toBe(-1);
+    // Fink's rfscore_sigmoid_full scores only alerts with a sigmoid fit in both bands
+    expect(moduleOf(store, 'early-snia').declaration.cuts).toBe('a_g != 0 and a_r != 0');
+    store.close();
+  });
+});
+
 describe('catalogue order through the store', () => {
   it('keeps each catalog in the order written when the CLI builds the store and another process reads labels', () => {
     const db = path.join(tmp, 'catalog-order.db');
