@@ -13,13 +13,6 @@ export function roundDecimals(x: number, decimals: number): number {
   return rintHalfEven(x * f) / f;
 }
 
-/** Ascending sort of a copy, NaN-free input assumed. */
-export function sortedCopy(values: Float64Array, n = values.length): Float64Array {
-  const out = values.slice(0, n);
-  out.sort();
-  return out;
-}
-
 /** numpy's insertion-sort cut-off in its introsort (npysort SMALL_QUICKSORT). */
 const NUMPY_SMALL_QUICKSORT = 15;
 
