@@ -5,7 +5,7 @@ export { Store, StoreError, NON_TRAINING_LABELS, type LabelInput, type LabelRow,
 export * from './core/modules/index.ts';
 export { nextQueue, type QueueEntry, type QueueOptions } from './core/queue.ts';
 export { STRATEGY_NAMES, type StrategyName } from './core/strategies.ts';
-export { retrainClassifier, updateAnomalyModule, anomalyInputs, evaluateClassifier, type TrainOptions, type TrainResult } from './core/training.ts';
+export { retrainClassifier, updateAnomalyModule, anomalyInputs, bandInputs, evaluateClassifier, type TrainOptions, type TrainResult } from './core/training.ts';
 export { promotionGate, type GateReport, type GateMetric, type Interval } from './core/gate.ts';
 export { importSklearnModel, type SklearnImportResult } from './core/importSklearn.ts';
 export { exportModelBytes, EXPORT_FORMATS, EXPORT_FORMAT_DOCS, type ExportFormat } from './core/export.ts';
