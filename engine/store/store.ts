@@ -226,7 +226,8 @@ export class Store {
         if (!problems.length) this.audit(actor, 'ingest', { file: f, inserted: summary.inserted, duplicates: summary.alerts - summary.inserted });
         summaries.push(summary);
       }
-      if (problems.length) throw new StoreError(`import refused, nothing stored: ${problems.length} bad record(s):\n  ${problems.join('\n  ')}`);
+      // the first problem on the first line: that line is what the CLI prints without SIEVE_DEBUG
+      if (problems.length) throw new StoreError(`import refused, nothing stored: ${problems.length === 1 ? '1 bad record' : `${problems.length} bad records, the first`}: ${problems[0]}${problems.length > 1 ? `\n  ${problems.slice(1).join('\n  ')}` : ''}`);
       this.db.exec('COMMIT');
     } catch (e) {
       if (this.db.inTransaction) this.db.exec('ROLLBACK');
