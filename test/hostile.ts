@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { avroTypeForSchema, Random, readAvroContainer } from '../datasets/index.ts';
+import { serializeBundle, type ModelBundle } from '../models/index.ts';
 import { sharedPath } from './shared.ts';
 
 /**
@@ -112,3 +114,9 @@ export function prvCountBomb(): { schema: Record<string, unknown>; message: Buff
   return { schema, message: Buffer.concat([head, varint(branch), varint(1e8)]), good: avroTypeForSchema(schema).toBuffer(rec) };
 }
 
+
+/** A bundle with its checksum recomputed, as an attacker who can write the file would. */
+export function resealed(b: ModelBundle): string {
+  const sha256 = createHash('sha256').update(serializeBundle({ manifest: b.manifest, model: b.model } as ModelBundle)).digest('hex');
+  return serializeBundle({ ...b, sha256 });
+}
