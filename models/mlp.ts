@@ -1,6 +1,6 @@
 import type { Matrix } from './matrix.ts';
 import { assertCols } from './matrix.ts';
-import { Random } from './random.ts';
+import { Random } from '../datasets/index.ts';
 import { checkCount, checkNumbers, MODEL_LIMITS, ModelStructureError } from './structure.ts';
 
 export interface MLPParams {

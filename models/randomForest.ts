@@ -1,6 +1,6 @@
 import { assertCols, type Matrix } from './matrix.ts';
 import { accumulateLeafValues, compileForest, leavesOf, type CompiledForest } from './forestLayout.ts';
-import { Random } from './random.ts';
+import { Random } from '../datasets/index.ts';
 import { checkCount, checkNumbers, checkTrees, MODEL_LIMITS, ModelStructureError } from './structure.ts';
 
 export interface RandomForestParams {

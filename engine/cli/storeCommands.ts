@@ -1,14 +1,14 @@
-import { ensureBuiltinModules, moduleOf, storeModules } from '../modules/index.ts';
-import { nextQueue } from '../queue.ts';
-import { labelsSinceLastModel, retrainInWorker } from '../retrain.ts';
-import { Store } from '../store/store.ts';
-import type { StrategyName } from '../activeLearning/strategies.ts';
+import { ensureBuiltinModules, moduleOf, storeModules } from '../core/modules/index.ts';
+import { nextQueue } from '../core/queue.ts';
+import { labelsSinceLastModel, retrainInWorker } from '../core/retrain.ts';
+import { Store } from '../core/store/store.ts';
+import type { StrategyName } from '../core/strategies.ts';
 import { exportBundle } from './export.ts';
-import { writeChart } from '../plot/render.ts';
-import { learningCurveChart, moduleReportHtml } from '../report.ts';
+import { writeChart } from '../adapters/plot/render.ts';
+import { learningCurveChart, moduleReportHtml } from '../adapters/report.ts';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { importSklearnModel } from '../importSklearn.ts';
-import { pullFink, type PullQuery } from '../finkApi.ts';
+import { importSklearnModel } from '../core/importSklearn.ts';
+import { pullFink, type PullQuery } from '../adapters/finkApi.ts';
 import { UsageError } from './options.ts';
 import { withStore } from './withStore.ts';
 

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseJsonExact } from '../../datasets/index.ts';
-import { DEFAULT_WORKBENCH_OPTIONS, PullError, Store, Workbench, buildApp, ensureBuiltinModules, pullFink, pullPages } from '../../engine/index.ts';
+import { PullError, Store, ensureBuiltinModules, pullFink, pullPages } from '../../engine/index.ts';
+import { DEFAULT_WORKBENCH_OPTIONS, Workbench, buildApp } from '../../engine/server/index.ts';
 import { sharedPath } from '../shared.ts';
 
 /**

@@ -7,8 +7,8 @@ import { canonicalDeclaration, compileExpression, compileModule, DeclarationErro
 import { fuzz } from '../hostile.ts';
 import { REPO_ROOT, sharedPath } from '../shared.ts';
 
-const EXAMPLE = readFileSync(path.join(REPO_ROOT, 'engine', 'modules', 'examples', 'fast-transient.json'), 'utf8');
-const RUBIN = readFileSync(path.join(REPO_ROOT, 'engine', 'modules', 'declarations', 'early-snia-rubin.json'), 'utf8');
+const EXAMPLE = readFileSync(path.join(REPO_ROOT, 'examples', 'fast-transient.json'), 'utf8');
+const RUBIN = readFileSync(path.join(REPO_ROOT, 'engine', 'core', 'modules', 'declarations', 'early-snia-rubin.json'), 'utf8');
 
 /** The one-line error a declaration gets (it must be a DeclarationError), or null when it is accepted. */
 function refusal(text: string, source = 'm.json'): string | null {

@@ -38,7 +38,7 @@ describe("the README's worked example", () => {
     const db = path.join(tmp, 'my.db');
     const sieve = (...args: string[]) => spawnSync(process.execPath, [path.join(REPO_ROOT, 'bin', 'sieve.js'), ...args], { cwd: REPO_ROOT, encoding: 'utf8', env: { ...process.env, SIEVE_DEBUG: '' } });
     expect(sieve('ingest', '../shared/data/ztf/alerts.jsonl', '--db', db).status).toBe(0);
-    expect(sieve('module', 'add', 'engine/modules/examples/fast-transient.json', '--db', db).status).toBe(0);
+    expect(sieve('module', 'add', 'examples/fast-transient.json', '--db', db).status).toBe(0);
     // alert 12 (ZTF18abctfme) fails drb > 0.5 and ndethist <= 20: the label is kept, and the command says it will not train
     const label = sieve('label', '12', 'fast', '--module', 'fast-transient', '--db', db);
     expect(label.status).toBe(0);

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { simulate, stringifyJsonExact, toSieveRecord } from '../../datasets/index.ts';
-import { ensureBuiltinModules, FolderProvider, moduleOf, PathSource, RegistryProvider, runScorer, Store, StoreSink, type ResultSink, type UnitResult } from '../../engine/index.ts';
+import { ensureBuiltinModules, moduleOf, Store } from '../../engine/index.ts';
+import { FolderProvider, PathSource, RegistryProvider, runScorer, StoreSink, type ResultSink, type UnitResult } from '../../engine/scorer/index.ts';
 import { createBundle, RandomForestClassifier, serializeBundle } from '../../models/index.ts';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'sieve-hostile-scorer-'));
