@@ -68,7 +68,7 @@ export type IsolatedResult<T> = { ok: true; value: T; ms: number } | { ok: false
 export function isolated<T>(task: string, input: unknown, { heapMb = 256, timeoutMs = 20_000 } = {}): Promise<IsolatedResult<T>> {
   const started = Date.now();
   return new Promise((resolve) => {
-    const w = new Worker(new URL('../engine/workerBootstrap.mjs', import.meta.url), {
+    const w = new Worker(new URL('../engine/core/workerBootstrap.mjs', import.meta.url), {
       workerData: { __entry: new URL('./isolateWorker.ts', import.meta.url).href, task, input },
       resourceLimits: { maxOldGenerationSizeMb: heapMb, maxYoungGenerationSizeMb: 32 },
       stdout: true,
