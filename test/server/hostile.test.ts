@@ -122,8 +122,10 @@ describe('open event streams are capped per client and in all (issue 23, point 5
 });
 
 describe('module uploads within limits (issue 23, point 4)', () => {
-  it('refuses a 1 MB upload with 56,000 anchors at once (413) while the server keeps answering, and a 40 KB one by its size (400)', async () => {
-    const anchors = `name: x\nlist:\n${Array.from({ length: 56_000 }, (_, i) => `  - &a${i} ${i}\n`).join('')}`;
+  it('refuses a ~1 MB upload with 50,000 anchors at once (413) while the server keeps answering, and a 40 KB one by its size (400)', async () => {
+    // under the server's general 1 MiB body limit: only the module route's own limit refuses it unparsed
+    const anchors = `name: x\nlist:\n${Array.from({ length: 50_000 }, (_, i) => `  - &a${i} ${i}\n`).join('')}`;
+    expect(JSON.stringify({ declaration: anchors }).length).toBeLessThan(1 << 20);
     const t = Date.now();
     const r = await app.inject({ method: 'POST', url: '/api/modules', headers: auth(admin), payload: { declaration: anchors } });
     expect(r.statusCode).toBe(413);
