@@ -1,6 +1,6 @@
 import { assertCols, type Matrix } from './matrix.ts';
 import { Random } from '../datasets/index.ts';
-import { checkCount, checkNumbers, checkTrees, MODEL_LIMITS, ModelStructureError } from './structure.ts';
+import { checkCount, checkFlatForest, checkNumbers, ModelStructureError } from './structure.ts';
 
 const EULER_GAMMA = 0.5772156649015329;
 
@@ -273,21 +273,10 @@ export class IsolationForest {
    * leaf, bounded sizes. O(nodes).
    */
   static checkJSON(json: unknown, what = 'isolation forest', schema = ISOLATION_FOREST_SCHEMA): asserts json is IsolationForestJSON {
-    if (!json || typeof json !== 'object') throw new ModelStructureError(`${what}: not an object`);
-    const j = json as Partial<IsolationForestJSON>;
-    if (j.schema !== schema) throw new ModelStructureError(`${what}: schema '${String(j.schema)}' is not ${schema}`);
-    if (!j.params || typeof j.params !== 'object') throw new ModelStructureError(`${what}: params is not an object`);
-    const d = checkCount(j.nFeatures, `${what}: nFeatures`, 1, MODEL_LIMITS.maxFeatures);
+    const { n, feature, left, right, roots } = checkFlatForest(json, what, schema);
+    const j = json as IsolationForestJSON;
     checkCount(j.psi, `${what}: psi`, 1, 2 ** 31 - 1);
     const nodes = j.nodes;
-    if (!nodes || typeof nodes !== 'object') throw new ModelStructureError(`${what}: nodes is not an object`);
-    const feature = checkNumbers(nodes.feature, `${what}: nodes.feature`, { integer: true, maxLength: MODEL_LIMITS.maxNodes, min: -1 });
-    const n = feature.length;
-    checkNumbers(nodes.threshold, `${what}: nodes.threshold`, { length: n });
-    const left = checkNumbers(nodes.left, `${what}: nodes.left`, { length: n, integer: true });
-    const right = checkNumbers(nodes.right, `${what}: nodes.right`, { length: n, integer: true });
-    const roots = checkNumbers(nodes.roots, `${what}: nodes.roots`, { integer: true, maxLength: MODEL_LIMITS.maxTrees });
-    checkTrees({ feature, left, right, roots }, d, `${what}: nodes`);
     // scoring takes a split's right child to be left + 1 (children are allocated in pairs)
     for (let i = 0; i < n; i++) if (feature[i] >= 0 && right[i] !== left[i] + 1) throw new ModelStructureError(`${what}: nodes: node ${i}'s children ${left[i]} and ${right[i]} are not a pair`);
     const leafPathLength = checkNumbers(nodes.leafPathLength, `${what}: nodes.leafPathLength`, { finite: true, maxLength: n });

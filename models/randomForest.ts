@@ -1,7 +1,7 @@
 import { assertCols, type Matrix } from './matrix.ts';
 import { accumulateLeafValues, compileForest, leavesOf, type CompiledForest } from './forestLayout.ts';
 import { Random } from '../datasets/index.ts';
-import { checkCount, checkNumbers, checkTrees, MODEL_LIMITS, ModelStructureError } from './structure.ts';
+import { checkCount, checkFlatForest, checkNumbers, MODEL_LIMITS } from './structure.ts';
 
 export interface RandomForestParams {
   nEstimators: number;
@@ -515,24 +515,12 @@ export class RandomForestClassifier {
    * non-negative leaf values, bounded sizes. O(nodes).
    */
   static checkJSON(json: unknown, what = 'random forest'): asserts json is RandomForestJSON {
-    if (!json || typeof json !== 'object') throw new ModelStructureError(`${what}: not an object`);
-    const j = json as Partial<RandomForestJSON>;
-    if (j.schema !== RANDOM_FOREST_SCHEMA) throw new ModelStructureError(`${what}: schema '${String(j.schema)}' is not ${RANDOM_FOREST_SCHEMA}`);
-    if (!j.params || typeof j.params !== 'object') throw new ModelStructureError(`${what}: params is not an object`);
-    const d = checkCount(j.nFeatures, `${what}: nFeatures`, 1, MODEL_LIMITS.maxFeatures);
+    const { nFeatures, n } = checkFlatForest(json, what, RANDOM_FOREST_SCHEMA);
+    const j = json as RandomForestJSON;
     const C = checkCount(j.nClasses, `${what}: nClasses`, 1, MODEL_LIMITS.maxClasses);
-    const nodes = j.nodes;
-    if (!nodes || typeof nodes !== 'object') throw new ModelStructureError(`${what}: nodes is not an object`);
-    const feature = checkNumbers(nodes.feature, `${what}: nodes.feature`, { integer: true, maxLength: MODEL_LIMITS.maxNodes, min: -1 });
-    const n = feature.length;
-    checkNumbers(nodes.threshold, `${what}: nodes.threshold`, { length: n });
-    const left = checkNumbers(nodes.left, `${what}: nodes.left`, { length: n, integer: true });
-    const right = checkNumbers(nodes.right, `${what}: nodes.right`, { length: n, integer: true });
-    const roots = checkNumbers(nodes.roots, `${what}: nodes.roots`, { integer: true, maxLength: MODEL_LIMITS.maxTrees });
-    checkNumbers(nodes.value, `${what}: nodes.value`, { length: n * C, finite: true, min: 0 });
-    checkTrees({ feature, left, right, roots }, d, `${what}: nodes`);
-    for (const k of ['nSamples', 'wSamples', 'impurity'] as const) if (nodes[k] !== undefined) checkNumbers(nodes[k], `${what}: nodes.${k}`, { length: n, finite: true });
-    checkNumbers(j.featureImportances, `${what}: featureImportances`, { maxLength: d, finite: true });
+    checkNumbers(j.nodes.value, `${what}: nodes.value`, { length: n * C, finite: true, min: 0 });
+    for (const k of ['nSamples', 'wSamples', 'impurity'] as const) if (j.nodes[k] !== undefined) checkNumbers(j.nodes[k], `${what}: nodes.${k}`, { length: n, finite: true });
+    checkNumbers(j.featureImportances, `${what}: featureImportances`, { maxLength: nFeatures, finite: true });
   }
 
   static fromJSON(json: RandomForestJSON): RandomForestClassifier {

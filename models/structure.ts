@@ -116,3 +116,34 @@ export function checkTrees(t: TreeArrays, nFeatures: number, what: string, { for
   }
   if (seen !== n) fail(what, `${n - seen} node(s) form a cycle apart from the roots`);
 }
+
+/** The parts every flat forest's JSON has (Sieve's random and isolation forests). */
+interface FlatForestJSON {
+  schema?: unknown;
+  params?: unknown;
+  nFeatures?: unknown;
+  nodes?: { feature?: unknown; threshold?: unknown; left?: unknown; right?: unknown; roots?: unknown };
+}
+
+/**
+ * Checks what Sieve's flat forests share: an object of the given schema with params, a feature count, and
+ * node arrays (feature, threshold, left, right, roots) of one length that are trees (checkTrees). Returns
+ * them for the checks a model type adds.
+ */
+export function checkFlatForest(json: unknown, what: string, schema: string) {
+  if (!json || typeof json !== 'object') fail(what, 'not an object');
+  const j = json as FlatForestJSON;
+  if (j.schema !== schema) fail(what, `schema '${String(j.schema)}' is not ${schema}`);
+  if (!j.params || typeof j.params !== 'object') fail(what, 'params is not an object');
+  const nFeatures = checkCount(j.nFeatures, `${what}: nFeatures`, 1, MODEL_LIMITS.maxFeatures);
+  const nodes = j.nodes;
+  if (!nodes || typeof nodes !== 'object') fail(what, 'nodes is not an object');
+  const feature = checkNumbers(nodes!.feature, `${what}: nodes.feature`, { integer: true, maxLength: MODEL_LIMITS.maxNodes, min: -1 });
+  const n = feature.length;
+  checkNumbers(nodes!.threshold, `${what}: nodes.threshold`, { length: n });
+  const left = checkNumbers(nodes!.left, `${what}: nodes.left`, { length: n, integer: true });
+  const right = checkNumbers(nodes!.right, `${what}: nodes.right`, { length: n, integer: true });
+  const roots = checkNumbers(nodes!.roots, `${what}: nodes.roots`, { integer: true, maxLength: MODEL_LIMITS.maxTrees });
+  checkTrees({ feature, left, right, roots }, nFeatures, `${what}: nodes`);
+  return { nFeatures, n, feature, left, right, roots };
+}

@@ -4,9 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { simulate, stringifyJsonExact, toSieveRecord, writeAvroContainer } from '../../datasets/index.ts';
-import { ensureBuiltinModules, moduleOf, Store } from '../../engine/index.ts';
-import { createBundle, RandomForestClassifier, serializeBundle } from '../../models/index.ts';
 import { prvCountBomb, varint } from '../hostile.ts';
+import { storeWithEarlySnia } from '../hostileStore.ts';
 import { REPO_ROOT } from '../shared.ts';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'sieve-cli-hostile-'));
@@ -46,20 +45,7 @@ describe('sieve score stops on SIGTERM (issue 23, point 2)', () => {
     const db = path.join(tmp, 'sig.db');
     const dir = path.join(tmp, 'sig-bundles');
     mkdirSync(dir);
-    const store = Store.create(db);
-    try {
-      ensureBuiltinModules(store);
-      const def = moduleOf(store, 'early-snia');
-      const spec = def.extractor().spec;
-      const d = spec.columns.length;
-      const X = { data: Float32Array.from({ length: 40 * d }, (_, i) => (i % 13) / 13), rows: 40, cols: d };
-      const y = Int32Array.from({ length: 40 }, (_, i) => i % 2);
-      writeFileSync(path.join(dir, 'early-snia_v1.json'), serializeBundle(createBundle({
-        module: 'early-snia', version: '1', model: new RandomForestClassifier({ nEstimators: 2, seed: 1 }).fit(X, y), featureSpec: spec, classNames: def.classNames, training: { X, y }, declaration: def.declaration,
-      })));
-    } finally {
-      store.close();
-    }
+    writeFileSync(path.join(dir, 'early-snia_v1.json'), storeWithEarlySnia(db, 1)[0]);
     const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'sieve.js'), 'score', '--module', 'early-snia', '--bundles', dir, '--from', 'kafka://127.0.0.1:1/ztf?group=g', '--to', path.join(tmp, 'sig.jsonl'), '--stop-seconds', '1'], { cwd: REPO_ROOT, env: { ...process.env, SIEVE_DEBUG: '' } });
     let stderr = '';
     child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));

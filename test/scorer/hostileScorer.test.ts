@@ -3,36 +3,17 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { simulate, stringifyJsonExact, toSieveRecord } from '../../datasets/index.ts';
-import { ensureBuiltinModules, moduleOf, Store } from '../../engine/index.ts';
+import { Store } from '../../engine/index.ts';
 import { FolderProvider, PathSource, RegistryProvider, runScorer, StoreSink, type ResultSink, type UnitResult } from '../../engine/scorer/index.ts';
-import { createBundle, RandomForestClassifier, serializeBundle } from '../../models/index.ts';
+import { storeWithEarlySnia } from '../hostileStore.ts';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'sieve-hostile-scorer-'));
 const db = path.join(tmp, 'store.db');
-const bundles: string[] = [];
+let bundles: string[] = [];
 
-/** A store with early-snia v1 then v2 deployed: small forests on random rows of the module's 12 features. */
+/** A store with early-snia v1 then v2 deployed. */
 beforeAll(() => {
-  const store = Store.create(db);
-  try {
-    ensureBuiltinModules(store);
-    const def = moduleOf(store, 'early-snia');
-    const spec = def.extractor().spec;
-    const d = spec.columns.length;
-    for (const v of [1, 2]) {
-      const X = { data: Float32Array.from({ length: 40 * d }, (_, i) => ((i * 7919 + v) % 97) / 97), rows: 40, cols: d };
-      const y = Int32Array.from({ length: 40 }, (_, i) => i % 2);
-      const bundle = createBundle({
-        module: 'early-snia', version: String(v), created: '2026-11-24T00:00:00.000Z', model: new RandomForestClassifier({ nEstimators: 3, seed: v }).fit(X, y),
-        featureSpec: spec, classNames: def.classNames, training: { X, y }, declaration: def.declaration,
-      });
-      store.saveModel(bundle, 0, 'test');
-      store.deploy('early-snia', v, 'test');
-      bundles.push(serializeBundle(bundle));
-    }
-  } finally {
-    store.close();
-  }
+  bundles = storeWithEarlySnia(db, 2);
 });
 
 describe('bundle corruption never stops the scorer (issue 23, point 7)', () => {

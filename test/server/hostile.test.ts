@@ -1,39 +1,24 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalDeclaration, Store, type ModuleDeclaration } from '../../engine/index.ts';
 import { buildApp, DEFAULT_WORKBENCH_OPTIONS, Workbench } from '../../engine/server/index.ts';
 import { REPO_ROOT } from '../shared.ts';
-import { demoStore } from './fixture.ts';
+import { apiFixture, type ApiFixture } from './fixture.ts';
 
-let db: string;
-let store: Store;
-let wb: Workbench;
-let app: FastifyInstance;
-let admin: string;
-let expert: string;
+let f: ApiFixture;
 const auth = (t: string) => ({ authorization: `Bearer ${t}` });
 
 beforeAll(async () => {
-  db = await demoStore();
-  store = Store.create(db);
-  wb = new Workbench(store, { ...DEFAULT_WORKBENCH_OPTIONS, retrainEvery: 0 });
-  app = await buildApp(wb);
-  admin = store.addUser('hostile-admin', 'admin').token;
-  expert = store.addUser('hostile-expert', 'expert').token;
+  f = await apiFixture('hostile');
 }, 300_000);
 
-afterAll(async () => {
-  await app.close();
-  await wb.close();
-  store.close();
-});
+afterAll(() => f.close());
 
 describe('rate limits by client address (issue 23, point 5)', () => {
   it('answers 429 to an address guessing tokens after 60 tries in a minute, whatever the tokens; a valid token and other addresses still work', async () => {
-    const guessing = await buildApp(wb);
+    const guessing = await buildApp(f.wb);
     try {
       const codes: number[] = [];
       for (let i = 0; i < 1000; i++) {
@@ -50,7 +35,7 @@ describe('rate limits by client address (issue 23, point 5)', () => {
       for (let i = 0; i < 61; i++) await guessing.inject({ method: 'POST', url: '/api/labels', payload: {}, remoteAddress: '10.9.8.6' });
       expect((await guessing.inject({ method: 'POST', url: '/api/labels', payload: {}, remoteAddress: '10.9.8.6' })).statusCode).toBe(429);
       // the expert behind the same address, and another address, are not locked out
-      expect((await guessing.inject({ url: '/api/me', headers: auth(expert), remoteAddress: '10.9.8.7' })).statusCode).toBe(200);
+      expect((await guessing.inject({ url: '/api/me', headers: auth(f.expert), remoteAddress: '10.9.8.7' })).statusCode).toBe(200);
       expect((await guessing.inject({ url: '/api/me', headers: auth('sv_other'), remoteAddress: '10.9.8.5' })).statusCode).toBe(401);
     } finally {
       await guessing.close();
@@ -58,14 +43,14 @@ describe('rate limits by client address (issue 23, point 5)', () => {
   });
 
   it('keys the general limit on the user, or on the address without a valid token (not on each token presented)', async () => {
-    const small = await buildApp(wb, { rateLimitPerMinute: 5 });
+    const small = await buildApp(f.wb, { rateLimitPerMinute: 5 });
     try {
       const anon = [];
       for (let i = 0; i < 6; i++) anon.push((await small.inject({ url: '/api/health', remoteAddress: '10.1.1.1' })).statusCode);
       expect(anon).toEqual([200, 200, 200, 200, 200, 429]);
       // the same user from two addresses shares one allowance
       const mine = [];
-      for (let i = 0; i < 6; i++) mine.push((await small.inject({ url: '/api/me', headers: auth(expert), remoteAddress: `10.2.2.${i}` })).statusCode);
+      for (let i = 0; i < 6; i++) mine.push((await small.inject({ url: '/api/me', headers: auth(f.expert), remoteAddress: `10.2.2.${i}` })).statusCode);
       expect(mine).toEqual([200, 200, 200, 200, 200, 429]);
     } finally {
       await small.close();
@@ -73,7 +58,7 @@ describe('rate limits by client address (issue 23, point 5)', () => {
   });
 
   it('answers 401 before any 400, 413 or 415 to a write without a valid token', async () => {
-    const fresh = await buildApp(wb);
+    const fresh = await buildApp(f.wb);
     try {
       for (const headers of [{}, auth('sv_forged')]) {
         const malformed = await fresh.inject({ method: 'POST', url: '/api/labels', headers: { ...headers, 'content-type': 'application/json' }, payload: '{"module": ', remoteAddress: '10.3.3.3' });
@@ -84,8 +69,8 @@ describe('rate limits by client address (issue 23, point 5)', () => {
         expect(big.statusCode).toBe(401);
       }
       // with a valid token the body is read and judged
-      expect((await fresh.inject({ method: 'POST', url: '/api/labels', headers: { ...auth(expert), 'content-type': 'application/json' }, payload: '{"module": ' })).statusCode).toBe(400);
-      expect((await fresh.inject({ method: 'POST', url: '/api/labels', headers: { ...auth(expert), 'content-type': 'application/x-www-form-urlencoded' }, payload: 'a=b' })).statusCode).toBe(415);
+      expect((await fresh.inject({ method: 'POST', url: '/api/labels', headers: { ...auth(f.expert), 'content-type': 'application/json' }, payload: '{"module": ' })).statusCode).toBe(400);
+      expect((await fresh.inject({ method: 'POST', url: '/api/labels', headers: { ...auth(f.expert), 'content-type': 'application/x-www-form-urlencoded' }, payload: 'a=b' })).statusCode).toBe(415);
     } finally {
       await fresh.close();
     }
@@ -94,7 +79,7 @@ describe('rate limits by client address (issue 23, point 5)', () => {
 
 describe('open event streams are capped per client and in all (issue 23, point 5)', () => {
   it('refuses a stream past the per-client cap (429) and past the total (503), and frees a slot when a stream closes', async () => {
-    const capped = await buildApp(wb, { eventStreamsPerClient: 3, eventStreamsTotal: 5 });
+    const capped = await buildApp(f.wb, { eventStreamsPerClient: 3, eventStreamsTotal: 5 });
     await capped.listen({ port: 0, host: '127.0.0.1' });
     const url = `http://127.0.0.1:${(capped.server.address() as { port: number }).port}/api/events`;
     const open: AbortController[] = [];
@@ -111,9 +96,9 @@ describe('open event streams are capped per client and in all (issue 23, point 5
       // anonymous streams count against the address (an EventSource sends no token)
       expect([await connect(), await connect(), await connect(), await connect()]).toEqual([200, 200, 200, 429]);
       // a signed-in user is a client of their own; the server's total is 5
-      expect([await connect(auth(expert)), await connect(auth(expert)), await connect(auth(admin))]).toEqual([200, 200, 503]);
+      expect([await connect(auth(f.expert)), await connect(auth(f.expert)), await connect(auth(f.admin))]).toEqual([200, 200, 503]);
       open.shift()!.abort();
-      await expect.poll(async () => connect(auth(admin)), { timeout: 5000 }).toBe(200);
+      await expect.poll(async () => connect(auth(f.admin)), { timeout: 5000 }).toBe(200);
     } finally {
       for (const c of open) c.abort();
       await capped.close();
@@ -127,30 +112,30 @@ describe('module uploads within limits (issue 23, point 4)', () => {
     const anchors = `name: x\nlist:\n${Array.from({ length: 50_000 }, (_, i) => `  - &a${i} ${i}\n`).join('')}`;
     expect(JSON.stringify({ declaration: anchors }).length).toBeLessThan(1 << 20);
     const t = Date.now();
-    const r = await app.inject({ method: 'POST', url: '/api/modules', headers: auth(admin), payload: { declaration: anchors } });
+    const r = await f.app.inject({ method: 'POST', url: '/api/modules', headers: auth(f.admin), payload: { declaration: anchors } });
     expect(r.statusCode).toBe(413);
     expect(Date.now() - t).toBeLessThan(5000);
-    expect((await app.inject({ url: '/api/health' })).statusCode).toBe(200);
-    const mid = await app.inject({ method: 'POST', url: '/api/modules', headers: auth(admin), payload: { declaration: `name: x\ntitle: ${'t'.repeat(40_000)}\n` } });
+    expect((await f.app.inject({ url: '/api/health' })).statusCode).toBe(200);
+    const mid = await f.app.inject({ method: 'POST', url: '/api/modules', headers: auth(f.admin), payload: { declaration: `name: x\ntitle: ${'t'.repeat(40_000)}\n` } });
     expect(mid.statusCode).toBe(400);
     expect(mid.json().message).toBe('declaration: 40016 characters, more than the 32768 a declaration may have');
   });
 
   it("refuses 'drb in rb' (400 with line and column), and the alert page answers 200 for every module when a stored one cannot run its cut or load its model", async () => {
     const example = JSON.parse(readFileSync(path.join(REPO_ROOT, 'examples', 'fast-transient.json'), 'utf8')) as ModuleDeclaration;
-    const refused = await app.inject({ method: 'POST', url: '/api/modules', headers: auth(admin), payload: { declaration: { ...example, name: 'in-rb', cuts: 'drb in rb' } } });
+    const refused = await f.app.inject({ method: 'POST', url: '/api/modules', headers: auth(f.admin), payload: { declaration: { ...example, name: 'in-rb', cuts: 'drb in rb' } } });
     expect(refused.statusCode).toBe(400);
     expect(refused.json().message).toMatch(/^declaration:\d+:\d+: cuts: 'in' needs a list on its right/);
     // as an older Sieve stored it, unchecked
     const d = { ...example, name: 'old-in-rb', cuts: 'drb in rb' };
     const { json, sha256 } = canonicalDeclaration(d);
-    store.addModuleRevision('old-in-rb', json, sha256, 'x'.repeat(64), 'old-sieve');
+    f.store.addModuleRevision('old-in-rb', json, sha256, 'x'.repeat(64), 'old-sieve');
     // and a deployed bundle that no longer loads
-    const kn = store.deployedVersion('kilonova')!;
-    const copy = Store.create(db);
+    const kn = f.store.deployedVersion('kilonova')!;
+    const copy = Store.create(f.db);
     copy.db.prepare("UPDATE models SET bundle_json = 'garbage' WHERE module = 'kilonova' AND version = ?").run(kn);
     copy.close();
-    const fresh = new Workbench(store, { ...DEFAULT_WORKBENCH_OPTIONS, retrainEvery: 0 });
+    const fresh = new Workbench(f.store, { ...DEFAULT_WORKBENCH_OPTIONS, retrainEvery: 0 });
     const app2 = await buildApp(fresh);
     try {
       const res = await app2.inject({ url: '/api/alerts/1' });
