@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import type avroTypes from 'avsc';
-import { compileAvroDecoder, type FieldFilter } from './avroDecoder.ts';
+import { compileAvroDecoder, DEFAULT_AVRO_LIMITS, type AvroDatumDecoder, type FieldFilter } from './avroDecoder.ts';
+import { LruCache } from './lru.ts';
 import { inflateRawSync, deflateRawSync, crc32 } from 'node:zlib';
 import { AlertReadError } from './types.ts';
 
@@ -73,15 +74,31 @@ function readVarLong(buf: Buffer, pos: number): [number, number] | null {
 
 export type AvroCodec = 'null' | 'deflate' | 'snappy';
 
+/** The most bytes one block may decompress to: Fink's transfer files hold ~5 MB blocks; this stops a zip bomb. */
+export const MAX_BLOCK_BYTES = 256 << 20;
+
+/** The unsigned little-endian base-128 varint at the start of data (snappy's length preamble), or null. */
+function readUnsignedVarint(data: Buffer): number | null {
+  let n = 0;
+  for (let i = 0, shift = 1; i < 5 && i < data.length; i++, shift *= 128) {
+    n += (data[i] & 0x7f) * shift;
+    if (!(data[i] & 0x80)) return n;
+  }
+  return null;
+}
+
 function decompress(codec: string, data: Buffer): Buffer {
   switch (codec) {
     case 'null':
       return data;
     case 'deflate':
-      return inflateRawSync(data);
+      return inflateRawSync(data, { maxOutputLength: MAX_BLOCK_BYTES });
     case 'snappy': {
       // Avro's snappy framing: the compressed block followed by a big-endian CRC32 of the uncompressed data.
       if (data.length < 4) throw new Error('snappy block shorter than its checksum');
+      // snappy starts with the uncompressed length, which the decompressor allocates as it is
+      const declared = readUnsignedVarint(data);
+      if (declared === null || declared > MAX_BLOCK_BYTES) throw new Error(`snappy block declares ${declared ?? 'an unreadable'} uncompressed bytes (limit ${MAX_BLOCK_BYTES})`);
       const out = Buffer.from(snappy().uncompress(data.subarray(0, data.length - 4)));
       const expected = data.readUInt32BE(data.length - 4);
       if (crc32(out) !== expected) throw new Error('snappy block checksum mismatch');
@@ -127,31 +144,29 @@ export interface AvroContainer {
 }
 
 /**
- * Reads an Avro object container file. Written here rather than with avsc's stream decoder so that a
- * corrupt or truncated block is reported (file, block, record) and the reader resynchronises on the next
- * sync marker instead of losing the rest of the file.
+ * Compiled decoders by schema text: a stream of single-alert files (ZTF's archive, Kafka messages) repeats
+ * one schema, and compiling it costs far more than decoding one alert. The schema text comes from the file
+ * or message, so the cache is bounded (least recently used out) and so is a schema's size.
  */
-/**
- * Compiled types and resolvers by schema text: a stream of single-alert files (ZTF's archive, Kafka
- * messages) repeats one schema, and compiling it costs far more than decoding one alert.
- */
-type Decode = (buf: Buffer, pos: number) => { value: unknown; offset: number };
-const typeCache = new Map<string, { schema: unknown; full: Decode; lean: Map<FieldFilterFactory, Decode | null> }>();
+type Decode = AvroDatumDecoder;
+interface CachedSchema { schema: unknown; full: Decode; lean: Map<FieldFilterFactory, Decode | null> }
+/** ZTF's and Fink's schemas are 20-60 KB of JSON; a megabyte is no schema a broker sends. */
+export const MAX_SCHEMA_BYTES = 1 << 20;
+const typeCache = new LruCache<string, CachedSchema>(16, 16 * MAX_SCHEMA_BYTES);
 
 let lastSchema: { bytes: Buffer; text: string } | null = null;
 
 /** The parsed schema and its decoders, by schema text (parsed and compiled once per distinct schema). */
 function cachedDecoder(schemaBytes: Buffer, lean: FieldFilterFactory | undefined): { schema: unknown; decode: Decode } {
+  if (schemaBytes.length > MAX_SCHEMA_BYTES) throw new Error(`the schema is ${schemaBytes.length} bytes, over the ${MAX_SCHEMA_BYTES}-byte limit`);
   // a stream repeats one schema: a byte comparison with the previous one skips decoding 20 KB of text
   if (!lastSchema || !lastSchema.bytes.equals(schemaBytes)) lastSchema = { bytes: Buffer.from(schemaBytes), text: schemaBytes.toString() };
   const schemaText = lastSchema.text;
   let entry = typeCache.get(schemaText);
   if (!entry) {
-    if (typeCache.size > 64) typeCache.clear();
     const schema = JSON.parse(schemaText) as unknown;
-    const type = avroTypeForSchema(schema);
-    entry = { schema, full: (buf, pos) => type.decode(buf, pos), lean: new Map() };
-    typeCache.set(schemaText, entry);
+    entry = { schema, full: compileAvroDecoder(schema), lean: new Map() };
+    typeCache.set(schemaText, entry, schemaText.length);
   }
   const schema = entry.schema;
   if (!lean) return { schema, decode: entry.full };
@@ -160,6 +175,11 @@ function cachedDecoder(schemaBytes: Buffer, lean: FieldFilterFactory | undefined
     entry.lean.set(lean, filter ? compileAvroDecoder(schema, filter) : null);
   }
   return { schema, decode: entry.lean.get(lean) ?? entry.full };
+}
+
+/** How many schemas the container reader holds compiled, and their text's total size (tests). */
+export function avroSchemaCacheSize(): { entries: number; bytes: number } {
+  return { entries: typeCache.size, bytes: typeCache.totalWeight };
 }
 
 /** Given a writer schema, the fields to keep (null: this schema is read whole). */
@@ -208,8 +228,10 @@ function readContainerHeader(buf: Buffer, file: string): { value: { meta: Record
 }
 
 /**
- * An Avro container whose records are decoded one at a time as `items()` is iterated (ingest streams large
- * files this way); the header and schema are read at once, and a bad header throws.
+ * An Avro object container whose records are decoded one at a time as `items()` is iterated (ingest streams
+ * large files this way); the header and schema are read at once, and a bad header throws. Written here rather
+ * than with avsc's stream decoder so that a corrupt or truncated block is reported (file, block, record) and
+ * the reader resynchronises on the next sync marker instead of losing the rest of the file.
  */
 export function openAvroContainer(buf: Buffer, file: string, options: ReadAvroOptions = {}): { schema: unknown; codec: string; items: () => Generator<{ index: number; value: Record<string, unknown> } | AlertReadError> } {
   if (!isAvroContainer(buf)) throw new AlertReadError(file, 'header', 'not an Avro object container file (bad magic)');
@@ -258,11 +280,17 @@ function* containerItems(buf: Buffer, file: string, start: number, sync: Buffer,
       block++;
       continue;
     }
+    // a block's count is checked against its bytes before any record is decoded: records of a schema that
+    // takes k bytes need count·k bytes, and records that may take none are bounded by the item budget
+    const records = `records ${recordIndex}..${recordIndex + count[0] - 1}`;
     let data: Buffer | null = null;
     try {
+      if (count[0] > DEFAULT_AVRO_LIMITS.maxItems) throw new Error(`a block of ${count[0]} records: more than the ${DEFAULT_AVRO_LIMITS.maxItems} a block may hold`);
       data = decompress(codec, buf.subarray(dataStart, dataEnd));
+      if (count[0] * decode.minBytes > data.length) throw new Error(`a block of ${count[0]} records in ${data.length} bytes: each takes at least ${decode.minBytes}`);
     } catch (e) {
-      yield new AlertReadError(file, `${where}, records ${recordIndex}..${recordIndex + count[0] - 1}`, (e as Error).message);
+      yield new AlertReadError(file, `${where}, ${records}`, (e as Error).message);
+      data = null;
     }
     if (data) {
       let p = 0;
@@ -272,7 +300,7 @@ function* containerItems(buf: Buffer, file: string, start: number, sync: Buffer,
           res = decode(data, p);
           if (res.offset < 0) throw new Error(`record ${recordIndex + i} is truncated`);
         } catch (e) {
-          yield new AlertReadError(file, `${where}, records ${recordIndex}..${recordIndex + count[0] - 1}`, (e as Error).message);
+          yield new AlertReadError(file, `${where}, record ${recordIndex + i} (${records})`, (e as Error).message);
           break;
         }
         yield { index: recordIndex + i, value: res.value as Record<string, unknown> };

@@ -4,11 +4,42 @@
  * scorer reads ~10 of the ~100 fields of each ZTF light-curve point; avsc's resolver still walks every
  * skipped union through its generic type objects, which made decoding the scorer's main cost.
  * Longs are decoded as bigint (alert ids exceed 2^53), as the avsc path does.
+ *
+ * Every datum is decoded within a budget, because messages come from the network: a length or a block count
+ * is checked against the bytes left before anything is allocated (an array of N items whose items take at
+ * least k bytes each needs N·k bytes), the items of all arrays and maps of one datum together are capped
+ * (items that take no bytes, such as `null`, are bounded by that cap alone), varints are at most 10 bytes,
+ * and the datum has a wall-clock budget. A datum over budget throws an AvroDecodeError saying which limit.
  */
+
+/** A datum that breaks the decoder's limits or is not an encoding of its schema. */
+export class AvroDecodeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AvroDecodeError';
+  }
+}
+
+export interface AvroDecodeLimits {
+  /** Array items and map entries in one datum, all levels together. */
+  maxItems: number;
+  /** Wall-clock budget for one datum, in milliseconds. */
+  maxMs: number;
+}
+
+/**
+ * A Rubin alert with a year of history holds a few thousand sources; a ZTF alert ~30 points. A million items
+ * is far beyond both and still decodes in well under a second.
+ */
+export const DEFAULT_AVRO_LIMITS: AvroDecodeLimits = { maxItems: 1 << 20, maxMs: 2000 };
 
 interface Cursor {
   buf: Buffer;
   pos: number;
+  /** Items (array elements, map entries) this datum may still hold. */
+  items: number;
+  /** Date.now() after which the datum is abandoned. */
+  deadline: number;
 }
 
 type Read = (c: Cursor) => unknown;
@@ -16,17 +47,26 @@ type Skip = (c: Cursor) => void;
 interface Codec {
   read: Read;
   skip: Skip;
+  /** The fewest bytes an encoding of this type takes (a lower bound; 0 for null and recursive references). */
+  min: number;
 }
 
 /** Keep a field? `record` is the record's short name, `top` is true for the outermost record. */
 export type FieldFilter = (record: string, field: string, top: boolean) => boolean;
+
+function truncated(c: Cursor): never {
+  throw new AvroDecodeError(`the datum ends inside a value (byte ${c.pos} of ${c.buf.length})`);
+}
 
 function readLongNumber(c: Cursor): number {
   // zigzag varint; lengths and counts fit in a double
   let n = 0;
   let shift = 1;
   let b: number;
+  const start = c.pos;
   do {
+    if (c.pos >= c.buf.length) truncated(c);
+    if (c.pos - start >= 10) throw new AvroDecodeError(`varint longer than 10 bytes at byte ${start}`);
     b = c.buf[c.pos++];
     n += (b & 0x7f) * shift;
     shift *= 128;
@@ -38,91 +78,164 @@ function readLongBig(c: Cursor): bigint {
   let n = 0n;
   let shift = 0n;
   let b: number;
+  const start = c.pos;
   do {
+    if (c.pos >= c.buf.length) truncated(c);
+    if (c.pos - start >= 10) throw new AvroDecodeError(`varint longer than 10 bytes at byte ${start}`);
     b = c.buf[c.pos++];
     n |= BigInt(b & 0x7f) << shift;
     shift += 7n;
   } while (b & 0x80);
-  return (n >> 1n) ^ -(n & 1n);
+  return BigInt.asIntN(64, (n >> 1n) ^ -(n & 1n));
 }
 
 function skipVarint(c: Cursor): void {
-  while (c.buf[c.pos++] & 0x80);
+  const start = c.pos;
+  while (c.buf[c.pos++] & 0x80) if (c.pos - start >= 10) throw new AvroDecodeError(`varint longer than 10 bytes at byte ${start}`);
+}
+
+/** The length of a bytes or string value, checked against what is left. */
+function readLength(c: Cursor, what: string): number {
+  const at = c.pos;
+  const n = readLongNumber(c);
+  if (n < 0) throw new AvroDecodeError(`${what} of negative length ${n} at byte ${at}`);
+  if (n > c.buf.length - c.pos) throw new AvroDecodeError(`${what} of ${n} bytes at byte ${at}, only ${c.buf.length - c.pos} left`);
+  return n;
 }
 
 /** A fixed-width number: read it, or skip its bytes. */
 function fixedWidth(width: number, get: (buf: Buffer, pos: number) => number): Codec {
   return {
     read: (c) => {
+      if (c.pos + width > c.buf.length) truncated(c);
       const v = get(c.buf, c.pos);
       c.pos += width;
       return v;
     },
     skip: (c) => void (c.pos += width),
+    min: width,
   };
 }
 
+const skipLength = (what: string): Skip => (c) => {
+  // read the length before moving: `c.pos += f(c)` would add to the position from before f ran
+  const n = readLength(c, what);
+  c.pos += n;
+};
+
 const PRIMITIVES: Record<string, Codec> = {
-  null: { read: () => null, skip: () => {} },
-  boolean: { read: (c) => c.buf[c.pos++] === 1, skip: (c) => void c.pos++ },
-  int: { read: readLongNumber, skip: skipVarint },
-  long: { read: readLongBig, skip: skipVarint },
+  null: { read: () => null, skip: () => {}, min: 0 },
+  boolean: { read: (c) => (c.pos >= c.buf.length ? truncated(c) : c.buf[c.pos++] === 1), skip: (c) => void c.pos++, min: 1 },
+  int: { read: readLongNumber, skip: skipVarint, min: 1 },
+  long: { read: readLongBig, skip: skipVarint, min: 1 },
   float: fixedWidth(4, (b, p) => b.readFloatLE(p)),
   double: fixedWidth(8, (b, p) => b.readDoubleLE(p)),
   bytes: {
     read: (c) => {
-      const n = readLongNumber(c);
+      const n = readLength(c, 'bytes');
       const v = Buffer.from(c.buf.subarray(c.pos, c.pos + n));
       c.pos += n;
       return v;
     },
-    skip: (c) => {
-      // read the length before moving: `c.pos += f(c)` would add to the position from before f ran
-      const n = readLongNumber(c);
-      c.pos += n;
-    },
+    skip: skipLength('bytes'),
+    min: 1,
   },
   string: {
     read: (c) => {
-      const n = readLongNumber(c);
+      const n = readLength(c, 'string');
       const v = c.buf.toString('utf8', c.pos, c.pos + n);
       c.pos += n;
       return v;
     },
-    skip: (c) => {
-      // read the length before moving: `c.pos += f(c)` would add to the position from before f ran
-      const n = readLongNumber(c);
-      c.pos += n;
-    },
+    skip: skipLength('string'),
+    min: 1,
   },
 };
 
+/**
+ * The item count of the next array or map block, checked against the datum's budget and the bytes left
+ * before a single item is decoded; 0 ends the value. `byteSize` receives the block's size in bytes when the
+ * writer gave one (negative count), else -1.
+ */
+function blockCount(c: Cursor, itemMin: number, what: string, sized: { byteSize: number }): number {
+  const at = c.pos;
+  let n = readLongNumber(c);
+  sized.byteSize = -1;
+  if (n === 0) return 0;
+  if (n < 0) {
+    n = -n;
+    const size = readLongNumber(c);
+    if (size < 0 || size > c.buf.length - c.pos) throw new AvroDecodeError(`${what} block at byte ${at} says it takes ${size} bytes, ${c.buf.length - c.pos} left`);
+    sized.byteSize = size;
+  }
+  if (n * itemMin > c.buf.length - c.pos) throw new AvroDecodeError(`${what} block of ${n} items at byte ${at} needs at least ${n * itemMin} bytes, ${c.buf.length - c.pos} left`);
+  if (n > c.items) throw new AvroDecodeError(`${what} block of ${n} items at byte ${at}: more than the ${c.items} items left of the datum's budget`);
+  c.items -= n;
+  if (Date.now() > c.deadline) throw new AvroDecodeError(`${what} at byte ${at}: over the datum's time budget`);
+  return n;
+}
+
 type Schema = string | Schema[] | { type: string; [k: string]: unknown };
 
-/** Compiles a decoder for the writer's schema; records keep only the fields `keep` accepts. */
-export function compileAvroDecoder(schema: unknown, keep: FieldFilter = () => true): (buf: Buffer, pos: number) => { value: unknown; offset: number } {
+/** Avro's own rule for names (and so field names): no `__proto__` tricks get that far either. */
+const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+function schemaError(message: string): never {
+  throw new AvroDecodeError(message);
+}
+
+export type AvroDatumDecoder = ((buf: Buffer, pos: number) => { value: unknown; offset: number }) & {
+  /** The fewest bytes one datum takes (0 when a datum may be empty, e.g. the schema "null"). */
+  readonly minBytes: number;
+};
+
+/**
+ * Compiles a decoder for the writer's schema; records keep only the fields `keep` accepts. A schema that is
+ * not valid Avro (unknown type or name, a malformed record, enum or fixed) throws an AvroDecodeError.
+ */
+export function compileAvroDecoder(schema: unknown, keep: FieldFilter = () => true, limits: AvroDecodeLimits = DEFAULT_AVRO_LIMITS): AvroDatumDecoder {
   const named = new Map<string, Codec>();
+  const references: string[][] = [];
   const build = (s: Schema, namespace: string, top: boolean): Codec => {
     if (typeof s === 'string') {
-      if (PRIMITIVES[s]) return PRIMITIVES[s];
+      if (Object.hasOwn(PRIMITIVES, s)) return PRIMITIVES[s];
       const full = s.includes('.') ? s : namespace ? `${namespace}.${s}` : s;
-      // a reference to a named type defined earlier; late-bound, since it may be defined further on
-      return { read: (c) => (named.get(full) ?? named.get(s))!.read(c), skip: (c) => (named.get(full) ?? named.get(s))!.skip(c) };
+      const known = named.get(full) ?? named.get(s);
+      if (known) return known;
+      // a reference to a type being defined (recursion) or defined further on: late-bound, checked below
+      references.push([full, s]);
+      return { read: (c) => (named.get(full) ?? named.get(s))!.read(c), skip: (c) => (named.get(full) ?? named.get(s))!.skip(c), min: 0 };
     }
     if (Array.isArray(s)) {
+      if (s.length === 0) schemaError('a union with no branches');
       const branches = s.map((b) => build(b, namespace, false));
-      return { read: (c) => branches[readLongNumber(c)].read(c), skip: (c) => branches[readLongNumber(c)].skip(c) };
+      const branch = (c: Cursor): Codec => {
+        const at = c.pos;
+        const i = readLongNumber(c);
+        const b = branches[i];
+        if (b === undefined) throw new AvroDecodeError(`union branch ${i} at byte ${at}: the union has ${branches.length}`);
+        return b;
+      };
+      return { read: (c) => branch(c).read(c), skip: (c) => branch(c).skip(c), min: 1 + Math.min(...branches.map((b) => b.min)) };
     }
+    if (s === null || typeof s !== 'object') schemaError(`${JSON.stringify(s)} is not a type`);
     const t = s.type;
-    if (PRIMITIVES[t] && t !== 'record') return PRIMITIVES[t];
+    if (typeof t !== 'string') {
+      if (Array.isArray(t) || (t !== null && typeof t === 'object')) return build(t as Schema, namespace, top);
+      schemaError(`type ${JSON.stringify(t)} is not a type`);
+    }
+    if (Object.hasOwn(PRIMITIVES, t)) return PRIMITIVES[t];
     const name = typeof s.name === 'string' ? s.name : '';
     const ns = name.includes('.') ? name.slice(0, name.lastIndexOf('.')) : typeof s.namespace === 'string' ? s.namespace : namespace;
     const full = name.includes('.') ? name : ns && name ? `${ns}.${name}` : name;
     const short = name.split('.').pop() ?? '';
     let codec: Codec;
     switch (t) {
-      case 'record': {
-        const fields = (s.fields as Array<{ name: string; type: Schema }>).map((f) => ({ name: f.name, keep: keep(short, f.name, top), codec: build(f.type, ns, false) }));
+      case 'record':
+      case 'error': {
+        if (!Array.isArray(s.fields)) schemaError(`record '${name}' has no field list`);
+        // registered before its fields are built, so that a field may refer to the record itself
+        const fields: Array<{ name: string; keep: boolean; codec: Codec }> = [];
         codec = {
           read: (c) => {
             const o: Record<string, unknown> = {};
@@ -135,68 +248,56 @@ export function compileAvroDecoder(schema: unknown, keep: FieldFilter = () => tr
           skip: (c) => {
             for (const f of fields) f.codec.skip(c);
           },
+          min: 0,
         };
+        if (full) named.set(full, codec);
+        for (const f of s.fields as Array<{ name?: unknown; type?: unknown }>) {
+          if (f === null || typeof f !== 'object' || typeof f.name !== 'string' || !NAME.test(f.name) || f.name === '__proto__') schemaError(`record '${name}' has a field without a valid name`);
+          fields.push({ name: f.name, keep: keep(short, f.name, top), codec: build(f.type as Schema, ns, false) });
+        }
+        codec.min = fields.reduce((sum, f) => sum + f.codec.min, 0);
         break;
       }
       case 'enum': {
-        const symbols = s.symbols as string[];
-        codec = { read: (c) => symbols[readLongNumber(c)], skip: skipVarint };
+        const symbols = s.symbols;
+        if (!Array.isArray(symbols) || symbols.some((x) => typeof x !== 'string')) schemaError(`enum '${name}' has no symbol list`);
+        codec = {
+          read: (c) => {
+            const at = c.pos;
+            const i = readLongNumber(c);
+            if (!(i >= 0 && i < symbols.length)) throw new AvroDecodeError(`enum index ${i} at byte ${at}: '${name}' has ${symbols.length} symbols`);
+            return symbols[i];
+          },
+          skip: skipVarint,
+          min: 1,
+        };
         break;
       }
       case 'fixed': {
-        const size = s.size as number;
+        const size = s.size;
+        if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) schemaError(`fixed '${name}' has no valid size`);
         codec = {
           read: (c) => {
+            if (c.pos + size > c.buf.length) truncated(c);
             const v = Buffer.from(c.buf.subarray(c.pos, c.pos + size));
             c.pos += size;
             return v;
           },
           skip: (c) => void (c.pos += size),
+          min: size,
         };
         break;
       }
       case 'array':
       case 'map': {
-        const item = build(s[t === 'array' ? 'items' : 'values'] as Schema, ns, false);
-        const isMap = t === 'map';
-        codec = {
-          read: (c) => {
-            const out: unknown[] = [];
-            const map: Record<string, unknown> = {};
-            for (;;) {
-              let n = readLongNumber(c);
-              if (n === 0) break;
-              if (n < 0) {
-                n = -n;
-                readLongNumber(c); // block size in bytes
-              }
-              for (let i = 0; i < n; i++) {
-                if (isMap) map[PRIMITIVES.string.read(c) as string] = item.read(c);
-                else out.push(item.read(c));
-              }
-            }
-            return isMap ? map : out;
-          },
-          skip: (c) => {
-            for (;;) {
-              let n = readLongNumber(c);
-              if (n === 0) break;
-              if (n < 0) {
-                const size = readLongNumber(c);
-                c.pos += size;
-                continue;
-              }
-              for (let i = 0; i < n; i++) {
-                if (isMap) PRIMITIVES.string.skip(c);
-                item.skip(c);
-              }
-            }
-          },
-        };
+        const inner = s[t === 'array' ? 'items' : 'values'];
+        if (inner === undefined) schemaError(`${t} without ${t === 'array' ? 'items' : 'values'}`);
+        const item = build(inner as Schema, ns, false);
+        codec = t === 'array' ? arrayCodec(item) : mapCodec(item);
         break;
       }
       default:
-        throw new Error(`Avro type '${t}' is not supported`);
+        schemaError(`type '${t}' is not supported`);
     }
     if (full) {
       named.set(full, codec);
@@ -204,10 +305,84 @@ export function compileAvroDecoder(schema: unknown, keep: FieldFilter = () => tr
     }
     return codec;
   };
-  const root = build(schema as Schema, '', true);
-  return (buf, pos) => {
-    const c = { buf, pos };
-    const value = root.read(c);
+  let root: Codec;
+  try {
+    root = build(schema as Schema, '', true);
+  } catch (e) {
+    if (e instanceof RangeError) schemaError('nested too deeply');
+    throw e;
+  }
+  for (const [full, short] of references) if (!named.has(full) && !named.has(short)) schemaError(`unknown type '${short}'`);
+  const decode = (buf: Buffer, pos: number) => {
+    const c: Cursor = { buf, pos, items: limits.maxItems, deadline: Date.now() + limits.maxMs };
+    let value: unknown;
+    try {
+      value = root.read(c);
+    } catch (e) {
+      // a recursive schema lets a datum nest as deep as its bytes allow
+      if (e instanceof RangeError && /call stack/.test(e.message)) throw new AvroDecodeError('the datum is nested too deeply');
+      throw e;
+    }
     return { value, offset: c.pos > buf.length ? -1 : c.pos };
+  };
+  return Object.assign(decode, { minBytes: root.min });
+}
+
+function arrayCodec(item: Codec): Codec {
+  const sized = { byteSize: -1 };
+  return {
+    read: (c) => {
+      const out: unknown[] = [];
+      for (;;) {
+        const n = blockCount(c, item.min, 'array', sized);
+        if (n === 0) break;
+        for (let i = 0; i < n; i++) out.push(item.read(c));
+      }
+      return out;
+    },
+    skip: (c) => {
+      for (;;) {
+        const n = blockCount(c, item.min, 'array', sized);
+        if (n === 0) break;
+        if (sized.byteSize >= 0) c.pos += sized.byteSize;
+        else for (let i = 0; i < n; i++) item.skip(c);
+      }
+    },
+    min: 1,
+  };
+}
+
+function mapCodec(item: Codec): Codec {
+  const sized = { byteSize: -1 };
+  const key = PRIMITIVES.string;
+  return {
+    read: (c) => {
+      const map: Record<string, unknown> = {};
+      for (;;) {
+        const n = blockCount(c, 1 + item.min, 'map', sized);
+        if (n === 0) break;
+        for (let i = 0; i < n; i++) {
+          const k = key.read(c) as string;
+          // a key named __proto__ would replace the object's prototype instead of adding an entry
+          if (k === '__proto__') Object.defineProperty(map, k, { value: item.read(c), enumerable: true, writable: true, configurable: true });
+          else map[k] = item.read(c);
+        }
+      }
+      return map;
+    },
+    skip: (c) => {
+      for (;;) {
+        const n = blockCount(c, 1 + item.min, 'map', sized);
+        if (n === 0) break;
+        if (sized.byteSize >= 0) c.pos += sized.byteSize;
+        else {
+          for (let i = 0; i < n; i++) {
+            key.skip(c);
+            item.skip(c);
+          }
+        }
+      }
+    },
+    min: 1,
   };
 }

@@ -1,6 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { avroTypeForSchema, isAvroContainer } from './avro.ts';
+import { isAvroContainer, MAX_SCHEMA_BYTES } from './avro.ts';
+import { compileAvroDecoder, type AvroDatumDecoder } from './avroDecoder.ts';
+import { LruCache } from './lru.ts';
 import { alertFromRecord, readAlertsFromBuffer, type ReadOptions, type ReadResult } from './read.ts';
 import { AlertReadError } from './types.ts';
 import { isRecord } from './values.ts';
@@ -29,7 +31,6 @@ export interface StreamMessage {
   where: string;
 }
 
-type Decode = (buf: Buffer) => { value: unknown; offset: number };
 
 /** Loads a folder of Avro schemas (.avsc / .json) by name, as version keys refer to them. */
 export function loadSchemaDir(dir: string): Map<string, unknown> {
@@ -46,12 +47,20 @@ export function loadSchemaDir(dir: string): Map<string, unknown> {
 }
 
 export class FinkMessageDecoder {
-  // parsed schemas by key text: a topic's messages share a handful of keys
-  private readonly decoders = new Map<string, Decode>();
+  // compiled decoders by key text: a topic's messages share a handful of keys, but keys come from the
+  // network, so the cache is bounded (least recently used out) in entries and in key bytes
+  private readonly decoders = new LruCache<string, AvroDatumDecoder>(16, 16 * MAX_SCHEMA_BYTES);
 
   constructor(private readonly o: FinkMessageOptions = {}) {}
 
-  private decoderFor(key: string, where: string): Decode {
+  /** Entries held by the schema cache and the bytes of their keys (tests). */
+  get cacheSize(): { entries: number; bytes: number } {
+    return { entries: this.decoders.size, bytes: this.decoders.totalWeight };
+  }
+
+  private decoderFor(keyBytes: Uint8Array | null, where: string): AvroDatumDecoder {
+    if (keyBytes && keyBytes.byteLength > MAX_SCHEMA_BYTES) throw new AlertReadError(where, 'message', `the key is ${keyBytes.byteLength} bytes, over the ${MAX_SCHEMA_BYTES}-byte limit of a schema`);
+    const key = keyBytes ? Buffer.from(keyBytes.buffer, keyBytes.byteOffset, keyBytes.byteLength).toString('utf8') : '';
     const hit = this.decoders.get(key);
     if (hit) return hit;
     let schema: unknown;
@@ -73,14 +82,13 @@ export class FinkMessageDecoder {
         ? `the key '${key.slice(0, 60)}' is neither a schema (JSON) nor a known schema version (${known.length ? `known: ${known.join(', ')}` : 'give --schema-dir'}); give --schema FILE.avsc`
         : 'no key to take the schema from; give --schema FILE.avsc');
     }
-    let type: ReturnType<typeof avroTypeForSchema>;
+    let decode: AvroDatumDecoder;
     try {
-      type = avroTypeForSchema(schema);
+      decode = compileAvroDecoder(schema);
     } catch (e) {
       throw new AlertReadError(where, 'message', `its schema is not a valid Avro schema: ${(e as Error).message}`);
     }
-    const decode: Decode = (buf) => type.decode(buf, 0) as { value: unknown; offset: number };
-    this.decoders.set(key, decode);
+    this.decoders.set(key, decode, key.length);
     return decode;
   }
 
@@ -96,11 +104,10 @@ export class FinkMessageDecoder {
           out.errors.push(...r.errors);
           continue;
         }
-        const key = m.key ? Buffer.from(m.key).toString('utf8') : '';
-        const decode = this.decoderFor(key, m.where);
+        const decode = this.decoderFor(m.key, m.where);
         let r: { value: unknown; offset: number };
         try {
-          r = decode(buf);
+          r = decode(buf, 0);
         } catch (e) {
           throw new AlertReadError(m.where, 'message', `not a datum of its schema: ${(e as Error).message}`);
         }

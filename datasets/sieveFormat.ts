@@ -2,7 +2,7 @@ import type { Alert, LightCurve, Survey } from './types.ts';
 import { LSST_BANDS, ZTF_BANDS } from './types.ts';
 import { candidateFromLightCurve } from './lightcurve.ts';
 import { fluxErrNanoJyFromMag, fluxNanoJyFromMag } from './photometry.ts';
-import { isRecord, requiredNum, requiredString, scalarFields, type RawRecord } from './values.ts';
+import { bigId, isRecord, requiredNum, requiredString, scalarFields, type RawRecord } from './values.ts';
 
 /**
  * Sieve's own line format for light curves that are not broker packets (simulations, converted tables):
@@ -168,7 +168,7 @@ export function alertFromSieveRecord(rec: RawRecord): Alert {
     if (lc.band[i] >= bands.length) throw new TypeError(`lc.band[${i}] = ${lc.band[i]} is not one of ${bands.length} bands`);
   }
   const candidate = candidateFromLightCurve(lc);
-  const candid = rec.candid === null || rec.candid === undefined ? null : BigInt(String(rec.candid));
+  const candid = rec.candid === null || rec.candid === undefined ? null : bigId(rec, 'candid');
   return {
     survey,
     objectId,

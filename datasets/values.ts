@@ -33,7 +33,7 @@ export function bigId(record: RawRecord, field: string): bigint {
   if (typeof v === 'number' && Number.isSafeInteger(v)) return BigInt(v);
   if (typeof v === 'string' && /^-?\d+$/.test(v)) return BigInt(v);
   if (v === null || v === undefined) throw new TypeError(`missing field '${field}'`);
-  throw new TypeError(`field '${field}' is not an exact integer id`);
+  throw new TypeError(`field '${field}' is not an exact integer id: ${typeof v === 'string' ? `'${v.slice(0, 40)}'` : typeof v === 'number' ? String(v) : typeof v}`);
 }
 
 export function isRecord(v: unknown): v is RawRecord {

@@ -1,5 +1,6 @@
 import { IsolationForest, type IsolationForestJSON, type IsolationForestParams, DEFAULT_ISOLATION_FOREST_PARAMS } from './isolationForest.ts';
 import type { Matrix } from './matrix.ts';
+import { checkNumbers } from './structure.ts';
 
 export interface AADParams extends IsolationForestParams {
   /** Weight of the anomaly hinge term (Fink: C_a = 1000). */
@@ -257,14 +258,20 @@ export class AADForest extends IsolationForest {
     return { ...super.toJSON(), schema: AAD_SCHEMA, params: this.params, weights: Array.from(this.weights) };
   }
 
+  /** The isolation forest's checks, and one finite weight per leaf. */
+  static override checkJSON(json: unknown, what = 'AAD forest'): asserts json is AADForestJSON {
+    IsolationForest.checkJSON(json, what, AAD_SCHEMA);
+    const j = json as AADForestJSON;
+    checkNumbers(j.weights, `${what}: weights`, { length: j.nodes.leafPathLength.length, finite: true });
+  }
+
   static override fromJSON(json: AADForestJSON): AADForest {
-    if (json.schema !== AAD_SCHEMA) throw new Error(`AADForest.fromJSON: schema '${json.schema}' is not ${AAD_SCHEMA}`);
+    AADForest.checkJSON(json, 'AADForest.fromJSON');
     const f = new AADForest(json.params as AADParams);
     f.nFeatures = json.nFeatures;
     f.psi = json.psi;
     f.nodes = IsolationForest.nodesFromJSON(json.nodes);
     f.leafValue = f.nodes.leafPathLength.map((h) => -1 / h);
-    if (json.weights.length !== f.leafValue.length) throw new Error(`AADForest.fromJSON: ${json.weights.length} weights for ${f.leafValue.length} leaves`);
     f.weights = Float64Array.from(json.weights);
     return f;
   }

@@ -1,4 +1,5 @@
 import { AADForest, type AADForestJSON, type AADLabel } from './aad.ts';
+import { ModelStructureError } from './structure.ts';
 import { validRows } from './finkAnomaly.ts';
 
 export const BAND_AAD_SCHEMA = 'sieve-aad-bands/1';
@@ -69,8 +70,17 @@ export class BandAADModel implements PerBandAADModel {
     return { schema: BAND_AAD_SCHEMA, bands: [...this.bands], forests: this.forests.map((f) => f.toJSON()) };
   }
 
+  static checkJSON(json: unknown, what = 'per-band AAD model'): asserts json is BandAADJSON {
+    if (!json || typeof json !== 'object' || (json as BandAADJSON).schema !== BAND_AAD_SCHEMA) throw new ModelStructureError(`${what}: not a ${BAND_AAD_SCHEMA} model`);
+    const { bands, forests } = json as BandAADJSON;
+    if (!Array.isArray(bands) || !Array.isArray(forests) || bands.length === 0 || bands.length > 64 || bands.length !== forests.length || bands.some((b) => typeof b !== 'string')) {
+      throw new ModelStructureError(`${what}: expected as many band names as forests (1 to 64)`);
+    }
+    forests.forEach((f, i) => AADForest.checkJSON(f, `${what}: band ${bands[i]}`));
+  }
+
   static fromJSON(json: BandAADJSON): BandAADModel {
-    if (json.schema !== BAND_AAD_SCHEMA) throw new Error(`BandAADModel.fromJSON: schema '${json.schema}' is not ${BAND_AAD_SCHEMA}`);
+    BandAADModel.checkJSON(json, 'BandAADModel.fromJSON');
     return new BandAADModel(json.bands, json.forests.map((f) => AADForest.fromJSON(f)));
   }
 }

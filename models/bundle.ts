@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { assertFeatureSpecMatches, featureSpecHash, type FeatureSpec } from '../features/index.ts';
+import { assertFeatureSpecMatches, featureSpecHash, FeatureSpecMismatchError, type FeatureSpec } from '../features/index.ts';
 import { AADForest, type AADForestJSON } from './aad.ts';
 import { IsolationForest, type IsolationForestJSON } from './isolationForest.ts';
 import type { Matrix } from './matrix.ts';
@@ -7,6 +7,7 @@ import { MLPClassifier, type MLPJSON } from './mlp.ts';
 import { RandomForestClassifier, type RandomForestJSON } from './randomForest.ts';
 import { TwoBandAADModel, type TwoBandJSON } from './twoBand.ts';
 import { BandAADModel, type BandAADJSON } from './bandAAD.ts';
+import { ModelStructureError } from './structure.ts';
 
 export const BUNDLE_SCHEMA = 'sieve-bundle/1';
 
@@ -139,12 +140,47 @@ export function parseBundle(text: string, offeredSpec?: FeatureSpec, source = 'b
   } catch (e) {
     throw new BundleError(`${source}: not JSON (${(e as Error).message})`);
   }
-  if (!b || b.manifest?.schema !== BUNDLE_SCHEMA) throw new BundleError(`${source}: not a ${BUNDLE_SCHEMA} bundle`);
-  const expected = sha256(canonicalJson({ manifest: b.manifest, model: b.model }));
-  if (expected !== b.sha256) throw new BundleError(`${source}: checksum mismatch (bundle says ${b.sha256}, content hashes to ${expected})`);
-  if (featureSpecHash(b.manifest.featureSpec) !== b.manifest.featureSpecHash) throw new BundleError(`${source}: featureSpecHash does not match its featureSpec`);
-  if (offeredSpec) assertFeatureSpecMatches(b.manifest.featureSpec, offeredSpec);
+  if (!b || typeof b !== 'object' || !b.manifest || typeof b.manifest !== 'object' || b.manifest.schema !== BUNDLE_SCHEMA) throw new BundleError(`${source}: not a ${BUNDLE_SCHEMA} bundle`);
+  try {
+    const expected = sha256(canonicalJson({ manifest: b.manifest, model: b.model }));
+    if (expected !== b.sha256) throw new BundleError(`${source}: checksum mismatch (bundle says ${String(b.sha256)}, content hashes to ${expected})`);
+    const spec = b.manifest.featureSpec;
+    if (!spec || typeof spec !== 'object' || !Array.isArray(spec.columns) || typeof spec.name !== 'string') throw new BundleError(`${source}: the manifest has no valid featureSpec`);
+    if (featureSpecHash(spec) !== b.manifest.featureSpecHash) throw new BundleError(`${source}: featureSpecHash does not match its featureSpec`);
+    if (offeredSpec) assertFeatureSpecMatches(spec, offeredSpec);
+    // The checksum only says the bytes are the ones written; the model is checked as a structure whoever wrote it.
+    checkBundleModel(b);
+  } catch (e) {
+    if (e instanceof BundleError || e instanceof FeatureSpecMismatchError) throw e;
+    throw new BundleError(`${source}: ${(e as Error).message}`);
+  }
   return b;
+}
+
+/** Throws a ModelStructureError unless the bundle's model is a sound model of its declared type (see structure.ts). */
+export function checkBundleModel(b: ModelBundle): void {
+  switch (b.manifest.modelType) {
+    case 'random-forest':
+      RandomForestClassifier.checkJSON(b.model, 'random forest');
+      break;
+    case 'isolation-forest':
+      IsolationForest.checkJSON(b.model, 'isolation forest');
+      break;
+    case 'aad-forest':
+      AADForest.checkJSON(b.model, 'AAD forest');
+      break;
+    case 'mlp':
+      MLPClassifier.checkJSON(b.model, 'MLP');
+      break;
+    case 'aad-two-band':
+      TwoBandAADModel.checkJSON(b.model, 'two-band AAD model');
+      break;
+    case 'aad-bands':
+      BandAADModel.checkJSON(b.model, 'per-band AAD model');
+      break;
+    default:
+      throw new ModelStructureError(`unknown model type '${String((b.manifest as BundleManifest).modelType)}'`);
+  }
 }
 
 /** The estimator inside a verified bundle. */

@@ -29,18 +29,30 @@ export interface FinkAnomalyModel {
   forestR: OnnxTreeRegressor;
 }
 
+const MAX_ONNX_BYTES = 256 << 20;
+
 /** Reads a Fink anomaly zip (`forest_g_AAD_<name>.onnx`, `forest_r_AAD_<name>.onnx`). */
 export function importFinkAnomalyZip(bytes: Uint8Array, source = 'zip'): FinkAnomalyModel {
   let files: Record<string, Uint8Array>;
+  const all: string[] = [];
   try {
-    files = fflate().unzipSync(bytes);
+    // only the forests are inflated, each to at most 256 MiB (Fink's are ~1 MB): a zip bomb is refused unread
+    const tooBig: string[] = [];
+    files = fflate().unzipSync(bytes, {
+      filter: (f) => {
+        all.push(f.name.split('/').pop()!);
+        if (!/(^|\/)forest_[a-z]_AAD_.+\.onnx$/.test(f.name)) return false;
+        if (f.originalSize > MAX_ONNX_BYTES) tooBig.push(`${f.name} (${f.originalSize} bytes)`);
+        return f.originalSize <= MAX_ONNX_BYTES;
+      },
+    });
+    if (tooBig.length) throw new Error(`${tooBig.join(', ')} larger than ${MAX_ONNX_BYTES} bytes`);
   } catch (e) {
     throw new Error(`${source}: not a zip file (${(e as Error).message})`);
   }
-  const names = Object.keys(files).map((f) => f.split('/').pop()!);
   const g = Object.keys(files).find((f) => /(^|\/)forest_g_AAD_.+\.onnx$/.test(f));
   const r = Object.keys(files).find((f) => /(^|\/)forest_r_AAD_.+\.onnx$/.test(f));
-  if (!g || !r) throw new Error(`${source}: expected forest_g_AAD_<name>.onnx and forest_r_AAD_<name>.onnx, found ${names.join(', ')}`);
+  if (!g || !r) throw new Error(`${source}: expected forest_g_AAD_<name>.onnx and forest_r_AAD_<name>.onnx, found ${all.join(', ')}`);
   const name = g.split('/').pop()!.replace(/^forest_g_AAD_/, '').replace(/\.onnx$/, '');
   const forestG = readOnnxTreeRegressor(files[g], `${source}:${g}`);
   const forestR = readOnnxTreeRegressor(files[r], `${source}:${r}`);

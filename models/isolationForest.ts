@@ -1,5 +1,6 @@
 import { assertCols, type Matrix } from './matrix.ts';
 import { Random } from '../datasets/index.ts';
+import { checkCount, checkFlatForest, checkNumbers, ModelStructureError } from './structure.ts';
 
 const EULER_GAMMA = 0.5772156649015329;
 
@@ -266,6 +267,34 @@ export class IsolationForest {
     };
   }
 
+  /**
+   * Refuses JSON that is not a sound isolation forest: trees that are trees over nFeatures features, one
+   * leaf number per leaf (0..nLeaves-1, each once), a positive finite path length per leaf, a valid tree per
+   * leaf, bounded sizes. O(nodes).
+   */
+  static checkJSON(json: unknown, what = 'isolation forest', schema = ISOLATION_FOREST_SCHEMA): asserts json is IsolationForestJSON {
+    const { n, feature, left, right, roots } = checkFlatForest(json, what, schema);
+    const j = json as IsolationForestJSON;
+    checkCount(j.psi, `${what}: psi`, 1, 2 ** 31 - 1);
+    const nodes = j.nodes;
+    // scoring takes a split's right child to be left + 1 (children are allocated in pairs)
+    for (let i = 0; i < n; i++) if (feature[i] >= 0 && right[i] !== left[i] + 1) throw new ModelStructureError(`${what}: nodes: node ${i}'s children ${left[i]} and ${right[i]} are not a pair`);
+    const leafPathLength = checkNumbers(nodes.leafPathLength, `${what}: nodes.leafPathLength`, { finite: true, maxLength: n });
+    const nLeaves = leafPathLength.length;
+    for (let k = 0; k < nLeaves; k++) if (!(leafPathLength[k] > 0)) throw new ModelStructureError(`${what}: nodes.leafPathLength: entry ${k} is ${leafPathLength[k]}, not positive`);
+    checkNumbers(nodes.leafTree, `${what}: nodes.leafTree`, { length: nLeaves, integer: true, min: 0 });
+    for (let k = 0; k < nLeaves; k++) if (nodes.leafTree[k] >= roots.length) throw new ModelStructureError(`${what}: nodes.leafTree: leaf ${k} is in tree ${nodes.leafTree[k]} of ${roots.length}`);
+    const leafId = checkNumbers(nodes.leafId, `${what}: nodes.leafId`, { length: n, integer: true });
+    const seen = new Uint8Array(nLeaves);
+    for (let i = 0; i < n; i++) {
+      const id = leafId[i];
+      if (feature[i] >= 0) continue;
+      if (!(id >= 0 && id < nLeaves)) throw new ModelStructureError(`${what}: nodes.leafId: leaf node ${i} has leaf number ${id}, outside 0..${nLeaves - 1}`);
+      if (seen[id]++) throw new ModelStructureError(`${what}: nodes.leafId: leaf number ${id} is given twice`);
+    }
+    for (let k = 0; k < nLeaves; k++) if (!seen[k]) throw new ModelStructureError(`${what}: nodes.leafId: no node has leaf number ${k}`);
+  }
+
   protected static nodesFromJSON(j: IsolationForestJSON['nodes']): IsolationNodes {
     return {
       feature: Int32Array.from(j.feature), threshold: Float32Array.from(j.threshold), left: Int32Array.from(j.left), right: Int32Array.from(j.right),
@@ -278,7 +307,7 @@ export class IsolationForest {
   }
 
   static fromJSON(json: IsolationForestJSON): IsolationForest {
-    if (json.schema !== ISOLATION_FOREST_SCHEMA) throw new Error(`IsolationForest.fromJSON: schema '${json.schema}' is not ${ISOLATION_FOREST_SCHEMA}`);
+    IsolationForest.checkJSON(json, 'IsolationForest.fromJSON');
     const f = new IsolationForest(json.params);
     f.nFeatures = json.nFeatures;
     f.psi = json.psi;

@@ -1,6 +1,7 @@
 import type { Matrix } from './matrix.ts';
 import { assertCols } from './matrix.ts';
 import { Random } from '../datasets/index.ts';
+import { checkCount, checkNumbers, MODEL_LIMITS, ModelStructureError } from './structure.ts';
 
 export interface MLPParams {
   hiddenUnits: number[];
@@ -234,8 +235,29 @@ export class MLPClassifier {
     };
   }
 
+  /** Layers that chain (nFeatures in, nClasses out), weights and biases of their sizes, all finite. */
+  static checkJSON(json: unknown, what = 'MLP'): asserts json is MLPJSON {
+    if (!json || typeof json !== 'object' || (json as MLPJSON).schema !== MLP_SCHEMA) throw new ModelStructureError(`${what}: not a ${MLP_SCHEMA} model`);
+    const j = json as MLPJSON;
+    const d = checkCount(j.nFeatures, `${what}: nFeatures`, 1, MODEL_LIMITS.maxFeatures);
+    const C = checkCount(j.nClasses, `${what}: nClasses`, 1, MODEL_LIMITS.maxClasses);
+    checkNumbers(j.mean, `${what}: mean`, { length: d, finite: true });
+    checkNumbers(j.scale, `${what}: scale`, { length: d, finite: true });
+    if (!Array.isArray(j.layers) || j.layers.length === 0 || j.layers.length > 64) throw new ModelStructureError(`${what}: layers is not a list of 1 to 64 layers`);
+    let nIn = d;
+    j.layers.forEach((l, k) => {
+      if (!l || typeof l !== 'object' || l.nIn !== nIn) throw new ModelStructureError(`${what}: layer ${k} does not take the ${nIn} inputs the previous layer gives`);
+      const nOut = checkCount(l.nOut, `${what}: layer ${k} nOut`, 1, 1 << 14);
+      if (nIn * nOut > MODEL_LIMITS.maxNodes) throw new ModelStructureError(`${what}: layer ${k} has ${nIn * nOut} weights, more than ${MODEL_LIMITS.maxNodes}`);
+      checkNumbers(l.w, `${what}: layer ${k} w`, { length: nIn * nOut, finite: true });
+      checkNumbers(l.b, `${what}: layer ${k} b`, { length: nOut, finite: true });
+      nIn = nOut;
+    });
+    if (nIn !== C) throw new ModelStructureError(`${what}: the last layer gives ${nIn} outputs for ${C} classes`);
+  }
+
   static fromJSON(json: MLPJSON): MLPClassifier {
-    if (json.schema !== MLP_SCHEMA) throw new Error(`MLPClassifier.fromJSON: schema '${json.schema}' is not ${MLP_SCHEMA}`);
+    MLPClassifier.checkJSON(json, 'MLPClassifier.fromJSON');
     const m = new MLPClassifier(json.params);
     m.nFeatures = json.nFeatures;
     m.nClasses = json.nClasses;

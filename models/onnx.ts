@@ -8,6 +8,7 @@ const onnxProto = () => (onnxLib ??= require('onnx-proto') as typeof onnxProtoTy
 import type { AADForest } from './aad.ts';
 import { averagePathLength, type IsolationForest } from './isolationForest.ts';
 import type { RandomForestClassifier } from './randomForest.ts';
+import { checkTrees, MODEL_LIMITS, ModelStructureError } from './structure.ts';
 
 const onnx = () => onnxProto().onnx;
 type Attr = InstanceType<typeof onnxProtoTypes.onnx.AttributeProto>;
@@ -273,10 +274,24 @@ export function readOnnxTreeRegressor(bytes: Uint8Array, source = 'model'): Onnx
   if (post && Buffer.from(post.s).toString() !== 'NONE') throw new Error(`${source}: post_transform other than NONE is not supported`);
   const agg = a.get('aggregate_function');
   if (agg && Buffer.from(agg.s).toString() !== 'SUM') throw new Error(`${source}: aggregate_function other than SUM is not supported`);
-  const key = (t: number, n: number) => t * 1_000_000 + n;
-  const index = new Map<number, number>();
-  treeIds.forEach((t, i) => index.set(key(t, nodeIds[i]), i));
   const n = treeIds.length;
+  if (n === 0 || n > MODEL_LIMITS.maxNodes) throw new ModelStructureError(`${source}: ${n} nodes (1 to ${MODEL_LIMITS.maxNodes} allowed)`);
+  for (const [name, arr] of [['nodes_nodeids', nodeIds], ['nodes_featureids', featureIds], ['nodes_values', values], ['nodes_modes', modes], ['nodes_truenodeids', trueIds], ['nodes_falsenodeids', falseIds]] as const) {
+    if (arr.length !== n) throw new ModelStructureError(`${source}: ${name} has ${arr.length} entries for ${n} nodes`);
+  }
+  // (tree, node) ids to positions; ids are arbitrary in ONNX, so the structure is checked without order
+  const key = (t: number, k: number) => `${t}:${k}`;
+  const index = new Map<string, number>();
+  treeIds.forEach((t, i) => {
+    const k = key(t, nodeIds[i]);
+    if (index.has(k)) throw new ModelStructureError(`${source}: node ${nodeIds[i]} of tree ${t} is given twice`);
+    index.set(k, i);
+  });
+  const position = (t: number, k: number, what: string): number => {
+    const i = index.get(key(t, k));
+    if (i === undefined) throw new ModelStructureError(`${source}: ${what} points to node ${k} of tree ${t}, which does not exist`);
+    return i;
+  };
   const feature = new Int32Array(n);
   const threshold = new Float32Array(n);
   const left = new Int32Array(n);
@@ -287,19 +302,24 @@ export function readOnnxTreeRegressor(bytes: Uint8Array, source = 'model'): Onnx
     else if (modes[i] === 'BRANCH_LEQ') {
       feature[i] = featureIds[i];
       threshold[i] = values[i];
-      left[i] = index.get(key(treeIds[i], trueIds[i]))!;
-      right[i] = index.get(key(treeIds[i], falseIds[i]))!;
-    } else throw new Error(`${source}: node mode ${modes[i]} is not supported`);
+      left[i] = position(treeIds[i], trueIds[i], `node ${nodeIds[i]} of tree ${treeIds[i]}`);
+      right[i] = position(treeIds[i], falseIds[i], `node ${nodeIds[i]} of tree ${treeIds[i]}`);
+    } else throw new ModelStructureError(`${source}: node mode ${modes[i]} is not supported`);
   }
   const tt = need('target_treeids').ints.map(toNum);
   const tn = need('target_nodeids').ints.map(toNum);
   const tw = need('target_weights').floats;
+  if (tn.length !== tt.length || tw.length !== tt.length) throw new ModelStructureError(`${source}: target_treeids, target_nodeids and target_weights differ in length`);
   tt.forEach((t, i) => {
-    weight[index.get(key(t, tn[i]))!] += tw[i];
+    if (!Number.isFinite(tw[i])) throw new ModelStructureError(`${source}: target weight ${i} is ${tw[i]}, not finite`);
+    weight[position(t, tn[i], `target ${i}`)] += tw[i];
   });
-  const roots = [...new Set(treeIds)].map((t) => index.get(key(t, 0))!);
+  const roots = [...new Set(treeIds)].map((t) => position(t, 0, `tree ${t}'s root`));
   const inDims = g.input[0]?.type?.tensorType?.shape?.dim ?? [];
   const nFeatures = Number(inDims[1]?.dimValue ?? 0);
+  if (!Number.isInteger(nFeatures) || nFeatures < 1 || nFeatures > MODEL_LIMITS.maxFeatures) throw new ModelStructureError(`${source}: input '${String(g.input[0].name)}' has ${nFeatures} features`);
+  // no cycle, no shared subtree, every feature index below nFeatures: a walk always ends at a leaf
+  checkTrees({ feature, left, right, roots }, nFeatures, source, { forward: false });
   return {
     nFeatures,
     inputName: String(g.input[0].name),

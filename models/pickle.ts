@@ -237,6 +237,17 @@ export function writePickle(value: Py): Uint8Array {
   return out.bytes();
 }
 
+export interface PickleLimits {
+  /** Values on the stack, in the memo and in containers, all counted together. */
+  maxValues: number;
+}
+
+/**
+ * Fink's kilonova forest holds ~2,000 values, a 1,000-tree scikit-learn forest ~50,000 (node arrays are
+ * bytes, one value each); a million is far beyond any model file and refuses a memo bomb within ~50 MB.
+ */
+export const DEFAULT_PICKLE_LIMITS: PickleLimits = { maxValues: 1 << 20 };
+
 export class PickleError extends Error {
   constructor(readonly source: string, reason: string) {
     super(`${source}: ${reason}`);
@@ -249,7 +260,7 @@ export class PickleError extends Error {
  * `allowedGlobals` ("module.name") and the opcodes a data pickle never needs (persistent ids, extension
  * registry, old-style instances).
  */
-export function readPickle(data: Uint8Array, allowedGlobals: ReadonlySet<string>, source = 'pickle'): Py {
+export function readPickle(data: Uint8Array, allowedGlobals: ReadonlySet<string>, source = 'pickle', limits: PickleLimits = DEFAULT_PICKLE_LIMITS): Py {
   const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const utf8 = new TextDecoder('utf-8', { fatal: true });
   const stack: Array<Py | typeof MARK_SYM> = [];
@@ -257,6 +268,17 @@ export function readPickle(data: Uint8Array, allowedGlobals: ReadonlySet<string>
   let pos = 0;
   const fail = (reason: string): never => {
     throw new PickleError(source, `${reason} (byte ${pos})`);
+  };
+  // Every value put on the stack, into the memo or into a container counts against one budget: a byte of
+  // pickle can add a reference (DUP, MEMOIZE, BINGET), so the file's size alone bounds nothing useful.
+  let budget = limits.maxValues;
+  const spend = (n: number) => {
+    budget -= n;
+    if (budget < 0) fail(`more than ${limits.maxValues} values (stack, memo and container items): not a model file; refused`);
+  };
+  const push = (v: Py | typeof MARK_SYM) => {
+    spend(1);
+    stack.push(v);
   };
   const need = (n: number) => {
     if (pos + n > data.length) fail('truncated');
@@ -289,6 +311,13 @@ export function readPickle(data: Uint8Array, allowedGlobals: ReadonlySet<string>
     const b = data.subarray(pos, pos + n);
     pos += n;
     return b;
+  };
+  const text = (b: Uint8Array): string => {
+    try {
+      return utf8.decode(b);
+    } catch {
+      return fail('a string that is not UTF-8');
+    }
   };
   const line = () => {
     const end = data.indexOf(0x0a, pos);
@@ -336,55 +365,69 @@ export function readPickle(data: Uint8Array, allowedGlobals: ReadonlySet<string>
         if (stack.length) fail('values left on the stack at STOP');
         return v;
       }
-      case OP.MARK: stack.push(MARK_SYM); break;
+      case OP.MARK: push(MARK_SYM); break;
       case OP.POP: stack.pop(); break;
       case OP.POP_MARK: popMark(); break;
-      case OP.DUP: stack.push(top()); break;
-      case OP.NONE: stack.push(null); break;
-      case OP.NEWTRUE: stack.push(true); break;
-      case OP.NEWFALSE: stack.push(false); break;
-      case OP.BININT: need(4); stack.push(int(dv.getInt32(pos, true))); pos += 4; break;
-      case OP.BININT1: stack.push(int(u8())); break;
-      case OP.BININT2: stack.push(int(u16())); break;
-      case OP.LONG1: stack.push(signedLE(take(u8()))); break;
-      case OP.LONG4: stack.push(signedLE(take(u32()))); break;
-      case OP.INT: {
-        const s = line();
-        stack.push(s === '01' ? true : s === '00' ? false : int(Number(s)));
+      case OP.DUP: push(top()); break;
+      case OP.NONE: push(null); break;
+      case OP.NEWTRUE: push(true); break;
+      case OP.NEWFALSE: push(false); break;
+      case OP.BININT: need(4); push(int(dv.getInt32(pos, true))); pos += 4; break;
+      case OP.BININT1: push(int(u8())); break;
+      case OP.BININT2: push(int(u16())); break;
+      case OP.LONG1: push(signedLE(take(u8()))); break;
+      case OP.LONG4: {
+        // decoding an n-byte integer costs O(n^2); a model file's integers fit in a few bytes
+        const n = u32();
+        if (n > 64) fail(`LONG4 of ${n} bytes: larger than any integer a model file holds`);
+        push(signedLE(take(n)));
         break;
       }
-      case OP.BINFLOAT: need(8); stack.push(float(dv.getFloat64(pos, false))); pos += 8; break;
-      case OP.FLOAT: stack.push(float(Number(line()))); break;
-      case OP.SHORT_BINUNICODE: stack.push(utf8.decode(take(u8()))); break;
-      case OP.BINUNICODE: stack.push(utf8.decode(take(u32()))); break;
-      case OP.BINUNICODE8: stack.push(utf8.decode(take(u64()))); break;
-      case OP.SHORT_BINBYTES: stack.push(bytes(take(u8()))); break;
-      case OP.BINBYTES: stack.push(bytes(take(u32()))); break;
-      case OP.BINBYTES8: stack.push(bytes(take(u64()))); break;
-      case OP.BYTEARRAY8: stack.push(bytes(take(u64()))); break;
-      case OP.EMPTY_TUPLE: stack.push(tuple()); break;
-      case OP.TUPLE1: stack.push(tuple(pop())); break;
-      case OP.TUPLE2: { const b = pop(); const a = pop(); stack.push(tuple(a, b)); break; }
-      case OP.TUPLE3: { const c = pop(); const b = pop(); const a = pop(); stack.push(tuple(a, b, c)); break; }
-      case OP.TUPLE: stack.push(tuple(...popMark())); break;
-      case OP.EMPTY_LIST: stack.push(list([])); break;
-      case OP.LIST: stack.push(list(popMark())); break;
-      case OP.APPEND: { const v = pop(); const l = top(); if (l === null || typeof l !== 'object' || l.kind !== 'list') fail('APPEND to a non-list'); (l as PyList).items.push(v); break; }
-      case OP.APPENDS: { const items = popMark(); const l = top(); if (l === null || typeof l !== 'object' || l.kind !== 'list') fail('APPENDS to a non-list'); (l as PyList).items.push(...items); break; }
-      case OP.EMPTY_DICT: stack.push(dict([])); break;
-      case OP.DICT: { const items = popMark(); const d = dict([]); for (let i = 0; i < items.length; i += 2) d.entries.push([items[i], items[i + 1]]); stack.push(d); break; }
-      case OP.SETITEM: { const v = pop(); const k = pop(); const d = top(); if (d === null || typeof d !== 'object' || d.kind !== 'dict') fail('SETITEM on a non-dict'); (d as PyDict).entries.push([k, v]); break; }
-      case OP.SETITEMS: { const items = popMark(); const d = top(); if (d === null || typeof d !== 'object' || d.kind !== 'dict') fail('SETITEMS on a non-dict'); for (let i = 0; i < items.length; i += 2) (d as PyDict).entries.push([items[i], items[i + 1]]); break; }
-      case OP.GLOBAL: { const module = line(); const name = line(); stack.push(makeGlobal(module, name)); break; }
+      case OP.INT: {
+        const s = line();
+        if (!/^-?\d{1,18}L?$/.test(s)) fail(`INT '${s.slice(0, 20)}' is not a whole number a model file holds`);
+        push(s === '01' ? true : s === '00' ? false : int(Number(s.replace(/L$/, ''))));
+        break;
+      }
+      case OP.BINFLOAT: need(8); push(float(dv.getFloat64(pos, false))); pos += 8; break;
+      case OP.FLOAT: push(float(Number(line()))); break;
+      case OP.SHORT_BINUNICODE: push(text(take(u8()))); break;
+      case OP.BINUNICODE: push(text(take(u32()))); break;
+      case OP.BINUNICODE8: push(text(take(u64()))); break;
+      case OP.SHORT_BINBYTES: push(bytes(take(u8()))); break;
+      case OP.BINBYTES: push(bytes(take(u32()))); break;
+      case OP.BINBYTES8: push(bytes(take(u64()))); break;
+      case OP.BYTEARRAY8: push(bytes(take(u64()))); break;
+      case OP.EMPTY_TUPLE: push(tuple()); break;
+      case OP.TUPLE1: push(tuple(pop())); break;
+      case OP.TUPLE2: { const b = pop(); const a = pop(); push(tuple(a, b)); break; }
+      case OP.TUPLE3: { const c = pop(); const b = pop(); const a = pop(); push(tuple(a, b, c)); break; }
+      case OP.TUPLE: push({ kind: 'tuple', items: popMark() }); break;
+      case OP.EMPTY_LIST: push(list([])); break;
+      case OP.LIST: push(list(popMark())); break;
+      case OP.APPEND: { const v = pop(); const l = top(); if (l === null || typeof l !== 'object' || l.kind !== 'list') fail('APPEND to a non-list'); spend(1); (l as PyList).items.push(v); break; }
+      case OP.APPENDS: {
+        const items = popMark();
+        const l = top();
+        if (l === null || typeof l !== 'object' || l.kind !== 'list') fail('APPENDS to a non-list');
+        spend(items.length);
+        for (const v of items) (l as PyList).items.push(v);
+        break;
+      }
+      case OP.EMPTY_DICT: push(dict([])); break;
+      case OP.DICT: { const items = popMark(); spend(items.length); const d = dict([]); for (let i = 0; i < items.length; i += 2) d.entries.push([items[i], items[i + 1]]); push(d); break; }
+      case OP.SETITEM: { const v = pop(); const k = pop(); const d = top(); if (d === null || typeof d !== 'object' || d.kind !== 'dict') fail('SETITEM on a non-dict'); spend(1); (d as PyDict).entries.push([k, v]); break; }
+      case OP.SETITEMS: { const items = popMark(); const d = top(); if (d === null || typeof d !== 'object' || d.kind !== 'dict') fail('SETITEMS on a non-dict'); spend(items.length); for (let i = 0; i < items.length; i += 2) (d as PyDict).entries.push([items[i], items[i + 1]]); break; }
+      case OP.GLOBAL: { const module = line(); const name = line(); push(makeGlobal(module, name)); break; }
       case OP.STACK_GLOBAL: {
         const name = pop();
         const module = pop();
         if (typeof module !== 'string' || typeof name !== 'string') fail('STACK_GLOBAL needs two strings');
-        stack.push(makeGlobal(module as string, name as string));
+        push(makeGlobal(module as string, name as string));
         break;
       }
-      case OP.REDUCE: { const args = pop(); const callable = pop(); stack.push(reduce(callable, args)); break; }
-      case OP.NEWOBJ: { const args = pop(); const cls = pop(); stack.push(newobj(cls, args)); break; }
+      case OP.REDUCE: { const args = pop(); const callable = pop(); push(reduce(callable, args)); break; }
+      case OP.NEWOBJ: { const args = pop(); const cls = pop(); push(newobj(cls, args)); break; }
       case OP.BUILD: {
         const state = pop();
         const obj = top();
@@ -393,14 +436,14 @@ export function readPickle(data: Uint8Array, allowedGlobals: ReadonlySet<string>
         (obj as PyReduce | PyNewObj).state = state;
         break;
       }
-      case OP.BINPUT: memo.set(u8(), top()); break;
-      case OP.LONG_BINPUT: memo.set(u32(), top()); break;
-      case OP.PUT: memo.set(Number(line()), top()); break;
-      case OP.MEMOIZE: memo.set(memo.size, top()); break;
+      case OP.BINPUT: spend(1); memo.set(u8(), top()); break;
+      case OP.LONG_BINPUT: spend(1); memo.set(u32(), top()); break;
+      case OP.PUT: spend(1); memo.set(Number(line()), top()); break;
+      case OP.MEMOIZE: spend(1); memo.set(memo.size, top()); break;
       case OP.BINGET: case OP.LONG_BINGET: case OP.GET: {
         const id = op === OP.BINGET ? u8() : op === OP.LONG_BINGET ? u32() : Number(line());
         if (!memo.has(id)) fail(`memo ${id} is not set`);
-        stack.push(memo.get(id)!);
+        push(memo.get(id)!);
         break;
       }
       default:

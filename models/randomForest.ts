@@ -1,6 +1,7 @@
 import { assertCols, type Matrix } from './matrix.ts';
 import { accumulateLeafValues, compileForest, leavesOf, type CompiledForest } from './forestLayout.ts';
 import { Random } from '../datasets/index.ts';
+import { checkCount, checkFlatForest, checkNumbers, MODEL_LIMITS } from './structure.ts';
 
 export interface RandomForestParams {
   nEstimators: number;
@@ -508,8 +509,22 @@ export class RandomForestClassifier {
     };
   }
 
+  /**
+   * Refuses JSON that is not a sound forest, whatever produced it (a bundle with a recomputed checksum, an
+   * imported file): numbers where numbers belong, trees that are trees, features below nFeatures, finite
+   * non-negative leaf values, bounded sizes. O(nodes).
+   */
+  static checkJSON(json: unknown, what = 'random forest'): asserts json is RandomForestJSON {
+    const { nFeatures, n } = checkFlatForest(json, what, RANDOM_FOREST_SCHEMA);
+    const j = json as RandomForestJSON;
+    const C = checkCount(j.nClasses, `${what}: nClasses`, 1, MODEL_LIMITS.maxClasses);
+    checkNumbers(j.nodes.value, `${what}: nodes.value`, { length: n * C, finite: true, min: 0 });
+    for (const k of ['nSamples', 'wSamples', 'impurity'] as const) if (j.nodes[k] !== undefined) checkNumbers(j.nodes[k], `${what}: nodes.${k}`, { length: n, finite: true });
+    checkNumbers(j.featureImportances, `${what}: featureImportances`, { maxLength: nFeatures, finite: true });
+  }
+
   static fromJSON(json: RandomForestJSON): RandomForestClassifier {
-    if (json.schema !== RANDOM_FOREST_SCHEMA) throw new Error(`RandomForestClassifier.fromJSON: schema '${json.schema}' is not ${RANDOM_FOREST_SCHEMA}`);
+    RandomForestClassifier.checkJSON(json, 'RandomForestClassifier.fromJSON');
     const rf = new RandomForestClassifier(json.params);
     rf.nFeatures = json.nFeatures;
     rf.nClasses = json.nClasses;

@@ -3,6 +3,7 @@ import {
   type Py, type PyDict, type PyNewObj, type PyReduce,
 } from './pickle.ts';
 import { RandomForestClassifier, type ForestNodes } from './randomForest.ts';
+import { checkCount, checkTrees, MODEL_LIMITS } from './structure.ts';
 
 /**
  * Sieve's random forest as the pickled scikit-learn RandomForestClassifier that Fink's classifier modules load
@@ -235,10 +236,18 @@ export function randomForestFromSklearnPickle(data: Uint8Array, source = 'model.
     const st = (v as PyReduce).state as { items: Py[] } | undefined;
     if (!st || st.items.length !== 5) return fail(`${what}: unexpected array state`);
     if (st.items[3] === true) fail(`${what}: Fortran-ordered arrays are not supported`);
-    const shape = (st.items[1] as { items: Py[] }).items.map((x) => num(x, 'a dimension'));
+    const dims = st.items[1];
+    if (!dims || typeof dims !== 'object' || dims.kind !== 'tuple') return fail(`${what}: no shape`);
+    const shape = dims.items.map((x) => num(x, `${what}: a dimension`));
+    // the shape must describe the data: a hostile file may claim 10^12 elements over a few bytes
+    const count = shape.reduce((x, y) => x * y, 1);
+    if (shape.some((x) => !Number.isSafeInteger(x) || x < 0) || count > MODEL_LIMITS.maxNodes * MODEL_LIMITS.maxClasses) fail(`${what}: shape [${shape.join(', ')}] is not a valid array size`);
     const raw = st.items[4] as Py;
     const data = raw && typeof raw === 'object' && raw.kind === 'bytes' ? raw.value : raw && typeof raw === 'object' && raw.kind === 'list' ? raw.items : fail(`${what}: no data`);
-    return { shape, dtype: dtypeOf(st.items[2]), data };
+    const dtype = dtypeOf(st.items[2]);
+    const size = data instanceof Uint8Array ? data.length : data.length * dtype.itemsize;
+    if (size !== count * dtype.itemsize) fail(`${what}: shape [${shape.join(', ')}] of ${dtype.itemsize}-byte items does not match its ${size} bytes of data`);
+    return { shape, dtype, data };
   };
   const numbers = (a: NdArray, what: string): number[] => {
     const n = a.shape.reduce((x, y) => x * y, 1);
@@ -266,6 +275,9 @@ export function randomForestFromSklearnPickle(data: Uint8Array, source = 'model.
   if (criterion !== undefined && criterion !== 'gini') fail(`criterion '${String(criterion)}': only Gini forests are supported`);
   const estimators = forest.get('estimators_');
   if (!estimators || typeof estimators !== 'object' || estimators.kind !== 'list' || estimators.items.length === 0) return fail('estimators_ is not a list of trees');
+  if (estimators.items.length > MODEL_LIMITS.maxTrees) fail(`estimators_ holds ${estimators.items.length} trees, more than ${MODEL_LIMITS.maxTrees}`);
+  checkCount(nFeatures, `${source}: n_features_in_`, 1, MODEL_LIMITS.maxFeatures);
+  checkCount(C, `${source}: classes_ (count)`, 1, MODEL_LIMITS.maxClasses);
   const feature: number[] = [];
   const threshold: number[] = [];
   const left: number[] = [];
@@ -285,8 +297,15 @@ export function randomForestFromSklearnPickle(data: Uint8Array, source = 'model.
     const f = nodesArr.dtype.fields;
     if (!f || !(nodesArr.data instanceof Uint8Array)) return fail(`estimators_[${t}]: nodes are not a structured array`);
     for (const [name] of NODE_FIELDS) if (!f.has(name)) fail(`estimators_[${t}]: node field '${name}' missing`);
+    for (const [name, code] of NODE_FIELDS) {
+      const field = f.get(name)!;
+      if (field.code !== code || !Number.isSafeInteger(field.offset) || field.offset < 0 || field.offset + 8 > nodesArr.dtype.itemsize) fail(`estimators_[${t}]: node field '${name}' is not an ${code} inside the ${nodesArr.dtype.itemsize}-byte node`);
+    }
     const dv = new DataView(nodesArr.data.buffer, nodesArr.data.byteOffset, nodesArr.data.byteLength);
     const n = nodesArr.shape[0];
+    if (nodesArr.shape.length !== 1 || n === 0) fail(`estimators_[${t}]: nodes of shape [${nodesArr.shape.join(', ')}]`);
+    if (feature.length + n > MODEL_LIMITS.maxNodes) fail(`more than ${MODEL_LIMITS.maxNodes} nodes in the forest`);
+    if (vals.length !== n * C) fail(`estimators_[${t}]: ${vals.length} values for ${n} nodes of ${C} classes`);
     const base = feature.length;
     const at = (i: number, name: string) => i * nodesArr.dtype.itemsize + f.get(name)!.offset;
     roots.push(base);
@@ -306,9 +325,11 @@ export function randomForestFromSklearnPickle(data: Uint8Array, source = 'model.
       wSamples.push(dv.getFloat64(at(i, 'weighted_n_node_samples'), true));
       for (let c = 0; c < C; c++) value.push(vals[i * C + c]);
     }
+    // the tree as a structure, in its own numbering, so that the line names the tree and the node
+    checkTrees({ feature: feature.slice(base), left: left.slice(base).map((x) => (x < 0 ? x : x - base)), right: right.slice(base).map((x) => (x < 0 ? x : x - base)), roots: [0] }, nFeatures, `${source}: estimators_[${t}].tree_`);
   });
   const maxFeatures = forest.get('max_features');
-  const rf = RandomForestClassifier.fromJSON({
+  const json = {
     schema: 'sieve-random-forest/1',
     params: {
       nEstimators: roots.length, maxDepth: forest.get('max_depth') === null || forest.get('max_depth') === undefined ? null : num(forest.get('max_depth'), 'max_depth'),
@@ -321,7 +342,10 @@ export function randomForestFromSklearnPickle(data: Uint8Array, source = 'model.
     nodes: { feature, threshold, left, right, value, roots, nSamples, wSamples, impurity },
     featureImportances: [],
     oobScore: null,
-  } as unknown as Parameters<typeof RandomForestClassifier.fromJSON>[0]);
+  };
+  // leaf values, impurities and sizes as numbers a forest can hold (NaN and infinities refused), named by file
+  RandomForestClassifier.checkJSON(json, source);
+  const rf = RandomForestClassifier.fromJSON(json);
   const version = forest.get('_sklearn_version');
   return { rf, classes, featureNames, sklearnVersion: typeof version === 'string' ? version : null };
 }

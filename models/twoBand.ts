@@ -1,4 +1,5 @@
 import { AADForest, type AADForestJSON, type AADLabel } from './aad.ts';
+import { ModelStructureError } from './structure.ts';
 import { scoreForestBands, updateForestBands, type PerBandAADModel } from './bandAAD.ts';
 import { combineBandScores, validRows } from './finkAnomaly.ts';
 
@@ -58,8 +59,14 @@ export class TwoBandAADModel implements PerBandAADModel {
     return { schema: TWO_BAND_SCHEMA, forestG: this.forestG.toJSON(), forestR: this.forestR.toJSON() };
   }
 
+  static checkJSON(json: unknown, what = 'two-band AAD model'): asserts json is TwoBandJSON {
+    if (!json || typeof json !== 'object' || (json as TwoBandJSON).schema !== TWO_BAND_SCHEMA) throw new ModelStructureError(`${what}: not a ${TWO_BAND_SCHEMA} model`);
+    AADForest.checkJSON((json as TwoBandJSON).forestG, `${what}: forestG`);
+    AADForest.checkJSON((json as TwoBandJSON).forestR, `${what}: forestR`);
+  }
+
   static fromJSON(json: TwoBandJSON): TwoBandAADModel {
-    if (json.schema !== TWO_BAND_SCHEMA) throw new Error(`TwoBandAADModel.fromJSON: schema '${json.schema}' is not ${TWO_BAND_SCHEMA}`);
+    TwoBandAADModel.checkJSON(json, 'TwoBandAADModel.fromJSON');
     return new TwoBandAADModel(AADForest.fromJSON(json.forestG), AADForest.fromJSON(json.forestR));
   }
 }

@@ -152,6 +152,7 @@ export function buildProgram(apps: Applications): Command {
     .option('--progress-seconds <s>', 'progress line every s seconds (0: none)', nonNegativeNumber, 5)
     .option('--schema <file.avsc>', "Kafka: the writer schema of schemaless messages whose key is not one (Fink's livestream, as fink-client's schema_path)")
     .option('--schema-dir <dir>', 'Kafka: schemas by version name, for message keys that name one (distribution_schema_fink_ztf_<key>.avsc)')
+    .option('--stop-seconds <s>', 'after SIGTERM/SIGINT, how long the units in flight may take before the scorer exits anyway (a second signal exits at once)', nonNegativeNumber, 10)
     .action(async (opts) => {
       if (!opts.db === !opts.bundles) throw new UsageError('give either --db (the registry: deployed versions) or --bundles DIR (a folder of bundle files)');
       if (opts.bundles) requireFiles('--bundles', [opts.bundles]);

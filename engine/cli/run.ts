@@ -7,6 +7,11 @@ import { CommanderError, InvalidArgumentError, type Command } from 'commander';
  */
 export async function runCli(program: Command, argv: readonly string[]): Promise<void> {
   const debug = process.env.SIEVE_DEBUG === '1';
+  // `sieve queue ... | head` closes the pipe early: the reader has what it wanted, which is no crash
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+    throw e;
+  });
   let command = '';
   program.hook('preAction', (_root, action) => {
     const names: string[] = [];

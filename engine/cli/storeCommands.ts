@@ -73,6 +73,12 @@ export async function labelCommand(alertId: string, label: string, opts: { db: s
     const deployed = store.deployedVersion(opts.module);
     const row = store.addLabel({ module: opts.module, alertId: id, label, author: opts.expert, comment: opts.comment ?? null, queue: opts.queue ?? null, modelVersion: deployed });
     console.log(`label ${row.id}: ${row.objectId} = ${label} (${opts.module}, by ${opts.expert})`);
+    // a label on an alert the module's cuts exclude is kept, but the module never trains on that alert: say so
+    // now rather than at the first `train` that finds no rows
+    const ex = def.extractor();
+    if (def.labelToClass(label) !== null && !ex.passesCuts(store.getAlert(id))) {
+      console.log(`note: alert ${id} does not pass ${opts.module}'s cuts${def.declaration.cuts ? ` ('${def.declaration.cuts}')` : ''}: the label is kept, but ${opts.module} trains on and scores only alerts that pass them (sieve queue ${opts.module} lists those)`);
+    }
     due = def.kind === 'anomaly' || labelsSinceLastModel(store, opts.module) >= (opts.retrainEvery ?? def.retrainEvery ?? 10);
   } finally {
     store.close();
@@ -132,8 +138,14 @@ export function rollbackCommand(module: string, opts: { db: string; actor: strin
 
 export function exportFromStore(module: string, opts: { db: string; version?: string; format: string; out: string; name?: string }): void {
   withStore(opts.db, (store) => {
+    moduleOf(store, module);
     const version = opts.version ? Number(opts.version) : store.deployedVersion(module);
-    if (version === null) throw new Error(`${module} has no deployed version; give --version`);
+    if (version === null) {
+      const versions = store.listModels(module).map((m) => m.version);
+      throw new Error(versions.length
+        ? `${module} has no deployed version (it has ${versions.map((v) => `v${v}`).join(', ')}): give --version N or deploy one (sieve deploy ${module} N)`
+        : `${module} has no version yet: train one first (sieve train ${module} --db ${opts.db}), then export it`);
+    }
     exportBundle(store.getBundle(module, version), `${module} v${version}`, opts);
   });
 }

@@ -92,6 +92,27 @@ function subset(r: LabelledRows, want: 0 | 1): { X: Matrix; y: Int32Array } {
 }
 
 /**
+ * Why a classifier cannot train yet, in terms of what the expert did: labelled objects per class, how many of
+ * them have an alert that passes the cuts, how many of those the held-out quarter takes, and what to do.
+ */
+function notEnoughRows(store: Store, def: ModuleDefinition, rows: LabelledRows, train: { X: Matrix; y: Int32Array }): string {
+  const labels = store.trainingLabels(def.name);
+  const perClass = new Map<string, number>(def.classNames.map((c) => [c, 0]));
+  for (const l of labels.values()) {
+    const c = def.labelToClass(l);
+    if (c !== null) perClass.set(def.classNames[c], (perClass.get(def.classNames[c]) ?? 0) + 1);
+  }
+  const labelled = [...perClass.values()].reduce((a, b) => a + b, 0);
+  const passing = new Set(rows.objects).size;
+  const trainObjects = new Set(rows.objects.filter((_, i) => !rows.holdout[i])).size;
+  const trainClasses = def.classNames.filter((_, c) => train.y.includes(c));
+  return `${def.name}: cannot train yet: a forest needs training rows of at least two classes, and it has ${train.X.rows} (${trainClasses.join(', ') || 'no class'}). `
+    + `Labelled objects: ${labelled} (${[...perClass].map(([c, n]) => `${c} ${n}`).join(', ')}); with an alert that passes the cuts: ${passing}, `
+    + `${passing - trainObjects} of them in the held-out quarter kept for the promotion gate. `
+    + `Label more alerts of each class from 'sieve queue ${def.name}' (they pass the cuts)`;
+}
+
+/**
  * Held-out metrics of a forest. Two classes: the positive class (index 1) against the rest at `threshold`:
  * accuracy, efficiency, purity, F1, FoM, AUC and the confusion counts. K classes: accuracy, macro F1 and the
  * K x K confusion matrix as cm_<true>_<predicted>.
@@ -149,7 +170,7 @@ export function retrainClassifier(store: Store, moduleName: string, o: TrainOpti
   const test = subset(rows, 1);
   const classes = new Set(train.y);
   const K = def.classNames.length;
-  if (train.X.rows < 2 || classes.size < 2) throw new Error(`${moduleName}: need labelled training examples of at least two classes (have ${train.X.rows} rows, ${classes.size} class(es))`);
+  if (train.X.rows < 2 || classes.size < 2) throw new Error(notEnoughRows(store, def, rows, train));
   const threshold = def.broker.threshold ?? 0.5;
   const rf = new RandomForestClassifier(forestParams(def, o)).fit(train.X, train.y, K);
   const metrics = evaluateClassifier(rf, test.X, test.y, threshold, K);

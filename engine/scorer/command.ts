@@ -19,6 +19,8 @@ export interface ScoreCliOptions {
   group?: string;
   schema?: string;
   schemaDir?: string;
+  /** After a stop signal, seconds the units in flight may take before the process exits anyway. */
+  stopSeconds?: number;
 }
 
 /** `sieve score`: deployed modules over an alert stream; see engine/scorer/run.ts. */
@@ -46,12 +48,27 @@ export async function scoreCommand(o: ScoreCliOptions): Promise<void> {
     const resumable = o.state !== undefined;
     sink = new JsonlSink(o.to, { append: resumable, durable: resumable || o.from[0].startsWith('kafka://') });
   }
-  const stop = () => {
-    process.stderr.write('scorer: stopping after the units in flight…\n');
+  // A stop signal ends any loop: the source stops taking units, the units in flight get --stop-seconds to be
+  // written, and then (or at a second signal) the process exits. Whatever was not written is not acknowledged,
+  // so a restart scores it again (at-least-once).
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    const code = signal === 'SIGINT' ? 130 : 143;
+    if (stopping) {
+      process.stderr.write(`scorer: ${signal} again: exiting now; the units in flight are scored again at the next start\n`);
+      process.exit(code);
+    }
+    stopping = true;
+    const grace = o.stopSeconds ?? 10;
+    process.stderr.write(`scorer: ${signal}: stopping after the units in flight (at most ${grace} s)…\n`);
     source.stop?.();
+    setTimeout(() => {
+      process.stderr.write(`scorer: the units in flight are still running after ${grace} s: exiting; they are scored again at the next start\n`);
+      process.exit(code);
+    }, grace * 1000).unref();
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
   let streamSchema: unknown;
   if (o.schema) {
     try {
@@ -60,11 +77,17 @@ export async function scoreCommand(o: ScoreCliOptions): Promise<void> {
       throw new Error(`--schema ${o.schema}: not a JSON Avro schema (${(e as Error).message})`);
     }
   }
-  const stats = await runScorer({
-    source, sink, provider, workers: o.workers, format: o.format, progressEverySeconds: o.progressSeconds,
-    ...(o.anomalyThreshold === undefined ? {} : { anomalyThreshold: o.anomalyThreshold }),
-    ...(streamSchema === undefined ? {} : { streamSchema }), ...(o.schemaDir ? { namedSchemas: Object.fromEntries(loadSchemaDir(o.schemaDir)) } : {}),
-  });
+  let stats: Awaited<ReturnType<typeof runScorer>>;
+  try {
+    stats = await runScorer({
+      source, sink, provider, workers: o.workers, format: o.format, progressEverySeconds: o.progressSeconds,
+      ...(o.anomalyThreshold === undefined ? {} : { anomalyThreshold: o.anomalyThreshold }),
+      ...(streamSchema === undefined ? {} : { streamSchema }), ...(o.schemaDir ? { namedSchemas: Object.fromEntries(loadSchemaDir(o.schemaDir)) } : {}),
+    });
+  } finally {
+    // a Kafka consumer's connections would keep the process alive after the last unit
+    await source.close().catch((e: Error) => process.stderr.write(`scorer: closing the source: ${e.message}\n`));
+  }
   const versions = Object.entries(stats.byVersion).map(([k, n]) => `${k}: ${n}`).join(', ');
   process.stderr.write(`scorer: ${stats.alerts} alerts in ${stats.seconds.toFixed(1)} s (${stats.alertsPerSecond.toFixed(0)}/s, ${o.workers} thread(s), peak RSS ${stats.peakRssMb.toFixed(0)} MB); versions ${versions || 'none'}; ${stats.skippedFiles.length} file(s) skipped, ${stats.badRecords} bad record(s)\n`);
   if (stats.skippedFiles.length || stats.badRecords) process.exitCode = 1;

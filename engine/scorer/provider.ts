@@ -12,6 +12,9 @@ export interface VersionProvider {
 
 type Log = (line: string) => void;
 
+/** No bundle is this large (a 1,000-tree forest is ~100 MB of JSON); and V8's strings stop at 512 MB. */
+const MAX_BUNDLE_BYTES = 400 << 20;
+
 /** Shared bookkeeping: verify a candidate version, switch to it, or refuse it once with a clear line. */
 class InForce {
   private readonly current = new Map<string, ModuleVersion>();
@@ -30,8 +33,9 @@ class InForce {
       loadModuleVersion(candidate);
     } catch (e) {
       this.refused.add(key);
-      const then = now ? `keeping v${now.version}` : fallback ? 'trying the next lower version' : 'no version in force yet';
+      const then = now ? `keeping v${now.version}` : fallback ? 'trying the next usable version' : 'no version in force yet';
       this.log(`scorer: REFUSED ${module} v${candidate.version} from ${origin}: ${(e as Error).message}; ${then}`);
+      this.noteRefusal(module, `v${candidate.version} from ${origin} refused (${(e as Error).message})`);
       return false;
     }
     this.current.set(module, candidate);
@@ -51,11 +55,23 @@ class InForce {
     return false;
   }
 
-  versions(modules: readonly string[]): ModuleVersion[] {
+  /** Why the versions of a module tried so far were refused: `v3 (where: why)`, for the line that gives up. */
+  private readonly reasons = new Map<string, string[]>();
+
+  noteRefusal(module: string, what: string): void {
+    const list = this.reasons.get(module) ?? [];
+    if (!list.includes(what)) list.push(what);
+    this.reasons.set(module, list);
+  }
+
+  versions(modules: readonly string[], where: string, unreadable: readonly string[] = []): ModuleVersion[] {
     const out: ModuleVersion[] = [];
     for (const m of modules) {
       const v = this.current.get(m);
-      if (!v) throw new Error(`scorer: no usable deployed version of ${m}`);
+      if (!v) {
+        const tried = [...(this.reasons.get(m) ?? []), ...unreadable];
+        throw new Error(`scorer: no usable deployed version of ${m} in ${where}${tried.length ? `: ${tried.join('; ')}` : ' (none is deployed)'}`);
+      }
       out.push(v);
     }
     return out;
@@ -67,7 +83,7 @@ export class RegistryProvider implements VersionProvider {
   private readonly store: Store;
   private readonly inForce: InForce;
 
-  constructor(dbPath: string, private readonly modules: readonly string[], log: Log = (l) => process.stderr.write(`${l}\n`)) {
+  constructor(dbPath: string, private readonly modules: readonly string[], private readonly log: Log = (l) => process.stderr.write(`${l}\n`)) {
     this.store = Store.open(dbPath);
     this.inForce = new InForce(log);
   }
@@ -80,11 +96,30 @@ export class RegistryProvider implements VersionProvider {
       const v = this.store.deployedVersion(m);
       // bundles are megabytes: read one only when the deployed version (or the module's revision) is new here
       if (v === null || this.inForce.settled(m, v, d.featureSpecHash)) continue;
-      const row = this.store.db.prepare('SELECT bundle_json FROM models WHERE module = ? AND version = ?').get(m, v) as { bundle_json: string };
       // a version trained under another revision's features or cuts is refused: the registry's module has moved on
-      this.inForce.offer({ module: m, version: v, bundleJson: row.bundle_json, expectedSpecHash: d.featureSpecHash }, m, `registry ${this.store.path}`);
+      if (this.offerVersion(m, v, d.featureSpecHash, this.inForce.versionInForce(m) === null)) continue;
+      if (this.inForce.versionInForce(m) !== null) continue; // the version in force keeps scoring
+      // Nothing in force (start-up) and the deployed bundle is unusable (corrupt in the store, another
+      // revision): fall back to the versions deployed before it, most recent first, as a rollback would.
+      const earlier = [...new Set(this.store.deploymentHistory(m).map((h) => h.version).reverse())].filter((x) => x !== v);
+      for (const x of earlier) {
+        if (this.inForce.settled(m, x, d.featureSpecHash)) continue;
+        if (this.offerVersion(m, x, d.featureSpecHash, true)) {
+          this.log(`scorer: ${m}: deployed v${v} is unusable, scoring with v${x}, the last usable version deployed before it (${this.store.path})`);
+          break;
+        }
+      }
     }
-    return this.inForce.versions(this.modules);
+    return this.inForce.versions(this.modules, `registry ${this.store.path}`);
+  }
+
+  private offerVersion(m: string, v: number, expectedSpecHash: string, fallback: boolean): boolean {
+    const row = this.store.db.prepare('SELECT bundle_json FROM models WHERE module = ? AND version = ?').get(m, v) as { bundle_json: string } | undefined;
+    if (!row) {
+      this.inForce.noteRefusal(m, `v${v} is not in registry ${this.store.path}`);
+      return false;
+    }
+    return this.inForce.offer({ module: m, version: v, bundleJson: row.bundle_json, expectedSpecHash }, m, `registry ${this.store.path}`, fallback);
   }
 
   close(): void {
@@ -100,25 +135,45 @@ export class FolderProvider implements VersionProvider {
   private readonly seen = new Map<string, { stamp: string; module: string | null; version: number; text: string }>();
   private readonly inForce: InForce;
 
-  constructor(private readonly dir: string, private readonly modules: readonly string[], log: Log = (l) => process.stderr.write(`${l}\n`)) {
+  constructor(private readonly dir: string, private readonly modules: readonly string[], private readonly log: Log = (l) => process.stderr.write(`${l}\n`)) {
     this.inForce = new InForce(log);
   }
 
   poll(): ModuleVersion[] {
-    for (const name of readdirSync(this.dir).filter((f) => f.endsWith('.json')).sort()) {
+    let names: string[];
+    try {
+      names = readdirSync(this.dir).filter((f) => f.endsWith('.json')).sort();
+    } catch (e) {
+      throw new Error(`scorer: cannot list the bundle folder ${this.dir}: ${(e as Error).message}`);
+    }
+    for (const name of names) {
       const file = path.join(this.dir, name);
-      const st = statSync(file);
-      const stamp = `${st.size}:${st.mtimeMs}`;
-      if (this.seen.get(file)?.stamp === stamp) continue;
-      const text = readFileSync(file, 'utf8');
+      let stamp: string;
+      let text: string;
+      try {
+        const st = statSync(file);
+        stamp = `${st.size}:${st.mtimeMs}`;
+        if (this.seen.get(file)?.stamp === stamp) continue;
+        if (st.size > MAX_BUNDLE_BYTES) throw new Error(`${st.size} bytes, larger than any bundle (${MAX_BUNDLE_BYTES})`);
+        text = readFileSync(file, 'utf8');
+      } catch (e) {
+        // removed between the listing and the read, unreadable, too large: said once, then left alone
+        const why = (e as Error).message;
+        if (this.seen.get(file)?.stamp !== `error:${why}`) this.log(`scorer: skipped ${file}: ${why}`);
+        this.seen.set(file, { stamp: `error:${why}`, module: null, version: NaN, text: '' });
+        continue;
+      }
       let module: string | null = null;
       let version = NaN;
       try {
         const m = (JSON.parse(text) as { manifest?: { module?: string; version?: string } }).manifest;
-        module = m?.module ?? null;
+        module = typeof m?.module === 'string' ? m.module : null;
         version = Number(m?.version);
-      } catch {
-        // not JSON (yet: a copy in progress); its stamp changes when the copy completes
+        if (module === null || !Number.isInteger(version)) this.log(`scorer: skipped ${file}: JSON but not a bundle (no manifest with module and version)`);
+      } catch (e) {
+        // not JSON (a copy in progress, or a corrupt file): said once per state of the file; a finished copy
+        // changes its stamp and is read again
+        this.log(`scorer: skipped ${file}: not a bundle (not JSON: ${(e as Error).message})`);
       }
       this.seen.set(file, { stamp, module, version, text });
     }
@@ -135,7 +190,8 @@ export class FolderProvider implements VersionProvider {
         refusedOne = true;
       }
     }
-    return this.inForce.versions(this.modules);
+    const unreadable = [...this.seen.entries()].filter(([, x]) => x.module === null).map(([f]) => `${f} is not a readable bundle`);
+    return this.inForce.versions(this.modules, `bundle folder ${this.dir}`, unreadable);
   }
 
   close(): void {}

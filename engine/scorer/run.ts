@@ -38,6 +38,9 @@ export interface ScorerStats {
   startRssMb: number;
 }
 
+/** Bad records logged one by one per unit; beyond that, a count. */
+const MAX_LOGGED_PER_UNIT = 10;
+
 interface Executor {
   run(unit: WorkUnit, versions: ModuleVersion[]): Promise<UnitResult>;
   close(): Promise<void>;
@@ -139,7 +142,10 @@ export async function runScorer(o: ScorerOptions): Promise<ScorerStats> {
     }
     if (r.errors.length) {
       stats.badRecords += r.errors.length;
-      log(`scorer: ${r.errors.length} bad record(s) in ${what}, first: ${r.errors[0]}`);
+      // each skipped record or message on its own line (it names file and record, or topic[partition]@offset),
+      // a few per unit: a stream of garbage must not flood the log
+      for (const e of r.errors.slice(0, MAX_LOGGED_PER_UNIT)) log(`scorer: bad record skipped: ${e}`);
+      if (r.errors.length > MAX_LOGGED_PER_UNIT) log(`scorer: ${r.errors.length} bad record(s) in ${what}, ${r.errors.length - MAX_LOGGED_PER_UNIT} more not shown`);
     }
     await o.sink.write(r);
     await head.source.ack?.();

@@ -63,6 +63,10 @@ export function loadModuleVersion(v: ModuleVersion): LoadedModule {
   if (!(model instanceof RandomForestClassifier) && !(model instanceof TwoBandAADModel) && !(model instanceof BandAADModel)) {
     throw new Error(`${v.module} v${v.version}: a ${bundle.manifest.modelType} cannot score alerts in the broker (random forest or per-band AAD)`);
   }
+  // a forest over another number of features than the extractor gives would fail on the first alert
+  if (model instanceof RandomForestClassifier && model.nFeatures !== extractor.spec.columns.length) {
+    throw new Error(`${source}: the forest takes ${model.nFeatures} features, the module's extractor gives ${extractor.spec.columns.length}`);
+  }
   return { module: v.module, version: v.version, def, extractor, specHash: featureSpecHash(extractor.spec), model, threshold: bundle.manifest.decisionThreshold };
 }
 

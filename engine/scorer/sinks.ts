@@ -92,6 +92,7 @@ export class StoreSink implements ResultSink {
   async write(r: UnitResult): Promise<void> {
     if (!r.lines) return;
     const at = new Date().toISOString();
+    // a full disk fails the transaction as a StoreError naming the store (store.ts): nothing of the unit is kept
     this.store.db.transaction(() => {
       for (const line of r.lines.split('\n')) {
         if (!line) continue;

@@ -88,7 +88,15 @@ export class PathSource implements AlertSource {
 
   private markDone(file: string): void {
     this.done.add(file);
-    if (this.o.stateFile) appendFileSync(this.o.stateFile, `${file}\n`);
+    if (!this.o.stateFile) return;
+    try {
+      appendFileSync(this.o.stateFile, `${file}\n`);
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      // the results of the file are written; only the note that it is done is missing, so a restart scores it again
+      throw new Error(`cannot record ${file} as done in the state file ${this.o.stateFile}: ${err.code === 'ENOSPC' ? 'no space left on device' : err.message} (${err.code ?? 'error'}); ` +
+        'its results are written; a restart scores it again (at-least-once)');
+    }
   }
 
   private async *fileUnits(file: string): AsyncIterable<SourceUnit> {

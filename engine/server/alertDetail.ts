@@ -26,6 +26,10 @@ export interface ModuleView {
   probabilities?: Array<{ className: string; p: number; stdErr: number; treeVotes: number }>;
   /** Anomaly: the AAD score of each band's forest (null where the band's features are incomplete) and the final (lower = more anomalous). */
   anomaly?: { bands: Array<{ band: string; score: number | null }>; final: number | null };
+  /** Why this module's cut cannot run (its stored cut is refused by today's compiler): no alert passes it. */
+  cutError?: string;
+  /** This module could not be shown for this alert (the other modules are): the reason, also logged. */
+  error?: string;
 }
 
 /** Plain links to the object on public portals (ZTF ids only; coordinates for SIMBAD and TNS). */
@@ -55,6 +59,7 @@ function moduleView(wb: Workbench, name: string, alert: ReturnType<Workbench['st
     features: ex.spec.columns.map((c, j) => ({ name: c, value: Number.isFinite(values[j]) ? values[j] : null })),
     fits: (ex.fitCurves?.(alert, values) ?? []).map((f) => ({ band: f.band, model: f.model, jd: Array.from(f.jd), fluxNanoJy: numbers(f.fluxNanoJy) })),
     modelVersion: null,
+    ...(def.cutError() === null ? {} : { cutError: def.cutError()! }),
   };
   const deployed = wb.deployedModel(name);
   // a version trained on an earlier revision's features cannot read this revision's row
@@ -78,6 +83,26 @@ function moduleView(wb: Workbench, name: string, alert: ReturnType<Workbench['st
     view.anomaly = { bands: model.bands.map((band, b) => ({ band, score: s.valid[b][0] ? v(s.scores[b][0]) : null })), final: v(s.final[0]) };
   }
   return view;
+}
+
+/**
+ * One module's view, or, when that module fails on this alert, a view saying so: the alert page shows every
+ * other module (a broken module must not answer 500 for all of them).
+ */
+function safeModuleView(wb: Workbench, name: string, alert: ReturnType<Workbench['store']['getAlert']>): ModuleView {
+  try {
+    return moduleView(wb, name, alert);
+  } catch (e) {
+    const reason = (e as Error).message;
+    process.stderr.write(`sieve: alert ${alert.id}: module ${name} not shown: ${reason}\n`);
+    let kind: ModuleView['kind'] = 'classifier';
+    try {
+      kind = wb.module(name).kind;
+    } catch {
+      // the module itself cannot be loaded: the reason says why
+    }
+    return { module: name, kind, passesCuts: null, features: [], fits: [], modelVersion: null, error: reason };
+  }
 }
 
 /** Everything the alert view shows, in one response (cutouts by URL, rendered on request). */
@@ -114,7 +139,7 @@ export function alertDetail(wb: Workbench, id: number, modules: readonly string[
       bands: lc.bands, jd: Array.from(lc.jd), band: Array.from(lc.band), detected: Array.from(lc.detected),
       mag: numbers(lc.mag), magErr: numbers(lc.magErr), fluxNanoJy: numbers(lc.fluxNanoJy), fluxErrNanoJy: numbers(lc.fluxErrNanoJy), limitMag: numbers(lc.limitMag),
     },
-    modules: modules.map((m) => moduleView(wb, m, a)),
+    modules: modules.map((m) => safeModuleView(wb, m, a)),
     labels: wb.store.objectLabels(a.objectId).map((l) => ({ module: l.module, label: l.label, author: l.author, authorKind: l.authorKind, createdAt: l.createdAt })),
   };
 }

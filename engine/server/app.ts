@@ -4,7 +4,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type RouteOptions } from 'fastify';
 import { StoreError } from '../core/store/store.ts';
-import { bearer, installAuth, PUBLIC, type Access } from './auth.ts';
+import { FailedAuthLimiter, installAuth, installUserResolution, PUBLIC, type Access } from './auth.ts';
 import { alertRoutes } from './routes/alerts.ts';
 import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -19,8 +19,13 @@ import { schemaErrorMessage, validatorCompiler } from './validation.ts';
 import { RequestError, type Workbench } from './workbench.ts';
 
 export interface AppOptions {
-  /** Requests per minute per token (or per address without one). */
+  /** Requests per minute per user (or per client address without a valid token). */
   rateLimitPerMinute?: number;
+  /** Requests per minute per client address that present a token naming no user (default 60); then 429. */
+  failedAuthPerMinute?: number;
+  /** Open server-sent event streams per user (or client address without a token) and in all (defaults 8, 256). */
+  eventStreamsPerClient?: number;
+  eventStreamsTotal?: number;
   /** Serves the built UI from this folder when given. */
   uiDist?: string | null;
   logger?: boolean;
@@ -94,10 +99,13 @@ export async function buildApp(wb: Workbench, o: AppOptions = {}): Promise<Fasti
     crossOriginOpenerPolicy: false,
     originAgentCluster: false,
   });
+  // the user first, so that the rate limit keys on who is asking: a valid token's user, or else the client
+  // address (a stream of made-up tokens is one address, not one fresh allowance per token)
+  installUserResolution(app, wb);
   await app.register(rateLimit, {
     max: o.rateLimitPerMinute ?? 6000,
     timeWindow: '1 minute',
-    keyGenerator: (req) => bearer(req) ?? req.ip,
+    keyGenerator: (req) => (req.user ? `user:${req.user.name}` : `address:${req.ip}`),
   });
   await app.register(swagger, {
     openapi: {
@@ -112,7 +120,7 @@ export async function buildApp(wb: Workbench, o: AppOptions = {}): Promise<Fasti
     },
   });
   await app.register(swaggerUi, { routePrefix: DOCS_PREFIX });
-  installAuth(app, wb);
+  installAuth(app, new FailedAuthLimiter(o.failedAuthPerMinute ?? 60));
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, req, reply) => {
     if (err.validation) return reply.code(400).send({ error: 'Bad Request', message: err.message });
@@ -129,7 +137,8 @@ export async function buildApp(wb: Workbench, o: AppOptions = {}): Promise<Fasti
     if (typeof name === 'string') wb.module(name);
   });
 
-  for (const plugin of ROUTE_PLUGINS) await app.register(plugin, { wb });
+  const streams = { perClient: o.eventStreamsPerClient ?? 8, total: o.eventStreamsTotal ?? 256 };
+  for (const plugin of ROUTE_PLUGINS) await app.register(plugin, { wb, streams });
   app.get('/api/openapi.json', { ...PUBLIC, schema: { tags: ['openapi'], summary: 'this API described as OpenAPI 3' } }, async () => app.swagger());
 
   if (o.uiDist) {

@@ -80,7 +80,7 @@ describe('every CLI error is one line', () => {
     [['score', '--module', 'early-snia', '--db', path.join(tmp, 'typo.db'), '--from', tmp, '--to', '/dev/null'], 1, /store .*typo\.db does not exist/],
     [['deploy', 'early-snia', '7', '--db', db], 1, /no model early-snia v7/],
     [['rollback', 'early-snia', '--db', db], 1, /early-snia has no deployed version/],
-    [['train', 'early-snia', '--db', db], 1, /need labelled training examples of at least two classes/],
+    [['train', 'early-snia', '--db', db], 1, /early-snia: cannot train yet: a forest needs training rows of at least two classes, and it has 0 \(no class\)\. Labelled objects: 0 /],
   ];
 
   it('prints `sieve: <what>: <why>` on one line with no stack frame, status 2 for usage and 1 for a failed run', () => {

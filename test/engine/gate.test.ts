@@ -98,7 +98,7 @@ describe('concurrent retrains of one module', () => {
     wb.events.subscribe((e) => events.push(e.type));
     expect(await wb.retrain('early-snia', 'tester')).toBeNull();
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^sieve: retrain of early-snia \(tester\) failed: .*need labelled training examples/);
+    expect(lines[0]).toMatch(/^sieve: retrain of early-snia \(tester\) failed: .*cannot train yet: a forest needs training rows of at least two classes/);
     expect(events).toContain('retrain-failed');
     await wb.close();
     store.close();

@@ -29,7 +29,7 @@ describe('the SQLite store', () => {
     const lines = readFileSync(sharedPath('ztf', 'alerts.jsonl'), 'utf8').trim().split('\n');
     const bad = path.join(tmp, 'bad.jsonl');
     writeFileSync(bad, [lines[0].replace('"objectId"', '"objectID"'), ...lines.slice(1, 5)].join('\n'));
-    await expect(store.importFiles([sharedPath('lsst', 'part-2-918301.avro'), bad])).rejects.toThrow(/import refused, nothing stored: 1 bad record\(s\):\n {2}.*bad\.jsonl: line 1/);
+    await expect(store.importFiles([sharedPath('lsst', 'part-2-918301.avro'), bad])).rejects.toThrow(/import refused, nothing stored: 1 bad record: .*bad\.jsonl: line 1/);
     expect(store.countAlerts()).toBe(140);
     store.close();
   });
@@ -41,7 +41,7 @@ describe('the SQLite store', () => {
     const big = path.join(tmp, 'big.jsonl');
     const many = Array.from({ length: 8 }, (_, r) => lines.map((l) => l.replace(/"candid":(\d+)/, (_m, d: string) => `"candid":${BigInt(d) + BigInt(r + 1) * 10n ** 17n}`))).flat();
     writeFileSync(big, `${[...many, '{"objectId": "ZTF_bad"', ...lines.slice(0, 3)].join('\n')}\n`);
-    await expect(store.importFiles([big])).rejects.toThrow(new RegExp(`import refused, nothing stored: 1 bad record\\(s\\):\n {2}.*big\\.jsonl: line ${many.length + 1}: invalid JSON`));
+    await expect(store.importFiles([big])).rejects.toThrow(new RegExp(`import refused, nothing stored: 1 bad record: .*big\\.jsonl: line ${many.length + 1}: invalid JSON`));
     expect(store.countAlerts()).toBe(140);
     expect(store.db.inTransaction).toBe(false);
     // and the same file without the bad line goes in whole, in one audit entry

@@ -1,7 +1,10 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
 import { demoCommand } from '../../engine/cli/demo.ts';
+import { Store } from '../../engine/index.ts';
+import { buildApp, DEFAULT_WORKBENCH_OPTIONS, Workbench } from '../../engine/server/index.ts';
 import { sharedPath } from '../shared.ts';
 
 /**
@@ -19,4 +22,31 @@ export async function demoStore(n = 300): Promise<string> {
     console.log = log;
   }
   return db;
+}
+
+export interface ApiFixture {
+  db: string;
+  store: Store;
+  wb: Workbench;
+  app: FastifyInstance;
+  /** Tokens of an admin and an expert made for the fixture. */
+  admin: string;
+  expert: string;
+  close(): Promise<void>;
+}
+
+/** A demo store with its workbench (retraining on demand only) and API, and an admin's and an expert's token. */
+export async function apiFixture(prefix: string): Promise<ApiFixture> {
+  const db = await demoStore();
+  const store = Store.create(db);
+  const wb = new Workbench(store, { ...DEFAULT_WORKBENCH_OPTIONS, retrainEvery: 0 });
+  const app = await buildApp(wb);
+  return {
+    db, store, wb, app, admin: store.addUser(`${prefix}-admin`, 'admin').token, expert: store.addUser(`${prefix}-expert`, 'expert').token,
+    async close() {
+      await app.close();
+      await wb.close();
+      store.close();
+    },
+  };
 }

@@ -62,6 +62,10 @@ export interface ModuleView {
   modelVersion: number | null;
   probabilities?: Array<{ className: string; p: number; stdErr: number; treeVotes: number }>;
   anomaly?: { bands: Array<{ band: string; score: number | null }>; final: number | null };
+  /** The module's stored cut cannot run: no alert passes it. */
+  cutError?: string;
+  /** The module could not be shown for this alert (the others are). */
+  error?: string;
 }
 // The JSON shapes of the API. They mirror engine/datasets types on purpose: the UI may not import them
 // (it reaches the engine only through HTTP), so these are the contract as the browser receives it.

@@ -32,6 +32,8 @@ export interface ModuleDefinition {
    * selection): what an experiment on catalogued or simulated data selects by.
    */
   declaredCuts(alert: Alert, values: ArrayLike<number>): boolean;
+  /** Why the module's cut cannot run (a stored cut today's compiler refuses), or null: then no alert passes. */
+  cutError(): string | null;
   /** Alert fields the module reads (features and cuts), for decoders that skip the rest. */
   alertFields: string[];
   /** Per-band anomaly modules: the bands and the number of features per band, in column order. */
@@ -49,6 +51,16 @@ function globToRegExp(pattern: string): RegExp {
 }
 
 const declaredCutsOf = new WeakMap<FeatureSpec, (alert: Alert, values: ArrayLike<number>) => boolean>();
+const cutErrors = new WeakMap<FeatureSpec, string | null>();
+
+const reported = new Set<string>();
+/** One stderr line per module and reason: a cut that cannot run, which the API shows as `cutError` too. */
+function reportCutFailure(module: string, reason: string): void {
+  const line = `sieve: module ${module}: its cuts cannot run, no alert passes them: ${reason}; fix the declaration (sieve module add)`;
+  if (reported.has(line) || reported.size > 1000) return;
+  reported.add(line);
+  process.stderr.write(`${line}\n`);
+}
 
 /** The module's features: the named extractors' columns, then the alert fields, in declaration order. */
 function moduleExtractor(d: ModuleDeclaration): FeatureExtractor {
@@ -71,13 +83,27 @@ function moduleExtractor(d: ModuleDeclaration): FeatureExtractor {
   }
   const d1 = columns.length;
   // names the cuts read that are not columns: alert fields, looked up per alert after the columns
-  const cutFields = d.cuts ? expressionNames(d.cuts).filter((n) => !columns.includes(n)) : [];
-  const cut = d.cuts ? compileExpression(d.cuts, (name) => {
-    const c = columns.indexOf(name);
-    if (c >= 0) return c;
-    const k = cutFields.indexOf(name);
-    return k >= 0 ? d1 + k : null;
-  }) : null;
+  let cutFields: string[] = [];
+  let cut: ((row: ArrayLike<Value>) => boolean) | null = null;
+  // A stored declaration is not parsed again (it was checked when added, by the rules of that day): a cut
+  // those rules let through and today's compiler refuses turns the module's cut off — no alert passes, one
+  // line says why — instead of failing every request that touches the module.
+  let cutError: string | null = null;
+  if (d.cuts) {
+    try {
+      cutFields = expressionNames(d.cuts).filter((n) => !columns.includes(n));
+      cut = compileExpression(d.cuts, (name) => {
+        const c = columns.indexOf(name);
+        if (c >= 0) return c;
+        const k = cutFields.indexOf(name);
+        return k >= 0 ? d1 + k : null;
+      });
+    } catch (e) {
+      cutError = (e as Error).message;
+      cutFields = [];
+      reportCutFailure(d.name, cutError);
+    }
+  }
   const spec: FeatureSpec = {
     name: `module:${d.name}`,
     version: '1',
@@ -89,15 +115,23 @@ function moduleExtractor(d: ModuleDeclaration): FeatureExtractor {
   const row: Value[] = new Array(d1 + cutFields.length);
   /** The declaration's own `cuts` expression alone (without the extractors' built-in broker cuts). */
   const declaredCuts = (alert: Alert, v: ArrayLike<number>): boolean => {
+    if (cutError !== null) return false;
     if (!cut) return true;
     for (let i = 0; i < d1; i++) row[i] = v[i];
     for (let k = 0; k < cutFields.length; k++) {
       const x = alertField(alert, cutFields[k]);
       row[d1 + k] = x === undefined ? null : x;
     }
-    return cut(row);
+    try {
+      return cut(row);
+    } catch (e) {
+      // compiled cuts do not throw (expression.ts); should one ever, this alert fails the module's cut alone
+      reportCutFailure(d.name, `${(e as Error).message} (alert ${alert.objectId})`);
+      return false;
+    }
   };
   declaredCutsOf.set(spec, declaredCuts);
+  cutErrors.set(spec, cutError);
   return {
     spec,
     passesCuts(alert: Alert, values?: ArrayLike<number>): boolean {
@@ -144,7 +178,13 @@ export function compileModule(d: ModuleDeclaration): ModuleDefinition {
   const extractor = () => (ex ??= moduleExtractor(d));
   if (d.cuts) {
     const cols = new Set(extractor().spec.columns);
-    for (const n of expressionNames(d.cuts)) if (!cols.has(n)) fields.add(n);
+    let names: string[] = [];
+    try {
+      names = expressionNames(d.cuts);
+    } catch {
+      // reported by the extractor: the module's cut is off
+    }
+    for (const n of names) if (!cols.has(n)) fields.add(n);
   }
   let perBand: ModuleDefinition['perBand'] = null;
   if (anomaly) {
@@ -163,6 +203,7 @@ export function compileModule(d: ModuleDeclaration): ModuleDefinition {
     revisionSha256: sha256,
     extractor,
     declaredCuts: (alert, values) => declaredCutsOf.get(extractor().spec)!(alert, values),
+    cutError: () => cutErrors.get(extractor().spec) ?? null,
     classNames: classes,
     positiveClass: classes.indexOf(positive),
     labels: d.labels.map((l) => ({ label: l.label, key: l.key })),

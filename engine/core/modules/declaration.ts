@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject } from 'ajv';
-import { LineCounter, parseDocument, isMap, isNode, isScalar } from 'yaml';
-import { expressionNames, ExpressionError } from './expression.ts';
+import { Lexer, LineCounter, parseDocument, isMap, isNode, isScalar, type Node as YamlNode } from 'yaml';
+import { checkExpression, ExpressionError, type NameType } from './expression.ts';
 import { knownAlertFields, type SurveyName } from './fields.ts';
-import { extractorColumns, EXTRACTORS_BY_SURVEY, PER_BAND_EXTRACTORS, TEXT_FIELDS } from './parts.ts';
+import { BOOLEAN_FIELDS, extractorColumns, EXTRACTORS_BY_SURVEY, PER_BAND_EXTRACTORS, TEXT_FIELDS } from './parts.ts';
 
 /** A module as its author writes it (see module.schema.json for every field). */
 export interface ModuleDeclaration {
@@ -54,13 +54,20 @@ export function catalogEntries(catalog: CatalogEntry[] | Record<string, string |
 
 export const MODULE_SCHEMA: object = JSON.parse(readFileSync(new URL('./module.schema.json', import.meta.url), 'utf8'));
 
-/** A declaration that cannot be used: the message names the file, the line and the field. */
+/** A declaration that cannot be used: the message names the file, the line (and column) and the field. */
 export class DeclarationError extends Error {
-  constructor(readonly source: string, readonly line: number | null, readonly field: string, reason: string) {
-    super(`${source}${line === null ? '' : `:${line}`}: ${field ? `${field}: ` : ''}${reason}`);
+  constructor(readonly source: string, readonly line: number | null, readonly field: string, reason: string, readonly column: number | null = null) {
+    super(`${source}${line === null ? '' : `:${line}${column === null ? '' : `:${column}`}`}: ${field ? `${field}: ` : ''}${reason}`);
     this.name = 'DeclarationError';
   }
 }
+
+/**
+ * Limits on a declaration's text, checked before it is parsed: the YAML parser's time grows faster than its
+ * input with anchors, keys and nesting (a 1 MB upload with 56,000 anchors held the server 44 s). A
+ * declaration is ~1 KB; these are far above any real one.
+ */
+export const DECLARATION_LIMITS = { maxBytes: 32 * 1024, maxScalars: 4000, maxAnchorsAndAliases: 32, maxFlowDepth: 32 } as const;
 
 const RESERVED_KEYS = new Set(['s', 'c', 'm', '?', 'j', 'k', 'z']);
 
@@ -78,22 +85,37 @@ const fieldName = (path: Array<string | number>) => path.reduce<string>((s, p) =
  * the cut expression and the names it reads, keys, classes and the broker's positive class.
  */
 export function parseDeclaration(text: string, source = 'module'): ModuleDeclaration {
+  prescan(text, source);
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  let doc: ReturnType<typeof parseDocument>;
+  try {
+    doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  } catch (e) {
+    throw new DeclarationError(source, null, '', `cannot be parsed: ${(e as Error).message}`);
+  }
   if (doc.errors.length) {
     const e = doc.errors[0];
-    throw new DeclarationError(source, lines.linePos(e.pos[0]).line, '', e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, ''));
+    const at = lines.linePos(e.pos[0]);
+    throw new DeclarationError(source, at.line, '', e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, ''), at.col);
   }
-  const value = doc.toJS() as unknown;
-  const lineOf = (path: Array<string | number>): number | null => {
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: DECLARATION_LIMITS.maxAnchorsAndAliases });
+  } catch (e) {
+    const bomb = /alias count/i.test((e as Error).message);
+    throw new DeclarationError(source, null, '', bomb ? 'its aliases expand to too many values (a YAML alias bomb)' : (e as Error).message);
+  }
+  const nodeOf = (path: Array<string | number>) => {
     for (let p = path; ; p = p.slice(0, -1)) {
       const node = p.length ? doc.getIn(p, true) : doc.contents;
-      if (isNode(node) && node.range) return lines.linePos(node.range[0]).line;
+      if (isNode(node) && node.range) return node;
       if (!p.length) return null;
     }
   };
-  const fail = (path: Array<string | number>, reason: string): never => {
-    throw new DeclarationError(source, lineOf(path), fieldName(path), reason);
+  const fail = (path: Array<string | number>, reason: string, offset: number | null = null): never => {
+    const node = nodeOf(path);
+    const at = node?.range ? lines.linePos(offset === null ? node.range[0] : sourceOffset(text, node, offset)) : null;
+    throw new DeclarationError(source, at?.line ?? null, fieldName(path), reason, at?.col ?? null);
   };
   validateSchema ??= new Ajv({ allErrors: false, strict: false }).compile(MODULE_SCHEMA);
   if (!validateSchema(value)) {
@@ -121,15 +143,24 @@ export function parseDeclaration(text: string, source = 'module'): ModuleDeclara
   // features: named extractors of this survey, and alert fields the survey has
   const extractors = EXTRACTORS_BY_SURVEY[d.survey];
   const fields = knownAlertFields(d.survey);
+  const other: SurveyName = d.survey === 'ztf' ? 'lsst' : 'ztf';
+  const otherFields = knownAlertFields(other);
   const columns: string[] = [];
   d.features.forEach((f, i) => {
     if (typeof f === 'string') {
-      if (!extractors.includes(f)) fail(['features', i], `unknown extractor '${f}' for ${d.survey} (known: ${extractors.join(', ')})`);
+      if (!extractors.includes(f)) {
+        const elsewhere = EXTRACTORS_BY_SURVEY[other].includes(f) ? `: '${f}' is a ${other} extractor` : didYouMean(f, extractors);
+        fail(['features', i], `unknown extractor '${f}' for ${d.survey}${elsewhere} (known: ${extractors.join(', ')})`);
+      }
       columns.push(...extractorColumns(f));
     } else {
       f.alert.forEach((name, k) => {
-        if (!fields.has(name)) fail(['features', i, 'alert', k], `unknown ${d.survey} alert field '${name}' (known: ${[...fields].sort().join(', ')})`);
+        if (!fields.has(name)) {
+          const elsewhere = otherFields.has(name) ? `: '${name}' is a ${other} field, and a ${d.survey} module reads ${d.survey} alerts` : didYouMean(name, [...fields]);
+          fail(['features', i, 'alert', k], `unknown ${d.survey} alert field '${name}'${elsewhere} (known: ${[...fields].sort().join(', ')})`);
+        }
         if (TEXT_FIELDS.has(name)) fail(['features', i, 'alert', k], `'${name}' is text: use it in cuts, not as a feature`);
+        if (BOOLEAN_FIELDS.has(name)) fail(['features', i, 'alert', k], `'${name}' is true/false: use it in cuts, not as a feature`);
         columns.push(name);
       });
     }
@@ -138,14 +169,15 @@ export function parseDeclaration(text: string, source = 'module'): ModuleDeclara
   if (dup) fail(['features'], `column '${dup}' appears twice`);
 
   if (d.cuts !== undefined) {
-    let names: string[];
+    // every name known, every operator given values of the types it takes: a cut that passes cannot fail on an alert
+    const typeOf = (n: string): NameType | null => (columns.includes(n) ? 'number' : !fields.has(n) ? null : TEXT_FIELDS.has(n) ? 'string' : BOOLEAN_FIELDS.has(n) ? 'boolean' : 'number');
+    const unknown = (n: string) => `unknown name '${n}': neither a feature column nor a ${d.survey} alert field${otherFields.has(n) ? ` ('${n}' is a ${other} field; a ${d.survey} module reads ${d.survey} alerts)` : didYouMean(n, [...columns, ...fields])}`;
     try {
-      names = expressionNames(d.cuts);
+      checkExpression(d.cuts, typeOf, unknown);
     } catch (e) {
-      if (e instanceof ExpressionError) fail(['cuts'], e.message.replace(/^cuts: /, ''));
+      if (e instanceof ExpressionError) fail(['cuts'], e.reason, e.position);
       throw e;
     }
-    for (const n of names!) if (!columns.includes(n) && !fields.has(n)) fail(['cuts'], `unknown name '${n}': neither a feature column nor a ${d.survey} alert field`);
   }
 
   const keys = new Set<string>();
@@ -186,6 +218,88 @@ export function parseDeclaration(text: string, source = 'module'): ModuleDeclara
     if (d.retrain?.gate === 'fom') fail(['retrain', 'gate'], `the figure of merit is for two classes; this module has ${classes.length}: use accuracy or f1`);
   }
   return d;
+}
+
+/** Refuses, before any parsing, a text beyond DECLARATION_LIMITS (one linear pass of the YAML lexer). */
+function prescan(text: string, source: string): void {
+  const refuse = (offset: number | null, reason: string): never => {
+    const line = offset === null ? null : text.slice(0, offset).split('\n').length;
+    throw new DeclarationError(source, line, '', reason);
+  };
+  if (text.length > DECLARATION_LIMITS.maxBytes) refuse(null, `${text.length} characters, more than the ${DECLARATION_LIMITS.maxBytes} a declaration may have`);
+  let scalars = 0;
+  let anchors = 0;
+  let depth = 0;
+  let offset = 0;
+  for (const token of new Lexer().lex(text)) {
+    const c = token[0];
+    if (c === '\x1f') scalars++;
+    else if (c === '&' || c === '*') anchors++;
+    else if (token === '[' || token === '{') depth++;
+    else if (token === ']' || token === '}') depth--;
+    if (scalars > DECLARATION_LIMITS.maxScalars) refuse(offset, `more than ${DECLARATION_LIMITS.maxScalars} values`);
+    if (anchors > DECLARATION_LIMITS.maxAnchorsAndAliases) refuse(offset, `more than ${DECLARATION_LIMITS.maxAnchorsAndAliases} YAML anchors and aliases`);
+    if (depth > DECLARATION_LIMITS.maxFlowDepth) refuse(offset, `nested more than ${DECLARATION_LIMITS.maxFlowDepth} levels deep`);
+    // control tokens (document and scalar markers) are not in the text
+    if (c !== '\x02' && c !== '\x18' && c !== '\x1f') offset += token.length;
+  }
+}
+
+/**
+ * The offset in the file of character `offset` of a string scalar's value: JSON and double-quoted YAML
+ * strings count escapes (`\"` is two characters in the file, one in the value), single-quoted YAML counts ''.
+ * A value spread over several lines is located at its first character.
+ */
+function sourceOffset(text: string, node: YamlNode, offset: number): number {
+  const [start, end] = node.range!;
+  const raw = text.slice(start, end);
+  if (!isScalar(node) || raw.includes('\n')) return start;
+  if (node.type === 'QUOTE_DOUBLE') {
+    let i = 1;
+    for (let k = 0; k < offset && i < raw.length; k++) {
+      if (raw[i] !== '\\') i++;
+      else i += raw[i + 1] === 'u' ? 6 : raw[i + 1] === 'x' ? 4 : raw[i + 1] === 'U' ? 10 : 2;
+    }
+    return start + i;
+  }
+  if (node.type === 'QUOTE_SINGLE') {
+    let i = 1;
+    for (let k = 0; k < offset && i < raw.length; k++) i += raw[i] === "'" && raw[i + 1] === "'" ? 2 : 1;
+    return start + i;
+  }
+  return start + offset;
+}
+
+/** A near-miss name's likely intent: ` (did you mean 'x'?)`, or nothing. Edit distance at most 2 (3 for long names). */
+export function didYouMean(name: string, candidates: readonly string[]): string {
+  const lower = name.toLowerCase();
+  const limit = name.length > 8 ? 3 : 2;
+  const scored = [...new Set(candidates)].map((c) => ({ c, d: c.toLowerCase() === lower ? 0 : editDistance(lower, c.toLowerCase(), limit) })).filter((x) => x.d <= limit);
+  if (!scored.length) return '';
+  scored.sort((a, b) => a.d - b.d || a.c.localeCompare(b.c));
+  const best = scored.filter((x) => x.d === scored[0].d).slice(0, 3).map((x) => `'${x.c}'`);
+  return ` (did you mean ${best.join(' or ')}?)`;
+}
+
+/** Levenshtein distance with adjacent transpositions, or limit + 1 once it is certainly above the limit. */
+function editDistance(a: string, b: string, limit: number): number {
+  if (Math.abs(a.length - b.length) > limit) return limit + 1;
+  let prev2: number[] = [];
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    let best = i;
+    for (let j = 1; j <= b.length; j++) {
+      let v = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, prev2[j - 2] + 1);
+      cur.push(v);
+      best = Math.min(best, v);
+    }
+    if (best > limit) return limit + 1;
+    prev2 = prev;
+    prev = cur;
+  }
+  return prev[b.length];
 }
 
 function canonical(value: unknown): unknown {

@@ -43,6 +43,10 @@ export const SUMMARY_FIELDS = ['jd', 'band', 'fid', 'magpsf', 'sigmapsf', 'isdif
 
 export type SurveyName = 'ztf' | 'lsst';
 
+/** Summary fields that only ZTF measures (a Rubin alert's summary holds NaN there): an lsst module cannot use them. */
+export const ZTF_ONLY_SUMMARY_FIELDS: ReadonlySet<string> = new Set(['rb', 'drb', 'sgscore1', 'distpsnr1', 'ssdistnr', 'classtar']);
+
 export function knownAlertFields(survey: SurveyName): ReadonlySet<string> {
-  return new Set<string>(survey === 'ztf' ? [...SUMMARY_FIELDS, ...ZTF_CANDIDATE_FIELDS, ...FINK_ZTF_FIELDS] : [...SUMMARY_FIELDS, ...LSST_DIASOURCE_FIELDS, ...ELASTICC_DIASOURCE_FIELDS, ...FINK_LSST_FIELDS]);
+  return new Set<string>(survey === 'ztf' ? [...SUMMARY_FIELDS, ...ZTF_CANDIDATE_FIELDS, ...FINK_ZTF_FIELDS]
+    : [...SUMMARY_FIELDS.filter((f) => !ZTF_ONLY_SUMMARY_FIELDS.has(f)), ...LSST_DIASOURCE_FIELDS, ...ELASTICC_DIASOURCE_FIELDS, ...FINK_LSST_FIELDS]);
 }

@@ -1,4 +1,4 @@
-export { parseDeclaration, canonicalDeclaration, DeclarationError, MODULE_SCHEMA, type ModuleDeclaration } from './declaration.ts';
+export { parseDeclaration, canonicalDeclaration, DeclarationError, DECLARATION_LIMITS, MODULE_SCHEMA, type ModuleDeclaration } from './declaration.ts';
 export { compileModule, type ModuleDefinition, type StrategyName } from './compile.ts';
 export { compileExpression, expressionNames, ExpressionError } from './expression.ts';
 export { knownAlertFields, type SurveyName } from './fields.ts';

@@ -17,6 +17,12 @@ export const TEXT_FIELDS: ReadonlySet<string> = new Set([
   'gcvs', 'x3hsp', 'x4lac', 'mangrove', 'tracklet', 'finkclass', 'tnsclass', 'tns_type_recomputed',
 ]);
 
+/** Known alert fields that hold true/false (Rubin's diaSource flags, Fink's ZTF light-curve flags): cuts, not features. */
+export const BOOLEAN_FIELDS: ReadonlySet<string> = new Set([
+  'centroid_flag', 'isNegative', 'psfFlux_flag', 'isDipole', 'pixelFlags', 'pixelFlags_bad', 'pixelFlags_cr', 'pixelFlags_edge',
+  'pixelFlags_saturated', 'pixelFlags_streak', 'glint_trail', 'from_upper', 'is_transient',
+]);
+
 const cache = new Map<string, FeatureExtractor>();
 
 /** The extractor behind a declared name (one instance per process: the kilonova basis is read once). */

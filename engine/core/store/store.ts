@@ -15,6 +15,19 @@ export class StoreError extends Error {
   }
 }
 
+/**
+ * A failed write or an unusable file as one line naming the store: SQLite's own messages ("database or disk
+ * is full") say neither which file nor that nothing was written (a transaction is all or nothing).
+ */
+export function storeFailure(path: string, e: unknown): Error {
+  const code = (e as { code?: unknown }).code;
+  if (typeof code !== 'string' || !/^SQLITE_(FULL|IOERR|READONLY|CORRUPT|NOTADB|CANTOPEN)/.test(code)) return e as Error;
+  const what = code.startsWith('SQLITE_FULL') ? 'the disk (or the database) is full'
+    : code.startsWith('SQLITE_READONLY') ? 'the store is read-only'
+      : code.startsWith('SQLITE_CORRUPT') || code.startsWith('SQLITE_NOTADB') ? 'the file is not a usable SQLite store' : (e as Error).message;
+  return new StoreError(`store ${path}: ${what} (${code}: ${(e as Error).message}); this write stored nothing`);
+}
+
 /** Labels that are recorded but never trained on. */
 export const NON_TRAINING_LABELS: ReadonlySet<string> = new Set(['unsure', 'skip']);
 
@@ -99,7 +112,13 @@ export class Store {
   readonly db: Database.Database;
 
   constructor(readonly path: string) {
-    this.db = new Database(path);
+    try {
+      this.db = new Database(path);
+      // a file that is not a store fails at the first statement: say so with its name
+      this.db.pragma('schema_version');
+    } catch (e) {
+      throw storeFailure(path, e);
+    }
     // Alerts carry ~20 KB of stamps and light curve: large pages keep them off long overflow chains.
     // (Only takes effect on a new, empty database.)
     this.db.pragma('page_size = 32768');
@@ -117,7 +136,14 @@ export class Store {
     const deferred = this.db.transaction.bind(this.db);
     this.db.transaction = ((fn: (...args: unknown[]) => unknown) => {
       const t = deferred(fn);
-      return Object.assign((...args: unknown[]) => t.immediate(...args), { deferred: t.deferred, immediate: t.immediate, exclusive: t.exclusive, default: t.immediate });
+      const run = (...args: unknown[]) => {
+        try {
+          return t.immediate(...args);
+        } catch (e) {
+          throw storeFailure(path, e);
+        }
+      };
+      return Object.assign(run, { deferred: t.deferred, immediate: t.immediate, exclusive: t.exclusive, default: t.immediate });
     }) as typeof this.db.transaction;
     this.migrate();
   }
@@ -227,11 +253,12 @@ export class Store {
         if (!problems.length) this.audit(actor, 'ingest', { file: f, inserted: summary.inserted, duplicates: summary.alerts - summary.inserted });
         summaries.push(summary);
       }
-      if (problems.length) throw new StoreError(`import refused, nothing stored: ${problems.length} bad record(s):\n  ${problems.join('\n  ')}`);
+      // the first problem on the first line: that line is what the CLI prints without SIEVE_DEBUG
+      if (problems.length) throw new StoreError(`import refused, nothing stored: ${problems.length === 1 ? '1 bad record' : `${problems.length} bad records, the first`}: ${problems[0]}${problems.length > 1 ? `\n  ${problems.slice(1).join('\n  ')}` : ''}`);
       this.db.exec('COMMIT');
     } catch (e) {
       if (this.db.inTransaction) this.db.exec('ROLLBACK');
-      throw e;
+      throw storeFailure(this.path, e);
     }
     const inserted = summaries.reduce((s, x) => s + x.inserted, 0);
     return { inserted, duplicates: summaries.reduce((s, x) => s + x.alerts, 0) - inserted, files: summaries };

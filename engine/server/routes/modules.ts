@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { addModule, DeclarationError, moduleSummary } from '../../core/modules/index.ts';
+import { addModule, DECLARATION_LIMITS, DeclarationError, moduleSummary } from '../../core/modules/index.ts';
 import { ADMIN, PUBLIC } from '../auth.ts';
 import { moduleParam } from '../schemas.ts';
 import { RequestError, type Workbench } from '../workbench.ts';
@@ -23,6 +23,8 @@ export async function moduleRoutes(app: FastifyInstance, { wb }: { wb: Workbench
 
   app.post('/api/modules', {
     ...ADMIN,
+    // a declaration is at most 32 KB of text (DECLARATION_LIMITS): a larger body is refused before it is parsed
+    bodyLimit: 2 * DECLARATION_LIMITS.maxBytes,
     schema: {
       tags: TAGS, summary: "a declaration (JSON object or YAML/JSON text) stored as the module's next revision",
       body: { type: 'object', required: ['declaration'], additionalProperties: false, properties: { declaration: { type: ['object', 'string'] } } },
