@@ -28,4 +28,3 @@ export {
   RAINBOW_FEATURE_NAMES, EARLY_SNIA_RUBIN_FEATURE_NAMES, DEFAULT_RUBIN_SNIA_PARAMS, rubinPoints, bandIsRising, rubinSniaSelection,
   fitRubinPoints, rainbowFeatures, earlySnIaRubinFeatures, rainbowFitCurves, type RubinPoints, type RubinSniaParams,
 } from './rubinSnia.ts';
-export { migrad, type MigradFunction, type MigradOptions, type MigradResult } from './migrad.ts';
