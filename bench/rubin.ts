@@ -96,7 +96,7 @@ export function earlySnIaRubinPath(alerts: readonly Alert[], forest: RandomFores
   };
   const perBatch = cpuSecondsPer([0], run, 2);
   return {
-    what: 'early-snia-rubin path (selection + fit + forest)',
+    what: 'early-snia-rubin (selection, fit, forest)',
     units: n,
     unitName: 'alerts',
     sievePerCpuSecond: n / perBatch,
