@@ -13,12 +13,13 @@ are stubbed. Writes DIR/features.csv (SNID then the 12 features) and prints
 """
 import json
 import sys
-import time
 import types
 import warnings
 
 import numpy as np
 import pandas as pd
+
+from cpu_time import median_cpu_seconds
 
 
 def main():
@@ -30,10 +31,8 @@ def main():
 
     folder = sys.argv[2]
     points = pd.read_csv(f"{folder}/points.csv")
-    times = []
-    rows = None
-    for _ in range(3):
-        t0 = time.process_time()
+
+    def all_features():
         mag = points["mag"].to_numpy()
         pdf = pd.DataFrame({
             "SNID": points["SNID"].to_numpy(),
@@ -42,16 +41,16 @@ def main():
             "FLUXCALERR": 9.21034 * 10**10 * np.exp(-0.921034 * mag) * points["magerr"].to_numpy(),
             "FLT": points["band"].to_numpy(),
         })
-        rows = []
-        for snid, sub in pdf.groupby("SNID"):
-            features = get_sigmoid_features_dev_fast(sub, min_rising_points=2, min_data_points=4, rising_criteria="ewma")
-            rows.append([snid] + [float(x) for x in features])
-        times.append(time.process_time() - t0)
+        return [
+            [snid] + [float(x) for x in get_sigmoid_features_dev_fast(sub, min_rising_points=2, min_data_points=4, rising_criteria="ewma")]
+            for snid, sub in pdf.groupby("SNID")
+        ]
+
+    rows, seconds = median_cpu_seconds(all_features)
     with open(f"{folder}/features.csv", "w") as f:
         for r in rows:
             f.write(",".join([str(r[0])] + [repr(x) for x in r[1:]]) + "\n")
-    print(json.dumps({"seconds": float(np.median(times)), "objects": len(rows)}))
-
+    print(json.dumps({"seconds": seconds, "objects": len(rows)}))
 
 if __name__ == "__main__":
     main()
