@@ -7,11 +7,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
 import { readJsonLines, simulate, type Alert } from '../datasets/index.ts';
-import { nextQueue } from '../engine/queue.ts';
-import { Store } from '../engine/store/store.ts';
-import { retrainClassifier, updateAnomalyModule } from '../engine/training.ts';
-import { builtinModule, ensureBuiltinModules } from '../engine/modules/index.ts';
-import { AnomalyQueueSession } from '../engine/anomalySession.ts';
+import { nextQueue } from '../engine/core/queue.ts';
+import { Store } from '../engine/core/store/store.ts';
+import { retrainClassifier, updateAnomalyModule } from '../engine/core/training.ts';
+import { builtinModule, ensureBuiltinModules } from '../engine/core/modules/index.ts';
+import { AnomalyQueueSession } from '../engine/core/anomalySession.ts';
 
 export function runEngineBenchmarks(nPool: number, nLabels: number): Array<{ what: string; seconds: number; goal?: string; rate?: string }> {
   const dir = mkdtempSync(path.join(tmpdir(), 'sieve-bench-'));

@@ -7,7 +7,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Consumer, EachBatchPayload } from 'kafkajs';
 import { readAvroContainer, readParquetRows, writeAvroContainer } from '../datasets/index.ts';
-import { demoCommand, JsonlSink, KafkaSource, PathSource, RegistryProvider, parseKafkaUrl, runScorer } from '../engine/index.ts';
+import { JsonlSink, KafkaSource, PathSource, RegistryProvider, runScorer } from '../engine/scorer/index.ts';
+import { parseKafkaUrl } from '../engine/index.ts';
+import { demoCommand } from '../engine/cli/demo.ts';
 
 const SHARED = new URL('../../shared/data/', import.meta.url).pathname;
 

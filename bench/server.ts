@@ -7,7 +7,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { demoCommand, startServer } from '../engine/index.ts';
+import { startServer } from '../engine/server/index.ts';
+import { demoCommand } from '../engine/cli/demo.ts';
 
 const SHARED = new URL('../../shared/data/', import.meta.url).pathname;
 

@@ -24,9 +24,9 @@ function compiledIsCurrent() {
   return !['datasets', 'features', 'models', 'engine'].some((d) => newerSource(`${root}${d}`, built));
 }
 
-if (compiledIsCurrent()) await import('../dist/engine/cli/main.js');
+if (compiledIsCurrent()) await import('../dist/engine/main.js');
 else {
   const { register } = await import('tsx/esm/api');
   register();
-  await import('../engine/cli/main.ts');
+  await import('../engine/main.ts');
 }

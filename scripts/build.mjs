@@ -14,8 +14,8 @@ if (tsc.status !== 0) {
   process.exit(1);
 }
 cpSync(`${root}features/data`, `${dist}/features/data`, { recursive: true });
-cpSync(`${root}engine/modules/declarations`, `${dist}/engine/modules/declarations`, { recursive: true });
-cpSync(`${root}engine/modules/module.schema.json`, `${dist}/engine/modules/module.schema.json`);
-cpSync(`${root}engine/workerBootstrap.mjs`, `${dist}/engine/workerBootstrap.mjs`);
+cpSync(`${root}engine/core/modules/declarations`, `${dist}/engine/core/modules/declarations`, { recursive: true });
+cpSync(`${root}engine/core/modules/module.schema.json`, `${dist}/engine/core/modules/module.schema.json`);
+cpSync(`${root}engine/core/workerBootstrap.mjs`, `${dist}/engine/core/workerBootstrap.mjs`);
 mkdirSync(dist, { recursive: true });
 writeFileSync(`${dist}/.build-stamp`, `${new Date().toISOString()}\n`);

@@ -1,13 +1,12 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { simulate } from '../../datasets/index.ts';
-import { ensureBuiltinModules, storeModules } from '../modules/index.ts';
-import { nextQueue } from '../queue.ts';
-import { Store } from '../store/store.ts';
-import { printBanner } from './serveCommands.ts';
+import { ensureBuiltinModules, storeModules } from '../core/modules/index.ts';
+import { nextQueue } from '../core/queue.ts';
+import { Store } from '../core/store/store.ts';
+import type { ServerApp } from './applications.ts';
 import { DEFAULT_SHARED_DATA } from './storeCommands.ts';
-import { assertPortFree, serveForever } from '../server/serve.ts';
-import { retrainClassifier, updateAnomalyModule } from '../training.ts';
+import { retrainClassifier, updateAnomalyModule } from '../core/training.ts';
 
 
 /**
@@ -23,9 +22,10 @@ export const DEMO_SAMPLES = ['ztf/alerts.jsonl', 'lsst/part-2-918301.avro', 'rub
  * version of each module trained and deployed, the head of each queue, then the API and UI (unless
  * --no-serve) with a fresh admin token printed.
  */
-export async function demoCommand(opts: { in?: string[]; shared?: string; n: number; seed: number; db: string; serve: boolean; port?: number; host?: string; retrainEvery?: number }): Promise<void> {
+export async function demoCommand(opts: { in?: string[]; shared?: string; n: number; seed: number; db: string; serve: boolean; port?: number; host?: string; retrainEvery?: number }, server?: ServerApp): Promise<void> {
+  if (opts.serve && !server) throw new Error('demo: serving needs the server application (engine/main.ts wires it)');
   // the store takes ~20 s to build: find out now, not then, that the port is taken
-  if (opts.serve) await assertPortFree(opts.port ?? 8080, opts.host ?? '127.0.0.1');
+  if (opts.serve) await server!.assertPortFree(opts.port ?? 8080, opts.host ?? '127.0.0.1');
   const shared = opts.shared ?? DEFAULT_SHARED_DATA;
   const store = Store.create(opts.db);
   try {
@@ -93,8 +93,5 @@ export async function demoCommand(opts: { in?: string[]; shared?: string; n: num
   } finally {
     admin.close();
   }
-  await serveForever({
-    dbPath: opts.db, port: opts.port ?? 8080, host: opts.host ?? '127.0.0.1',
-    workbench: { retrainEvery: opts.retrainEvery ?? 10, seed: opts.seed },
-  }, (s) => printBanner(s, token));
+  await server!.serveDemo({ db: opts.db, port: opts.port ?? 8080, host: opts.host ?? '127.0.0.1', retrainEvery: opts.retrainEvery ?? 10, seed: opts.seed }, token);
 }

@@ -1,58 +1,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import {
-  AADForest, BandAADModel, IsolationForest, RandomForestClassifier, TwoBandAADModel, aadForestToOnnx, exportBandAnomalyZip, exportFinkAnomalyZip, isolationForestToOnnx,
-  modelFromBundle, parseBundle, randomForestToOnnx, randomForestToSklearnPickle, serializeBundle, type ModelBundle,
-} from '../../models/index.ts';
+import { parseBundle, type ModelBundle } from '../../models/index.ts';
+import { exportModelBytes } from '../core/export.ts';
 
-/**
- * Exports a trained module. Until the model registry exists (engine issue), <module> is the path of a
- * bundle file, e.g. the anomaly-module.bundle.json an experiment writes.
- */
-export function exportCommand(module: string, opts: { format: string; out: string; name?: string }): void {
-  exportBundle(parseBundle(readFileSync(module, 'utf8'), undefined, module), module, opts);
+/** `sieve export FILE`: a bundle file (e.g. the anomaly-module.bundle.json an experiment writes) in another format. */
+export function exportCommand(file: string, opts: { format: string; out: string; name?: string }): void {
+  exportBundle(parseBundle(readFileSync(file, 'utf8'), undefined, file), file, opts);
 }
 
-import { EXPORT_FORMATS } from './names.ts';
-
-export { EXPORT_FORMATS };
-export type ExportFormat = (typeof EXPORT_FORMATS)[number];
-
-/** A model in one of the broker-facing formats, with the file name and media type to serve it under. */
-export function exportModelBytes(bundle: ModelBundle, source: string, format: string, name?: string): { bytes: Uint8Array; fileName: string; contentType: string } {
-  const model = modelFromBundle(bundle);
-  const base = `${bundle.manifest.module}_v${bundle.manifest.version}`.replace(/[^A-Za-z0-9_.-]/g, '_');
-  switch (format) {
-    case 'bundle':
-      return { bytes: Buffer.from(serializeBundle(bundle), 'utf8'), fileName: `${base}.bundle.json`, contentType: 'application/json' };
-    case 'onnx': {
-      let bytes: Uint8Array;
-      if (model instanceof RandomForestClassifier) bytes = randomForestToOnnx(model);
-      else if (model instanceof AADForest) bytes = aadForestToOnnx(model);
-      else if (model instanceof IsolationForest) bytes = isolationForestToOnnx(model);
-      else throw new Error(`${source}: a ${bundle.manifest.modelType} model has no single-file ONNX export (use --format fink-anomaly-zip for per-band anomaly modules)`);
-      return { bytes, fileName: `${base}.onnx`, contentType: 'application/octet-stream' };
-    }
-    case 'fink-anomaly-zip': {
-      const zipName = name ?? base;
-      if (model instanceof TwoBandAADModel) return { bytes: exportFinkAnomalyZip({ forestG: model.forestG, forestR: model.forestR }, zipName), fileName: `${zipName}.zip`, contentType: 'application/zip' };
-      // a Rubin (or any per-band) module: one forest per band in the same layout
-      if (model instanceof BandAADModel) return { bytes: exportBandAnomalyZip(model.bands.map((band, b) => ({ band, forest: model.forests[b] })), zipName), fileName: `${zipName}.zip`, contentType: 'application/zip' };
-      throw new Error(`${source}: fink-anomaly-zip needs a per-band AAD module, this bundle holds a ${bundle.manifest.modelType}`);
-    }
-    case 'sklearn': {
-      if (!(model instanceof RandomForestClassifier)) throw new Error(`${source}: the sklearn format is a RandomForestClassifier; this bundle holds a ${bundle.manifest.modelType}`);
-      // Fink's processors that read columns by name (ZTF early SN Ia) get feature_names_in_; those that pass
-      // plain arrays (kndetect, the Rubin modules) get none, as their own files have none
-      const decl = bundle.manifest.declaration as { broker?: { exportFeatureNames?: boolean } } | undefined;
-      const names = decl?.broker?.exportFeatureNames === false ? null : bundle.manifest.featureSpec.columns;
-      return { bytes: randomForestToSklearnPickle(model, { featureNames: names }), fileName: `${base}.pkl`, contentType: 'application/octet-stream' };
-    }
-    default:
-      throw new Error(`unknown export format '${format}' (${EXPORT_FORMATS.join(', ')})`);
-  }
-}
-
-export function exportBundle(bundle: ModelBundle, module: string, opts: { format: string; out: string; name?: string }): void {
-  writeFileSync(opts.out, exportModelBytes(bundle, module, opts.format, opts.name).bytes);
+export function exportBundle(bundle: ModelBundle, source: string, opts: { format: string; out: string; name?: string }): void {
+  writeFileSync(opts.out, exportModelBytes(bundle, source, opts.format, opts.name).bytes);
   process.stderr.write(`${bundle.manifest.module} v${bundle.manifest.version} (${bundle.manifest.modelType}) exported as ${opts.format} to ${opts.out}\n`);
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { readAlertFile } from '../../datasets/index.ts';
-import { addModule, MODULE_SCHEMA, moduleFromDeclaration, moduleSummary, parseDeclaration, storeModules } from '../modules/index.ts';
+import { addModule, MODULE_SCHEMA, moduleFromDeclaration, moduleSummary, parseDeclaration, storeModules } from '../core/modules/index.ts';
 import { withStore } from './withStore.ts';
 
 export function moduleSchemaCommand(): void {

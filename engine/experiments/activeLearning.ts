@@ -2,18 +2,18 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import path from 'node:path';
 import { candidateFromLightCurve, LightCurveBuilder, readAlertFile, simulateObject, ZTF_BANDS, type Alert } from '../../datasets/index.ts';
 import { RandomForestClassifier, Random, binaryReport, type Matrix } from '../../models/index.ts';
-import { leastConfident, entropyScore, marginScore } from '../activeLearning/strategies.ts';
-import { csvRows } from '../csv.ts';
-import { builtinModule, moduleFromDeclaration, parseDeclaration, type ModuleDefinition } from '../modules/index.ts';
-import { numericCell, readCsv } from '../csvRead.ts';
-import { activeLearningSpec, type SeedCurvePoint } from '../plot/charts.ts';
-import { writeChart } from '../plot/render.ts';
+import { leastConfident, entropyScore, marginScore } from '../core/strategies.ts';
+import { csvRows } from '../core/csv.ts';
+import { builtinModule, moduleFromDeclaration, parseDeclaration, type ModuleDefinition } from '../core/modules/index.ts';
+import { numericCell, readCsv } from '../core/csvRead.ts';
+import { activeLearningSpec, type SeedCurvePoint } from '../adapters/plot/charts.ts';
+import { writeChart } from '../adapters/plot/render.ts';
 import { subsamplePositives } from './sampling.ts';
 
-import { AL_STRATEGIES, DEFAULT_AL_DATA } from '../cli/names.ts';
-
-export { AL_STRATEGIES, DEFAULT_AL_DATA };
 /** The strategies `experiment al` compares with random sampling. */
+export const AL_STRATEGIES = ['uncertainty', 'margin', 'entropy', 'random'] as const;
+/** Where `experiment al` looks for labelled alerts when --data is not given (the TNS-labelled alerts). */
+export const DEFAULT_AL_DATA = '../shared/data/tns';
 export type AlStrategy = (typeof AL_STRATEGIES)[number];
 
 export interface AlExperimentOptions {

@@ -6,11 +6,11 @@ import {
   AADForest, TwoBandAADModel, createBundle, serializeBundle, Random, validRows, FINK_FOREST_INPUT_BAND, type Matrix,
 } from '../../models/index.ts';
 import { subsamplePositives } from './sampling.ts';
-import { discoverySpec } from '../plot/charts.ts';
-import { writeChart } from '../plot/render.ts';
-import { builtinModule } from '../modules/index.ts';
-import { numericCell, readCsv } from '../csvRead.ts';
-import { csvRows } from '../csv.ts';
+import { discoverySpec } from '../adapters/plot/charts.ts';
+import { writeChart } from '../adapters/plot/render.ts';
+import { builtinModule } from '../core/modules/index.ts';
+import { numericCell, readCsv } from '../core/csvRead.ts';
+import { csvRows } from '../core/csv.ts';
 
 export interface AnomalyExperimentOptions {
   seeds: number;

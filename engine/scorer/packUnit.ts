@@ -1,4 +1,4 @@
-import type { WorkUnit } from './sources.ts';
+import type { WorkUnit } from './units.ts';
 
 /**
  * Kafka message units sent to a scorer thread as one transferred buffer. Posting the payloads as they are

@@ -1,26 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { FinkMessageDecoder, readAlertsFromBuffer, readJsonLines, stringifyJsonExact, type Alert, type ReadResult } from '../../datasets/index.ts';
 import { enrichedRows, renderResultLines, scoreAlerts, scoreColumns, type LoadedModule, type ScoreOptions } from './score.ts';
-import type { WorkUnit } from './sources.ts';
+import type { OutputFormat, UnitResult, WorkUnit } from './units.ts';
 
-export type OutputFormat = 'results' | 'fink';
 
-export interface UnitResult {
-  /** JSON lines, newline-terminated (empty when nothing was scored). */
-  lines: string;
-  /** objectId of each line, for sinks that key by it (Kafka). */
-  keys: string[];
-  alerts: number;
-  /** Bad records, each naming the file and record (the rest of their file is scored). */
-  errors: string[];
-  /** Files that could not be read at all: "file: reason". */
-  skipped: string[];
-  versions: Record<string, number>;
-}
-
-export function describeUnit(u: WorkUnit): string {
-  return u.kind === 'file' ? u.path : u.kind === 'files' ? `${u.paths[0]} (+${u.paths.length - 1} files)` : u.kind === 'lines' ? `${u.origin} lines ${u.firstLine}-` : `${u.origin} (${u.payloads.length} messages)`;
-}
 
 const decoders = new WeakMap<ScoreOptions, FinkMessageDecoder>();
 /** One decoder (and its schema cache) per scorer configuration. */

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { Store } from '../store/store.ts';
+import { Store } from '../core/store/store.ts';
 import { loadModuleVersion, type ModuleVersion } from './score.ts';
 
 /** Where a scorer learns which module versions are in force. Polled between batches. */

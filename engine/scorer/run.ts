@@ -1,11 +1,10 @@
 import type { Worker } from 'node:worker_threads';
-import { startTsWorker } from '../workers.ts';
+import { startTsWorker } from '../core/workers.ts';
 import { packMessages } from './packUnit.ts';
-import { describeUnit, processUnit, type OutputFormat, type UnitResult } from './processUnit.ts';
+import { processUnit } from './processUnit.ts';
 import type { VersionProvider } from './provider.ts';
 import { loadModuleVersion, type LoadedModule, type ModuleVersion, type ScoreOptions } from './score.ts';
-import type { ResultSink } from './sinks.ts';
-import type { AlertSource, SourceUnit, WorkUnit } from './sources.ts';
+import { describeUnit, type AlertSource, type OutputFormat, type ResultSink, type SourceUnit, type UnitResult, type WorkUnit } from './units.ts';
 
 export interface ScorerOptions extends ScoreOptions {
   source: AlertSource;

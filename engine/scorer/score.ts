@@ -1,8 +1,8 @@
 import type { Alert } from '../../datasets/index.ts';
 import { featureSpecHash, type FeatureExtractor } from '../../features/index.ts';
 import { BandAADModel, RandomForestClassifier, TwoBandAADModel, modelFromBundle, parseBundle } from '../../models/index.ts';
-import { moduleFromDeclaration, parseDeclaration, type ModuleDefinition } from '../modules/index.ts';
-import { bandInputs } from '../training.ts';
+import { moduleFromDeclaration, parseDeclaration, type ModuleDefinition } from '../core/modules/index.ts';
+import { bandInputs } from '../core/training.ts';
 
 /** A module version as the registry (or a bundle folder) hands it to scorers: the bundle's JSON text. */
 export interface ModuleVersion {

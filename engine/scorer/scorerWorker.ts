@@ -1,8 +1,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { processUnit, type OutputFormat } from './processUnit.ts';
+import { processUnit } from './processUnit.ts';
 import { loadModuleVersion, type LoadedModule, type ModuleVersion, type ScoreOptions } from './score.ts';
 import { unpackMessages, type PackedMessages } from './packUnit.ts';
-import type { WorkUnit } from './sources.ts';
+import type { OutputFormat, WorkUnit } from './units.ts';
 
 /**
  * A scorer thread: keeps the module versions it was last told about (loaded once per version) and scores

@@ -1,27 +1,13 @@
 import { createReadStream, existsSync, readdirSync, readFileSync, appendFileSync, statSync, openSync, readSync, closeSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { detectFormat } from '../../datasets/index.ts';
-import { cutPartialLastLine } from './sinks.ts';
+import { cutPartialLastLine } from './lineFiles.ts';
+import type { AlertSource, SourceUnit } from './units.ts';
 
-/** A unit of work a scorer thread decodes and scores on its own: a whole file, or a run of JSON lines. */
-export type WorkUnit =
-  | { kind: 'file'; path: string }
-  | { kind: 'files'; paths: string[] }
-  | { kind: 'lines'; origin: string; firstLine: number; text: string }
-  | { kind: 'messages'; origin: string; payloads: Uint8Array[]; keys?: Array<Uint8Array | null>; wheres?: string[] };
 
-export interface SourceUnit {
-  unit: WorkUnit;
-  /** Called once the unit's results are written (commits a Kafka offset, records a finished file). */
-  ack?(): Promise<void> | void;
-}
-
-export interface AlertSource {
-  units(): AsyncIterable<SourceUnit>;
-  close(): Promise<void>;
-}
 
 export interface PathSourceOptions {
   /** Keep watching directories for new files until stop() is called. */
@@ -111,7 +97,9 @@ export class PathSource implements AlertSource {
       return;
     }
     const per = this.o.linesPerUnit ?? 2000;
-    const input = gz ? createReadStream(file).pipe(createGunzip()) : createReadStream(file);
+    // pipeline() forwards a read error (a file removed meanwhile) into the gunzip stream, where the line reader
+    // below sees it and rejects; its own callback has nothing left to report
+    const input = gz ? pipeline(createReadStream(file), createGunzip(), () => undefined) : createReadStream(file);
     const rl = createInterface({ input, crlfDelay: Infinity });
     let lines: string[] = [];
     let first = 1;

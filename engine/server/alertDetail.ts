@@ -1,5 +1,5 @@
 import { BandAADModel, RandomForestClassifier, TwoBandAADModel } from '../../models/index.ts';
-import { bandInputs } from '../training.ts';
+import { bandInputs } from '../core/training.ts';
 import { featureSpecHash } from '../../features/index.ts';
 import type { Workbench } from './workbench.ts';
 

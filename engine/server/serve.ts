@@ -1,6 +1,6 @@
 import { createServer } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { Store } from '../store/store.ts';
+import { Store } from '../core/store/store.ts';
 import { buildApp, type AppOptions } from './app.ts';
 import { ensureUiBuilt } from './uiBuild.ts';
 import { DEFAULT_WORKBENCH_OPTIONS, Workbench, type WorkbenchOptions } from './workbench.ts';

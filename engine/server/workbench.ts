@@ -1,11 +1,11 @@
 import { modelFromBundle } from '../../models/index.ts';
-import { AnomalyQueueSession } from '../anomalySession.ts';
-import { moduleOf, storeModules, UnknownModuleError, type ModuleDefinition } from '../modules/index.ts';
-import { nextQueue, type QueueEntry } from '../queue.ts';
-import { labelsSinceLastModel, retrainInWorker } from '../retrain.ts';
-import { Store, StoreError, type LabelRow, type User } from '../store/store.ts';
-import type { StrategyName } from '../activeLearning/strategies.ts';
-import type { TrainResult } from '../training.ts';
+import { AnomalyQueueSession } from '../core/anomalySession.ts';
+import { moduleOf, storeModules, UnknownModuleError, type ModuleDefinition } from '../core/modules/index.ts';
+import { nextQueue, type QueueEntry } from '../core/queue.ts';
+import { labelsSinceLastModel, retrainInWorker } from '../core/retrain.ts';
+import { Store, StoreError, type LabelRow, type User } from '../core/store/store.ts';
+import type { StrategyName } from '../core/strategies.ts';
+import type { TrainResult } from '../core/training.ts';
 import { EventHub } from './events.ts';
 
 export interface WorkbenchOptions {

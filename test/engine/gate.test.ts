@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Random, simulate } from '../../datasets/index.ts';
-import { Store, Workbench, DEFAULT_WORKBENCH_OPTIONS, ensureBuiltinModules, nextQueue, promotionGate, retrainInWorker } from '../../engine/index.ts';
+import { Store, ensureBuiltinModules, nextQueue, promotionGate, retrainInWorker } from '../../engine/index.ts';
+import { Workbench, DEFAULT_WORKBENCH_OPTIONS } from '../../engine/server/index.ts';
 import { sharedPath } from '../shared.ts';
 
 /** n objects per class, one row each: a good model scores positives high, a bad one at random. */

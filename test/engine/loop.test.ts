@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { simulate } from '../../datasets/index.ts';
-import { nextQueue } from '../../engine/queue.ts';
-import { labelsSinceLastModel, retrainInWorker } from '../../engine/retrain.ts';
-import { Store } from '../../engine/store/store.ts';
-import { ensureBuiltinModules } from '../../engine/modules/index.ts';
+import { nextQueue } from '../../engine/core/queue.ts';
+import { labelsSinceLastModel, retrainInWorker } from '../../engine/core/retrain.ts';
+import { Store } from '../../engine/core/store/store.ts';
+import { ensureBuiltinModules } from '../../engine/core/modules/index.ts';
 import { sharedPath } from '../shared.ts';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'sieve-loop-'));
@@ -97,8 +97,8 @@ describe('the active-learning loop on a real SQLite file', () => {
 
 describe('the live anomaly session', () => {
   it('re-ranks the pool on every label without retraining, and persists the weights as a version', async () => {
-    const { AnomalyQueueSession } = await import('../../engine/anomalySession.ts');
-    const { updateAnomalyModule } = await import('../../engine/training.ts');
+    const { AnomalyQueueSession } = await import('../../engine/core/anomalySession.ts');
+    const { updateAnomalyModule } = await import('../../engine/core/training.ts');
     const adb = path.join(tmp, 'session.db');
     const store = Store.create(adb);
     ensureBuiltinModules(store);

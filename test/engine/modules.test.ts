@@ -4,14 +4,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readAlertFile } from '../../datasets/index.ts';
-import {
-  DeclarationError, RegistryProvider, Store, compileExpression, ensureBuiltinModules, moduleOf, parseDeclaration, runScorer, PathSource,
-  type ResultSink, type UnitResult,
-} from '../../engine/index.ts';
+import { DeclarationError, Store, compileExpression, ensureBuiltinModules, moduleOf, parseDeclaration } from '../../engine/index.ts';
+import { RegistryProvider, runScorer, PathSource, type ResultSink, type UnitResult } from '../../engine/scorer/index.ts';
 import { REPO_ROOT, sharedPath } from '../shared.ts';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'sieve-modules-'));
-const EXAMPLE = readFileSync(path.join(REPO_ROOT, 'engine', 'modules', 'examples', 'fast-transient.json'), 'utf8');
+const EXAMPLE = readFileSync(path.join(REPO_ROOT, 'examples', 'fast-transient.json'), 'utf8');
 
 function sieve(args: string[]) {
   const r = spawnSync(process.execPath, [path.join(REPO_ROOT, 'bin', 'sieve.js'), ...args], { cwd: REPO_ROOT, encoding: 'utf8' });
@@ -177,8 +175,8 @@ describe('the shipped modules are declarations too', () => {
     const grep = spawnSync('grep', ['-rnE', "'(early-snia|kilonova|microlensing|satellite-glints)'|\"anomaly\"", '--include=*.ts', dir], { encoding: 'utf8' });
     // (the feature extractors share three of those names: their list in modules/parts.ts is not a module's)
     // names.ts lists simulated classes and extractor names; the experiment reproduces the early SN Ia paper
-    const hits = grep.stdout.split('\n').filter((l) => l && !/engine\/modules\/parts\.ts:\d+:\s+ztf: \[/.test(l) && !/engine\/cli\/names\.ts/.test(l)
-      && !/engine\/cli\/main\.ts:\d+:.*'--module <name\|file>'/.test(l) && !/engine\/experiments\/activeLearning\.ts:\d+:.*experimentModule\(o\.module \?\? 'early-snia'\)/.test(l)
+    const hits = grep.stdout.split('\n').filter((l) => l && !/engine\/core\/modules\/parts\.ts:\d+:\s+ztf: \[/.test(l) && !/engine\/cli\/names\.ts/.test(l)
+      && !/engine\/cli\/program\.ts:\d+:.*'--module <name\|file>'/.test(l) && !/engine\/experiments\/activeLearning\.ts:\d+:.*experimentModule\(o\.module \?\? 'early-snia'\)/.test(l)
       && !/engine\/experiments\/activeLearning\.ts:\d+:\s+const paper = .*def\.name === 'early-snia';$/.test(l));
     expect(hits).toEqual([]);
   });

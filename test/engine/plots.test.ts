@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Store } from '../../engine/index.ts';
-import { confusionChart, learningCurveChart, moduleReportHtml } from '../../engine/report.ts';
-import { importancesSpec } from '../../engine/plot/charts.ts';
-import { pngSize, renderSvg, svgToPng, writeChart } from '../../engine/plot/render.ts';
+import { confusionChart, learningCurveChart, moduleReportHtml } from '../../engine/adapters/report.ts';
+import { importancesSpec } from '../../engine/adapters/plot/charts.ts';
+import { pngSize, renderSvg, svgToPng, writeChart } from '../../engine/adapters/plot/render.ts';
 import { REPO_ROOT } from '../shared.ts';
 import { demoStore } from '../server/fixture.ts';
 

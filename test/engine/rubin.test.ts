@@ -7,10 +7,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { readAlertFile, simulate, simulateObject, stringifyJsonExact, toSieveRecord, alertFromSieveRecord, parseJsonExact } from '../../datasets/index.ts';
 import { extractorByName } from '../../features/index.ts';
 import { BandAADModel, RandomForestClassifier, modelFromBundle, serializeBundle } from '../../models/index.ts';
-import { exportModelBytes } from '../../engine/cli/export.ts';
-import {
-  AnomalyQueueSession, ensureBuiltinModules, loadModuleVersion, moduleOf, nextQueue, retrainClassifier, scoreAlerts, Store, updateAnomalyModule,
-} from '../../engine/index.ts';
+import { exportModelBytes } from '../../engine/index.ts';
+import { AnomalyQueueSession, ensureBuiltinModules, moduleOf, nextQueue, retrainClassifier, Store, updateAnomalyModule } from '../../engine/index.ts';
+import { loadModuleVersion, scoreAlerts } from '../../engine/scorer/index.ts';
 import { sharedPath } from '../shared.ts';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'sieve-rubin-'));

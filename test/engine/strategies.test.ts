@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { entropyScore, leastConfident, marginScore, randomScore, selectBatch, strategyScores, voteEntropy } from '../../engine/activeLearning/strategies.ts';
+import { entropyScore, leastConfident, marginScore, randomScore, selectBatch, strategyScores, voteEntropy } from '../../engine/core/strategies.ts';
 
 describe('query strategies', () => {
   const proba = [0.9, 0.1, 0.5, 0.5, 0.6, 0.4];

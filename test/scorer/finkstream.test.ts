@@ -2,7 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { Kafka } from 'kafkajs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { avroTypeForSchema, FinkMessageDecoder, readAlertFile, readAvroContainer, stringifyJsonExact, type Alert } from '../../datasets/index.ts';
-import { KafkaSource, RegistryProvider, kafkaClientConfig, packMessages, parseKafkaUrl, unpackMessages, runScorer, type ResultSink, type UnitResult } from '../../engine/index.ts';
+import { KafkaSource, RegistryProvider, packMessages, unpackMessages, runScorer, type ResultSink, type UnitResult } from '../../engine/scorer/index.ts';
+import { kafkaClientConfig, parseKafkaUrl } from '../../engine/index.ts';
 import { sharedPath } from '../shared.ts';
 import { demoStore } from '../server/fixture.ts';
 

@@ -4,9 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readAvroContainer, readParquetRows, writeAvroContainer } from '../../datasets/index.ts';
-import {
-  FolderProvider, JsonlSink, PathSource, RegistryProvider, SinkWriteError, Store, cutPartialLastLine, runScorer, type SinkFileOps, type UnitResult,
-} from '../../engine/index.ts';
+import { Store } from '../../engine/index.ts';
+import { FolderProvider, JsonlSink, PathSource, RegistryProvider, SinkWriteError, cutPartialLastLine, runScorer, type SinkFileOps, type UnitResult } from '../../engine/scorer/index.ts';
 import { REPO_ROOT, sharedPath } from '../shared.ts';
 import { demoStore } from '../server/fixture.ts';
 

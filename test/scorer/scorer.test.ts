@@ -5,10 +5,8 @@ import path from 'node:path';
 import { Kafka } from 'kafkajs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readAvroContainer, readParquetRows, simulate, stringifyJsonExact, toSieveRecord, writeAvroContainer } from '../../datasets/index.ts';
-import {
-  FolderProvider, KafkaSink, KafkaSource, OffsetTracker, PathSource, RegistryProvider, Store, nextOffset, parseKafkaUrl, retrainClassifier, runScorer,
-  type ResultSink, type UnitResult,
-} from '../../engine/index.ts';
+import { Store, retrainClassifier, OffsetTracker, nextOffset, parseKafkaUrl } from '../../engine/index.ts';
+import { FolderProvider, KafkaSink, KafkaSource, PathSource, RegistryProvider, runScorer, type ResultSink, type UnitResult } from '../../engine/scorer/index.ts';
 import { REPO_ROOT, sharedPath } from '../shared.ts';
 import { demoStore } from '../server/fixture.ts';
 
@@ -321,7 +319,7 @@ describe('sieve score (CLI)', () => {
 describe('result rendering', () => {
   it('renders the same JSON text as the result objects, with and without candid', async () => {
     const { readAlertFile } = await import('../../datasets/index.ts');
-    const { loadModuleVersion, renderResultLines, scoreAlerts, scoreColumns } = await import('../../engine/index.ts');
+    const { loadModuleVersion, renderResultLines, scoreAlerts, scoreColumns } = await import('../../engine/scorer/index.ts');
     const store = Store.create(db);
     const modules = MODULES.map((m) => {
       const v = store.deployedVersion(m)!;

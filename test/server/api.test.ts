@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Store, Workbench, buildApp, DEFAULT_WORKBENCH_OPTIONS, type User } from '../../engine/index.ts';
+import { Store, type User } from '../../engine/index.ts';
+import { Workbench, buildApp, DEFAULT_WORKBENCH_OPTIONS } from '../../engine/server/index.ts';
 import { parseBundle } from '../../models/index.ts';
 import { demoStore } from './fixture.ts';
 

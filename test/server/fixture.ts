@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { demoCommand } from '../../engine/index.ts';
+import { demoCommand } from '../../engine/cli/demo.ts';
 import { sharedPath } from '../shared.ts';
 
 /**

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Random } from '../../datasets/index.ts';
-import { Store, Workbench, buildApp, DEFAULT_WORKBENCH_OPTIONS } from '../../engine/index.ts';
+import { Store } from '../../engine/index.ts';
+import { Workbench, buildApp, DEFAULT_WORKBENCH_OPTIONS } from '../../engine/server/index.ts';
 import { demoStore } from './fixture.ts';
 
 const CLIENTS = 50;

@@ -1,0 +1,182 @@
+import type { Alert } from '../../../datasets/index.ts';
+import type { FeatureExtractor, FeatureSpec, FitCurve } from '../../../features/index.ts';
+import { canonicalDeclaration, type ModuleDeclaration } from './declaration.ts';
+import { compileExpression, expressionNames, type Value } from './expression.ts';
+import { alertField, namedExtractor, numericField, PER_BAND_EXTRACTORS } from './parts.ts';
+
+export type StrategyName = 'uncertainty' | 'margin' | 'entropy' | 'committee' | 'random';
+
+/**
+ * A module as the engine runs it, compiled from its declaration: one code path for the shipped modules and
+ * the ones experts write.
+ */
+export interface ModuleDefinition {
+  name: string;
+  title: string;
+  survey: 'ztf' | 'lsst';
+  kind: 'classifier' | 'anomaly';
+  declaration: ModuleDeclaration;
+  /** sha256 of the declaration's canonical JSON. */
+  revisionSha256: string;
+  /** The module's features and cuts (cached): its spec changes exactly when features or cuts change. */
+  extractor(): FeatureExtractor;
+  /** Training classes; for two classes the positive one is index 1 (FoM, probabilities as Fink writes them). */
+  classNames: string[];
+  positiveClass: number;
+  labels: Array<{ label: string; key: string }>;
+  labelToClass(label: string): number | null;
+  /** A catalogue class (TNS, simulation) as this module's label, or null. */
+  catalogLabel(catalogClass: string): string | null;
+  /**
+   * The declaration's `cuts` alone, without the broker cuts built into an extractor (Fink's early SN Ia
+   * selection): what an experiment on catalogued or simulated data selects by.
+   */
+  declaredCuts(alert: Alert, values: ArrayLike<number>): boolean;
+  /** Alert fields the module reads (features and cuts), for decoders that skip the rest. */
+  alertFields: string[];
+  /** Per-band anomaly modules: the bands and the number of features per band, in column order. */
+  perBand: { bands: string[]; featuresPerBand: number } | null;
+  queueStrategy: StrategyName;
+  retrainEvery: number | null;
+  gate: { metric: 'fom' | 'accuracy' | 'f1' | 'auc'; minHeldOutPerClass: number; tolerance: number };
+  model: ModuleDeclaration['model'];
+  broker: { scoreColumn: string; positive: string; tag: string | null; threshold: number | null };
+}
+
+function globToRegExp(pattern: string): RegExp {
+  return new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+}
+
+const declaredCutsOf = new WeakMap<FeatureSpec, (alert: Alert, values: ArrayLike<number>) => boolean>();
+
+/** The module's features: the named extractors' columns, then the alert fields, in declaration order. */
+function moduleExtractor(d: ModuleDeclaration): FeatureExtractor {
+  const parts: Array<{ ex: FeatureExtractor; offset: number } | { field: string; offset: number }> = [];
+  const columns: string[] = [];
+  const specs: Array<FeatureSpec | { alert: string[] }> = [];
+  for (const f of d.features) {
+    if (typeof f === 'string') {
+      const ex = namedExtractor(f);
+      parts.push({ ex, offset: columns.length });
+      columns.push(...ex.spec.columns);
+      specs.push(ex.spec);
+    } else {
+      for (const field of f.alert) {
+        parts.push({ field, offset: columns.length });
+        columns.push(field);
+      }
+      specs.push({ alert: [...f.alert] });
+    }
+  }
+  const d1 = columns.length;
+  // names the cuts read that are not columns: alert fields, looked up per alert after the columns
+  const cutFields = d.cuts ? expressionNames(d.cuts).filter((n) => !columns.includes(n)) : [];
+  const cut = d.cuts ? compileExpression(d.cuts, (name) => {
+    const c = columns.indexOf(name);
+    if (c >= 0) return c;
+    const k = cutFields.indexOf(name);
+    return k >= 0 ? d1 + k : null;
+  }) : null;
+  const spec: FeatureSpec = {
+    name: `module:${d.name}`,
+    version: '1',
+    // what the features and the cuts are, and nothing else: a changed label key keeps the feature space
+    parameters: { survey: d.survey, parts: specs, cuts: d.cuts ?? null },
+    columns,
+  };
+  const scratch = new Map<FeatureExtractor, Float64Array>();
+  const row: Value[] = new Array(d1 + cutFields.length);
+  /** The declaration's own `cuts` expression alone (without the extractors' built-in broker cuts). */
+  const declaredCuts = (alert: Alert, v: ArrayLike<number>): boolean => {
+    if (!cut) return true;
+    for (let i = 0; i < d1; i++) row[i] = v[i];
+    for (let k = 0; k < cutFields.length; k++) {
+      const x = alertField(alert, cutFields[k]);
+      row[d1 + k] = x === undefined ? null : x;
+    }
+    return cut(row);
+  };
+  declaredCutsOf.set(spec, declaredCuts);
+  return {
+    spec,
+    passesCuts(alert: Alert, values?: ArrayLike<number>): boolean {
+      // a module reads its own survey's alerts only (ZTF magnitudes and Rubin fluxes are different features)
+      if (alert.survey !== d.survey) return false;
+      for (const p of parts) if ('ex' in p && !p.ex.passesCuts(alert)) return false;
+      return declaredCuts(alert, values ?? this.extract(alert));
+    },
+    extract(alert: Alert, out = new Float64Array(d1)): Float64Array {
+      if (alert.survey !== d.survey) return out.fill(NaN);
+      for (const p of parts) {
+        if ('ex' in p) {
+          let s = scratch.get(p.ex);
+          if (!s) scratch.set(p.ex, (s = new Float64Array(p.ex.spec.columns.length)));
+          out.set(p.ex.extract(alert, s), p.offset);
+        } else out[p.offset] = numericField(alertField(alert, p.field));
+      }
+      return out;
+    },
+    fitCurves(alert: Alert, values: ArrayLike<number>): FitCurve[] {
+      const out: FitCurve[] = [];
+      for (const p of parts) if ('ex' in p && p.ex.fitCurves) {
+        const n = p.ex.spec.columns.length;
+        out.push(...p.ex.fitCurves(alert, Array.prototype.slice.call(values, p.offset, p.offset + n) as number[]));
+      }
+      return out;
+    },
+  };
+}
+
+/** Compiles a validated declaration (parseDeclaration) into the module the engine runs. */
+export function compileModule(d: ModuleDeclaration): ModuleDefinition {
+  const { sha256 } = canonicalDeclaration(d);
+  const anomaly = d.model.type === 'isolation-forest';
+  let classes = [...new Set(d.labels.map((l) => l.class).filter((c): c is string => c !== null))];
+  const positive = d.broker.positive!;
+  // two classes: negative first, positive second, as Fink's binary classifiers (and FoM) have them
+  if (classes.length === 2) classes = [classes.find((c) => c !== positive)!, positive];
+  const labelClass = new Map(d.labels.map((l) => [l.label, l.class === null ? null : classes.indexOf(l.class)]));
+  const catalog = Object.entries(d.catalog ?? {}).map(([p, label]) => ({ re: globToRegExp(p), label }));
+  const fields = new Set<string>();
+  for (const f of d.features) if (typeof f !== 'string') f.alert.forEach((x) => fields.add(x));
+  let ex: FeatureExtractor | null = null;
+  const extractor = () => (ex ??= moduleExtractor(d));
+  if (d.cuts) {
+    const cols = new Set(extractor().spec.columns);
+    for (const n of expressionNames(d.cuts)) if (!cols.has(n)) fields.add(n);
+  }
+  let perBand: ModuleDefinition['perBand'] = null;
+  if (anomaly) {
+    const name = d.features[0] as string;
+    if (!PER_BAND_EXTRACTORS.includes(name)) throw new Error(`${d.name}: '${name}' is not a per-band extractor`);
+    const cols = extractor().spec.columns;
+    const bands = [...new Set(cols.map((c) => c.slice(c.lastIndexOf('_') + 1)))];
+    perBand = { bands, featuresPerBand: cols.length / bands.length };
+  }
+  return {
+    name: d.name,
+    title: d.title ?? d.name,
+    survey: d.survey,
+    kind: anomaly ? 'anomaly' : 'classifier',
+    declaration: d,
+    revisionSha256: sha256,
+    extractor,
+    declaredCuts: (alert, values) => declaredCutsOf.get(extractor().spec)!(alert, values),
+    classNames: classes,
+    positiveClass: classes.indexOf(positive),
+    labels: d.labels.map((l) => ({ label: l.label, key: l.key })),
+    labelToClass: (label) => labelClass.get(label) ?? null,
+    catalogLabel: (c) => catalog.find((x) => x.re.test(c))?.label ?? null,
+    alertFields: [...fields],
+    perBand,
+    queueStrategy: d.queue?.strategy ?? 'uncertainty',
+    retrainEvery: d.retrain?.every ?? null,
+    gate: {
+      metric: d.retrain?.gate ?? (classes.length > 2 ? 'accuracy' : 'fom'),
+      minHeldOutPerClass: d.retrain?.minHeldOutPerClass ?? 30,
+      tolerance: d.retrain?.tolerance ?? 0.02,
+    },
+    model: d.model,
+    broker: { scoreColumn: d.broker.score, positive, tag: d.broker.tag ?? null, threshold: d.broker.threshold ?? (anomaly ? null : 0.5) },
+  };
+}

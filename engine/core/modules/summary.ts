@@ -1,0 +1,33 @@
+import { featureSpecHash } from '../../../features/index.ts';
+import type { Store } from '../store/store.ts';
+import { moduleOf } from './registry.ts';
+
+/**
+ * What an expert wants to know of a module: its declaration and revisions, how many stored alerts pass its
+ * cuts, its labels per label and per class, and its versions (with whether each belongs to the current
+ * revision's feature space).
+ */
+export function moduleSummary(store: Store, name: string) {
+  const def = moduleOf(store, name);
+  const ex = def.extractor();
+  store.computeFeatures(ex);
+  const hash = featureSpecHash(ex.spec);
+  const cut = store.db.prepare('SELECT COUNT(*) AS n, COALESCE(SUM(passes_cuts), 0) AS pass FROM features WHERE spec_hash = ?').get(hash) as { n: number; pass: number };
+  const perLabel = store.labelProgress(name).perLabel;
+  const perClass: Record<string, number> = Object.fromEntries(def.classNames.map((c) => [c, 0]));
+  let notTrained = 0;
+  for (const l of store.trainingLabels(name).values()) {
+    const c = def.labelToClass(l);
+    if (c === null) notTrained++;
+    else perClass[def.classNames[c]]++;
+  }
+  const revisions = store.moduleRevisions(name);
+  return {
+    name: def.name, title: def.title, survey: def.survey, kind: def.kind, declaration: def.declaration,
+    revision: revisions.at(-1)?.revision ?? null, revisions, featureSpecHash: hash, columns: ex.spec.columns,
+    cuts: { expression: def.declaration.cuts ?? null, alerts: cut.n, passing: cut.pass, passRate: cut.n ? cut.pass / cut.n : null },
+    labels: { perLabel, objectsPerClass: perClass, objectsNotTrainedOn: notTrained },
+    deployedVersion: store.deployedVersion(name),
+    versions: store.listModels(name).map((m) => ({ version: m.version, status: m.status, currentRevision: m.featureSpecHash === hash, provisional: m.provisional })),
+  };
+}

@@ -1,0 +1,625 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import type { Alert } from '../../../datasets/index.ts';
+import { AlertReadError, alertBatches, decodeLightCurve, encodeLightCurve, parseJsonExact, stringifyJsonExact } from '../../../datasets/index.ts';
+import { featureSpecHash, type FeatureExtractor, type FeatureSpec } from '../../../features/index.ts';
+import { parseBundle, serializeBundle, type ModelBundle } from '../../../models/index.ts';
+import { MIGRATIONS } from './schema.ts';
+import type { GateReport } from '../gate.ts';
+
+export class StoreError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreError';
+  }
+}
+
+/** Labels that are recorded but never trained on. */
+export const NON_TRAINING_LABELS: ReadonlySet<string> = new Set(['unsure', 'skip']);
+
+export interface LabelInput {
+  module: string;
+  alertId: number;
+  label: string;
+  author: string;
+  authorKind?: 'person' | 'model' | 'catalog';
+  queue?: string | null;
+  modelVersion?: number | null;
+  comment?: string | null;
+}
+
+export interface LabelRow {
+  id: number;
+  module: string;
+  objectId: string;
+  alertId: number | null;
+  label: string;
+  author: string;
+  /** person: an expert; catalog: a catalogue's class (e.g. TNS through Fink), trained on unless an expert says otherwise; model: a prediction. */
+  authorKind: 'person' | 'model' | 'catalog';
+  queue: string | null;
+  modelVersion: number | null;
+  comment: string | null;
+  createdAt: string;
+}
+
+export type Role = 'expert' | 'admin';
+
+export interface User {
+  name: string;
+  role: Role;
+  createdAt: string;
+}
+
+/** Tokens are 256 random bits, so one unsalted SHA-256 is enough to make the stored hash useless to a thief. */
+const tokenHash = (token: string) => createHash('sha256').update(token, 'utf8').digest('hex');
+
+export interface ModelRow {
+  module: string;
+  version: number;
+  status: 'candidate' | 'deployed' | 'retired';
+  modelType: string;
+  featureSpecHash: string;
+  sha256: string;
+  metrics: Record<string, number>;
+  nLabels: number;
+  parentVersion: number | null;
+  createdAt: string;
+  /** Deployed (or deployable) on a held-out set too small to trust: the UI and API warn about it. */
+  provisional: boolean;
+  /** The promotion gate's report (intervals, decision), when the version came from a retrain. */
+  gate: GateReport | null;
+}
+
+/** The scalar fields of a record (bigints as decimal strings), for storage as JSON. */
+function scalarRecord(r: Readonly<Record<string, unknown>>): Record<string, string | number | boolean | null> {
+  const out: Record<string, string | number | boolean | null> = {};
+  for (const [k, v] of Object.entries(r)) {
+    if (typeof v === 'number') out[k] = Number.isFinite(v) ? v : null;
+    else if (typeof v === 'string' || typeof v === 'boolean' || v === null) out[k] = v;
+    else if (typeof v === 'bigint') out[k] = v.toString();
+  }
+  return out;
+}
+
+/** The key an alert is stored under (unique in the store): survey and alert id, else object and time. */
+export function alertKey(a: Alert): string {
+  return a.candid !== null ? `${a.survey}:${a.candid}` : `${a.survey}:${a.objectId}@${a.candidate.jd}`;
+}
+
+const now = () => new Date().toISOString();
+
+/**
+ * Sieve's embedded store: one SQLite file (WAL) with alerts and light curves, features keyed by
+ * FeatureSpec hash, labels with provenance, model bundles, deployments, learning curves and an audit
+ * log. Every multi-row write is one transaction.
+ */
+export class Store {
+  readonly db: Database.Database;
+
+  constructor(readonly path: string) {
+    this.db = new Database(path);
+    // Alerts carry ~20 KB of stamps and light curve: large pages keep them off long overflow chains.
+    // (Only takes effect on a new, empty database.)
+    this.db.pragma('page_size = 32768');
+    this.db.pragma('journal_mode = WAL');
+    // WAL with synchronous=NORMAL cannot corrupt the file; a power cut may lose the last commits only.
+    this.db.pragma('synchronous = NORMAL');
+    // 64 MB of page cache (the default is 2 MB): with 100k+ alerts the alert_key and object_id index
+    // pages no longer fit in 2 MB, and every insert then reads them back from the file.
+    this.db.pragma('cache_size = -65536');
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 5000');
+    // Every transaction on a store connection takes the write lock at BEGIN (IMMEDIATE). A deferred one
+    // that reads first and writes later fails at once with SQLITE_BUSY, without waiting on busy_timeout,
+    // when another connection (a retrain worker, a second server) committed in between.
+    const deferred = this.db.transaction.bind(this.db);
+    this.db.transaction = ((fn: (...args: unknown[]) => unknown) => {
+      const t = deferred(fn);
+      return Object.assign((...args: unknown[]) => t.immediate(...args), { deferred: t.deferred, immediate: t.immediate, exclusive: t.exclusive, default: t.immediate });
+    }) as typeof this.db.transaction;
+    this.migrate();
+  }
+
+  /** Opens an existing store; a missing file is an error (a mistyped --db must not create an empty store). */
+  static open(path: string): Store {
+    if (!path) throw new StoreError('--db: the store path is empty');
+    if (!existsSync(path)) throw new StoreError(`store ${path} does not exist (create one with 'sieve ingest FILES --db ${path}' or 'sieve demo --db ${path}')`);
+    return new Store(path);
+  }
+
+  /** Opens a store, creating it when the file does not exist (ingest, demo and tests create stores). */
+  static create(path: string): Store {
+    if (!path) throw new StoreError('--db: the store path is empty');
+    return new Store(path);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  get schemaVersion(): number {
+    return (this.db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations').get() as { v: number }).v;
+  }
+
+  private migrate(): void {
+    this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)');
+    const current = this.schemaVersion;
+    for (const m of MIGRATIONS) {
+      if (m.version <= current) continue;
+      this.db.transaction(() => {
+        this.db.exec(m.sql);
+        this.db.prepare('INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)').run(m.version, m.description, now());
+      })();
+    }
+  }
+
+  audit(actor: string, action: string, details: Record<string, unknown>): void {
+    this.db.prepare('INSERT INTO audit (at, actor, action, details_json) VALUES (?, ?, ?, ?)').run(now(), actor, action, stringifyJsonExact(details));
+  }
+
+  /**
+   * Inserts alerts in one transaction (an alert already present, by candid, is skipped). Returns the
+   * numbers inserted and skipped.
+   */
+  insertAlerts(alerts: readonly Alert[], sourceFile: string, actor = 'system'): { inserted: number; duplicates: number } {
+    let inserted = 0;
+    this.db.transaction(() => {
+      inserted = this.insertAlertRows(alerts, sourceFile, now());
+      this.audit(actor, 'ingest', { file: sourceFile, inserted, duplicates: alerts.length - inserted });
+    })();
+    return { inserted, duplicates: alerts.length - inserted };
+  }
+
+  /** Inserts alerts (already-stored ones are skipped); the caller holds the transaction. */
+  private insertAlertRows(alerts: readonly Alert[], sourceFile: string, at: string): number {
+    const insert = this.db.prepare(`INSERT OR IGNORE INTO alerts
+      (alert_key, candid, object_id, survey, ra, dec, jd, band, magpsf, source_label, candidate_json, light_curve,
+       cutout_science, cutout_template, cutout_difference, source_file, ingested_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    let inserted = 0;
+    for (const a of alerts) {
+      const r = insert.run(
+        alertKey(a), a.candid === null ? null : a.candid.toString(), a.objectId, a.survey, a.ra, a.dec, a.candidate.jd, a.candidate.band,
+        Number.isFinite(a.candidate.magpsf) ? a.candidate.magpsf : null, a.label ?? null,
+        // extra holds scalars only (bigints already as strings), so plain JSON is exact here and fast; the
+        // survey's own record of the detection keeps its scalar fields, which module declarations may read
+        JSON.stringify({ ...a.candidate, extra: a.extra, ...(a.raw ? { raw: scalarRecord(a.raw) } : {}) }),
+        encodeLightCurve(a.lightCurve),
+        a.cutouts.science?.bytes ?? null, a.cutouts.template?.bytes ?? null, a.cutouts.difference?.bytes ?? null,
+        sourceFile, at,
+      );
+      inserted += r.changes;
+    }
+    return inserted;
+  }
+
+  /**
+   * Imports alert files all-or-nothing: any unreadable record in any file rolls the import back, and the error
+   * lists every problem (file and record). Records are decoded and written in batches inside one transaction,
+   * so memory holds one file's bytes and one batch, not every decoded alert (Parquet files are still decoded
+   * whole). The transaction stays open across the reads: the store must not be used by anything else meanwhile
+   * (the CLI's ingest and demo own theirs).
+   */
+  async importFiles(files: readonly string[], actor = 'system'): Promise<{ inserted: number; duplicates: number; files: Array<{ file: string; alerts: number; inserted: number }> }> {
+    const problems: string[] = [];
+    const summaries: Array<{ file: string; alerts: number; inserted: number }> = [];
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      for (const f of files) {
+        let buf: Buffer;
+        try {
+          buf = readFileSync(f);
+        } catch (e) {
+          throw new AlertReadError(f, 'file', (e as Error).message);
+        }
+        if (buf.length === 0) throw new AlertReadError(f, 'file', 'empty file');
+        const at = now();
+        const summary = { file: f, alerts: 0, inserted: 0 };
+        for (const batch of await alertBatches(buf, f)) {
+          for (const e of batch.errors) problems.push(e.message);
+          // after a bad record nothing more is written, but reading goes on so that every problem is reported
+          if (problems.length) continue;
+          summary.inserted += this.insertAlertRows(batch.alerts, f, at);
+          summary.alerts += batch.alerts.length;
+        }
+        if (!problems.length) this.audit(actor, 'ingest', { file: f, inserted: summary.inserted, duplicates: summary.alerts - summary.inserted });
+        summaries.push(summary);
+      }
+      if (problems.length) throw new StoreError(`import refused, nothing stored: ${problems.length} bad record(s):\n  ${problems.join('\n  ')}`);
+      this.db.exec('COMMIT');
+    } catch (e) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      throw e;
+    }
+    const inserted = summaries.reduce((s, x) => s + x.inserted, 0);
+    return { inserted, duplicates: summaries.reduce((s, x) => s + x.alerts, 0) - inserted, files: summaries };
+  }
+
+  countAlerts(): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM alerts').get() as { n: number }).n;
+  }
+
+  /** An alert back as the common type (light curve and candidate; cutouts attached). */
+  getAlert(id: number): Alert & { id: number } {
+    const row = this.db.prepare('SELECT * FROM alerts WHERE id = ?').get(id) as Record<string, unknown> | undefined;
+    if (!row) throw new StoreError(`no alert with id ${id}`);
+    return this.rowToAlert(row);
+  }
+
+  private rowToAlert(row: Record<string, unknown>): Alert & { id: number } {
+    const cand = parseJsonExact(row.candidate_json as string) as Record<string, unknown>;
+    const { extra, raw, ...candidate } = cand;
+    // JSON has no NaN: numeric candidate fields stored as null come back as NaN
+    for (const [k, v] of Object.entries(candidate)) if (v === null && k !== 'isdiffpos') candidate[k] = NaN;
+    const cut = (k: string) => (row[k] ? { fileName: k, bytes: new Uint8Array(row[k] as Buffer) } : undefined);
+    return {
+      id: row.id as number,
+      survey: row.survey as Alert['survey'],
+      objectId: row.object_id as string,
+      candid: row.candid === null ? null : BigInt(row.candid as string),
+      ra: row.ra as number,
+      dec: row.dec as number,
+      candidate: candidate as unknown as Alert['candidate'],
+      lightCurve: decodeLightCurve(row.light_curve as Buffer, `alert ${String(row.id)}`),
+      extra: (extra ?? {}) as Alert['extra'],
+      ...(raw ? { raw: raw as Record<string, unknown> } : {}),
+      cutouts: { science: cut('cutout_science'), template: cut('cutout_template'), difference: cut('cutout_difference') },
+      ...(row.source_label ? { label: row.source_label as string } : {}),
+    };
+  }
+
+  /** Alert ids in insertion order. */
+  alertIds(): number[] {
+    return (this.db.prepare('SELECT id FROM alerts ORDER BY id').all() as Array<{ id: number }>).map((r) => r.id);
+  }
+
+  /** Computes the extractor's features for every alert that lacks them under this spec (one transaction). */
+  computeFeatures(extractor: FeatureExtractor): { computed: number; specHash: string } {
+    const spec = extractor.spec;
+    const hash = featureSpecHash(spec);
+    const missing = this.db.prepare(`SELECT a.* FROM alerts a WHERE NOT EXISTS
+      (SELECT 1 FROM features f WHERE f.alert_id = a.id AND f.spec_hash = ?) ORDER BY a.id`).all(hash) as Array<Record<string, unknown>>;
+    const insert = this.db.prepare('INSERT INTO features (alert_id, spec_hash, passes_cuts, vals) VALUES (?, ?, ?, ?)');
+    this.db.transaction(() => {
+      this.db.prepare('INSERT OR IGNORE INTO feature_specs (spec_hash, name, version, spec_json) VALUES (?, ?, ?, ?)').run(hash, spec.name, spec.version, JSON.stringify(spec));
+      for (const row of missing) {
+        const a = this.rowToAlert(row);
+        const v = extractor.extract(a, new Float64Array(spec.columns.length));
+        insert.run(a.id, hash, extractor.passesCuts(a) ? 1 : 0, Buffer.from(v.buffer, v.byteOffset, v.byteLength));
+      }
+    })();
+    return { computed: missing.length, specHash: hash };
+  }
+
+  /** Feature rows of one spec: alert ids, object ids, passes_cuts and an n x d Float64 matrix. */
+  featureTable(spec: FeatureSpec): { alertIds: Int32Array; objectIds: string[]; passesCuts: Uint8Array; values: Float64Array; cols: number } {
+    const hash = featureSpecHash(spec);
+    const rows = this.db.prepare(`SELECT f.alert_id, a.object_id, f.passes_cuts, f.vals FROM features f JOIN alerts a ON a.id = f.alert_id
+      WHERE f.spec_hash = ? ORDER BY f.alert_id`).all(hash) as Array<{ alert_id: number; object_id: string; passes_cuts: number; vals: Buffer }>;
+    const d = spec.columns.length;
+    const values = new Float64Array(rows.length * d);
+    rows.forEach((r, i) => {
+      const v = new Float64Array(r.vals.buffer, r.vals.byteOffset, r.vals.byteLength / 8);
+      if (v.length !== d) throw new StoreError(`features of alert ${r.alert_id}: ${v.length} values, spec has ${d}`);
+      values.set(v, i * d);
+    });
+    return { alertIds: Int32Array.from(rows, (r) => r.alert_id), objectIds: rows.map((r) => r.object_id), passesCuts: Uint8Array.from(rows, (r) => r.passes_cuts), values, cols: d };
+  }
+
+  /** One alert's stored feature row under a spec, or null when it has not been computed. */
+  featureRow(alertId: number, spec: FeatureSpec): { passesCuts: boolean; values: Float64Array } | null {
+    const r = this.db.prepare('SELECT passes_cuts, vals FROM features WHERE alert_id = ? AND spec_hash = ?').get(alertId, featureSpecHash(spec)) as { passes_cuts: number; vals: Buffer } | undefined;
+    if (!r) return null;
+    return { passesCuts: r.passes_cuts === 1, values: new Float64Array(r.vals.buffer.slice(r.vals.byteOffset, r.vals.byteOffset + r.vals.byteLength)) };
+  }
+
+  /** Records a label; it belongs to the alert's object. */
+  addLabel(input: LabelInput): LabelRow {
+    const alert = this.db.prepare('SELECT object_id FROM alerts WHERE id = ?').get(input.alertId) as { object_id: string } | undefined;
+    if (!alert) throw new StoreError(`label: no alert with id ${input.alertId}`);
+    if (!input.label.trim()) throw new StoreError('label: empty label');
+    const at = now();
+    const info = this.db.transaction(() => {
+      // One decision per expert, object and module: a second label by the same person replaces the first
+      // (kept, undone, in the table and the audit log), so contradictory labels never both count.
+      const previous = input.authorKind === 'model' ? [] : this.db.prepare(`SELECT id, label FROM labels WHERE module = ? AND object_id = ? AND author = ?
+        AND author_kind = ? AND undone_at IS NULL`).all(input.module, alert.object_id, input.author, input.authorKind ?? 'person') as Array<{ id: number; label: string }>;
+      for (const p of previous) {
+        this.db.prepare('UPDATE labels SET undone_at = ? WHERE id = ?').run(at, p.id);
+        this.audit(input.author, 'replace-label', { id: p.id, module: input.module, objectId: alert.object_id, from: p.label, to: input.label });
+      }
+      const r = this.db.prepare(`INSERT INTO labels (module, object_id, alert_id, label, author, author_kind, queue, model_version, comment, created_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(input.module, alert.object_id, input.alertId, input.label, input.author, input.authorKind ?? 'person',
+        input.queue ?? null, input.modelVersion ?? null, input.comment ?? null, at);
+      this.audit(input.author, 'label', { module: input.module, alertId: input.alertId, label: input.label });
+      return r;
+    })();
+    return this.getLabel(Number(info.lastInsertRowid));
+  }
+
+  getLabel(id: number): LabelRow {
+    const r = this.db.prepare('SELECT * FROM labels WHERE id = ?').get(id) as Record<string, unknown> | undefined;
+    if (!r) throw new StoreError(`no label with id ${id}`);
+    return {
+      id: r.id as number, module: r.module as string, objectId: r.object_id as string, alertId: r.alert_id as number | null, label: r.label as string,
+      author: r.author as string, authorKind: r.author_kind as LabelRow['authorKind'], queue: r.queue as string | null, modelVersion: r.model_version === null ? null : Number(r.model_version),
+      comment: r.comment as string | null, createdAt: r.created_at as string,
+    };
+  }
+
+  /** Undoes a label (kept in the table with its undo time, for the audit trail). */
+  undoLabel(id: number, actor: string): void {
+    const r = this.db.prepare('UPDATE labels SET undone_at = ? WHERE id = ? AND undone_at IS NULL').run(now(), id);
+    if (r.changes === 0) throw new StoreError(`label ${id} does not exist or is already undone`);
+    this.audit(actor, 'undo-label', { id });
+  }
+
+  /**
+   * The training labels of a module: the latest non-undone label of each object by a person, unless
+   * it is unsure/skip. Every alert of the object inherits it.
+   */
+  trainingLabels(module: string): Map<string, string> {
+    // catalogue labels first, experts' after: an expert's decision on an object overrides its catalogue class
+    const rows = this.db.prepare(`SELECT object_id, label FROM labels WHERE module = ? AND undone_at IS NULL AND author_kind IN ('person', 'catalog')
+      ORDER BY author_kind = 'person', id`).all(module) as Array<{ object_id: string; label: string }>;
+    const out = new Map<string, string>();
+    for (const r of rows) {
+      if (NON_TRAINING_LABELS.has(r.label)) out.delete(r.object_id);
+      else out.set(r.object_id, r.label);
+    }
+    return out;
+  }
+
+  /** Objects an expert has already decided on for a module (any label, including unsure/skip). */
+  labelledObjects(module: string, author?: string): Set<string> {
+    const rows = (author
+      ? this.db.prepare('SELECT DISTINCT object_id FROM labels WHERE module = ? AND author = ? AND undone_at IS NULL').all(module, author)
+      : this.db.prepare('SELECT DISTINCT object_id FROM labels WHERE module = ? AND undone_at IS NULL').all(module)) as Array<{ object_id: string }>;
+    return new Set(rows.map((r) => r.object_id));
+  }
+
+  countLabels(module: string): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM labels WHERE module = ? AND undone_at IS NULL').get(module) as { n: number }).n;
+  }
+
+  /** Stores a verified bundle as the module's next version (a candidate until deployed). */
+  saveModel(bundle: ModelBundle, nLabels: number, actor = 'system', gate: GateReport | null = null): ModelRow {
+    parseBundle(serializeBundle(bundle));
+    const module = bundle.manifest.module;
+    const version = Number(bundle.manifest.version);
+    if (!Number.isInteger(version) || version < 1) throw new StoreError(`bundle version '${bundle.manifest.version}' is not a positive integer`);
+    this.db.transaction(() => {
+      this.db.prepare(`INSERT INTO models (module, version, status, model_type, feature_spec_hash, sha256, metrics_json, n_labels, parent_version, bundle_json, created_at, gate_json, provisional)
+        VALUES (?, ?, 'candidate', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(module, version, bundle.manifest.modelType, bundle.manifest.featureSpecHash, bundle.sha256,
+        JSON.stringify(bundle.manifest.metrics), nLabels, bundle.manifest.parentVersion === null ? null : Number(bundle.manifest.parentVersion),
+        serializeBundle(bundle), now(), gate === null ? null : JSON.stringify(gate), gate?.decision === 'deploy-provisional' || gate?.tooSmall ? 1 : 0);
+      this.db.prepare('INSERT INTO learning_curve (module, version, n_labels, metrics_json, created_at) VALUES (?, ?, ?, ?, ?)').run(module, version, nLabels, JSON.stringify(bundle.manifest.metrics), now());
+      this.audit(actor, 'save-model', { module, version, sha256: bundle.sha256 });
+    })();
+    return this.getModel(module, version);
+  }
+
+  nextVersion(module: string): number {
+    return (this.db.prepare('SELECT COALESCE(MAX(version), 0) + 1 AS v FROM models WHERE module = ?').get(module) as { v: number }).v;
+  }
+
+  private toModelRow(r: Record<string, unknown>): ModelRow {
+    return {
+      module: r.module as string, version: r.version as number, status: r.status as ModelRow['status'], modelType: r.model_type as string,
+      featureSpecHash: r.feature_spec_hash as string, sha256: r.sha256 as string, metrics: JSON.parse(r.metrics_json as string), nLabels: r.n_labels as number,
+      parentVersion: r.parent_version as number | null, createdAt: r.created_at as string,
+      provisional: r.provisional === 1, gate: r.gate_json ? (JSON.parse(r.gate_json as string) as GateReport) : null,
+    };
+  }
+
+  getModel(module: string, version: number): ModelRow {
+    const r = this.db.prepare('SELECT * FROM models WHERE module = ? AND version = ?').get(module, version) as Record<string, unknown> | undefined;
+    if (!r) throw new StoreError(`no model ${module} v${version}`);
+    return this.toModelRow(r);
+  }
+
+  listModels(module?: string): ModelRow[] {
+    const rows = (module ? this.db.prepare('SELECT * FROM models WHERE module = ? ORDER BY version').all(module) : this.db.prepare('SELECT * FROM models ORDER BY module, version').all()) as Array<Record<string, unknown>>;
+    return rows.map((r) => this.toModelRow(r));
+  }
+
+  /** The verified bundle of a version (checksum checked on the way out too). */
+  getBundle(module: string, version: number): ModelBundle {
+    const r = this.db.prepare('SELECT bundle_json FROM models WHERE module = ? AND version = ?').get(module, version) as { bundle_json: string } | undefined;
+    if (!r) throw new StoreError(`no model ${module} v${version}`);
+    return parseBundle(r.bundle_json, undefined, `${module} v${version}`);
+  }
+
+  deployedVersion(module: string): number | null {
+    const r = this.db.prepare("SELECT version FROM models WHERE module = ? AND status = 'deployed'").get(module) as { version: number } | undefined;
+    return r ? r.version : null;
+  }
+
+  /** Deploys a version (the previous one is retired), recording who, when and why. */
+  deploy(module: string, version: number, actor: string, reason: string | null = null, action: 'deploy' | 'rollback' = 'deploy'): void {
+    this.getModel(module, version);
+    this.db.transaction(() => {
+      this.db.prepare("UPDATE models SET status = 'retired' WHERE module = ? AND status = 'deployed'").run(module);
+      this.db.prepare("UPDATE models SET status = 'deployed' WHERE module = ? AND version = ?").run(module, version);
+      this.db.prepare('INSERT INTO deployments (module, version, action, actor, reason, created_at) VALUES (?, ?, ?, ?, ?, ?)').run(module, version, action, actor, reason, now());
+      this.audit(actor, action, { module, version, reason });
+    })();
+  }
+
+  /** Back to the version deployed before the current one. */
+  rollback(module: string, actor: string, reason: string | null = null): number {
+    const history = this.db.prepare('SELECT version FROM deployments WHERE module = ? ORDER BY id').all(module) as Array<{ version: number }>;
+    const current = this.deployedVersion(module);
+    if (current === null) throw new StoreError(`rollback: ${module} has no deployed version`);
+    // walk back past every entry of the current version to the one deployed before it
+    let i = history.length - 1;
+    while (i >= 0 && history[i].version === current) i--;
+    if (i < 0) throw new StoreError(`rollback: ${module} v${current} is the only version ever deployed`);
+    this.deploy(module, history[i].version, actor, reason, 'rollback');
+    return history[i].version;
+  }
+
+  deploymentHistory(module: string): Array<{ version: number; action: string; actor: string; reason: string | null; createdAt: string }> {
+    return (this.db.prepare('SELECT version, action, actor, reason, created_at FROM deployments WHERE module = ? ORDER BY id').all(module) as Array<Record<string, unknown>>)
+      .map((r) => ({ version: r.version as number, action: r.action as string, actor: r.actor as string, reason: r.reason as string | null, createdAt: r.created_at as string }));
+  }
+
+  learningCurve(module: string): Array<{ version: number; nLabels: number; metrics: Record<string, number> }> {
+    return (this.db.prepare('SELECT version, n_labels, metrics_json FROM learning_curve WHERE module = ? ORDER BY n_labels, version').all(module) as Array<Record<string, unknown>>)
+      .map((r) => ({ version: r.version as number, nLabels: r.n_labels as number, metrics: JSON.parse(r.metrics_json as string) }));
+  }
+
+  /** Creates an account (or gives an existing one a new token); the token is returned once and stored hashed. */
+  addUser(name: string, role: Role, actor = 'system'): { user: User; token: string } {
+    if (!/^[A-Za-z0-9_.@-]{1,64}$/.test(name)) throw new StoreError(`user name '${name}': use 1-64 letters, digits, _ . @ -`);
+    if (role !== 'expert' && role !== 'admin') throw new StoreError(`role '${String(role)}': expert or admin`);
+    const token = `sv_${randomBytes(32).toString('base64url')}`;
+    const at = now();
+    this.db.transaction(() => {
+      this.db.prepare(`INSERT INTO users (name, role, token_sha256, created_at) VALUES (?, ?, ?, ?)
+        ON CONFLICT(name) DO UPDATE SET role = excluded.role, token_sha256 = excluded.token_sha256, disabled_at = NULL`).run(name, role, tokenHash(token), at);
+      this.audit(actor, 'add-user', { name, role });
+    })();
+    return { user: { name, role, createdAt: at }, token };
+  }
+
+  userByToken(token: string): User | null {
+    const r = this.db.prepare('SELECT name, role, created_at FROM users WHERE token_sha256 = ? AND disabled_at IS NULL').get(tokenHash(token)) as Record<string, string> | undefined;
+    return r ? { name: r.name, role: r.role as Role, createdAt: r.created_at } : null;
+  }
+
+  listUsers(): Array<User & { disabled: boolean }> {
+    return (this.db.prepare('SELECT name, role, created_at, disabled_at FROM users ORDER BY name').all() as Array<Record<string, string | null>>)
+      .map((r) => ({ name: r.name!, role: r.role as Role, createdAt: r.created_at!, disabled: r.disabled_at !== null }));
+  }
+
+  disableUser(name: string, actor: string): void {
+    const r = this.db.prepare('UPDATE users SET disabled_at = ? WHERE name = ? AND disabled_at IS NULL').run(now(), name);
+    if (r.changes === 0) throw new StoreError(`no active user '${name}'`);
+    this.audit(actor, 'disable-user', { name });
+  }
+
+  /**
+   * Leases objects of a module's queue to an expert until expiresAtMs, so two experts are not shown the
+   * same alert at once. An object already leased by someone else (and not expired) is not taken; returns
+   * the objects this expert now holds.
+   */
+  leaseObjects(module: string, objectIds: readonly string[], expert: string, expiresAtMs: number, nowMs = Date.now()): Set<string> {
+    const held = new Set<string>();
+    const upsert = this.db.prepare(`INSERT INTO leases (module, object_id, expert, expires_at) VALUES (?, ?, ?, ?)
+      ON CONFLICT(module, object_id) DO UPDATE SET expert = excluded.expert, expires_at = excluded.expires_at
+      WHERE leases.expert = excluded.expert OR leases.expires_at <= ?`);
+    this.db.transaction(() => {
+      for (const o of objectIds) if (upsert.run(module, o, expert, expiresAtMs, nowMs).changes > 0) held.add(o);
+    })();
+    return held;
+  }
+
+  /** Objects of a module leased, unexpired, to anyone but this expert. */
+  leasedByOthers(module: string, expert: string, nowMs = Date.now()): Set<string> {
+    const rows = this.db.prepare('SELECT object_id FROM leases WHERE module = ? AND expert != ? AND expires_at > ?').all(module, expert, nowMs) as Array<{ object_id: string }>;
+    return new Set(rows.map((r) => r.object_id));
+  }
+
+  releaseLease(module: string, objectId: string, expert: string): void {
+    this.db.prepare('DELETE FROM leases WHERE module = ? AND object_id = ? AND expert = ?').run(module, objectId, expert);
+  }
+
+  /** Replaces a label by another (the old one is kept, undone) in one transaction; only its author may. */
+  changeLabel(id: number, label: string, comment: string | null, actor: string): LabelRow {
+    const old = this.getLabel(id);
+    if (old.author !== actor) throw new StoreError(`label ${id} belongs to ${old.author}, not ${actor}`);
+    if (old.alertId === null) throw new StoreError(`label ${id} has no alert`);
+    return this.db.transaction(() => {
+      this.undoLabel(id, actor);
+      return this.addLabel({ module: old.module, alertId: old.alertId!, label, author: actor, queue: old.queue, modelVersion: old.modelVersion, comment: comment ?? old.comment });
+    })();
+  }
+
+  /** An object's current labels in every module, oldest first, with who gave them (an expert, a model, a catalogue). */
+  objectLabels(objectId: string): LabelRow[] {
+    const ids = this.db.prepare('SELECT id FROM labels WHERE object_id = ? AND undone_at IS NULL ORDER BY id').all(objectId) as Array<{ id: number }>;
+    return ids.map((r) => this.getLabel(r.id));
+  }
+
+  /** An author's latest labels for a module, newest first (undone ones left out). */
+  recentLabels(module: string, author: string, limit = 10): LabelRow[] {
+    const ids = this.db.prepare('SELECT id FROM labels WHERE module = ? AND author = ? AND undone_at IS NULL ORDER BY id DESC LIMIT ?').all(module, author, limit) as Array<{ id: number }>;
+    return ids.map((r) => this.getLabel(r.id));
+  }
+
+  /** Progress of a module: labels today (UTC), in total, and per label (current, non-undone labels by people). */
+  labelProgress(module: string, author?: string): { today: number; total: number; perLabel: Record<string, number> } {
+    const day = now().slice(0, 10);
+    const who = author ? ' AND author = ?' : '';
+    const args = author ? [module, author] : [module];
+    const rows = this.db.prepare(`SELECT label, COUNT(*) AS n, SUM(created_at >= ?) AS today FROM labels
+      WHERE module = ? AND undone_at IS NULL AND author_kind = 'person'${who} GROUP BY label`).all(day, ...args) as Array<{ label: string; n: number; today: number }>;
+    const perLabel: Record<string, number> = {};
+    let total = 0;
+    let today = 0;
+    for (const r of rows) {
+      perLabel[r.label] = r.n;
+      total += r.n;
+      today += r.today;
+    }
+    return { today, total, perLabel };
+  }
+
+  /**
+   * Stores a module declaration (canonical JSON) as the module's next revision and makes it current; the
+   * same declaration as the current revision changes nothing. Returns the revision in force.
+   */
+  addModuleRevision(name: string, declarationJson: string, sha256: string, featureSpecHash: string, author: string): { revision: number; created: boolean; featureSpaceChanged: boolean } {
+    return this.db.transaction(() => {
+      const cur = this.db.prepare('SELECT m.revision, r.sha256, r.feature_spec_hash, m.disabled_at FROM modules m JOIN module_revisions r ON r.name = m.name AND r.revision = m.revision WHERE m.name = ?')
+        .get(name) as { revision: number; sha256: string; feature_spec_hash: string; disabled_at: string | null } | undefined;
+      if (cur && cur.sha256 === sha256 && cur.disabled_at === null) return { revision: cur.revision, created: false, featureSpaceChanged: false };
+      const revision = (this.db.prepare('SELECT COALESCE(MAX(revision), 0) + 1 AS v FROM module_revisions WHERE name = ?').get(name) as { v: number }).v;
+      this.db.prepare('INSERT INTO module_revisions (name, revision, declaration_json, sha256, feature_spec_hash, author, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+        .run(name, revision, declarationJson, sha256, featureSpecHash, author, now());
+      this.db.prepare(`INSERT INTO modules (name, revision) VALUES (?, ?)
+        ON CONFLICT(name) DO UPDATE SET revision = excluded.revision, disabled_at = NULL, disabled_by = NULL`).run(name, revision);
+      const featureSpaceChanged = cur !== undefined && cur.feature_spec_hash !== featureSpecHash;
+      this.audit(author, 'module-revision', { name, revision, sha256, featureSpecHash, featureSpaceChanged });
+      return { revision, created: true, featureSpaceChanged };
+    })();
+  }
+
+  /** Current declarations of the enabled modules (or of every module with `includeDisabled`), by name. */
+  moduleDeclarations(includeDisabled = false): Array<{ name: string; revision: number; declarationJson: string; sha256: string; featureSpecHash: string; author: string; createdAt: string; disabled: boolean }> {
+    return (this.db.prepare(`SELECT m.name, m.revision, m.disabled_at, r.declaration_json, r.sha256, r.feature_spec_hash, r.author, r.created_at
+      FROM modules m JOIN module_revisions r ON r.name = m.name AND r.revision = m.revision ${includeDisabled ? '' : 'WHERE m.disabled_at IS NULL'} ORDER BY m.rowid`).all() as Array<Record<string, string | number | null>>)
+      .map((r) => ({
+        name: r.name as string, revision: r.revision as number, declarationJson: r.declaration_json as string, sha256: r.sha256 as string,
+        featureSpecHash: r.feature_spec_hash as string, author: r.author as string, createdAt: r.created_at as string, disabled: r.disabled_at !== null,
+      }));
+  }
+
+  moduleRevisions(name: string): Array<{ revision: number; sha256: string; featureSpecHash: string; author: string; createdAt: string }> {
+    return (this.db.prepare('SELECT revision, sha256, feature_spec_hash, author, created_at FROM module_revisions WHERE name = ? ORDER BY revision').all(name) as Array<Record<string, string | number>>)
+      .map((r) => ({ revision: r.revision as number, sha256: r.sha256 as string, featureSpecHash: r.feature_spec_hash as string, author: r.author as string, createdAt: r.created_at as string }));
+  }
+
+  disableModule(name: string, actor: string): void {
+    const r = this.db.prepare('UPDATE modules SET disabled_at = ?, disabled_by = ? WHERE name = ? AND disabled_at IS NULL').run(now(), actor, name);
+    if (r.changes === 0) throw new StoreError(`no enabled module '${name}'`);
+    this.audit(actor, 'disable-module', { name });
+  }
+
+  /** Whether a page of a broker's API was already stored (a resumed pull skips it). */
+  pagePulled(source: string, page: string): boolean {
+    return this.db.prepare('SELECT 1 FROM pulled_pages WHERE source = ? AND page = ?').get(source, page) !== undefined;
+  }
+
+  markPagePulled(source: string, page: string, alerts: number): void {
+    this.db.prepare('INSERT OR REPLACE INTO pulled_pages (source, page, alerts, pulled_at) VALUES (?, ?, ?, ?)').run(source, page, alerts, now());
+  }
+
+  /** A consistent copy of the whole store, safe while other connections write (SQLite online backup). */
+  async backup(destination: string): Promise<void> {
+    await this.db.backup(destination);
+  }
+}

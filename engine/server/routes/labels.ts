@@ -1,0 +1,52 @@
+import type { FastifyInstance } from 'fastify';
+import { EXPERT } from '../auth.ts';
+import { emptyBody, idParam, MODULE_NAME } from '../schemas.ts';
+import type { Workbench } from '../workbench.ts';
+
+const TAGS = ['labels'];
+
+/** An expert's labels: their recent ones, a new one, an undo and a change (each kept with its history). */
+export async function labelRoutes(app: FastifyInstance, { wb }: { wb: Workbench }): Promise<void> {
+  app.get('/api/labels', {
+    ...EXPERT,
+    schema: {
+      tags: TAGS, summary: "the token holder's latest labels in a module",
+      querystring: { type: 'object', required: ['module'], additionalProperties: false, properties: { module: MODULE_NAME, limit: { type: 'integer', minimum: 1, maximum: 100, default: 10 } } },
+    },
+  }, async (req) => {
+    const { module, limit } = req.query as { module: string; limit: number };
+    return wb.store.recentLabels(module, req.user!.name, limit);
+  });
+
+  app.post('/api/labels', {
+    ...EXPERT,
+    schema: {
+      tags: TAGS, summary: "a label for an alert's object in a module (may start a retrain)",
+      body: {
+        type: 'object', required: ['module', 'alertId', 'label'], additionalProperties: false,
+        properties: {
+          module: MODULE_NAME, alertId: { type: 'integer', minimum: 1 }, label: { type: 'string', minLength: 1, maxLength: 64 },
+          comment: { type: ['string', 'null'], maxLength: 2000 }, queue: { type: ['string', 'null'], maxLength: 64 },
+        },
+      },
+    },
+  }, async (req, reply) => {
+    const row = wb.label(req.user!, req.body as { module: string; alertId: number; label: string; comment?: string | null; queue?: string | null });
+    return reply.code(201).send(row);
+  });
+
+  app.post('/api/labels/:id/undo', { ...EXPERT, schema: { tags: TAGS, summary: 'withdraw one of your labels', params: idParam, body: emptyBody } },
+    async (req) => wb.undo(req.user!, (req.params as { id: number }).id));
+
+  app.patch('/api/labels/:id', {
+    ...EXPERT,
+    schema: {
+      tags: TAGS, summary: 'change one of your labels (the old one stays in the history)',
+      params: idParam,
+      body: { type: 'object', required: ['label'], additionalProperties: false, properties: { label: { type: 'string', minLength: 1, maxLength: 64 }, comment: { type: ['string', 'null'], maxLength: 2000 } } },
+    },
+  }, async (req) => {
+    const b = req.body as { label: string; comment?: string | null };
+    return wb.change(req.user!, (req.params as { id: number }).id, b.label, b.comment ?? null);
+  });
+}
