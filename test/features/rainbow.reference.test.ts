@@ -27,7 +27,9 @@ import { REPO_ROOT, sharedPath } from '../shared.ts';
  *     1e-3 |value|), or Fink's two one-ulp runs agree with it within 1e-3. A row whose features differ
  *     is either at a lower cost than Fink's by more than Migrad's 1e-4 ("lower cost": Migrad stopped above
  *     a lower point), or within 1e-4 of it ("flat": the cost changes by less than Migrad's tolerance across
- *     the spread, which the test prints). A Hesse-sharp row that differs within 1e-4 of Fink's cost fails.
+ *     the spread, which the test prints). A Hesse-sharp row that differs within 1e-4 of Fink's cost fails;
+ *     so does a row whose one-ulp runs agree and whose features differ at a cost not below Fink's (three
+ *     Migrad runs stopping at one point may all stop short of a flat minimum, never beyond it).
  */
 
 const FILES: Array<[string, string[]]> = [
@@ -111,6 +113,8 @@ class Tally {
     this.flatCostDifference = Math.max(this.flatCostDifference, Math.abs(gain));
     for (let k = 0; k < want.length; k++) this.flatSpread = Math.max(this.flatSpread, Math.abs(got[k] - want[k]) / Math.abs(want[k]));
     if (sharp.hesse) this.failures.push(`${id}: Hesse says sharp, but the features differ at a cost within ${gain} of Fink's (rule 3)`);
+    // Fink's three runs stopping at one point, short of a flat minimum Sieve reaches: only at a lower cost
+    else if (sharp.ulp && !(gain > 0)) this.failures.push(`${id}: Fink's one-ulp runs agree, but the features differ at a cost not below Fink's (rule 3)`);
   }
 
   summary(): string {
