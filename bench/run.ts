@@ -21,7 +21,10 @@ import { runCliBenchmarks } from './cli.ts';
 const SHARED = new URL('../../shared/data/', import.meta.url).pathname;
 const N_SIM = Number(process.env.SIEVE_BENCH_NSIM ?? 100_000);
 const SECONDS = Number(process.env.SIEVE_BENCH_SECONDS ?? 3);
-/** SIEVE_BENCH_ONLY=cli,features,models,engine,server,scorer runs only those sections (all by default). */
+/**
+ * SIEVE_BENCH_ONLY=cli,features,models,engine,server,scorer runs only those sections (all by default); `rubin`
+ * picks the Rubin rows of features alone.
+ */
 const ONLY = new Set((process.env.SIEVE_BENCH_ONLY ?? 'cli,features,models,engine,server,scorer').split(',').map((x) => x.trim()));
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
 
@@ -106,7 +109,12 @@ if (ONLY.has('features')) {
   const knRatio = kn.baselineCpuSecondsPerAlert === null ? kn.note : `${(kn.baselineCpuSecondsPerAlert / kn.sieveCpuSecondsPerAlert).toFixed(0)}x  (${kn.note})`;
   console.log(`  ${'kilonova (kndetect)'.padEnd(26)} ${`real ZTF alerts, ${kn.alerts}`.padEnd(52)} ${perCpuS(kn.sieveCpuSecondsPerAlert).padStart(8)} ${perCpuS(kn.baselineCpuSecondsPerAlert).padStart(8)}  ${knRatio}`);
   console.log('  goal: early SN Ia features >= 100x the Python reference per CPU-second on the fit-heavy TNS set');
-  // Rubin: the 752 ELAsTiCC and real Rubin alerts of ../shared, side by side with light-curve's Python code
+  writeFileSync(new URL('./results/features.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), node: process.version, rows, sigmoid: sigmoidRows, kndetect: kn }, null, 2));
+}
+
+// Rubin (part of features; SIEVE_BENCH_ONLY=rubin runs it alone): the 752 ELAsTiCC and real Rubin alerts of
+// ../shared, side by side with light-curve's Python code
+if (ONLY.has('features') || ONLY.has('rubin')) {
   const rubinAlerts: Alert[] = [];
   for (const f of ['rubin/elasticc_earlysnia.parquet', 'rubin/elasticc_sample_seed0.parquet', 'rubin/elasticc_agn.parquet', 'lsst/part-2-918301.avro']) {
     rubinAlerts.push(...(await readAlertFile(`${SHARED}${f}`)).alerts);
@@ -123,8 +131,7 @@ if (ONLY.has('features')) {
     console.log(`  ${r.what.padEnd(42)} ${`${r.units} ${r.unitName}`.padEnd(26)} ${r.sievePerCpuSecond.toFixed(0).padStart(9)} ${(r.baselinePerCpuSecond === null ? '-' : r.baselinePerCpuSecond.toFixed(1)).padStart(9)}  ${ratio}`);
   }
   console.log('  goals: Rainbow >= 1,200 fits per CPU-second; anomaly-rubin >= 100,000 band light curves per CPU-second; early-snia-rubin path >= 1,000 alerts per CPU-second');
-  writeFileSync(new URL('./results/features.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), node: process.version, rows, sigmoid: sigmoidRows, kndetect: kn, rubin }, null, 2));
-
+  writeFileSync(new URL('./results/rubin.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), node: process.version, rubin }, null, 2));
 }
 
 if (ONLY.has('models')) {

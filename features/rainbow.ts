@@ -31,8 +31,7 @@ const STEFAN_BOLTZMANN = 5.6703744191844314e-5; // erg/(cm^2 s K^4)
 const BARRIER = 1e-4;
 const PRIOR_INV_VAR = 1 / 0.25 ** 2; // T_amplitude ~ N(0, 0.25)
 
-export const RAINBOW_PARAMETER_NAMES = ['reference_time', 'amplitude', 'rise_time', 'Tmin', 'delta_T', 'k_sig'] as const;
-const NP = 6;
+const NP = 6; // reference_time, amplitude, rise_time, T, T_amplitude, t_color (RainbowFitResult.params)
 
 /** Effective wavelengths (Angstrom) of the LSST bands, as Fink's Rubin early SN Ia module gives them. */
 export const LSST_WAVELENGTH_ANGSTROM: Readonly<Record<string, number>> = { u: 3671, g: 4827, r: 6223, i: 7546, z: 8691, y: 9712 };
