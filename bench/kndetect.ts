@@ -2,10 +2,8 @@
  * Kilonova features (kndetect) side by side with kndetect's own Python package on the same light curves: the
  * real ZTF alerts of ../shared, converted to FLUXCAL once and handed to both. The Python side runs
  * extract_features_all_lightcurves, as Fink's kilonova module does, from a checkout of b-biswas/kndetect
- * (SIEVE_KNDETECT_SRC: a folder holding the `kndetect` package, or SIEVE_KNDETECT_GIT: a git directory to
- * take it from; default ../.mirror/b-biswas+kndetect/repo next to the repository). Without it, or without
- * Debian's python3-pandas/-scipy, the row says "baseline unavailable". Before timing, the two outputs are
- * compared feature by feature.
+ * named by SIEVE_KNDETECT (see bench/README.md). Without it, or without Debian's python3-pandas/-scipy, the
+ * row says "baseline unavailable". Before timing, the two outputs are compared feature by feature.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,15 +20,14 @@ export interface KndetectRow {
   note: string;
 }
 
-function kndetectSource(tmp: string): string | null {
-  if (process.env.SIEVE_KNDETECT_SRC) return process.env.SIEVE_KNDETECT_SRC;
-  const gitDir = process.env.SIEVE_KNDETECT_GIT ?? fileURLToPath(new URL('../../.mirror/b-biswas+kndetect/repo', import.meta.url));
-  if (!existsSync(gitDir)) return null;
-  const out = path.join(tmp, 'kndetect-src');
-  // only the files the feature extraction needs (a partial mirror may lack the package's larger data files)
-  const files = ['kndetect/__init__.py', 'kndetect/features.py', 'kndetect/utils.py', 'kndetect/data/interpolated_mixed_pcs.npy'];
-  const tar = spawnSync('sh', ['-c', `mkdir -p "${out}" && git --git-dir="${gitDir}" archive HEAD ${files.join(' ')} | tar -x -C "${out}"`], { encoding: 'utf8' });
-  return tar.status === 0 ? out : null;
+/** The checkout holding the `kndetect` package (SIEVE_KNDETECT), or why there is none. */
+function kndetectSource(): { dir: string } | { unavailable: string } {
+  const root = process.env.SIEVE_KNDETECT;
+  if (!root) return { unavailable: 'SIEVE_KNDETECT is not set' };
+  for (const f of ['kndetect/features.py', 'kndetect/utils.py', 'kndetect/data/interpolated_mixed_pcs.npy']) {
+    if (!existsSync(path.join(root, f))) return { unavailable: `SIEVE_KNDETECT=${root} has no ${f}` };
+  }
+  return { dir: root };
 }
 
 export function runKndetectSideBySide(alerts: Alert[]): KndetectRow {
@@ -51,8 +48,8 @@ export function runKndetectSideBySide(alerts: Alert[]): KndetectRow {
 
   const tmp = mkdtempSync(path.join(tmpdir(), 'sieve-kndetect-'));
   try {
-    const src = kndetectSource(tmp);
-    if (!src) return { alerts: alerts.length, sieveCpuSecondsPerAlert: sieve, baselineCpuSecondsPerAlert: null, note: 'baseline unavailable (no kndetect checkout)' };
+    const src = kndetectSource();
+    if ('unavailable' in src) return { alerts: alerts.length, sieveCpuSecondsPerAlert: sieve, baselineCpuSecondsPerAlert: null, note: `baseline unavailable (${src.unavailable})` };
     const lines = ['SNID,MJD,FLUXCAL,FLUXCALERR,FLT'];
     alerts.forEach((a, id) => {
       for (const band of ['g', 'r']) {
@@ -62,7 +59,7 @@ export function runKndetectSideBySide(alerts: Alert[]): KndetectRow {
     });
     writeFileSync(path.join(tmp, 'lc.csv'), `${lines.join('\n')}\n`);
     const script = fileURLToPath(new URL('./baselines/kndetect_features.py', import.meta.url));
-    const r = spawnSync('/usr/bin/python3', [script, src, tmp], { encoding: 'utf8' });
+    const r = spawnSync('/usr/bin/python3', ['-B', script, src.dir, tmp], { encoding: 'utf8' });
     if (r.error || r.status !== 0) {
       const why = r.error ? r.error.message : r.stderr.trim().split('\n').pop() ?? 'failed';
       return { alerts: alerts.length, sieveCpuSecondsPerAlert: sieve, baselineCpuSecondsPerAlert: null, note: `baseline unavailable (${why.slice(0, 120)})` };

@@ -67,7 +67,7 @@ function sklearnBaseline(tables: Array<{ name: string; X: Matrix; y: Int32Array 
       writeFileSync(path.join(dir, `${t.name}.i32`), Buffer.from(t.y.buffer, t.y.byteOffset, t.y.byteLength));
     }
     const script = fileURLToPath(new URL('./baselines/sklearn_forests.py', import.meta.url));
-    const r = spawnSync(DEBIAN_PYTHON, [script, dir, ...tables.map((t) => `${t.name}:${t.X.rows}:${t.X.cols}`)], { encoding: 'utf8', maxBuffer: 1 << 20 });
+    const r = spawnSync(DEBIAN_PYTHON, ['-B', script, dir, ...tables.map((t) => `${t.name}:${t.X.rows}:${t.X.cols}`)], { encoding: 'utf8', maxBuffer: 1 << 20 });
     if (r.error) return { result: null, note: `${DEBIAN_PYTHON}: ${r.error.message}` };
     if (r.status !== 0) return { result: null, note: (r.stderr.trim().split('\n').pop() ?? 'failed').slice(0, 160) };
     const json = JSON.parse(r.stdout) as Record<string, Record<string, number>> & { sklearn: string };

@@ -1,9 +1,12 @@
 /**
- * Early SN Ia sigmoid features side by side with a Python baseline (bench/baselines/sigmoid_features.py: the
- * actsnfink recipe with pandas and scipy.optimize.least_squares, written from its definition) on the same
- * alerts in the same run, CPU-seconds. Before timing counts, the baseline's features are checked against the
- * reference values Fink's own code computed (../shared/.../reference), with the tolerances of
- * test/features/sigmoid.reference.test.ts; a baseline that cannot run prints "baseline unavailable".
+ * Early SN Ia sigmoid features side by side with Fink's own Python code on the same alerts in the same run,
+ * CPU-seconds: actsnfink's get_sigmoid_features_dev_fast (bench/baselines/actsnfink_sigmoid.py) from the
+ * checkout of emilleishida/fink_sn_activelearning named by SIEVE_ACTSNFINK (see bench/README.md). Without
+ * it, the row falls back to our re-implementation of its recipe (bench/baselines/sigmoid_features.py:
+ * pandas and scipy.optimize.least_squares, written from its definition) and says so. Before timing counts,
+ * the baseline's features are checked against the reference values Fink's own code computed
+ * (../shared/.../reference), with the tolerances of test/features/sigmoid.reference.test.ts; a baseline that
+ * cannot run prints "baseline unavailable".
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,12 +18,17 @@ import { sigmoidFeatures } from '../features/index.ts';
 
 export interface SigmoidRow {
   data: string;
+  /** Which Python code the baseline column ran. */
+  baseline: string;
   alerts: number;
   bandFits: number;
   sieveCpuSecondsPerAlert: number;
   baselineCpuSecondsPerAlert: number | null;
   note: string;
 }
+
+/** What went wrong with a child process: its error or the last line it wrote to stderr. */
+const failure = (r: ReturnType<typeof spawnSync>): string => (r.error ? r.error.message : String(r.stderr).trim().split('\n').pop() ?? 'failed');
 
 const close = (got: number, want: number) => Math.abs(got - want) <= Math.max(1e-6, 1e-4 * Math.abs(want));
 
@@ -41,7 +49,7 @@ export function runSigmoidSideBySide(data: string, alerts: Alert[], reference: n
     const c = process.cpuUsage(c0);
     used = (c.user + c.system) / 1e6;
   } while (used < 2);
-  const row: SigmoidRow = { data, alerts: alerts.length, bandFits, sieveCpuSecondsPerAlert: used / n, baselineCpuSecondsPerAlert: null, note: '' };
+  const row: SigmoidRow = { data, baseline: '', alerts: alerts.length, bandFits, sieveCpuSecondsPerAlert: used / n, baselineCpuSecondsPerAlert: null, note: '' };
 
   const tmp = mkdtempSync(path.join(tmpdir(), 'sieve-sigmoid-'));
   try {
@@ -53,13 +61,29 @@ export function runSigmoidSideBySide(data: string, alerts: Alert[], reference: n
       }
     });
     writeFileSync(path.join(tmp, 'points.csv'), `${lines.join('\n')}\n`);
-    const script = fileURLToPath(new URL('./baselines/sigmoid_features.py', import.meta.url));
-    const r = spawnSync('/usr/bin/python3', [script, tmp], { encoding: 'utf8' });
+    // actsnfink's own function when a checkout is given, else our re-implementation of its recipe
+    const actsnfink = process.env.SIEVE_ACTSNFINK;
+    let r: ReturnType<typeof spawnSync> | null = null;
+    let why = 'SIEVE_ACTSNFINK is not set';
+    if (actsnfink) {
+      const script = fileURLToPath(new URL('./baselines/actsnfink_sigmoid.py', import.meta.url));
+      r = spawnSync('/usr/bin/python3', ['-B', script, actsnfink, tmp], { encoding: 'utf8' });
+      row.baseline = `actsnfink get_sigmoid_features_dev_fast (SIEVE_ACTSNFINK)`;
+      if (r.error || r.status !== 0) {
+        why = `actsnfink failed: ${failure(r).slice(0, 100)}`;
+        r = null;
+      }
+    }
+    if (!r) {
+      const script = fileURLToPath(new URL('./baselines/sigmoid_features.py', import.meta.url));
+      r = spawnSync('/usr/bin/python3', ['-B', script, tmp], { encoding: 'utf8' });
+      row.baseline = `fallback: our re-implementation of actsnfink's recipe, bench/baselines/sigmoid_features.py (${why})`;
+    }
     if (r.error || r.status !== 0) {
-      row.note = `baseline unavailable (${(r.error ? r.error.message : r.stderr.trim().split('\n').pop() ?? 'failed').slice(0, 120)})`;
+      row.note = `baseline unavailable (${failure(r).slice(0, 120)})`;
       return row;
     }
-    const { seconds } = JSON.parse(r.stdout) as { seconds: number; objects: number };
+    const { seconds } = JSON.parse(String(r.stdout)) as { seconds: number; objects: number };
     // Python only sees alerts with a detection; the others get the placeholder on both sides
     const got = new Map(readFileSync(path.join(tmp, 'features.csv'), 'utf8').trim().split('\n').map((l) => {
       const c = l.split(',').map(Number);

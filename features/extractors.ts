@@ -70,6 +70,9 @@ export function rubinAnomalyExtractor(params: RubinAnomalyParams = DEFAULT_RUBIN
   };
 }
 
+/** How the Rainbow values are found (version 1 followed Migrad's steps from the package's start). */
+const RAINBOW_FIT = 'rainbow sigmoid/sigmoid, lowest minimum of 9 Newton starts';
+
 /**
  * Fink's early SN Ia features for Rubin (`early-snia-rubin`): [npoints] + the 7 Rainbow values, zeros where
  * Fink's selection (7 points, more bands rising than max(2, min(3, bands))) or the fit fails.
@@ -77,8 +80,8 @@ export function rubinAnomalyExtractor(params: RubinAnomalyParams = DEFAULT_RUBIN
 export function earlySnIaRubinExtractor(params: RubinSniaParams = DEFAULT_RUBIN_SNIA_PARAMS): FeatureExtractor {
   const spec: FeatureSpec = {
     name: 'early-snia-rubin',
-    version: '1',
-    parameters: { ...params, fit: 'rainbow sigmoid/sigmoid, migrad strategy 0, tol 0.1' },
+    version: '2',
+    parameters: { ...params, fit: RAINBOW_FIT },
     columns: [...EARLY_SNIA_RUBIN_FEATURE_NAMES],
   };
   return {
@@ -94,8 +97,8 @@ export function earlySnIaRubinExtractor(params: RubinSniaParams = DEFAULT_RUBIN_
 export function rainbowExtractor(params: RubinSniaParams = DEFAULT_RUBIN_SNIA_PARAMS): FeatureExtractor {
   const spec: FeatureSpec = {
     name: 'rainbow',
-    version: '1',
-    parameters: { ...params, fit: 'rainbow sigmoid/sigmoid, migrad strategy 0, tol 0.1' },
+    version: '2',
+    parameters: { ...params, fit: RAINBOW_FIT },
     columns: [...RAINBOW_FEATURE_NAMES],
   };
   return {

@@ -24,9 +24,8 @@ export {
   RUBIN_ANOMALY_FEATURE_NAMES, RUBIN_BANDS, DEFAULT_RUBIN_ANOMALY_PARAMS, rubinAnomalyFeatures, rubinAnomalyFeaturesFromArrays,
   rubinAnomalyColumnNames, rubinDetectionOrder, pairwiseSum, RubinAnomalyScratch, type RubinAnomalyParams,
 } from './rubinAnomaly.ts';
-export { LSST_WAVELENGTH_ANGSTROM, RAINBOW_PARAMETER_NAMES, rainbowFit, rainbowObjective, rainbowModel, RainbowWorkspace, type RainbowFitResult } from './rainbow.ts';
+export { LSST_WAVELENGTH_ANGSTROM, rainbowFit, rainbowObjective, rainbowModel, RainbowWorkspace, type RainbowFitResult } from './rainbow.ts';
 export {
   RAINBOW_FEATURE_NAMES, EARLY_SNIA_RUBIN_FEATURE_NAMES, DEFAULT_RUBIN_SNIA_PARAMS, rubinPoints, bandIsRising, rubinSniaSelection,
   fitRubinPoints, rainbowFeatures, earlySnIaRubinFeatures, rainbowFitCurves, type RubinPoints, type RubinSniaParams,
 } from './rubinSnia.ts';
-export { migrad, type MigradFunction, type MigradOptions, type MigradResult } from './migrad.ts';

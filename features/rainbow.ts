@@ -12,27 +12,26 @@
  *   each bound, plus a N(0, 0.25) prior on T_amplitude; its initial values and bounds are the package's;
  * - the reduced chi2 is (cost - prior) / (n - 6), as the package reports it.
  *
- * The package minimises with iminuit's Migrad (strategy 0, tolerance 0.1, its analytic gradient), which
- * stops at EDM < 1e-4, short of the minimum; features/migrad.ts takes Migrad's steps so that the fit
- * stops where Fink's does.
+ * The package minimises that cost with iminuit's Migrad from one start. Migrad stops where its estimate
+ * of the distance to the minimum drops below 1e-4, and which of the cost's several local minima it
+ * reaches changes with the last bits of the input. Sieve minimises the same cost with Newton steps from
+ * a fixed set of starts (the package's first) and keeps the lowest minimum, so its cost is not above the
+ * one Fink's fit stops at, and the features are the same function of the light curve on every machine.
  *
  * Parameter names follow Fink's columns: Fink calls T, T_amplitude and t_color "Tmin", "delta_T" and
  * "k_sig" (names from an older RainbowFit); the values are the package's T, T_amplitude and t_color.
  */
 
-import { iminuitFit } from './migrad.ts';
 import { pairwiseSum } from './rubinAnomaly.ts';
 
 const PLANCK = 6.62607004e-27; // erg s (the package's constant)
 const LIGHT = 2.99792458e10; // cm/s
 const BOLTZMANN = 1.380649e-16; // erg/K
 const STEFAN_BOLTZMANN = 5.6703744191844314e-5; // erg/(cm^2 s K^4)
-const PLANCK_PREFACTOR = (2 * PLANCK) / LIGHT ** 2;
 const BARRIER = 1e-4;
-const T_AMPLITUDE_PRIOR_SIGMA = 0.25;
+const PRIOR_INV_VAR = 1 / 0.25 ** 2; // T_amplitude ~ N(0, 0.25)
 
-export const RAINBOW_PARAMETER_NAMES = ['reference_time', 'amplitude', 'rise_time', 'Tmin', 'delta_T', 'k_sig'] as const;
-const NP = 6;
+const NP = 6; // reference_time, amplitude, rise_time, T, T_amplitude, t_color (RainbowFitResult.params)
 
 /** Effective wavelengths (Angstrom) of the LSST bands, as Fink's Rubin early SN Ia module gives them. */
 export const LSST_WAVELENGTH_ANGSTROM: Readonly<Record<string, number>> = { u: 3671, g: 4827, r: 6223, i: 7546, z: 8691, y: 9712 };
@@ -41,49 +40,54 @@ export interface RainbowFitResult {
   /** reference_time (MJD), amplitude (flux units of the input), rise_time (d), T (K), T_amplitude, t_color (d). */
   readonly params: Float64Array;
   readonly reducedChi2: number;
-  /** Why there is no fit (the package raises): too few points, repeated times, no convergence. */
+  /** Why there is no fit (the package raises): too few points, repeated times, no finite cost. */
   readonly failure: string | null;
-  readonly iterations: number;
+  /** Cost evaluations, over all starts. */
+  readonly evaluations: number;
 }
 
 /** Reused buffers, so that a fit allocates nothing per light curve once warm. */
 export class RainbowWorkspace {
   t = new Float64Array(64);
   y = new Float64Array(64);
-  e = new Float64Array(64); // sigma, scaled
-  nu = new Float64Array(64);
-  hnu = new Float64Array(64); // h nu
-  nu3 = new Float64Array(64); // 2 h / c^2 nu^3
-  r = new Float64Array(64);
-  sq = new Float64Array(64);
-  jac = new Float64Array(64 * NP);
+  invErr = new Float64Array(64);
+  /** h nu / k: the Planck exponent is this over T. */
+  xOverT = new Float64Array(64);
+  /** (2 h / c^2) nu^3 pi mean-nu / sigma_SB: the normalised blackbody is this / (T^4 expm1(x)). */
+  sedScale = new Float64Array(64);
+  err = new Float64Array(64);
   sorted = new Float64Array(64);
-  p = new Float64Array(NP);
-  /** modelValues' reuse: (t0, rise) of bolExp, (t0, t_color) of twoSm1Of, and T, T_amplitude of sedOf. */
-  cacheKey = new Float64Array(6).fill(NaN);
-  bolExp = new Float64Array(64);
-  bolInside = new Uint8Array(64);
-  twoSm1Of = new Float64Array(64);
-  sedOf = new Float64Array(64);
+  sq = new Float64Array(64);
+  r = new Float64Array(64);
+  // what the last value pass left per point, for the derivative pass
+  sBol = new Float64Array(64);
+  sbBol = new Float64Array(64);
+  w = new Float64Array(64);
+  sbT = new Float64Array(64);
+  invTemp = new Float64Array(64);
+  invEm1 = new Float64Array(64);
+  sed = new Float64Array(64);
+  res = new Float64Array(64);
   lo = new Float64Array(NP);
   hi = new Float64Array(NP);
+  start = new Float64Array(NP);
+  // the minimiser's state: point (p and its logit u), gradient and Hessian in u
+  p = new Float64Array(NP);
+  u = new Float64Array(NP);
+  g = new Float64Array(NP);
+  h = new Float64Array(NP * NP);
+  trialP = new Float64Array(NP);
+  trialU = new Float64Array(NP);
+  chol = new Float64Array(NP * NP);
+  step = new Float64Array(NP);
+  newton = new Float64Array(NP);
+  best = new Float64Array(NP);
   ensure(n: number): void {
     if (this.t.length >= n) return;
     const size = Math.max(n, this.t.length * 2);
-    this.t = new Float64Array(size);
-    this.y = new Float64Array(size);
-    this.e = new Float64Array(size);
-    this.nu = new Float64Array(size);
-    this.hnu = new Float64Array(size);
-    this.nu3 = new Float64Array(size);
-    this.bolExp = new Float64Array(size);
-    this.bolInside = new Uint8Array(size);
-    this.twoSm1Of = new Float64Array(size);
-    this.sedOf = new Float64Array(size);
-    this.r = new Float64Array(size);
-    this.sq = new Float64Array(size);
-    this.jac = new Float64Array(size * NP);
-    this.sorted = new Float64Array(size);
+    for (const key of ['t', 'y', 'invErr', 'xOverT', 'sedScale', 'err', 'sorted', 'sq', 'r', 'sBol', 'sbBol', 'w', 'sbT', 'invTemp', 'invEm1', 'sed', 'res'] as const) {
+      this[key] = new Float64Array(size);
+    }
   }
 }
 
@@ -100,7 +104,7 @@ function meanStd(x: ArrayLike<number>, n: number, sq: Float64Array): [number, nu
  * points above the median, the spread of time weighted by (m - min m) / sigma.
  */
 function centroidWidth(ws: RainbowWorkspace, n: number): number {
-  const { t, y, e, sorted, sq, r } = ws;
+  const { t, y, err: e, sorted, sq, r } = ws;
   for (let i = 0; i < n; i++) sorted[i] = y[i];
   sorted.subarray(0, n).sort();
   const median = n % 2 === 1 ? sorted[(n - 1) >> 1] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
@@ -124,185 +128,22 @@ function centroidWidth(ws: RainbowWorkspace, n: number): number {
   return Math.sqrt(pairwiseSum(sq, 0, k) / pairwiseSum(r, 0, k));
 }
 
-const SPLIT = 134217729; // 2^27 + 1, Veltkamp's splitter
-
-/**
- * t^4 rounded once (to nearest) from the exact square in two parts, as a correctly rounded pow(t, 4)
- * gives it (numpy calls the C library's pow), at a fraction of Math.pow's cost.
- */
-function pow4(t: number): number {
-  const a = t * t;
-  let c = SPLIT * t;
-  const th = c - (c - t);
-  const tl = t - th;
-  const aLow = ((th * th - a) + 2 * th * tl) + tl * tl; // t^2 = a + aLow exactly
-  c = SPLIT * a;
-  const ah = c - (c - a);
-  const al = a - ah;
-  const hi = a * a;
-  const lo = ((ah * ah - hi) + 2 * ah * al) + al * al; // a^2 = hi + lo exactly
-  return hi + (lo + 2 * a * aLow);
+/** The per-point constants of the normalised blackbody at point i. */
+function setBand(ws: RainbowWorkspace, i: number, waveAngstrom: number, averageNu: number): void {
+  const nu = LIGHT / (1e-8 * waveAngstrom);
+  ws.xOverT[i] = (PLANCK * nu) / BOLTZMANN;
+  ws.sedScale[i] = (((2 * PLANCK) / LIGHT ** 2) * nu ** 3 * Math.PI * averageNu) / STEFAN_BOLTZMANN;
 }
 
-/**
- * The model at every point into ws.r and, when `withJacobian`, d model / d p into ws.jac (row-major n x 6),
- * at parameters p in scaled units, with the package's saturations and order of operations.
- */
-function model(ws: RainbowWorkspace, n: number, p: ArrayLike<number>, averageNu: number, withJacobian: boolean): void {
-  if (!withJacobian) return modelValues(ws, n, p, averageNu);
-  const t0 = p[0];
-  const amp = p[1];
-  const rise = p[2];
-  const temp0 = p[3];
-  const tAmp = p[4];
-  const tColor = p[5];
-  const { t, hnu, nu3, r, jac } = ws;
-  for (let i = 0; i < n; i++) {
-    const dt = t[i] - t0;
-    // bolometric sigmoid, zero (and flat) far before t0
-    let bol = 0;
-    let sb = 0; // s (1 - s) of the bolometric sigmoid
-    let sBol = 0;
-    if (dt > -100 * rise) {
-      const e = Math.exp(-dt / rise);
-      bol = amp / (e + 1);
-      sBol = 1 / (e + 1);
-      sb = e * sBol * sBol;
-    }
-    // temperature sigmoid, saturated beyond 100 t_color
-    let temp: number;
-    let sT = 0; // s (1 - s) of the temperature sigmoid, 0 where saturated
-    let twoSm1: number;
-    if (dt <= -100 * tColor) {
-      twoSm1 = 1;
-      temp = temp0 * (1 + tAmp);
-    } else if (dt >= 100 * tColor) {
-      twoSm1 = -1;
-      temp = temp0 * (1 - tAmp);
-    } else if (dt > -100 * tColor && dt < 100 * tColor) {
-      const e = Math.exp(dt / tColor);
-      const s = 1 / (1 + e);
-      sT = e * s * s;
-      twoSm1 = 2 * s - 1;
-      temp = temp0 * (1 + tAmp * twoSm1);
-    } else {
-      // NaN t_color: numpy's masks select nothing and leave the zero it started from
-      twoSm1 = 0;
-      temp = 0;
-    }
-    const x = hnu[i] / (BOLTZMANN * temp);
-    const expm1 = Math.expm1(-x);
-    const oneMinusExp = -expm1;
-    const planck = (nu3[i] * Math.exp(-x)) / oneMinusExp;
-    const norm = (STEFAN_BOLTZMANN * pow4(temp)) / Math.PI / averageNu;
-    const sed = planck / norm;
-    r[i] = sed * bol;
-    if (!withJacobian) continue;
-    // d sed / dT = (d planck / dT) / norm - sed * 4 / T
-    const dSedDT = (planck * x) / (temp * oneMinusExp) / norm - (sed * 4) / temp;
-    const dModelDT = bol * dSedDT;
-    const o = i * NP;
-    jac[o] = ((-amp * sb) / rise) * sed + dModelDT * ((2 * temp0 * tAmp * sT) / tColor);
-    jac[o + 1] = sBol * sed;
-    jac[o + 2] = ((-amp * sb * dt) / (rise * rise)) * sed;
-    jac[o + 3] = dModelDT * (1 + tAmp * twoSm1);
-    jac[o + 4] = dModelDT * (temp0 * twoSm1);
-    jac[o + 5] = dModelDT * ((2 * temp0 * tAmp * sT * dt) / (tColor * tColor));
-  }
-}
-
-/**
- * The model values alone, reusing per point what the last call computed for the same parameters: the
- * numerical derivatives move one parameter at a time, and e.g. a step in amplitude leaves the
- * blackbody part as it was. Every value is computed by the same operations on the same inputs as in
- * `model`, so the results are bit for bit the same.
- */
-function modelValues(ws: RainbowWorkspace, n: number, p: ArrayLike<number>, averageNu: number): void {
-  const t0 = p[0];
-  const amp = p[1];
-  const rise = p[2];
-  const temp0 = p[3];
-  const tAmp = p[4];
-  const tColor = p[5];
-  const { t, hnu, nu3, r, cacheKey, bolExp, bolInside, twoSm1Of, sedOf } = ws;
-  const sameBol = cacheKey[0] === t0 && cacheKey[1] === rise;
-  const sameSigmoid = cacheKey[2] === t0 && cacheKey[3] === tColor;
-  const sameSed = sameSigmoid && cacheKey[4] === temp0 && cacheKey[5] === tAmp;
-  for (let i = 0; i < n; i++) {
-    const dt = t[i] - t0;
-    if (!sameBol) {
-      bolInside[i] = dt > -100 * rise ? 1 : 0;
-      bolExp[i] = bolInside[i] ? Math.exp(-dt / rise) : 0;
-    }
-    // far before t0 (or a NaN rise time): no bolometric flux, as numpy's mask gives
-    const bol = bolInside[i] ? amp / (bolExp[i] + 1) : 0;
-    if (!sameSed) {
-      if (!sameSigmoid) {
-        if (dt <= -100 * tColor) twoSm1Of[i] = 1;
-        else if (dt >= 100 * tColor) twoSm1Of[i] = -1;
-        else if (dt > -100 * tColor && dt < 100 * tColor) {
-          const es = Math.exp(dt / tColor);
-          twoSm1Of[i] = 2 * (1 / (1 + es)) - 1;
-        } else twoSm1Of[i] = NaN;
-      }
-      const w = twoSm1Of[i];
-      // temp0 (1 + tAmp) and temp0 (1 - tAmp) are this formula at w = +-1 exactly
-      const temp = Number.isNaN(w) ? 0 : temp0 * (1 + tAmp * w);
-      const x = hnu[i] / (BOLTZMANN * temp);
-      const planck = (nu3[i] * Math.exp(-x)) / -Math.expm1(-x);
-      sedOf[i] = planck / ((STEFAN_BOLTZMANN * pow4(temp)) / Math.PI / averageNu);
-    }
-    r[i] = sedOf[i] * bol;
-  }
-  cacheKey[0] = t0;
-  cacheKey[1] = rise;
-  cacheKey[2] = t0;
-  cacheKey[3] = tColor;
-  cacheKey[4] = temp0;
-  cacheKey[5] = tAmp;
-}
-
-/** chi2 / 2 of the model in ws.r against ws.y with errors ws.e, summed as numpy sums. */
-function halfChi2(ws: RainbowWorkspace, n: number): number {
-  const { y, e, r, sq } = ws;
-  for (let i = 0; i < n; i++) {
-    const z = (y[i] - r[i]) / e[i];
-    sq[i] = -(z * z) / 2;
-  }
-  return -pairwiseSum(sq, 0, n);
-}
-
-/** The package's soft bounds: 1e-4 * scale / distance to each bound, Infinity outside (NaN stays NaN). */
-function barrier(ws: RainbowWorkspace, p: ArrayLike<number>): number {
-  let lower = 0;
-  let upper = 0;
-  for (let k = 0; k < NP; k++) {
-    const scale = ws.hi[k] - ws.lo[k];
-    const a = (p[k] - ws.lo[k]) / scale;
-    const b = (ws.hi[k] - p[k]) / scale;
-    lower += a > 0 ? 1 / a : Infinity;
-    upper += b > 0 ? 1 / b : Infinity;
-  }
-  return BARRIER * lower + BARRIER * upper;
-}
-
-const PRIOR_INV_VAR = 1 / T_AMPLITUDE_PRIOR_SIGMA ** 2;
-
-function prior(p: ArrayLike<number>): number {
-  return 0.5 * (PRIOR_INV_VAR * (p[4] - 0) ** 2);
-}
-
-const sharedWorkspace = new RainbowWorkspace();
-
-/** The scaled problem: scalers, start, bounds and the model's normalisation, or why there is none. */
+/** The scaled problem: its scalers (the start and bounds are in the workspace). */
 interface Prepared {
   readonly n: number;
   readonly tMean: number;
   readonly tScale: number;
   readonly fScale: number;
-  readonly averageNu: number;
 }
 
+/** The package's scalings, start and bounds into ws, or why the package raises. */
 function prepare(
   mjd: ArrayLike<number>, flux: ArrayLike<number>, fluxErr: ArrayLike<number>, waveAngstrom: ArrayLike<number>, n: number,
   bandWavelengthsAngstrom: readonly number[], ws: RainbowWorkspace,
@@ -314,13 +155,15 @@ function prepare(
     if (i > 0 && !(mjd[i] > mjd[i - 1])) return mjd[i] === mjd[i - 1] ? 't must be unique' : 't must be sorted';
   }
   ws.ensure(n);
-  ws.cacheKey.fill(NaN);
-  const { t, y, e, nu } = ws;
+  const { t, y, invErr, err } = ws;
   // scalers: time by mean and std, flux by std (no shift without baseline)
   const [tMean, tStd] = meanStd(mjd, n, ws.sq);
   const tScale = tStd === 0 ? 1 : tStd;
   const fStd = meanStd(flux, n, ws.sq)[1];
   const fScale = fStd === 0 ? 1 : fStd;
+  const waves = new Float64Array(bandWavelengthsAngstrom.length);
+  for (let b = 0; b < waves.length; b++) waves[b] = 1e-8 * bandWavelengthsAngstrom[b];
+  const averageNu = LIGHT / (pairwiseSum(waves, 0, waves.length) / waves.length);
   let tMin = Infinity;
   let tMax = -Infinity;
   let yMin = Infinity;
@@ -329,10 +172,9 @@ function prepare(
   for (let i = 0; i < n; i++) {
     t[i] = (mjd[i] - tMean) / tScale;
     y[i] = flux[i] / fScale;
-    e[i] = fluxErr[i] / fScale;
-    nu[i] = LIGHT / (1e-8 * waveAngstrom[i]);
-    ws.hnu[i] = PLANCK * nu[i];
-    ws.nu3[i] = PLANCK_PREFACTOR * nu[i] ** 3;
+    err[i] = fluxErr[i] / fScale;
+    invErr[i] = 1 / err[i];
+    setBand(ws, i, waveAngstrom[i], averageNu);
     if (t[i] < tMin) tMin = t[i];
     if (t[i] > tMax) tMax = t[i];
     if (y[i] < yMin) yMin = y[i];
@@ -341,43 +183,367 @@ function prepare(
       iMax = i;
     }
   }
-  const waves = new Float64Array(bandWavelengthsAngstrom.length);
-  for (let b = 0; b < waves.length; b++) waves[b] = 1e-8 * bandWavelengthsAngstrom[b];
-  const averageNu = LIGHT / (pairwiseSum(waves, 0, waves.length) / waves.length);
-
   const tSpan = tMax - tMin;
   const ySpan = yMax - yMin;
   const width = centroidWidth(ws, n);
-  ws.p.set([t[iMax], ySpan, 1, 10000, 0, 2 * width]);
+  ws.start.set([t[iMax], ySpan, 1, 10000, 0, 2 * width]);
   ws.lo.set([tMin - 10 * tSpan, 0, width / 100, 1e3, -0.99, width / 3]);
   ws.hi.set([tMax + 10 * tSpan, 20 * ySpan, 10 * tSpan, 2e6, 0.99, 10 * tSpan]);
-  return { n, tMean, tScale, fScale, averageNu };
+  for (let k = 0; k < NP; k++) if (!(ws.lo[k] < ws.hi[k])) return 'empty parameter range';
+  return { n, tMean, tScale, fScale };
 }
 
-/** The package's cost at q (scaled units): chi2 / 2 + barrier + prior, NaN and Infinity as numpy gives them. */
-function costAt(ws: RainbowWorkspace, pr: Prepared, q: ArrayLike<number>): { total: number; withoutPrior: number } {
-  model(ws, pr.n, q, pr.averageNu, false);
-  const withoutPrior = halfChi2(ws, pr.n) + barrier(ws, q);
-  return { total: withoutPrior + prior(q), withoutPrior };
-}
-
-/** The package's analytic gradient of the cost at q into out. */
-function gradientAt(ws: RainbowWorkspace, pr: Prepared, q: ArrayLike<number>, out: Float64Array): void {
-  const n = pr.n;
-  model(ws, n, q, pr.averageNu, true);
-  const { y, e, r, jac } = ws;
-  out.fill(0);
-  for (let i = 0; i < n; i++) {
-    const weighted = (y[i] - r[i]) * (1 / e[i] ** 2);
-    const o = i * NP;
-    for (let k = 0; k < NP; k++) out[k] += jac[o + k] * weighted;
+/**
+ * The package's cost at q (scaled units): chi2 / 2 + barrier + prior; Infinity outside the bounds, as the
+ * package's barrier. Leaves per point what `derivatives` needs.
+ */
+function costAt(ws: RainbowWorkspace, n: number, q: Float64Array): number {
+  const { lo, hi } = ws;
+  let barrier = 0;
+  for (let k = 0; k < NP; k++) {
+    const below = q[k] - lo[k];
+    const above = hi[k] - q[k];
+    if (!(below > 0 && above > 0)) return q[k] === q[k] ? Infinity : NaN;
+    const scale = hi[k] - lo[k];
+    barrier += scale / below + scale / above;
   }
+  const t0 = q[0];
+  const amp = q[1];
+  const invRise = 1 / q[2];
+  const temp0 = q[3];
+  const tAmp = q[4];
+  const invColor = 1 / q[5];
+  const bolFrom = -100 * q[2];
+  const colorSpan = 100 * q[5];
+  const { t, y, invErr, xOverT, sedScale, sBol, sbBol, w, sbT, invTemp, invEm1, sed, res } = ws;
+  let chi2 = 0;
+  for (let i = 0; i < n; i++) {
+    const dt = t[i] - t0;
+    // bolometric sigmoid, zero (and flat) far before t0
+    if (dt > bolFrom) {
+      const e = Math.exp(-dt * invRise);
+      const s = 1 / (e + 1);
+      sBol[i] = s;
+      sbBol[i] = e * s * s;
+    } else {
+      sBol[i] = 0;
+      sbBol[i] = 0;
+    }
+    // temperature sigmoid, saturated beyond 100 t_color
+    if (dt <= -colorSpan) {
+      w[i] = 1;
+      sbT[i] = 0;
+    } else if (dt >= colorSpan) {
+      w[i] = -1;
+      sbT[i] = 0;
+    } else {
+      const e = Math.exp(dt * invColor);
+      const s = 1 / (1 + e);
+      w[i] = 2 * s - 1;
+      sbT[i] = e * s * s;
+    }
+    const it = 1 / (temp0 * (1 + tAmp * w[i]));
+    invTemp[i] = it;
+    const ie = 1 / Math.expm1(xOverT[i] * it);
+    invEm1[i] = ie;
+    const it2 = it * it;
+    const v = sedScale[i] * it2 * it2 * ie;
+    sed[i] = v;
+    const r = (y[i] - amp * sBol[i] * v) * invErr[i];
+    res[i] = r;
+    chi2 += r * r;
+  }
+  return chi2 / 2 + BARRIER * barrier + 0.5 * PRIOR_INV_VAR * tAmp * tAmp;
+}
+
+/**
+ * Gradient and exact Hessian (6 x 6, full) of chi2 / 2 + prior at the point of the last `costAt`, from
+ * the values it left: the model's analytic first and second derivatives through the bolometric sigmoid,
+ * the temperature sigmoid and the Planck spectrum. The barrier is added in logit coordinates.
+ */
+function derivatives(ws: RainbowWorkspace, n: number, q: Float64Array, g: Float64Array, h: Float64Array): void {
+  const t0 = q[0];
+  const amp = q[1];
+  const rise = q[2];
+  const temp0 = q[3];
+  const tAmp = q[4];
+  const tColor = q[5];
+  const invRise = 1 / rise;
+  const invColor = 1 / tColor;
+  const { t, invErr, xOverT, sBol, sbBol, w: ws2m1, sbT, invTemp, invEm1, sed, res } = ws;
+  let g0 = 0, g1 = 0, g2 = 0, g3 = 0, g4 = 0, g5 = 0;
+  let h00 = 0, h01 = 0, h02 = 0, h03 = 0, h04 = 0, h05 = 0;
+  let h11 = 0, h12 = 0, h13 = 0, h14 = 0, h15 = 0;
+  let h22 = 0, h23 = 0, h24 = 0, h25 = 0;
+  let h33 = 0, h34 = 0, h35 = 0;
+  let h44 = 0, h45 = 0;
+  let h55 = 0;
+  for (let i = 0; i < n; i++) {
+    const s = sed[i];
+    const sb = sBol[i];
+    if (s === 0 || sb === 0) continue; // no flux: no derivative
+    const r = res[i];
+    const ie = invErr[i];
+    const dt = t[i] - t0;
+    const q = sbBol[i]; // s (1 - s) of the bolometric sigmoid
+    const w = ws2m1[i];
+    const st = sbT[i];
+    const it = invTemp[i];
+    const x = xOverT[i] * it;
+    const rho = 1 + invEm1[i]; // e^x / (e^x - 1)
+    const f = x * rho - 4;
+    const bol = amp * sb;
+    // the bolometric part: B and its derivatives in (t0, amp, rise)
+    const u = dt * invRise;
+    const bd0 = -amp * q * invRise;
+    const bd1 = sb;
+    const bd2 = bd0 * u;
+    // the temperature: T(t) and its derivatives in (t0, T, T_amplitude, t_color)
+    const v = dt * invColor;
+    const wt0 = 2 * st * invColor;
+    const wc = wt0 * v;
+    const td0 = temp0 * tAmp * wt0;
+    const td3 = 1 + tAmp * w;
+    const td4 = temp0 * w;
+    const td5 = td0 * v;
+    // the normalised blackbody S(T) and its derivatives
+    const sT = s * f * it;
+    const sTT = s * (f * f - f - x * rho * (1 - x * invEm1[i])) * it * it;
+    // residual derivatives j = -d model / dp / sigma
+    const bsT = bol * sT;
+    const j0 = -ie * (bd0 * s + bsT * td0);
+    const j1 = -ie * bd1 * s;
+    const j2 = -ie * bd2 * s;
+    const j3 = -ie * bsT * td3;
+    const j4 = -ie * bsT * td4;
+    const j5 = -ie * bsT * td5;
+    g0 += j0 * r; g1 += j1 * r; g2 += j2 * r; g3 += j3 * r; g4 += j4 * r; g5 += j5 * r;
+    // Hessian: j j' - (r / sigma) d2 model / dp dp
+    const c = -r * ie;
+    const om = 1 - 2 * sb;
+    const ir2 = invRise * invRise;
+    const b00 = amp * q * om * ir2;
+    const b01 = -q * invRise;
+    const b02 = amp * q * (om * u + 1) * ir2;
+    const b12 = b01 * u;
+    const b22 = amp * q * u * (om * u + 2) * ir2;
+    const ic2 = invColor * invColor;
+    const wt0t0 = -2 * st * w * ic2;
+    const wt0c = -2 * st * (w * v + 1) * ic2;
+    const wcc = -2 * st * v * (w * v + 2) * ic2;
+    const bsTT = bol * sTT;
+    const sd0 = sT * td0;
+    h00 += j0 * j0 + c * (b00 * s + 2 * bd0 * sd0 + bsTT * td0 * td0 + bsT * temp0 * tAmp * wt0t0);
+    h01 += j0 * j1 + c * (b01 * s + bd1 * sd0);
+    h02 += j0 * j2 + c * (b02 * s + bd2 * sd0);
+    h03 += j0 * j3 + c * (sT * bd0 * td3 + bsTT * td0 * td3 + bsT * tAmp * wt0);
+    h04 += j0 * j4 + c * (sT * bd0 * td4 + bsTT * td0 * td4 + bsT * temp0 * wt0);
+    h05 += j0 * j5 + c * (sT * bd0 * td5 + bsTT * td0 * td5 + bsT * temp0 * tAmp * wt0c);
+    h11 += j1 * j1;
+    h12 += j1 * j2 + c * b12 * s;
+    h13 += j1 * j3 + c * sT * bd1 * td3;
+    h14 += j1 * j4 + c * sT * bd1 * td4;
+    h15 += j1 * j5 + c * sT * bd1 * td5;
+    h22 += j2 * j2 + c * b22 * s;
+    h23 += j2 * j3 + c * sT * bd2 * td3;
+    h24 += j2 * j4 + c * sT * bd2 * td4;
+    h25 += j2 * j5 + c * sT * bd2 * td5;
+    h33 += j3 * j3 + c * bsTT * td3 * td3;
+    h34 += j3 * j4 + c * (bsTT * td3 * td4 + bsT * w);
+    h35 += j3 * j5 + c * (bsTT * td3 * td5 + bsT * tAmp * wc);
+    h44 += j4 * j4 + c * bsTT * td4 * td4;
+    h45 += j4 * j5 + c * (bsTT * td4 * td5 + bsT * temp0 * wc);
+    h55 += j5 * j5 + c * (bsTT * td5 * td5 + bsT * temp0 * tAmp * wcc);
+  }
+  g[0] = g0; g[1] = g1; g[2] = g2; g[3] = g3; g[4] = g4 + PRIOR_INV_VAR * tAmp; g[5] = g5;
+  h[0] = h00; h[1] = h01; h[2] = h02; h[3] = h03; h[4] = h04; h[5] = h05;
+  h[7] = h11; h[8] = h12; h[9] = h13; h[10] = h14; h[11] = h15;
+  h[14] = h22; h[15] = h23; h[16] = h24; h[17] = h25;
+  h[21] = h33; h[22] = h34; h[23] = h35;
+  h[28] = h44 + PRIOR_INV_VAR; h[29] = h45;
+  h[35] = h55;
+  for (let a = 1; a < NP; a++) for (let b = 0; b < a; b++) h[a * NP + b] = h[b * NP + a];
+}
+
+/**
+ * p = lo + (hi - lo) / (1 + e^-u): the minimiser moves u, so that every step stays inside the bounds and
+ * the barrier, 1e-4 (2 + e^u + e^-u) per parameter in u, is smooth.
+ */
+function fromLogit(ws: RainbowWorkspace, u: Float64Array, p: Float64Array): void {
+  for (let k = 0; k < NP; k++) p[k] = ws.lo[k] + (ws.hi[k] - ws.lo[k]) / (1 + Math.exp(-u[k]));
+}
+
+function toLogit(ws: RainbowWorkspace, p: Float64Array, u: Float64Array): void {
+  for (let k = 0; k < NP; k++) u[k] = Math.log((p[k] - ws.lo[k]) / (ws.hi[k] - p[k]));
+}
+
+/** Gradient and Hessian in p (chi2 / 2 + prior) to the whole cost's in u. */
+function chainToLogit(ws: RainbowWorkspace, p: Float64Array, g: Float64Array, h: Float64Array): void {
+  const d = ws.step; // dp/du (scratch)
   for (let k = 0; k < NP; k++) {
     const scale = ws.hi[k] - ws.lo[k];
-    out[k] = -out[k] + BARRIER * scale * (1 / (ws.hi[k] - q[k]) ** 2 - 1 / (q[k] - ws.lo[k]) ** 2);
+    const s = (p[k] - ws.lo[k]) / scale;
+    d[k] = scale * s * (1 - s);
   }
-  out[4] += PRIOR_INV_VAR * (q[4] - 0);
+  for (let a = 0; a < NP; a++) for (let b = 0; b < NP; b++) h[a * NP + b] *= d[a] * d[b];
+  for (let k = 0; k < NP; k++) {
+    const s = (p[k] - ws.lo[k]) / (ws.hi[k] - ws.lo[k]);
+    const eu = s / (1 - s);
+    h[k * NP + k] += g[k] * d[k] * (1 - 2 * s) + BARRIER * (eu + 1 / eu);
+    g[k] = g[k] * d[k] + BARRIER * (eu - 1 / eu);
+  }
 }
+
+/**
+ * Solves (h + lambda I) x = -g by Cholesky into x; false if that matrix is not positive definite (the
+ * exact Hessian can be indefinite away from a minimum).
+ */
+function dampedStep(h: Float64Array, g: Float64Array, lambda: number, l: Float64Array, x: Float64Array): boolean {
+  for (let i = 0; i < NP; i++) {
+    for (let j = 0; j <= i; j++) {
+      let s = h[i * NP + j];
+      if (i === j) s += lambda;
+      for (let k = 0; k < j; k++) s -= l[i * NP + k] * l[j * NP + k];
+      if (i === j) {
+        if (!(s > 0)) return false;
+        l[i * NP + i] = Math.sqrt(s);
+      } else l[i * NP + j] = s / l[j * NP + j];
+    }
+  }
+  for (let i = 0; i < NP; i++) {
+    let s = -g[i];
+    for (let k = 0; k < i; k++) s -= l[i * NP + k] * x[k];
+    x[i] = s / l[i * NP + i];
+  }
+  for (let i = NP - 1; i >= 0; i--) {
+    let s = x[i];
+    for (let k = i + 1; k < NP; k++) s -= l[k * NP + i] * x[k];
+    x[i] = s / l[i * NP + i];
+  }
+  return true;
+}
+
+/** Steps a start may take. */
+const MAX_STEPS = 500;
+
+/**
+ * A start is dropped once it is converging (positive-definite Hessian) to a minimum that cannot beat the
+ * best so far by 1e-9 relative: its cost minus this many times the decrease a full Newton step promises is
+ * still above that. 30 keeps every start whose minimum is the lowest on the reference light curves (10 does not).
+ */
+const HOPELESS = 30;
+
+/**
+ * Newton's method on the package's cost in logit coordinates, with Levenberg's damping (lambda added to
+ * the Hessian's diagonal: the logit coordinates all have unit scale), from ws.p to the minimum it leads
+ * to. Stops when a step lowers the cost by less than 1e-10 and the model promised less than 1e-9
+ * (Migrad's goal is 1e-4), or returns Infinity once it cannot beat `bestCost` (HOPELESS). Leaves the
+ * point in ws.p; `calls` counts cost evaluations.
+ */
+function minimise(ws: RainbowWorkspace, n: number, calls: { n: number }, bestCost: number): number {
+  const { p, u, g, h, trialP, trialU, chol, step, newton } = ws;
+  let cost = costAt(ws, n, p);
+  calls.n++;
+  if (!Number.isFinite(cost)) return cost;
+  derivatives(ws, n, p, g, h);
+  toLogit(ws, p, u);
+  chainToLogit(ws, p, g, h);
+  let lambda = 0.1;
+  let grow = 2;
+  for (let it = 0; it < MAX_STEPS; it++) {
+    let predicted = 0; // -(g'd + d'Hd / 2)
+    if (dampedStep(h, g, lambda, chol, step)) {
+      for (let a = 0; a < NP; a++) {
+        let hd = 0;
+        for (let b = 0; b < NP; b++) hd += h[a * NP + b] * step[b];
+        predicted -= g[a] * step[a] + 0.5 * step[a] * hd;
+      }
+    }
+    if (!(predicted > 0)) {
+      // not positive definite at this damping (the exact Hessian away from a minimum): damp more
+      lambda = Math.max(lambda, 1e-6) * grow;
+      grow *= 2;
+      continue;
+    }
+    for (let k = 0; k < NP; k++) trialU[k] = u[k] + step[k];
+    fromLogit(ws, trialU, trialP);
+    const next = costAt(ws, n, trialP);
+    calls.n++;
+    if (!(next < cost)) {
+      if (predicted < 1e-12) break;
+      lambda *= grow;
+      grow *= 2;
+      continue;
+    }
+    const gain = cost - next;
+    const rho = gain / predicted;
+    p.set(trialP);
+    u.set(trialU);
+    cost = next;
+    derivatives(ws, n, p, g, h);
+    chainToLogit(ws, p, g, h);
+    if (gain < 1e-10 && predicted < 1e-9) break;
+    if (cost >= bestCost && dampedStep(h, g, 0, chol, newton)) {
+      let edm = 0;
+      for (let k = 0; k < NP; k++) edm -= 0.5 * g[k] * newton[k];
+      if (cost - HOPELESS * edm > bestCost - 1e-9 * Math.abs(bestCost)) return Infinity;
+    }
+    if (rho > 0.75) lambda *= 0.3;
+    else if (rho < 0.25) lambda *= 2;
+    grow = 2;
+  }
+  return cost;
+}
+
+/**
+ * The starts: the package's own first, then T_amplitude, t_color as a multiple of the package's start,
+ * rise time (in standard deviations of time) and T (K) for a temperature that falls or rises, quickly or
+ * slowly, a flux that rises over the whole light curve or in a step, and a cooler or hotter source.
+ * Chosen from a grid of 135 (T_amplitude 0, +-0.4, +-0.8; t_color x0.1, 1, 10; rise 0.1, 1, 10; T 5000,
+ * 10000, 20000 K) run on the 399 reference light curves (../shared/data/rubin/reference): every minimum
+ * Fink's code reached there, and in its one-ulp reruns, is matched or beaten from one of these, from two
+ * of them for 394 light curves. The package's start alone ends above Fink's cost on 49 of the 399.
+ */
+const STARTS: ReadonlyArray<readonly [number, number, number, number]> = [
+  [0, 1, 1, 10000],
+  [0.4, 1, 10, 5000],
+  [-0.4, 1, 10, 10000],
+  [0.4, 0.1, 1, 10000],
+  [-0.4, 0.1, 1, 20000],
+  [0.4, 0.1, 10, 5000],
+  [-0.4, 0.1, 10, 5000],
+  [0, 0.1, 1, 10000],
+  [0, 10, 0.1, 10000],
+];
+
+/** Within the bounds by at least 1% of their range. */
+function inside(ws: RainbowWorkspace, k: number, v: number): number {
+  const margin = 0.01 * (ws.hi[k] - ws.lo[k]);
+  return Math.min(Math.max(v, ws.lo[k] + margin), ws.hi[k] - margin);
+}
+
+/** The lowest minimum over the starts into ws.best; its cost. */
+function minimiseFromStarts(ws: RainbowWorkspace, n: number, calls: { n: number }): number {
+  let best = Infinity;
+  for (let s = 0; s < STARTS.length; s++) {
+    ws.p.set(ws.start);
+    if (s > 0) {
+      const [tAmp, colorFactor, rise, temp] = STARTS[s];
+      ws.p[2] = inside(ws, 2, rise);
+      ws.p[3] = temp;
+      ws.p[4] = tAmp;
+      ws.p[5] = inside(ws, 5, ws.start[5] * colorFactor);
+    }
+    const cost = minimise(ws, n, calls, best);
+    if (cost < best) {
+      best = cost;
+      ws.best.set(ws.p);
+    }
+  }
+  return best;
+}
+
+const sharedWorkspace = new RainbowWorkspace();
 
 function toScaled(pr: Prepared, params: ArrayLike<number>): Float64Array {
   const q = Float64Array.from({ length: NP }, (_, k) => params[k]);
@@ -389,17 +555,37 @@ function toScaled(pr: Prepared, params: ArrayLike<number>): Float64Array {
 }
 
 /**
- * The package's cost at given parameters (in the units rainbowFit returns) and the reduced chi2 it would
- * report there: what tells a better minimum from a worse one when two fits disagree.
+ * The package's cost at given parameters (in the units rainbowFit returns), the reduced chi2 it would
+ * report there, and Hesse's errors there (errordef 0.5: the square roots of the diagonal of the inverse
+ * Hessian of the cost, in the same units; NaN where the Hessian is not positive definite): what tells a
+ * better minimum from a worse one, and a sharp minimum from a flat one, when two fits disagree.
  */
 export function rainbowObjective(
   mjd: ArrayLike<number>, flux: ArrayLike<number>, fluxErr: ArrayLike<number>, waveAngstrom: ArrayLike<number>, n: number,
   bandWavelengthsAngstrom: readonly number[], params: ArrayLike<number>, ws: RainbowWorkspace = new RainbowWorkspace(),
-): { cost: number; reducedChi2: number } {
+): { cost: number; reducedChi2: number; errors: Float64Array } {
   const pr = prepare(mjd, flux, fluxErr, waveAngstrom, n, bandWavelengthsAngstrom, ws);
   if (typeof pr === 'string') throw new Error(`rainbow: ${pr}`);
-  const c = costAt(ws, pr, toScaled(pr, params));
-  return { cost: c.total, reducedChi2: c.withoutPrior / (n - NP) };
+  const q = toScaled(pr, params);
+  const cost = costAt(ws, n, q);
+  const errors = new Float64Array(NP).fill(NaN);
+  if (Number.isFinite(cost)) {
+    const { g, h, chol, step } = ws;
+    derivatives(ws, n, q, g, h);
+    for (let k = 0; k < NP; k++) {
+      const scale = ws.hi[k] - ws.lo[k];
+      h[k * NP + k] += 2 * BARRIER * scale * ((q[k] - ws.lo[k]) ** -3 + (ws.hi[k] - q[k]) ** -3);
+    }
+    const unscale = [pr.tScale, pr.fScale, pr.tScale, 1, 1, pr.tScale];
+    for (let k = 0; k < NP; k++) {
+      // column k of the inverse: solve h x = e_k (dampedStep solves h x = -g)
+      g.fill(0);
+      g[k] = -1;
+      if (!dampedStep(h, g, 0, chol, step)) break;
+      errors[k] = Math.sqrt(step[k]) * unscale[k];
+    }
+  }
+  return { cost, reducedChi2: (cost - 0.5 * PRIOR_INV_VAR * q[4] * q[4]) / (n - NP), errors };
 }
 
 /**
@@ -413,24 +599,18 @@ export function rainbowFit(
 ): RainbowFitResult {
   const params = new Float64Array(NP).fill(NaN);
   const pr = prepare(mjd, flux, fluxErr, waveAngstrom, n, bandWavelengthsAngstrom, ws);
-  if (typeof pr === 'string') return { params, reducedChi2: NaN, failure: pr, iterations: 0 };
-  const start = Float64Array.from(ws.p);
-  // iminuit's default step sizes: 1% of the value, 0.1 for a zero
-  const errors = Array.from(start, (v) => (v !== 0 ? 0.01 * Math.abs(v) : 0.1));
-  const result = iminuitFit(
-    { n: NP, value: (q) => costAt(ws, pr, q).total, gradient: (q, out) => gradientAt(ws, pr, q, out) },
-    start, { errors, errordef: 0.5, tolerance: 0.1 },
-  );
-  if (!result.valid) return { params, reducedChi2: NaN, failure: `Minuit: ${result.reason}`, iterations: result.calls };
-  const q = result.x;
-  const withoutPrior = result.fval - prior(q);
+  if (typeof pr === 'string') return { params, reducedChi2: NaN, failure: pr, evaluations: 0 };
+  const calls = { n: 0 };
+  const cost = minimiseFromStarts(ws, n, calls);
+  if (!Number.isFinite(cost)) return { params, reducedChi2: NaN, failure: 'no finite cost', evaluations: calls.n };
+  const q = ws.best;
   params.set(q);
   params[0] = q[0] * pr.tScale + pr.tMean;
   params[1] = q[1] * pr.fScale;
   params[2] = q[2] * pr.tScale;
   params[5] = q[5] * pr.tScale;
-  for (let k = 0; k < NP; k++) if (!Number.isFinite(params[k])) return { params, reducedChi2: NaN, failure: 'non-finite parameters', iterations: result.calls };
-  return { params, reducedChi2: withoutPrior / (n - NP), failure: null, iterations: result.calls };
+  const withoutPrior = cost - 0.5 * PRIOR_INV_VAR * q[4] * q[4];
+  return { params, reducedChi2: withoutPrior / (n - NP), failure: null, evaluations: calls.n };
 }
 
 /**
@@ -439,12 +619,18 @@ export function rainbowFit(
  */
 export function rainbowModel(params: ArrayLike<number>, mjd: number, waveAngstrom: number, bandWavelengthsAngstrom: readonly number[]): number {
   const ws = new RainbowWorkspace();
-  ws.t[0] = mjd;
-  ws.nu[0] = LIGHT / (1e-8 * waveAngstrom);
-  ws.hnu[0] = PLANCK * ws.nu[0];
-  ws.nu3[0] = PLANCK_PREFACTOR * ws.nu[0] ** 3;
+  const q = Float64Array.from({ length: NP }, (_, k) => params[k]);
+  // bounds around q, so that the barrier lets the evaluation through
+  for (let k = 0; k < NP; k++) {
+    ws.lo[k] = q[k] - 1;
+    ws.hi[k] = q[k] + 1;
+  }
   let meanWave = 0;
   for (const aa of bandWavelengthsAngstrom) meanWave += 1e-8 * aa;
-  model(ws, 1, params, LIGHT / (meanWave / bandWavelengthsAngstrom.length), false);
-  return ws.r[0];
+  setBand(ws, 0, waveAngstrom, LIGHT / (meanWave / bandWavelengthsAngstrom.length));
+  ws.t[0] = mjd;
+  ws.y[0] = 0;
+  ws.invErr[0] = 1;
+  costAt(ws, 1, q);
+  return params[1] * ws.sBol[0] * ws.sed[0];
 }

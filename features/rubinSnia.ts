@@ -98,7 +98,7 @@ export function fitRubinPoints(p: RubinPoints, params: RubinSniaParams = DEFAULT
     wave[i] = params.wavelengthsAngstrom[p.band[i]] ?? NaN;
   }
   const fit = wave.some(Number.isNaN)
-    ? { params: new Float64Array(6).fill(NaN), reducedChi2: NaN, failure: 'a band without a wavelength', iterations: 0 }
+    ? { params: new Float64Array(6).fill(NaN), reducedChi2: NaN, failure: 'a band without a wavelength', evaluations: 0 }
     : rainbowFit(p.mjd, flux, err, wave, p.n, Object.values(params.wavelengthsAngstrom), ws);
   return { fit, lcMax };
 }

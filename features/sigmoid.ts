@@ -1,7 +1,7 @@
 import { fluxcalErrFromMag, fluxcalFromMag, FLUXCAL_PER_NANOJY } from '../datasets/index.ts';
 import type { Alert, LightCurve } from '../datasets/index.ts';
 import { rintHalfEven, roundDecimals } from './numeric.ts';
-import { trfLeastSquares } from './trf.ts';
+import { trfLeastSquares, type TrfResult } from './trf.ts';
 
 /**
  * Fink's early SN Ia features (actsnfink get_sigmoid_features_dev, as called by Fink's
@@ -130,10 +130,13 @@ export function sigmoidInitialGuess(t: Float64Array, flux: Float64Array, n: numb
   return [a, b, c];
 }
 
-/** Least-squares sigmoid fit exactly as actsnfink (residual |f - model|, scipy TRF defaults). */
-export function fitSigmoid(t: Float64Array, flux: Float64Array, n: number): [number, number, number] {
+/**
+ * Least-squares sigmoid fit exactly as actsnfink (residual |f - model|, scipy TRF defaults): a, b, c in x,
+ * and scipy's status (0: stopped by its 300-evaluation limit, not at a minimum).
+ */
+export function fitSigmoid(t: Float64Array, flux: Float64Array, n: number): TrfResult {
   const guess = sigmoidInitialGuess(t, flux, n);
-  const res = trfLeastSquares(
+  return trfLeastSquares(
     (x, out) => {
       const a = x[0];
       const b = x[1];
@@ -143,7 +146,6 @@ export function fitSigmoid(t: Float64Array, flux: Float64Array, n: number): [num
     guess,
     n,
   );
-  return [res.x[0], res.x[1], res.x[2]];
 }
 
 /** The nightly-averaged points a band's sigmoid is fitted to, time in days since the first night. */
@@ -245,7 +247,7 @@ export function bandSigmoidFeatures(points: BandFlux, params: SigmoidParams, out
     out.set(PLACEHOLDER, offset);
     return;
   }
-  const [a, b, c] = fitSigmoid(t, f, m);
+  const [a, b, c] = fitSigmoid(t, f, m).x;
   // actsnfink rounds the prediction to 4 decimals and replaces exact zeros by 1e-5 before normalising.
   let sumF = 0;
   let sumP = 0;

@@ -10,11 +10,12 @@ DIR/features.csv (SNID then the 12 features) and prints {"seconds": median CPU-s
 """
 import json
 import sys
-import time
 
 import numpy as np
 import pandas as pd
 from scipy.optimize import least_squares
+
+from cpu_time import median_cpu_seconds
 
 PLACEHOLDER = [0.0, 0.0, 0.0, 0.1, 1e8, 0.0]
 
@@ -75,16 +76,11 @@ def all_features(points):
 def main():
     folder = sys.argv[1]
     points = pd.read_csv(f"{folder}/points.csv")
-    times = []
-    rows = None
-    for _ in range(3):
-        t0 = time.process_time()
-        rows = all_features(points)
-        times.append(time.process_time() - t0)
+    rows, seconds = median_cpu_seconds(lambda: all_features(points))
     with open(f"{folder}/features.csv", "w") as f:
         for r in rows:
             f.write(",".join(repr(float(x)) if i else str(x) for i, x in enumerate(r)) + "\n")
-    print(json.dumps({"seconds": float(np.median(times)), "objects": len(rows)}))
+    print(json.dumps({"seconds": seconds, "objects": len(rows)}))
 
 
 if __name__ == "__main__":

@@ -6,20 +6,11 @@ Run with Debian's python3 (python3-sklearn); n_jobs=1 so the figures are per cor
 """
 import json
 import sys
-import time
 
 import numpy as np
 from sklearn.ensemble import IsolationForest, RandomForestClassifier
 
-
-def cpu(f, repeat=3):
-    times = []
-    result = None
-    for _ in range(repeat):
-        t0 = time.process_time()
-        result = f()
-        times.append(time.process_time() - t0)
-    return result, float(np.median(times))
+from cpu_time import median_cpu_seconds as cpu
 
 
 def main():
@@ -30,7 +21,7 @@ def main():
         rows, cols = int(rows), int(cols)
         X = np.fromfile(f"{folder}/{name}.f32", dtype=np.float32).reshape(rows, cols)
         y = np.fromfile(f"{folder}/{name}.i32", dtype=np.int32)
-        rf, fit_s = cpu(lambda: RandomForestClassifier(n_estimators=100, max_features="sqrt", n_jobs=1, random_state=1).fit(X, y), repeat=1)
+        rf, fit_s = cpu(lambda: RandomForestClassifier(n_estimators=100, max_features="sqrt", n_jobs=1, random_state=1).fit(X, y), runs=1)
         _, predict_s = cpu(lambda: rf.predict_proba(X))
         iso, if_fit_s = cpu(lambda: IsolationForest(n_estimators=100, n_jobs=1, random_state=1).fit(X))
         _, if_score_s = cpu(lambda: iso.score_samples(X))

@@ -200,15 +200,16 @@ describe("Rubin: Fink's Rainbow early SN Ia processor (fink/rubin/fink_processor
       const got = byCandid.get(r.candid)!.shift()!.earlySNIa_score as number;
       const ref = Number(r.earlySNIa_score);
       const where = `${r.source} row ${r.row}`;
-      // the same features (zeros where unfitted) must give the same score; other features only where the fit differs
-      const fitAgrees = FEATURES.every((f, k) => Math.abs(sieveFeatures[i][k] - Number(r[f])) <= 1e-6 * Math.abs(Number(r[f])));
+      // the same features (zeros where unfitted; a fit within the 1e-3 of a sharp optimum) must give the same
+      // score; other features only where the fit lands elsewhere in a flat valley at no higher cost — which
+      // test/features/rainbow.reference.test.ts checks on these 42 fits (rules 1-3 of issue 24)
+      const fitAgrees = FEATURES.every((f, k) => Math.abs(sieveFeatures[i][k] - Number(r[f])) <= 1e-3 * Math.abs(Number(r[f])));
       if (fitAgrees && ref !== -1) fittedAlike++;
       if ((ref === -1 && got === -1) || (ref !== -1 && got !== -1 && Math.abs(got - ref) <= PROB)) return;
       expect(fitAgrees, `${where}: ${got} vs ${ref} with the same features`).toBe(false);
       dependOnFit.push(`${where} (${ref} vs ${got})`);
     });
-    // at the time of writing: elasticc_earlysnia rows 130 and 132, whose Rainbow features differ from Fink's
-    // (features/rainbow.ts is being reworked)
+    // at the time of writing 21 fitted rows land at another point of a flat valley (lower or equal cost)
     console.log(`Rubin end to end: ${rows.length - dependOnFit.length} of ${rows.length} rows identical (${fittedAlike} fitted alike); depend on the fit: ${dependOnFit.join(', ') || 'none'}`);
     expect(fittedAlike).toBeGreaterThan(0);
   }, 300_000);
