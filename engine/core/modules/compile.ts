@@ -136,7 +136,11 @@ export function compileModule(d: ModuleDeclaration): ModuleDefinition {
   // two classes: negative first, positive second, as Fink's binary classifiers (and FoM) have them
   if (classes.length === 2) classes = [classes.find((c) => c !== positive)!, positive];
   const labelClass = new Map(d.labels.map((l) => [l.label, l.class === null ? null : classes.indexOf(l.class)]));
-  const catalog = Object.entries(d.catalog ?? {}).map(([p, label]) => ({ re: globToRegExp(p), label }));
+  // the most specific pattern wins (no wildcard first, then the most literal characters): a stored declaration's
+  // keys are sorted (its canonical form), so the order they were written in cannot decide
+  const literal = (p: string) => p.replace(/\*/g, '').length;
+  const catalog = Object.entries(d.catalog ?? {}).sort(([a], [b]) => Number(a.includes('*')) - Number(b.includes('*')) || literal(b) - literal(a) || a.localeCompare(b))
+    .map(([p, label]) => ({ re: globToRegExp(p), label }));
   const fields = new Set<string>();
   for (const f of d.features) if (typeof f !== 'string') f.alert.forEach((x) => fields.add(x));
   let ex: FeatureExtractor | null = null;
