@@ -253,7 +253,7 @@ export class Workbench {
       (r) => {
         this.retrains.delete(name);
         this.events.publish('retrain-finished', name, { ...r });
-        if (r.promoted) this.events.publish('deployed', name, { version: r.version, actor, reason: r.reason });
+        if (r.promoted) this.events.publish('deployed', name, { version: r.version, actor, reason: r.summary ?? r.reason, automatic: true });
         return r;
       },
       (e: Error) => {
