@@ -31,7 +31,7 @@ describe('a Rubin alert in the workbench', () => {
     const page = await signedIn();
     await page.goto(`${env.demo.url}/#/queue/anomaly-rubin`);
     await page.waitForSelector('[data-testid=alert-view]');
-    await page.goto(`${env.demo.url}/#/alert/${hit.id}`);
+    await page.goto(`${env.demo.url}/#/alert/${hit.id}?module=anomaly-rubin`);
     await page.waitForSelector('[data-testid=context-reliability]');
     expect(await page.textContent('[data-testid=object-id]')).toBe(RUBIN_OBJECT);
     expect(await page.textContent('[data-testid=context-psfFlux]')).toMatch(/nJy$/);
@@ -39,12 +39,12 @@ describe('a Rubin alert in the workbench', () => {
       await expect.poll(() => page.$eval(`[data-testid=cutout-${kind}]`, (img) => (img as unknown as { naturalWidth: number }).naturalWidth)).toBeGreaterThan(0);
     }
     // the legend: detections and forced photometry per band, in Rubin's colours
-    await page.waitForSelector('[data-testid=lightcurve] .u-legend');
-    const legend = await page.$$eval('[data-testid=lightcurve] .u-legend .u-series', (rows) => rows.map((r) => r.textContent?.trim() ?? ''));
+    await page.waitForSelector('[data-testid=lc-legend] .legend-item');
+    const legend = await page.$$eval('[data-testid=lc-legend] .legend-item', (rows) => rows.map((r) => r.textContent?.trim() ?? ''));
     expect(legend).toEqual(expect.arrayContaining(['g', 'g forced', 'r', 'r forced', 'i', 'i forced']));
     expect(await page.textContent('.plot-head small')).toMatch(/forced photometry/);
     // the per-band features carry flux units; the AAD score lists each band's forest
-    expect(await page.textContent('[data-testid=feature-mean_g]')).toMatch(/nJy$/);
+    expect(await page.textContent('[data-testid=feature-unit-mean]')).toBe('nJy');
     expect(await page.textContent('[data-testid=anomaly-score]')).toMatch(/g forest/);
     expect(await page.$$eval('[data-testid=links] a', (a) => a.map((x) => x.textContent))).toContain('Fink (Rubin)');
     await page.screenshot({ path: path.join(ARTIFACTS, 'rubin-alert.png'), fullPage: true });

@@ -23,7 +23,11 @@ describe('numbers shown as what they are (issue 22, point 3)', () => {
     expect(significant(12.34567)).toBe('12.35');
     expect(significant(0.000123456)).toBe('1.235e-4');
     expect(significant(172345.6)).toBe('172346');
-    expect(significant(0.5)).toBe('0.5');
+    expect(significant(0.5)).toBe('0.5000');
+    // Rubin's reliability 0.99999988 is 1.000 to four digits, not the exact 1 an integer would be
+    expect(formatValue(0.9999998807907104)).toBe('1.000');
+    expect(significant(99.996)).toBe('100.0');
+    expect(significant(9999.6)).toBe('10000');
     expect(withUnit(12.34567, 'nJy')).toBe('12.35 nJy');
     expect(withUnit(-999, 'mag')).toBe('—');
     expect(withUnit(null, 'nJy')).toBe('—');

@@ -14,13 +14,14 @@ const TIME_UNITS = new Set(['MJD', 'JD']);
 /** Angles on the sky to 1e-6 degree (4 milliarcseconds). */
 const ANGLE_UNITS = new Set(['deg']);
 
-/** Four significant digits; fixed notation from 1e-3 to 1e9 (all the integer digits of a large value are kept), exponent outside. */
+/** Four significant digits (trailing zeros kept); fixed notation from 1e-3 to 1e9 (all the integer digits of a large value are kept), exponent outside. */
 export function significant(v: number, digits = 4): string {
   if (v === 0) return '0';
   const a = Math.abs(v);
   if (a < 1e-3 || a >= 1e9) return v.toExponential(digits - 1);
-  const decimals = Math.max(0, digits - 1 - Math.floor(Math.log10(a)));
-  return Number(v.toFixed(decimals)).toFixed(decimals).replace(/(\.\d*?)0+$/, '$1').replace(/\.$/, '');
+  // trailing zeros are significant (0.99999988 is 1.000, not an exact 1); a large value keeps all its integer digits
+  const p = v.toPrecision(digits);
+  return a >= 10 ** digits || p.includes('e') ? v.toFixed(0) : p;
 }
 
 /**
