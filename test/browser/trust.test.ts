@@ -53,7 +53,8 @@ describe('the workbench a scientist trusts (issue 22)', () => {
     expect(page.url()).toMatch(/#\/alert\/\d+\?module=anomaly-rubin$/);
     await page.waitForSelector('[data-testid=anomaly-score]');
     await page.keyboard.press('2');
-    await expect.poll(() => page.textContent('[data-testid=status]')).toContain(`${RUBIN_OBJECT}: nominal (anomaly-rubin)`);
+    // (the first anomaly label opens the module's live AAD session: seconds)
+    await expect.poll(() => page.textContent('[data-testid=status]'), { timeout: 60_000 }).toContain(`${RUBIN_OBJECT}: nominal (anomaly-rubin)`);
     const inRubin = await api<Array<{ objectId: string; label: string }>>('/api/labels?module=anomaly-rubin');
     expect(inRubin.map((l) => [l.objectId, l.label])).toContainEqual([RUBIN_OBJECT, 'nominal']);
     const inEarly = await api<Array<{ objectId: string }>>('/api/labels?module=early-snia-rubin');
@@ -121,7 +122,8 @@ describe('the workbench a scientist trusts (issue 22)', () => {
         },
       },
     });
-    await page.goto(`${env.demo.url}/#/alert/${rubin.id}?module=my-rainbow`);
+    const [elasticc] = (await api<{ hits: Array<{ id: number }> }>(`/api/search?q=${ELASTICC_SNID}`)).hits;
+    await page.goto(`${env.demo.url}/#/alert/${elasticc.id}?module=my-rainbow`);
     await page.waitForSelector('[data-testid=feature-Tmin]');
     const text = async (f: string) => (await page.textContent(`[data-testid=feature-${f}]`))!.replace(/\s+/g, ' ');
     expect(await text('Tmin')).toMatch(/ K$/);
