@@ -64,7 +64,7 @@ describe('the workbench a scientist trusts (issue 22)', () => {
     const id = Number(/#\/alert\/(\d+)/.exec(page.url())![1]);
     const res = await fetch(`${env.demo.url}/api/labels`, { method: 'POST', headers: auth(), body: JSON.stringify({ module: 'early-snia', alertId: id, label: 'SN Ia' }) });
     expect(res.status).toBe(409);
-    expect((await res.json()).message).toMatch(/is a Rubin\/LSST alert and module early-snia reads ZTF alerts only/);
+    expect(((await res.json()) as { message: string }).message).toMatch(/is a Rubin\/LSST alert and module early-snia reads ZTF alerts only/);
   }, 120_000);
 
   it('point 2: finds a 64-bit id by its exact digits, an ELAsTiCC SNID, and Sieve\'s own alert ids only with #', async () => {

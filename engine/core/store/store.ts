@@ -117,7 +117,8 @@ function searchableIds(a: Alert): Array<[kind: string, value: string]> {
   return out;
 }
 
-function alertKey(a: Alert): string {
+/** The key an alert is stored under (unique in the store): survey and alert id, else object and time. */
+export function alertKey(a: Alert): string {
   return a.candid !== null ? `${a.survey}:${a.candid}` : `${a.survey}:${a.objectId}@${a.candidate.jd}`;
 }
 
