@@ -1,3 +1,4 @@
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
@@ -200,4 +201,63 @@ describe('the workbench a scientist trusts (issue 22)', () => {
     expect(toast.length).toBeLessThan(120);
     await page.screenshot({ path: path.join(ARTIFACTS, 'trust-degenerate.png'), fullPage: true });
   }, 150_000);
+
+  // after the tests above (it shows the modules they added): the screenshots of docs/figures/walkthrough/
+  it('walks through every view for docs/figures (test/artifacts/walkthrough/)', async () => {
+    const dir = path.join(ARTIFACTS, 'walkthrough');
+    mkdirSync(dir, { recursive: true });
+    // tall enough that an alert page fits, with its label bar at the bottom where an expert sees it
+    const page = await env.browser.newPage({ viewport: { width: 1500, height: 1500 } });
+    await page.goto(`${env.demo.url}/#token=${env.demo.adminToken}`);
+    await expect.poll(() => page.textContent('[data-testid=whoami]')).toContain('demo-admin');
+    const shot = async (name: string, full = false) => {
+      await page.waitForTimeout(400);
+      await page.screenshot({ path: path.join(dir, `${name}.png`), fullPage: full });
+    };
+    const hit = async (q: string) => (await api<{ hits: Array<{ id: number }> }>(`/api/search?q=${q}`)).hits[0].id;
+    // the queue of a ZTF module on a simulated night
+    await page.goto(`${env.demo.url}/#/queue/early-snia`);
+    await page.waitForSelector('[data-testid=lightcurve] canvas');
+    await shot('queue-simulated-ztf');
+    // a real ZTF alert with its stamps, in the anomaly module (Fink's forest wiring explained)
+    const [real] = await api<Array<{ id: number; objectId: string }>>('/api/alerts?objectId=ZTF18aaqfhlj&withCutouts=true');
+    await page.goto(`${env.demo.url}/#/alert/${real.id}?module=anomaly`);
+    await page.waitForSelector('[data-testid=anomaly-wiring]');
+    await page.waitForSelector('[data-testid=lightcurve] canvas');
+    await shot('alert-ztf-real');
+    // a real Rubin alert: flux in nJy, forced photometry, 26 x 6 features
+    await page.goto(`${env.demo.url}/#/alert/${await hit(RUBIN_OBJECT)}?module=anomaly-rubin`);
+    await page.waitForSelector('[data-testid=features] thead');
+    await shot('alert-rubin-real');
+    await (await page.$('.features-pane'))!.screenshot({ path: path.join(dir, 'alert-rubin-real-features.png') });
+    // an ELAsTiCC alert: its simulation truth hidden until the label, then shown beside it
+    await page.goto(`${env.demo.url}/#/alert/${await hit('100448794')}?module=early-snia-rubin`);
+    await page.waitForSelector('[data-testid=truth-hidden]');
+    await page.waitForSelector('[data-testid=lightcurve] canvas');
+    await shot('alert-elasticc-truth-hidden');
+    await page.keyboard.press('2');
+    await page.waitForSelector('[data-testid=truth]');
+    await shot('alert-elasticc-truth-shown');
+    // a search that asks which module of the alert's survey
+    await page.goto(`${env.demo.url}/#/queue/early-snia`);
+    await page.waitForSelector('[data-testid=alert-view]');
+    await searchFor(page, RUBIN_OBJECT);
+    await page.waitForSelector('[data-testid=choose-module]');
+    await shot('search-asks-module');
+    // a user-declared module (my-rainbow, added above): an alert in it, and its models view
+    await page.goto(`${env.demo.url}/#/alert/${await hit(ELASTICC_SNID)}?module=my-rainbow`);
+    await page.waitForSelector('[data-testid=feature-Tmin]');
+    await shot('alert-user-module');
+    // models and module page of a shipped module, and of the degenerate user module
+    await page.goto(`${env.demo.url}/#/models/early-snia`);
+    await page.waitForSelector('[data-testid=module-page]');
+    await shot('models-early-snia', true);
+    await page.goto(`${env.demo.url}/#/models/constant`);
+    await page.waitForSelector('[data-testid=gate-summary-1]');
+    await shot('models-user-module-degenerate', true);
+    // the report opens in the browser
+    await page.goto(`${env.demo.url}/api/models/early-snia/report.html`);
+    await page.waitForSelector('svg');
+    await shot('report-early-snia', true);
+  }, 180_000);
 });
