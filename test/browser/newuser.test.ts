@@ -49,7 +49,9 @@ describe('the workbench for a new user', () => {
     const page = await signedIn({ width: 1400, height: 900 });
     await page.goto(`${env.demo.url}/#/queue/anomaly`);
     await page.waitForSelector('[data-testid=features] tr');
-    expect(await page.$$eval('[data-testid=features] tr', (r) => r.length)).toBe(50);
+    // 50 features: 25 rows of g and r (and the header)
+    expect(await page.$$eval('[data-testid=features] tbody tr', (r) => r.length)).toBe(25);
+    expect(await page.$$eval('[data-testid=features] tbody td[data-testid^=feature-]:not([data-testid^=feature-unit-])', (c) => c.length)).toBe(50);
     const bar = (await page.$('[data-testid=label-bar]'))!;
     const box = (await bar.boundingBox())!;
     expect(box.y + box.height).toBeLessThanOrEqual(900);
