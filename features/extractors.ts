@@ -26,8 +26,56 @@ export interface FeatureExtractor {
   fitCurves?(alert: Alert, values: ArrayLike<number>): FitCurve[];
 }
 
+/*
+ * Units of each extractor's columns (FeatureSpec.units), as the code they reproduce computes them; '' is a
+ * dimensionless value or a count. Per-band columns (`<feature>_<band>`) take their feature's unit.
+ */
+
+/**
+ * actsnfink's sigmoid c / (1 + exp(-a (t - b))) on FLUXCAL (10^(11 - 0.4 mag)) against days since the band's
+ * first rising point; snratio is a signal-to-noise ratio, mse is computed on fluxes normalised by their sum,
+ * nrise counts points.
+ */
+export const SIGMOID_UNITS: Readonly<Record<string, string>> = { a: '1/day', b: 'day', c: 'FLUXCAL', snratio: '', mse: '', nrise: '' };
+
+/** light-curve's statistics on magnitudes against days (Fink's ZTF anomaly features, magpsf and jd). */
+export const ANOMALY_MAG_UNITS: Readonly<Record<string, string>> = {
+  amplitude: 'mag', anderson_darling_normal: '', beyond_1_std: '', chi2: '', cusum: '', kurtosis: '', linear_fit_slope: 'mag/day',
+  linear_fit_slope_sigma: 'mag/day', linear_trend_noise: 'mag', linear_trend_sigma: 'mag/day', magnitude_percentage_ratio_20_10: '',
+  magnitude_percentage_ratio_40_5: '', maximum_slope: 'mag/day', median: 'mag', median_absolute_deviation: 'mag',
+  median_buffer_range_percentage_10: '', skew: '', stetson_K: '', percent_amplitude: 'mag', linear_fit_reduced_chi2: '',
+  inter_percentile_range_10: 'mag', linear_trend: 'mag/day', standard_deviation: 'mag', weighted_mean: 'mag', mean: 'mag',
+};
+
+/** The same statistics on Rubin's psfFlux in nJy against MJD (Fink's Rubin anomaly features: "applied on Flux (nJy)"). */
+export const ANOMALY_FLUX_UNITS: Readonly<Record<string, string>> = {
+  ...Object.fromEntries(Object.entries(ANOMALY_MAG_UNITS).map(([k, u]) => [k, u.replace('mag', 'nJy')])),
+  mean_variance: '',
+};
+
+/** kndetect: PCA coefficients and residual of the flux normalised by its maximum; that maximum in FLUXCAL. */
+export const KILONOVA_UNITS: Readonly<Record<string, string>> = { coeff1: '', coeff2: '', coeff3: '', residuo: '', maxflux: 'FLUXCAL' };
+
+/**
+ * Rainbow as actsnfink's fit_rainbow calls it: flux divided by its maximum lc_max (nJy) before the fit, so the
+ * amplitude is in units of lc_max; reference_time is an MJD, rise_time and k_sig (the package's t_color) days,
+ * Tmin (the package's T) kelvin, delta_T (T_amplitude) a ratio, npoints a count.
+ */
+export const RAINBOW_UNITS: Readonly<Record<string, string>> = {
+  reference_time: 'MJD', amplitude: 'lc_max', rise_time: 'day', Tmin: 'K', delta_T: '', k_sig: 'day', reduced_chi2: '', lc_max: 'nJy', npoints: '',
+};
+
+/** Each column's unit from a feature -> unit table (per-band columns by their feature name). */
+function unitsOf(columns: readonly string[], table: Readonly<Record<string, string>>): string[] {
+  return columns.map((c) => {
+    const u = table[c] ?? table[c.replace(/_[a-zA-Z]$/, '')];
+    if (u === undefined) throw new Error(`no unit declared for feature column '${c}'`);
+    return u;
+  });
+}
+
 export function earlySnIaExtractor(params: SigmoidParams = DEFAULT_SIGMOID_PARAMS): FeatureExtractor {
-  const spec: FeatureSpec = { name: 'early-snia-sigmoid', version: '1', parameters: { ...params }, columns: [...SIGMOID_FEATURE_NAMES] };
+  const spec: FeatureSpec = { name: 'early-snia-sigmoid', version: '1', parameters: { ...params }, columns: [...SIGMOID_FEATURE_NAMES], units: unitsOf(SIGMOID_FEATURE_NAMES, SIGMOID_UNITS) };
   return {
     spec,
     passesCuts: (a) => passesEarlySnIaCuts(a, params),
@@ -43,6 +91,7 @@ export function anomalyExtractor(params: AnomalyFeatureParams = DEFAULT_ANOMALY_
     version: '2',
     parameters: { ...params, features: [...ANOMALY_FEATURE_NAMES], lightCurve: 'fink-ad-features', definitions: 'light-curve-feature' },
     columns: anomalyColumnNames(params),
+    units: unitsOf(anomalyColumnNames(params), ANOMALY_MAG_UNITS),
   };
   return {
     spec,
@@ -62,6 +111,7 @@ export function rubinAnomalyExtractor(params: RubinAnomalyParams = DEFAULT_RUBIN
     version: '1',
     parameters: { ...params, features: [...RUBIN_ANOMALY_FEATURE_NAMES], definitions: 'light_curve_py' },
     columns: rubinAnomalyColumnNames(params),
+    units: unitsOf(rubinAnomalyColumnNames(params), ANOMALY_FLUX_UNITS),
   };
   return {
     spec,
@@ -83,6 +133,7 @@ export function earlySnIaRubinExtractor(params: RubinSniaParams = DEFAULT_RUBIN_
     version: '2',
     parameters: { ...params, fit: RAINBOW_FIT },
     columns: [...EARLY_SNIA_RUBIN_FEATURE_NAMES],
+    units: unitsOf(EARLY_SNIA_RUBIN_FEATURE_NAMES, RAINBOW_UNITS),
   };
   return {
     spec,
@@ -100,6 +151,7 @@ export function rainbowExtractor(params: RubinSniaParams = DEFAULT_RUBIN_SNIA_PA
     version: '2',
     parameters: { ...params, fit: RAINBOW_FIT },
     columns: [...RAINBOW_FEATURE_NAMES],
+    units: unitsOf(RAINBOW_FEATURE_NAMES, RAINBOW_UNITS),
   };
   return {
     spec,
@@ -125,6 +177,7 @@ export function kilonovaExtractor(basis: PcaBasis = loadDefaultPcaBasis(), param
     version: '2',
     parameters: { ...params, fit: 'kndetect-loss', basisVersion: basis.version, basisSha256: basis.sha256 },
     columns: [...KILONOVA_FEATURE_NAMES],
+    units: unitsOf(KILONOVA_FEATURE_NAMES, KILONOVA_UNITS),
   };
   const components: ComponentBasis = { timeBinDays: basis.timeBinDays, components: basis.components, id: `sieve:${basis.sha256}` };
   const kp: KndetectParams = { fluxLim: params.minMaxFlux, bands: params.bands };
@@ -142,7 +195,10 @@ export function kilonovaExtractor(basis: PcaBasis = loadDefaultPcaBasis(), param
  */
 export function kndetectExtractor(params: KndetectParams = DEFAULT_KNDETECT_PARAMS): FeatureExtractor {
   const pcs = loadKndetectPcs();
-  const spec: FeatureSpec = { name: 'kilonova-kndetect', version: '1', parameters: { ...params, basis: pcs.id, timeBinDays: pcs.timeBinDays }, columns: [...KNDETECT_FEATURE_NAMES] };
+  const spec: FeatureSpec = {
+    name: 'kilonova-kndetect', version: '1', parameters: { ...params, basis: pcs.id, timeBinDays: pcs.timeBinDays }, columns: [...KNDETECT_FEATURE_NAMES],
+    units: unitsOf(KNDETECT_FEATURE_NAMES, KILONOVA_UNITS),
+  };
   const asBasis = { timeBinDays: pcs.timeBinDays, components: pcs.components } as unknown as PcaBasis;
   return {
     spec,

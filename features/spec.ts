@@ -9,6 +9,12 @@ export interface FeatureSpec {
   readonly version: string;
   readonly parameters: Readonly<Record<string, unknown>>;
   readonly columns: readonly string[];
+  /**
+   * The unit of each column, in column order, as the extractor computes it ('' for a dimensionless value or
+   * a count). Descriptive only: not part of the spec's identity (featureSpecHash leaves it out), so that
+   * stored features and trained models keep their spec when a unit is documented.
+   */
+  readonly units?: readonly string[];
 }
 
 function canonical(value: unknown): unknown {
@@ -21,7 +27,14 @@ function canonical(value: unknown): unknown {
 
 /** sha256 of the spec's canonical JSON (keys sorted), stable across runs and machines. */
 export function featureSpecHash(spec: FeatureSpec): string {
-  return createHash('sha256').update(JSON.stringify(canonical(spec))).digest('hex');
+  const { units: _units, ...identity } = spec;
+  return createHash('sha256').update(JSON.stringify(canonical(identity))).digest('hex');
+}
+
+/** A column's unit as its extractor declares it: null for a dimensionless value, a count, or an undeclared unit. */
+export function columnUnit(spec: FeatureSpec, column: number): string | null {
+  const u = spec.units?.[column];
+  return u ? u : null;
 }
 
 export class FeatureSpecMismatchError extends Error {

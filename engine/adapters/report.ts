@@ -59,7 +59,8 @@ export async function moduleReportHtml(store: Store, module: string): Promise<st
     const diff = g?.difference ? `${fmt(g.difference.value)} [${fmt(g.difference.low)}, ${fmt(g.difference.high)}] vs v${g.champion?.version}` : '—';
     const current = s.versions.find((v) => v.version === m.version)?.currentRevision ?? true;
     return `<tr><td>v${m.version}</td><td>${esc(m.status)}${m.provisional ? ' <b>(provisional)</b>' : ''}${current ? '' : ' (other revision)'}</td><td>${m.nLabels}</td>`
-      + `<td>${fmt(m.metrics.fom)}</td><td>${fmt(m.metrics.accuracy)}</td><td>${fmt(m.metrics.auc)}</td><td>${esc(interval)}</td><td>${esc(diff)}</td><td>${esc(m.createdAt)}</td></tr>`;
+      + `<td>${fmt(m.metrics.fom)}</td><td>${fmt(m.metrics.accuracy)}</td><td>${fmt(m.metrics.auc)}</td><td>${esc(interval)}${g?.estimate ? ` <span class="muted">${esc(g.estimate)}</span>` : ''}</td><td>${esc(diff)}</td>`
+      + `<td>${g ? esc(g.summary ?? g.reason) : '—'}</td><td>${esc(m.createdAt)}</td></tr>`;
   }).join('\n');
   const deployments = store.deploymentHistory(module).map((d) => `<li>${esc(d.createdAt)}: ${esc(d.action)} v${d.version} by ${esc(d.actor)}${d.reason ? ` — ${esc(d.reason)}` : ''}</li>`).join('\n');
   return `<!doctype html>
@@ -70,9 +71,9 @@ pre{background:#f5f6f8;padding:.75rem;overflow:auto}.charts{display:flex;flex-wr
 <body>
 <h1>${esc(s.title)} <span class="muted">(${esc(s.name)}, ${esc(s.survey)}, ${esc(s.kind)})</span></h1>
 <p>Revision ${s.revision}; deployed version: ${s.deployedVersion === null ? 'none' : `v${s.deployedVersion}`}. Cuts: ${s.cuts.expression ? `<code>${esc(s.cuts.expression)}</code>` : 'none'} —
-${s.cuts.passing} of ${s.cuts.alerts} stored alerts pass. Report made ${esc(new Date().toISOString())} by Sieve.</p>
+${s.cuts.passing} of ${s.cuts.alerts} stored ${s.survey === 'lsst' ? 'Rubin' : 'ZTF'} alerts pass. Report made ${esc(new Date().toISOString())} by Sieve.</p>
 <h2>Versions</h2>
-<table><thead><tr><th>version</th><th>status</th><th>labels</th><th>FoM</th><th>accuracy</th><th>AUC</th><th>held-out (95% interval)</th><th>difference from the champion</th><th>created</th></tr></thead>
+<table><thead><tr><th>version</th><th>status</th><th>labels</th><th>FoM</th><th>accuracy</th><th>AUC</th><th>gate estimate (95% interval)</th><th>difference from the champion</th><th>gate decision</th><th>created</th></tr></thead>
 <tbody>${versionRows}</tbody></table>
 <h2>Figures</h2>
 <div class="charts">${charts.join('\n')}</div>

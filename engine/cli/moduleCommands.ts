@@ -30,7 +30,7 @@ export function moduleShowCommand(name: string, opts: { db: string; json: boolea
     if (opts.json) return console.log(JSON.stringify(s));
     console.log(`${s.name}: ${s.title} (${s.survey}, ${s.kind}), revision ${s.revision}, deployed ${s.deployedVersion === null ? 'none' : `v${s.deployedVersion}`}`);
     console.log(JSON.stringify(s.declaration, null, 2));
-    const rate = s.cuts.passRate === null ? 'no alerts stored' : `${s.cuts.passing} of ${s.cuts.alerts} stored alerts (${(100 * s.cuts.passRate).toFixed(1)}%)`;
+    const rate = s.cuts.passRate === null ? `no ${s.survey} alerts stored` : `${s.cuts.passing} of ${s.cuts.alerts} stored ${s.survey} alerts (${(100 * s.cuts.passRate).toFixed(1)}%)`;
     console.log(`cuts${s.cuts.expression ? ` '${s.cuts.expression}'` : ''}: ${rate}`);
     console.log(`labelled objects per class: ${Object.entries(s.labels.objectsPerClass).map(([c, n]) => `${c} ${n}`).join(', ')}; not trained on: ${s.labels.objectsNotTrainedOn}`);
     console.log(`versions: ${s.versions.map((v) => `v${v.version} ${v.status}${v.currentRevision ? '' : ' (another revision)'}${v.provisional ? ' provisional' : ''}`).join(', ') || 'none'}`);

@@ -113,11 +113,11 @@ export function buildProgram(apps: Applications): Command {
 
   program
     .command('demo')
-    .description('the main job: a store with a simulated night (plus the real ZTF and TNS samples), features, and a first deployed version of every module')
+    .description('the main job: a store with a simulated night (plus the real ZTF and TNS samples), features, and a first version of every module (trained on a classified archive and part of the night, deployed unless degenerate)')
     .addOption(dbOption())
     .option('--in <file...>', `alert files to ingest besides the simulated night (default: the samples in --shared)`)
     .option('--shared <dir>', 'the shared data folder whose real ZTF alerts (with stamps) the demo ingests when --in is not given', DEFAULT_SHARED_DATA)
-    .option('--n <count>', 'objects in the simulated night', positiveInt, 2000)
+    .option('--n <count>', 'objects in each simulated night (ZTF, Rubin) and in the classified ZTF archive', positiveInt, 2000)
     .option('--seed <seed>', 'random seed', int, 1)
     .option('--no-serve', 'exit once the store is ready')
     .option('--port <port>', 'HTTP port', port, 8080)

@@ -1,4 +1,4 @@
-import { ensureBuiltinModules, moduleOf, storeModules } from '../core/modules/index.ts';
+import { ensureBuiltinModules, moduleOf, storeModules, surveyMismatch } from '../core/modules/index.ts';
 import { nextQueue } from '../core/queue.ts';
 import { labelsSinceLastModel, retrainInWorker } from '../core/retrain.ts';
 import { Store } from '../core/store/store.ts';
@@ -70,6 +70,9 @@ export async function labelCommand(alertId: string, label: string, opts: { db: s
     const known = def.labels.map((l) => l.label);
     if (!known.includes(label) && label !== 'skip') throw new UsageError(`label '${label}' is not one of ${opts.module}'s labels: ${[...known, 'skip'].join(', ')}`);
     const id = Number(alertId);
+    const alert = store.alertSurvey(id);
+    const mismatch = alert ? surveyMismatch(def, { id, survey: alert.survey }, storeModules(store).filter((m) => m.survey === alert.survey).map((m) => m.name)) : null;
+    if (mismatch) throw new Error(`label: ${mismatch}`);
     const deployed = store.deployedVersion(opts.module);
     const row = store.addLabel({ module: opts.module, alertId: id, label, author: opts.expert, comment: opts.comment ?? null, queue: opts.queue ?? null, modelVersion: deployed });
     console.log(`label ${row.id}: ${row.objectId} = ${label} (${opts.module}, by ${opts.expert})`);

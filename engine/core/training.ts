@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ANOMALY_FEATURE_NAMES } from '../../features/index.ts';
 import {
-  AADForest, BandAADModel, RandomForestClassifier, TwoBandAADModel, type PerBandAADModel, binaryReport, confusionMatrix, createBundle, modelFromBundle, rocAuc, FINK_FOREST_INPUT_BAND,
+  AADForest, BandAADModel, Random, RandomForestClassifier, TwoBandAADModel, type PerBandAADModel, binaryReport, confusionMatrix, createBundle, modelFromBundle, rocAuc, FINK_FOREST_INPUT_BAND,
   type Matrix, type ModelBundle, type RandomForestParams,
 } from '../../models/index.ts';
 import { featureSpecHash } from '../../features/index.ts';
@@ -34,6 +34,8 @@ export interface TrainResult {
   /** Deployed although the held-out set is too small to trust the comparison. */
   provisional?: boolean;
   reason: string;
+  /** The decision in one short line. */
+  summary?: string;
   gate?: GateReport;
 }
 
@@ -155,11 +157,69 @@ export function forestParams(def: ModuleDefinition, o: TrainOptions): Partial<Ra
   };
 }
 
+/** Folds of the gate's cross-validated estimate (by object). */
+export const GATE_CV_FOLDS = 5;
+
+/**
+ * Out-of-fold class probabilities (rows x K) of a forest over its training rows: objects are dealt into
+ * `folds` folds (seeded), and each fold is predicted by a forest trained on the other folds, so that no
+ * alert is predicted by a forest that saw its object.
+ */
+export function outOfFoldProbabilities(X: Matrix, y: Int32Array, objects: readonly string[], K: number, params: Partial<RandomForestParams>, folds: number, seed: number): Float64Array {
+  const unique = [...new Set(objects)];
+  const rng = new Random(seed);
+  for (let i = unique.length - 1; i > 0; i--) {
+    const j = Math.floor(rng.next() * (i + 1));
+    [unique[i], unique[j]] = [unique[j], unique[i]];
+  }
+  const foldOf = new Map(unique.map((o, i) => [o, i % folds]));
+  const out = new Float64Array(X.rows * K);
+  const d = X.cols;
+  for (let f = 0; f < Math.min(folds, unique.length); f++) {
+    const tr: number[] = [];
+    const te: number[] = [];
+    for (let i = 0; i < X.rows; i++) (foldOf.get(objects[i]) === f ? te : tr).push(i);
+    if (!te.length) continue;
+    const pick = (idx: number[]): Matrix => {
+      const data = new Float32Array(idx.length * d);
+      idx.forEach((i, k) => data.set(X.data.subarray(i * d, i * d + d), k * d));
+      return { data, rows: idx.length, cols: d };
+    };
+    if (!tr.length) {
+      // a single object: nothing to learn it from but the prior
+      for (const i of te) out.fill(1 / K, i * K, i * K + K);
+      continue;
+    }
+    const rf = new RandomForestClassifier({ ...params, oobScore: false, seed: (params.seed ?? 0) * folds + f + 1 }).fit(pick(tr), Int32Array.from(tr, (i) => y[i]), K);
+    const p = rf.predictProba(pick(te));
+    te.forEach((i, k) => out.set(p.subarray(k * K, k * K + K), i * K));
+  }
+  return out;
+}
+
+/**
+ * Each row's gate score from class probabilities: P(positive) for two classes, 1 when right for K classes;
+ * and (K classes) how many rows are predicted in the positive class.
+ */
+function gateScores(p: ArrayLike<number>, y: Int32Array, K: number, positiveClass: number): { score: Float64Array; predictedPositive: number } {
+  const n = y.length;
+  const score = new Float64Array(n);
+  let predictedPositive = 0;
+  for (let i = 0; i < n; i++) {
+    let best = 0;
+    for (let c = 1; c < K; c++) if (p[i * K + c] > p[i * K + best]) best = c;
+    score[i] = K > 2 ? (best === y[i] ? 1 : 0) : p[i * K + 1];
+    if (K > 2 && best === positiveClass) predictedPositive++;
+  }
+  return { score, predictedPositive };
+}
+
 /**
  * Retrains a classifier module from the store's labels: random forest on the training objects, evaluated
  * with the deployed model on the same held-out objects, saved as the next version, and deployed when the
- * promotion gate says so. Every write happens in one transaction at the end, so a crash part-way leaves the
- * registry and the deployed model as they were.
+ * promotion gate says so (never when it is degenerate). While the held-out set has too few objects of a
+ * class, the gate's estimate is cross-validated over every labelled object. Every write happens in one
+ * transaction at the end, so a crash part-way leaves the registry and the deployed model as they were.
  */
 export function retrainClassifier(store: Store, moduleName: string, o: TrainOptions = {}): TrainResult {
   const def = moduleOf(store, moduleName);
@@ -172,21 +232,24 @@ export function retrainClassifier(store: Store, moduleName: string, o: TrainOpti
   const K = def.classNames.length;
   if (train.X.rows < 2 || classes.size < 2) throw new Error(notEnoughRows(store, def, rows, train));
   const threshold = def.broker.threshold ?? 0.5;
-  const rf = new RandomForestClassifier(forestParams(def, o)).fit(train.X, train.y, K);
+  const params = forestParams(def, o);
+  const rf = new RandomForestClassifier(params).fit(train.X, train.y, K);
   const metrics = evaluateClassifier(rf, test.X, test.y, threshold, K);
   const gateMetric = o.gateMetric ?? def.gate.metric;
+  const minPerClass = o.minHeldOutPerClass ?? def.gate.minHeldOutPerClass;
   const testObjects = rows.objects.filter((_, i) => rows.holdout[i] === 1);
+  const trainObjects = rows.objects.filter((_, i) => rows.holdout[i] === 0);
   // two classes: the gate compares the positive class's probability; K classes: whether each row is right
-  const gateScore = (m: RandomForestClassifier) => {
-    if (K > 2) {
-      const pred = m.predict(test.X);
-      return Float64Array.from(pred, (c, i) => (c === test.y[i] ? 1 : 0));
-    }
-    const p = m.predictProba(test.X);
-    return Float64Array.from({ length: test.X.rows }, (_, i) => p[i * m.nClasses + 1]);
-  };
-  const gateTruth = K > 2 ? new Int32Array(test.y.length).fill(1) : test.y;
-  const challengerScore = gateScore(rf);
+  const gateTruth = (y: Int32Array) => (K > 2 ? new Int32Array(y.length).fill(1) : y);
+  const held = gateScores(rf.predictProba(test.X), test.y, K, def.positiveClass);
+  // too few held-out objects of a class to measure on: every labelled object out of sample instead
+  const heldPerClass = new Array<Set<string>>(K).fill(null as never).map(() => new Set<string>());
+  test.y.forEach((c, i) => heldPerClass[c].add(testObjects[i]));
+  const needCv = heldPerClass.some((objs) => objs.size < minPerClass);
+  const oof = needCv ? outOfFoldProbabilities(train.X, train.y, trainObjects, K, params, GATE_CV_FOLDS, o.seed ?? 0) : null;
+  const pooledY = Int32Array.from([...train.y, ...test.y]);
+  const pooledObjects = [...trainObjects, ...testObjects];
+  const pooled = oof ? gateScores(Float64Array.from([...oof, ...rf.predictProba(test.X)]), pooledY, K, def.positiveClass) : null;
   const actor = o.actor ?? 'retrain';
   // The version number, the champion and the decision are read inside the writing transaction (IMMEDIATE:
   // it holds the write lock), so two retrains of one module, in two processes or threads, never pick the
@@ -194,23 +257,39 @@ export function retrainClassifier(store: Store, moduleName: string, o: TrainOpti
   return store.db.transaction((): TrainResult => {
     const deployed = store.deployedVersion(moduleName);
     let champion: { version: number; score: Float64Array; provisional: boolean } | null = null;
+    let championPooled: Float64Array | undefined;
     let deployedMetrics: Record<string, number> | null = null;
     const specHash = featureSpecHash(def.extractor().spec);
     if (deployed !== null) {
       const old = modelFromBundle(store.getBundle(moduleName, deployed));
+      const row = store.getModel(moduleName, deployed);
       // a version of another feature space (an earlier revision's features or cuts) is no comparable champion
-      if (old instanceof RandomForestClassifier && old.nFeatures === train.X.cols && store.getModel(moduleName, deployed).featureSpecHash === specHash) {
+      if (old instanceof RandomForestClassifier && old.nFeatures === train.X.cols && row.featureSpecHash === specHash) {
         deployedMetrics = evaluateClassifier(old, test.X, test.y, threshold, K);
-        champion = { version: deployed, score: gateScore(old), provisional: store.getModel(moduleName, deployed).provisional };
+        champion = { version: deployed, score: gateScores(old.predictProba(test.X), test.y, K, def.positiveClass).score, provisional: row.provisional };
+        if (pooled) {
+          // the champion is compared where it has never seen the object: held-out objects, and objects first
+          // labelled after it was trained
+          const firstLabelled = new Map((store.db.prepare('SELECT object_id, MIN(created_at) AS t FROM labels WHERE module = ? GROUP BY object_id').all(moduleName) as Array<{ object_id: string; t: string }>).map((r) => [r.object_id, r.t]));
+          const all = gateScores(old.predictProba({ data: Float32Array.from([...train.X.data, ...test.X.data]), rows: pooledY.length, cols: train.X.cols }), pooledY, K, def.positiveClass).score;
+          championPooled = Float64Array.from(all, (v, i) => (i >= train.y.length || (firstLabelled.get(pooledObjects[i]) ?? '') > row.createdAt ? v : NaN));
+        }
       }
     }
     const gate = promotionGate({
-      metric: K > 2 ? 'accuracy' : gateMetric, truth: gateTruth, classOfRow: test.y, objects: testObjects, classNames: def.classNames, challengerScore, champion,
+      metric: K > 2 ? 'accuracy' : gateMetric, truth: gateTruth(test.y), classOfRow: test.y, objects: testObjects, classNames: def.classNames,
+      positiveClass: def.classNames[def.positiveClass], challengerScore: held.score, ...(K > 2 ? { predictedPositive: held.predictedPositive } : {}), champion,
+      ...(pooled ? {
+        crossValidated: {
+          truth: gateTruth(pooledY), classOfRow: pooledY, objects: pooledObjects, challengerScore: pooled.score, folds: GATE_CV_FOLDS,
+          ...(K > 2 ? { predictedPositive: pooled.predictedPositive } : {}), ...(championPooled ? { championScore: championPooled } : {}),
+        },
+      } : {}),
       seed: o.seed ?? 0, threshold: K > 2 ? 0.5 : threshold,
-      tolerance: o.tolerance ?? def.gate.tolerance, minPerClass: o.minHeldOutPerClass ?? def.gate.minHeldOutPerClass,
+      tolerance: o.tolerance ?? def.gate.tolerance, minPerClass,
     });
     // the deployed version belongs to another revision's feature space: the first version of this one is deployed
-    if (deployed !== null && !champion) gate.reason = `first version of this feature space (deployed v${deployed} is of another revision): ${gate.reason}`;
+    if (deployed !== null && !champion && gate.decision !== 'keep') gate.reason = `first version of this feature space (deployed v${deployed} is of another revision): ${gate.reason}`;
     const version = store.nextVersion(moduleName);
     const bundle: ModelBundle = createBundle({
       module: moduleName, version: String(version), model: rf, featureSpec: def.extractor().spec, classNames: def.classNames,
@@ -219,8 +298,8 @@ export function retrainClassifier(store: Store, moduleName: string, o: TrainOpti
     });
     const promoted = gate.decision !== 'keep' && (o.autoDeploy ?? true);
     store.saveModel(bundle, rows.y.length, actor, gate);
-    if (promoted) store.deploy(moduleName, version, actor, `automatic: ${gate.reason}`);
-    return { module: moduleName, version, nLabels: rows.y.length, metrics, deployedMetrics, promoted, provisional: gate.decision === 'deploy-provisional', reason: gate.reason, gate };
+    if (promoted) store.deploy(moduleName, version, actor, `automatic: ${gate.summary ?? gate.reason}`);
+    return { module: moduleName, version, nLabels: rows.y.length, metrics, deployedMetrics, promoted, provisional: gate.decision === 'deploy-provisional', reason: gate.reason, summary: gate.summary ?? gate.reason, gate };
   })();
 }
 

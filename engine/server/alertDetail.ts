@@ -1,5 +1,7 @@
-import { BandAADModel, RandomForestClassifier, TwoBandAADModel } from '../../models/index.ts';
-import { bandInputs } from '../core/training.ts';
+import { BandAADModel, FINK_FOREST_INPUT_BAND, RandomForestClassifier, TwoBandAADModel } from '../../models/index.ts';
+import { alertFieldUnit, hasLabelled, isTruthField, moduleColumnUnits, type ModuleDefinition } from '../core/modules/index.ts';
+import type { User } from '../core/store/store.ts';
+import { bandInputs, isFinkZtfAnomaly } from '../core/training.ts';
 import { featureSpecHash } from '../../features/index.ts';
 import type { Workbench } from './workbench.ts';
 
@@ -19,13 +21,18 @@ export interface ModuleView {
   module: string;
   kind: 'classifier' | 'anomaly';
   passesCuts: boolean | null;
-  features: Array<{ name: string; value: number | null }>;
+  /** Each feature with the unit its extractor (or, for an alert field, the survey's schema) declares; null: none. */
+  features: Array<{ name: string; value: number | null; unit: string | null }>;
   fits: Array<{ band: string; model: string; jd: number[]; fluxNanoJy: Array<number | null> }>;
   modelVersion: number | null;
   /** Classifier: p(class) per class, its standard error over the forest's trees, the trees' votes. */
   probabilities?: Array<{ className: string; p: number; stdErr: number; treeVotes: number }>;
-  /** Anomaly: the AAD score of each band's forest (null where the band's features are incomplete) and the final (lower = more anomalous). */
-  anomaly?: { bands: Array<{ band: string; score: number | null }>; final: number | null };
+  /**
+   * Anomaly: the AAD score of each band's forest (null where the band's features are incomplete) and the final
+   * (lower = more anomalous). `reads` is the band whose features the forest scores: Fink's ZTF forests are
+   * named for one band and read the other's (forest_g reads r), and Sieve wires them as Fink runs them.
+   */
+  anomaly?: { bands: Array<{ band: string; reads: string; score: number | null }>; final: number | null; wiring: string | null };
   /** Why this module's cut cannot run (its stored cut is refused by today's compiler): no alert passes it. */
   cutError?: string;
   /** This module could not be shown for this alert (the other modules are): the reason, also logged. */
@@ -49,14 +56,15 @@ function portalLinks(survey: string, objectId: string, ra: number, dec: number):
 }
 
 /** One module's view of an alert: features, fitted curves, and the deployed model's output. */
-function moduleView(wb: Workbench, name: string, alert: ReturnType<Workbench['store']['getAlert']>): ModuleView {
-  const def = wb.module(name);
+function moduleView(wb: Workbench, def: ModuleDefinition, alert: ReturnType<Workbench['store']['getAlert']>): ModuleView {
+  const name = def.name;
   const ex = def.extractor();
   const stored = wb.store.featureRow(alert.id, ex.spec);
   const values = stored ? stored.values : ex.extract(alert, new Float64Array(ex.spec.columns.length));
+  const units = moduleColumnUnits(def);
   const view: ModuleView = {
     module: name, kind: def.kind, passesCuts: stored ? stored.passesCuts : ex.passesCuts(alert),
-    features: ex.spec.columns.map((c, j) => ({ name: c, value: Number.isFinite(values[j]) ? values[j] : null })),
+    features: ex.spec.columns.map((c, j) => ({ name: c, value: Number.isFinite(values[j]) ? values[j] : null, unit: units[j] ?? null })),
     fits: (ex.fitCurves?.(alert, values) ?? []).map((f) => ({ band: f.band, model: f.model, jd: Array.from(f.jd), fluxNanoJy: numbers(f.fluxNanoJy) })),
     modelVersion: null,
     ...(def.cutError() === null ? {} : { cutError: def.cutError()! }),
@@ -79,36 +87,61 @@ function moduleView(wb: Workbench, name: string, alert: ReturnType<Workbench['st
     const model = deployed.model;
     const s = model.scoreBands(bandInputs(def, values, 1, model.bands), 1);
     const v = (x: number) => (Number.isFinite(x) ? x : null);
-    // Fink's ZTF forests are named for their input (forest_g reads the r band): show them by forest name
-    view.anomaly = { bands: model.bands.map((band, b) => ({ band, score: s.valid[b][0] ? v(s.scores[b][0]) : null })), final: v(s.final[0]) };
+    // Fink's ZTF forests are named for one band and read the other's features: show them by forest name, with the band they read
+    const fink = isFinkZtfAnomaly(def);
+    const reads = (band: string) => (fink ? FINK_FOREST_INPUT_BAND[`forest_${band}` as keyof typeof FINK_FOREST_INPUT_BAND] ?? band : band);
+    view.anomaly = {
+      bands: model.bands.map((band, b) => ({ band, reads: reads(band), score: s.valid[b][0] ? v(s.scores[b][0]) : null })), final: v(s.final[0]),
+      wiring: fink ? "Fink's ZTF anomaly module feeds the r-band features to forest_g and the g-band features to forest_r; Sieve scores them as Fink runs them" : null,
+    };
   }
   return view;
 }
 
 /**
- * One module's view, or, when that module fails on this alert, a view saying so: the alert page shows every
- * other module (a broken module must not answer 500 for all of them).
+ * One module's view, or, when that module cannot be loaded or fails on this alert, a view saying so: the alert
+ * page shows every other module (a broken module must not answer 500 for all of them).
  */
-function safeModuleView(wb: Workbench, name: string, alert: ReturnType<Workbench['store']['getAlert']>): ModuleView {
+function safeModuleView(wb: Workbench, name: string, def: ModuleDefinition | Error, alert: ReturnType<Workbench['store']['getAlert']>): ModuleView {
   try {
-    return moduleView(wb, name, alert);
+    if (def instanceof Error) throw def;
+    return moduleView(wb, def, alert);
   } catch (e) {
     const reason = (e as Error).message;
-    process.stderr.write(`sieve: alert ${alert.id}: module ${name} not shown: ${reason}\n`);
-    let kind: ModuleView['kind'] = 'classifier';
-    try {
-      kind = wb.module(name).kind;
-    } catch {
-      // the module itself cannot be loaded: the reason says why
-    }
+    process.stderr.write(`sieve: alert ${alert.id}: module ${name} not shown: ${reason}
+`);
+    const kind: ModuleView['kind'] = def instanceof Error ? 'classifier' : def.kind;
     return { module: name, kind, passesCuts: null, features: [], fits: [], modelVersion: null, error: reason };
   }
 }
 
-/** Everything the alert view shows, in one response (cutouts by URL, rendered on request). */
-export function alertDetail(wb: Workbench, id: number, modules: readonly string[]) {
+/**
+ * Blind labelling, for one viewer of one alert in the modules a page shows: the truth (catalogue class, the
+ * modules' truth fields) and the labels others gave the object are shown only once the viewer's own label on
+ * the object is recorded in every shown module of the alert's survey. Anyone without a token sees no truth.
+ */
+function truthFor(wb: Workbench, a: { objectId: string; survey: string; label?: string }, defs: ModuleDefinition[], viewer: User | null) {
+  const ofSurvey = defs.filter((d) => d.survey === a.survey);
+  const labelledIn = viewer ? ofSurvey.filter((d) => hasLabelled(wb.store, d.name, a.objectId, viewer.name)) : [];
+  const revealed = ofSurvey.length > 0 && labelledIn.length === ofSurvey.length;
+  return { revealed, defs: ofSurvey.length ? ofSurvey : defs };
+}
+
+/** Everything the alert view shows, in one response (cutouts by URL, rendered on request), as `viewer` may see it. */
+export function alertDetail(wb: Workbench, id: number, modules: readonly string[], viewer: User | null = null) {
   const a = wb.store.getAlert(id);
+  const loaded = modules.map((m): ModuleDefinition | Error => {
+    try {
+      return wb.module(m);
+    } catch (e) {
+      return e as Error; // shown in that module's panel by safeModuleView
+    }
+  });
+  const defs = loaded.filter((d): d is ModuleDefinition => !(d instanceof Error));
   const lc = a.lightCurve;
+  const blind = truthFor(wb, a, defs, viewer);
+  // the truth fields this alert has, kept apart from the context until the viewer has labelled
+  const truthValues: Record<string, string | number | boolean | null> = {};
   const context: Record<string, string | number | null> = {};
   const cand = a.candidate as unknown as Record<string, unknown>;
   if (a.survey === 'lsst') {
@@ -128,18 +161,47 @@ export function alertDetail(wb: Workbench, id: number, modules: readonly string[
     else if (typeof v === 'string') context[k] = v;
   }
   const extra: Record<string, string | number | boolean | null> = {};
-  for (const [k, v] of Object.entries(a.extra)) extra[k] = typeof v === 'number' && !Number.isFinite(v) ? null : v;
+  for (const [k, v] of Object.entries(a.extra)) {
+    // a field already in the context is shown there once
+    if (k in context) continue;
+    const value = typeof v === 'number' && !Number.isFinite(v) ? null : v;
+    if (isTruthField(blind.defs, k)) truthValues[k] = value;
+    else extra[k] = value;
+  }
+  const units: Record<string, string> = {};
+  for (const k of [...Object.keys(context), ...Object.keys(extra), ...Object.keys(truthValues)]) {
+    const u = alertFieldUnit(k);
+    if (u) units[k] = u;
+  }
   const cutouts: Record<string, string | null> = {};
   for (const kind of ['science', 'template', 'difference'] as const) cutouts[kind] = a.cutouts[kind] ? `/api/alerts/${id}/cutouts/${kind}.png` : null;
+  const allLabels = wb.store.objectLabels(a.objectId);
+  // until the viewer's own label is in, others' labels (experts, catalogues, seeds) would tell them the answer
+  const shownLabels = blind.revealed ? allLabels : allLabels.filter((l) => viewer !== null && l.author === viewer.name && l.authorKind === 'person');
+  const catalogueClass = a.label ?? null;
   return {
     id: a.id, survey: a.survey, objectId: a.objectId, candid: a.candid === null ? null : a.candid.toString(), ra: a.ra, dec: a.dec,
-    jd: a.candidate.jd, band: a.candidate.band, sourceLabel: a.label ?? null,
-    context, extra, links: portalLinks(a.survey, a.objectId, a.ra, a.dec), cutouts,
+    jd: a.candidate.jd, mjd: a.candidate.jd - 2400000.5, band: a.candidate.band, sourceLabel: blind.revealed ? catalogueClass : null,
+    context, extra, units, links: portalLinks(a.survey, a.objectId, a.ra, a.dec), cutouts,
     lightCurve: {
       bands: lc.bands, jd: Array.from(lc.jd), band: Array.from(lc.band), detected: Array.from(lc.detected),
       mag: numbers(lc.mag), magErr: numbers(lc.magErr), fluxNanoJy: numbers(lc.fluxNanoJy), fluxErrNanoJy: numbers(lc.fluxErrNanoJy), limitMag: numbers(lc.limitMag),
     },
-    modules: modules.map((m) => safeModuleView(wb, m, a)),
-    labels: wb.store.objectLabels(a.objectId).map((l) => ({ module: l.module, label: l.label, author: l.author, authorKind: l.authorKind, createdAt: l.createdAt })),
+    modules: modules.map((m, i) => safeModuleView(wb, m, loaded[i], a)),
+    labels: shownLabels.map((l) => ({ module: l.module, label: l.label, author: l.author, authorKind: l.authorKind, createdAt: l.createdAt })),
+    truth: {
+      revealed: blind.revealed,
+      /** The names of the truth this alert carries (never their values while hidden). */
+      fields: [...(catalogueClass !== null ? ['catalogue class'] : []), ...Object.keys(truthValues)],
+      values: blind.revealed ? { ...(catalogueClass !== null ? { 'catalogue class': catalogueClass } : {}), ...truthValues } : null,
+      hiddenLabels: allLabels.length - shownLabels.length,
+      // per shown module: the label the catalogue class maps to, beside the viewer's own
+      verdicts: blind.revealed && viewer ? blind.defs.map((d) => {
+        const mine = allLabels.find((l) => l.module === d.name && l.author === viewer.name && l.authorKind === 'person');
+        const truthLabel = catalogueClass === null ? null : d.catalogLabel(catalogueClass);
+        const same = mine && truthLabel !== null ? { sameLabel: mine.label === truthLabel, sameClass: d.labelToClass(mine.label) !== null && d.labelToClass(mine.label) === d.labelToClass(truthLabel) } : null;
+        return { module: d.name, yourLabel: mine?.label ?? null, truthLabel, ...(same ?? { sameLabel: null, sameClass: null }) };
+      }) : [],
+    },
   };
 }

@@ -1,6 +1,6 @@
 import { modelFromBundle } from '../../models/index.ts';
 import { AnomalyQueueSession } from '../core/anomalySession.ts';
-import { moduleOf, storeModules, UnknownModuleError, type ModuleDefinition } from '../core/modules/index.ts';
+import { moduleOf, storeModules, surveyMismatch, UnknownModuleError, type ModuleDefinition } from '../core/modules/index.ts';
 import { nextQueue, type QueueEntry } from '../core/queue.ts';
 import { labelsSinceLastModel, retrainInWorker } from '../core/retrain.ts';
 import { Store, StoreError, type LabelRow, type User } from '../core/store/store.ts';
@@ -134,6 +134,11 @@ export class Workbench {
     const def = this.module(body.module);
     const allowed = def.labels.map((l) => l.label);
     if (!allowed.includes(body.label) && body.label !== 'skip') throw new RequestError(400, `label '${body.label}' is not one of ${[...allowed, 'skip'].join(', ')} for ${def.name}`);
+    const alert = this.store.alertSurvey(body.alertId);
+    if (!alert) throw new RequestError(404, `label: no alert with id ${body.alertId}`);
+    // the label goes to the module the page shows, and only if that module reads this alert's survey
+    const mismatch = surveyMismatch(def, { id: body.alertId, survey: alert.survey }, this.modules().filter((m) => m.survey === alert.survey).map((m) => m.name));
+    if (mismatch) throw new RequestError(409, mismatch);
     const deployed = this.store.deployedVersion(def.name);
     let row: LabelRow;
     try {
@@ -149,6 +154,26 @@ export class Workbench {
     this.afterLabelChange(def, user.name);
     this.events.publish('label', def.name, { id: row.id, author: user.name, alertId: row.alertId, label: row.label });
     return row;
+  }
+
+  /**
+   * A recorded label with what blind labelling kept from the expert until now: the object's catalogue class,
+   * the label the module maps it to, and whether the expert's label agrees with it (same label, same class).
+   */
+  withTruth(row: LabelRow): LabelRow & { truth: { catalogueClass: string; truthLabel: string | null; sameLabel: boolean | null; sameClass: boolean | null } | null } {
+    const def = this.module(row.module);
+    const r = this.store.db.prepare('SELECT source_label FROM alerts WHERE object_id = ? AND source_label IS NOT NULL LIMIT 1').get(row.objectId) as { source_label: string } | undefined;
+    if (!r) return { ...row, truth: null };
+    const truthLabel = def.catalogLabel(r.source_label);
+    const mine = def.labelToClass(row.label);
+    return {
+      ...row,
+      truth: {
+        catalogueClass: r.source_label, truthLabel,
+        sameLabel: truthLabel === null || mine === null ? null : truthLabel === row.label,
+        sameClass: truthLabel === null || mine === null ? null : def.labelToClass(truthLabel) === mine,
+      },
+    };
   }
 
   undo(user: User, id: number): LabelRow {
@@ -228,7 +253,7 @@ export class Workbench {
       (r) => {
         this.retrains.delete(name);
         this.events.publish('retrain-finished', name, { ...r });
-        if (r.promoted) this.events.publish('deployed', name, { version: r.version, actor, reason: r.reason });
+        if (r.promoted) this.events.publish('deployed', name, { version: r.version, actor, reason: r.summary ?? r.reason, automatic: true });
         return r;
       },
       (e: Error) => {

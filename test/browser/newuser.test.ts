@@ -49,7 +49,9 @@ describe('the workbench for a new user', () => {
     const page = await signedIn({ width: 1400, height: 900 });
     await page.goto(`${env.demo.url}/#/queue/anomaly`);
     await page.waitForSelector('[data-testid=features] tr');
-    expect(await page.$$eval('[data-testid=features] tr', (r) => r.length)).toBe(50);
+    // 50 features: 25 rows of g and r (and the header)
+    expect(await page.$$eval('[data-testid=features] tbody tr', (r) => r.length)).toBe(25);
+    expect(await page.$$eval('[data-testid=features] tbody td[data-testid^=feature-]:not([data-testid^=feature-unit-])', (c) => c.length)).toBe(50);
     const bar = (await page.$('[data-testid=label-bar]'))!;
     const box = (await bar.boundingBox())!;
     expect(box.y + box.height).toBeLessThanOrEqual(900);
@@ -61,19 +63,19 @@ describe('the workbench for a new user', () => {
     const page = await signedIn();
     // a simulated alert: ssdistnr is ZTF's -999 "no solar-system object"
     const [sim] = (await (await fetch(`${env.demo.url}/api/alerts?objectId=SIM1x0`)).json()) as Array<{ id: number }>;
-    await page.goto(`${env.demo.url}/#/alert/${sim.id}`);
+    await page.goto(`${env.demo.url}/#/alert/${sim.id}?module=early-snia`);
     await page.waitForSelector('[data-testid=context-ssdistnr]');
     expect((await page.textContent('[data-testid=context-ssdistnr]'))!.trim()).toBe('—');
     expect(await page.textContent('[data-testid=context-distpsnr1]')).toMatch(/arcsec$/);
     expect(await page.textContent('[data-testid=context-magpsf]')).toMatch(/mag$/);
     // every context field with an explanation carries it as the row's title
     expect(await page.getAttribute('tr:has([data-testid=context-ssdistnr])', 'title')).toMatch(/solar-system object/);
-    // the early SN Ia features carry their units (the sigmoid's a in 1/day, b in days, c in FLUXCAL)
+    // the early SN Ia features carry their units (the sigmoid's a in 1/day, b in days, c in FLUXCAL), one per feature of the g/r grid
     await page.goto(`${env.demo.url}/#/queue/early-snia`);
     await page.waitForSelector('[data-testid=feature-a_g]');
-    expect(await page.textContent('[data-testid=feature-a_g]')).toMatch(/1\/day$/);
-    expect(await page.textContent('[data-testid=feature-b_r]')).toMatch(/day$/);
-    expect(await page.textContent('[data-testid=feature-c_r]')).toMatch(/FLUXCAL$/);
+    expect(await page.textContent('[data-testid=feature-unit-a]')).toBe('1/day');
+    expect(await page.textContent('[data-testid=feature-unit-b]')).toBe('day');
+    expect(await page.textContent('[data-testid=feature-unit-c]')).toBe('FLUXCAL');
   });
 
   it('signs in from a #token= link opened in a tab that already shows the workbench', async () => {
@@ -93,6 +95,10 @@ describe('the workbench for a new user', () => {
     const toast = (await (await page.$('[data-testid=toast]'))!.boundingBox())!;
     const comment = (await (await page.$('[data-testid=comment]'))!.boundingBox())!;
     expect(overlap(toast, comment)).toBe(false);
+    // one short line (main showed ~60 words of bootstrap intervals), clear of the "Last decisions" column's list
+    expect((await page.textContent('[data-testid=toast]'))!.length).toBeLessThan(120);
+    const decisions = (await (await page.$('.recent h3'))!.boundingBox())!;
+    expect(overlap(toast, decisions)).toBe(false);
   }, 120_000);
 
   it('warns that the held-out set is too small and marks the version provisional; no meaningless anomaly curve', async () => {
@@ -123,10 +129,15 @@ describe('the workbench for a new user', () => {
     await page.screenshot({ path: path.join(ARTIFACTS, 'models-view-microlensing.png'), fullPage: true });
   });
 
-  it('downloads a module report that opens with no request leaving the page', async () => {
+  it('serves a module report that opens in a tab (not a download) with no request leaving the page', async () => {
     const res = await fetch(`${env.demo.url}/api/models/early-snia/report.html`);
     expect(res.status).toBe(200);
-    expect(res.headers.get('content-disposition')).toContain('early-snia-report.html');
+    expect(res.headers.get('content-disposition')).toBe('inline; filename="early-snia-report.html"');
+    const models = await signedIn();
+    await models.goto(`${env.demo.url}/#/models/early-snia`);
+    await models.waitForSelector('[data-testid=report-link]');
+    expect(await models.getAttribute('[data-testid=report-link]', 'download')).toBeNull();
+    expect(await models.getAttribute('[data-testid=report-link]', 'target')).toBe('_blank');
     const file = path.join(ARTIFACTS, 'early-snia-report-download.html');
     writeFileSync(file, await res.text());
     const page = await env.browser.newPage({ viewport: { width: 1200, height: 900 } });

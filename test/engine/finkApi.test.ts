@@ -113,7 +113,14 @@ describe('sieve pull fink --survey ztf (the bodies of api/)', () => {
     const wb = new Workbench(store, { ...DEFAULT_WORKBENCH_OPTIONS, retrainEvery: 0, log: () => {} });
     const app = await buildApp(wb);
     const token = store.addUser('pull-expert', 'expert').token;
-    const detail = (await app.inject({ url: `/api/alerts/${(aldio as Alert & { id: number }).id}`, headers: { authorization: `Bearer ${token}` } })).json() as { labels: Array<Record<string, string>> };
+    const id = (aldio as Alert & { id: number }).id;
+    const detailOf = async () => (await app.inject({ url: `/api/alerts/${id}?modules=early-snia`, headers: { authorization: `Bearer ${token}` } })).json() as { labels: Array<Record<string, string>>; truth: { hiddenLabels: number } };
+    // blind labelling: the catalogue's labels are hidden until the expert's own label is in
+    const blind = await detailOf();
+    expect(blind.labels).toEqual([]);
+    expect(blind.truth.hiddenLabels).toBe(mapped.length);
+    expect((await app.inject({ method: 'POST', url: '/api/labels', headers: { authorization: `Bearer ${token}` }, payload: { module: 'early-snia', alertId: id, label: 'other SN' } })).statusCode).toBe(201);
+    const detail = await detailOf();
     for (const m of mapped) expect(detail.labels).toContainEqual(expect.objectContaining({ module: m.name, label: m.catalogLabel('SN II'), author: 'TNS', authorKind: 'catalog' }));
     await app.close();
     await wb.close();

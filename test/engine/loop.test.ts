@@ -46,7 +46,11 @@ describe('the active-learning loop on a real SQLite file', () => {
     again.close();
     const v2 = await retrainInWorker(db, 'early-snia', { seed: 1, nEstimators: 50 }).result;
     expect(v2.version).toBe(2);
-    expect(v2.reason).toMatch(/fom .* vs v1 .*difference .*paired bootstrap, 1000 resamples of \d+ held-out objects/);
+    // still too few held-out objects: measured cross-validated over every labelled object, and compared with
+    // provisional v1 on the objects neither has trained on (the held-out ones and the 10 labelled since v1)
+    expect(v2.gate).toMatchObject({ estimate: 'cross-validated', folds: 5, degenerate: null });
+    expect(v2.gate!.comparedObjects).toBeGreaterThanOrEqual(10);
+    expect(v2.reason).toMatch(/^fom .* on cross-validated \(5 folds by object\) over \d+ labelled objects .*; on the \d+ objects neither has trained on .*: fom .* vs v1 .*, difference /);
     expect(v2.gate?.difference?.low).toBeLessThanOrEqual(v2.gate!.difference!.value);
     const after = Store.create(db);
     expect(after.deployedVersion('early-snia')).toBe(v2.promoted ? 2 : 1);

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Store } from '../../engine/index.ts';
 import { confusionChart, learningCurveChart, moduleReportHtml } from '../../engine/adapters/report.ts';
-import { importancesSpec } from '../../engine/adapters/plot/charts.ts';
+import { importancesSpec, learningCurveSpec } from '../../engine/adapters/plot/charts.ts';
 import { pngSize, renderSvg, svgToPng, writeChart } from '../../engine/adapters/plot/render.ts';
 import { REPO_ROOT } from '../shared.ts';
 import { demoStore } from '../server/fixture.ts';
@@ -105,4 +105,16 @@ describe('figures', () => {
     for (const ext of ['svg', 'png', 'vl.json']) expect(readFileSync(path.join(tmp, `lc.${ext}`)).length).toBeGreaterThan(100);
     copyFileSync(path.join(tmp, 'report.html'), path.join(ARTIFACTS, 'early-snia-report.html'));
   }, 120_000);
+});
+
+describe('report figures whose data span nothing (issue 22, point 6)', () => {
+  it('draws a readable axis, never one tick labelled 0.000000', async () => {
+    // a version imported from scikit-learn is at 0 labelled objects; a forest that never split has importances 0
+    const lc = await renderSvg(learningCurveSpec({ module: 'm', metric: 'auc', points: [{ version: 1, nLabels: 0, value: 0.7, low: 0.6, high: 0.8, deployed: true, provisional: false }] }));
+    const imp = await renderSvg(importancesSpec({ title: 'm v1: feature importances', features: [{ name: 'ssdistnr', importance: 0 }] }));
+    for (const svg of [lc, imp]) {
+      expect(svg).not.toContain('0.000000');
+      expect(svg).toMatch(/>1(\.0)?</);
+    }
+  });
 });

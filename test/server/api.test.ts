@@ -34,7 +34,9 @@ afterAll(async () => {
 describe('API validation', () => {
   it('every API route refuses an unknown query parameter with a 400 naming it', async () => {
     const concrete = (url: string) => url.replace(':module', 'early-snia').replace(':version', '1').replace(':id', '1').replace(':file', 'science.png');
-    const required: Record<string, string> = { 'GET /api/labels': 'module=early-snia&', 'GET /api/models/:module/diff': 'a=1&b=1&' };
+    const required: Record<string, string> = {
+      'GET /api/labels': 'module=early-snia&', 'GET /api/models/:module/diff': 'a=1&b=1&', 'GET /api/search': 'q=ZTF&', 'GET /api/labels/agreement': 'module=early-snia&',
+    };
     // valid bodies, so that the query string is the only thing wrong
     const bodies: Record<string, object> = {
       'POST /api/labels': { module: 'early-snia', alertId: 1, label: 'unsure' }, 'PATCH /api/labels/:id': { label: 'unsure' },
@@ -220,9 +222,10 @@ describe('API alerts and models', () => {
     const p = snia.probabilities.reduce((s: number, c: { p: number }) => s + c.p, 0);
     expect(p).toBeCloseTo(1, 9);
     const anomaly = a.modules.find((m: { module: string }) => m.module === 'anomaly').anomaly;
-    expect(Object.keys(anomaly).sort()).toEqual(['bands', 'final']);
-    // Fink's two ZTF forests, by name
-    expect(anomaly.bands.map((b: { band: string }) => b.band)).toEqual(['g', 'r']);
+    expect(Object.keys(anomaly).sort()).toEqual(['bands', 'final', 'wiring']);
+    // Fink's two ZTF forests, by name, each with the band whose features it reads (Fink's wiring: forest_g reads r)
+    expect(anomaly.bands.map((b: { band: string; reads: string }) => [b.band, b.reads])).toEqual([['g', 'r'], ['r', 'g']]);
+    expect(anomaly.wiring).toMatch(/feeds the r-band features to forest_g/);
     for (const b of anomaly.bands) if (b.score !== null) expect(Number.isFinite(b.score)).toBe(true);
     if (anomaly.final !== null) expect(Number.isFinite(anomaly.final)).toBe(true);
     expect(anomaly.final === null || anomaly.bands.some((b: { score: number | null }) => b.score !== null)).toBe(true);

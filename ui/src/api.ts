@@ -50,18 +50,22 @@ export interface ModuleInfo {
   retraining: boolean;
 }
 export interface QueueEntry { alertId: number; objectId: string; score: number; reason: string; modelVersion: number | null }
-export interface LabelRow { id: number; module: string; objectId: string; alertId: number; label: string; author: string; comment: string | null; createdAt: string; modelVersion: number | null }
+/** What blind labelling kept back until the label: the object's catalogue class and whether the label agrees with it. */
+export interface LabelTruth { catalogueClass: string; truthLabel: string | null; sameLabel: boolean | null; sameClass: boolean | null }
+export interface LabelRow { id: number; module: string; objectId: string; alertId: number; label: string; author: string; comment: string | null; createdAt: string; modelVersion: number | null; truth?: LabelTruth | null }
+export interface Agreement { expert: string; compared: number; sameClass: number; sameLabel: number }
+export interface SearchHit { id: number; objectId: string; candid: string | null; survey: string; jd: number; band: string; matched: string[] }
 export interface Progress { today: number; total: number; perLabel: Record<string, number> }
 export interface FitCurve { band: string; model: string; jd: number[]; fluxNanoJy: Array<number | null> }
 export interface ModuleView {
   module: string;
   kind: string;
   passesCuts: boolean | null;
-  features: Array<{ name: string; value: number | null }>;
+  features: Array<{ name: string; value: number | null; unit: string | null }>;
   fits: FitCurve[];
   modelVersion: number | null;
   probabilities?: Array<{ className: string; p: number; stdErr: number; treeVotes: number }>;
-  anomaly?: { bands: Array<{ band: string; score: number | null }>; final: number | null };
+  anomaly?: { bands: Array<{ band: string; reads: string; score: number | null }>; final: number | null; wiring: string | null };
   /** The module's stored cut cannot run: no alert passes it. */
   cutError?: string;
   /** The module could not be shown for this alert (the others are). */
@@ -77,12 +81,25 @@ export interface AlertDetail {
   ra: number;
   dec: number;
   jd: number;
+  /** The triggering detection's MJD (jd - 2400000.5). */
+  mjd: number;
   band: string;
+  /** The catalogue class, once the viewer's label is recorded (null before: blind labelling). */
   sourceLabel: string | null;
   /** The object's current labels: by experts ('person'), models, or catalogues such as Fink's TNS class ('catalog'). */
   labels?: Array<{ module: string; label: string; author: string; authorKind: 'person' | 'model' | 'catalog'; createdAt: string }>;
   context: Record<string, string | number | null>;
   extra: Record<string, string | number | boolean | null>;
+  /** The unit of each context, extra and truth field that has one (MJD and JD for times). */
+  units: Record<string, string>;
+  /** Blind labelling: the truth this alert carries, its values only once the viewer has labelled it here. */
+  truth: {
+    revealed: boolean;
+    fields: string[];
+    values: Record<string, string | number | boolean | null> | null;
+    hiddenLabels: number;
+    verdicts: Array<{ module: string; yourLabel: string | null; truthLabel: string | null; sameLabel: boolean | null; sameClass: boolean | null }>;
+  };
   links: Array<{ name: string; url: string }>;
   cutouts: Record<'science' | 'template' | 'difference', string | null>;
   lightCurve: {
@@ -120,6 +137,13 @@ export interface GateReport {
   champion: (Interval & { version: number }) | null;
   difference: Interval | null;
   decision: 'deploy' | 'deploy-provisional' | 'keep';
+  /** held-out, or cross-validated over every labelled object when the held-out set is too small. */
+  estimate?: 'held-out' | 'cross-validated';
+  folds?: number;
+  estimateObjects?: Record<string, number>;
+  comparedObjects?: number;
+  degenerate?: string | null;
+  summary?: string;
   reason: string;
 }
 export interface ModuleSummary {
@@ -129,7 +153,8 @@ export interface ModuleSummary {
   kind: string;
   revision: number | null;
   declaration: unknown;
-  cuts: { expression: string | null; alerts: number; passing: number; passRate: number | null };
+  cuts: { expression: string | null; survey: string; alerts: number; passing: number; passRate: number | null };
+  truth: string[];
   labels: { perLabel: Record<string, number>; objectsPerClass: Record<string, number>; objectsNotTrainedOn: number };
   versions: Array<{ version: number; status: string; currentRevision: boolean; provisional: boolean }>;
 }

@@ -107,21 +107,25 @@ export function learningCurveSpec(o: {
 }): VegaLiteSpec {
   const data = o.points.filter((p) => p.value !== null).map((p) => ({ ...p, status: p.deployed ? (p.provisional ? 'deployed (provisional)' : 'deployed') : 'not deployed' }));
   const y = METRIC_TITLES[o.metric] ?? o.metric;
+  // labelled objects are counts from 0; an axis always spans some (versions imported with no labels sit at 0,
+  // and a zero-width domain draws one tick labelled 0.000000)
+  const xMax = Math.max(1, ...data.map((p) => p.nLabels));
+  const x = { field: 'nLabels', type: 'quantitative', title: 'labelled objects', scale: { domain: [0, xMax], nice: true }, axis: { format: 'd', tickMinStep: 1 } };
   return {
-    $schema: SCHEMA, title: { text: `${o.module}: held-out ${y} of each version`, subtitle: 'bars: 95% bootstrap interval over held-out objects' },
+    $schema: SCHEMA, title: { text: `${o.module}: ${y} of each version, as the promotion gate measured it`, subtitle: 'bars: 95% bootstrap interval (held-out objects, or cross-validated while they are too few)' },
     width: 480, height: 280, data: { values: data },
     layer: [
-      { mark: { type: 'rule' }, encoding: { x: { field: 'nLabels', type: 'quantitative', title: 'labelled objects' }, y: { field: 'low', type: 'quantitative' }, y2: { field: 'high' } } },
-      { mark: { type: 'line', color: '#999' }, encoding: { x: { field: 'nLabels', type: 'quantitative' }, y: { field: 'value', type: 'quantitative', title: y, ...(o.metric === 'labels' ? {} : { scale: { domain: [0, 1] } }) } } },
+      { mark: { type: 'rule' }, encoding: { x, y: { field: 'low', type: 'quantitative' }, y2: { field: 'high' } } },
+      { mark: { type: 'line', color: '#999' }, encoding: { x, y: { field: 'value', type: 'quantitative', title: y, ...(o.metric === 'labels' ? {} : { scale: { domain: [0, 1] } }) } } },
       {
         mark: { type: 'point', filled: true, size: 70 },
         encoding: {
-          x: { field: 'nLabels', type: 'quantitative' }, y: { field: 'value', type: 'quantitative' },
+          x, y: { field: 'value', type: 'quantitative' },
           shape: { field: 'status', type: 'nominal', title: null }, color: { field: 'status', type: 'nominal', title: null },
           tooltip: [{ field: 'version' }, { field: 'value', format: '.3f' }, { field: 'low', format: '.3f' }, { field: 'high', format: '.3f' }],
         },
       },
-      { transform: [{ calculate: "'v' + datum.version", as: 'v' }], mark: { type: 'text', dy: -12, fontSize: 10 }, encoding: { x: { field: 'nLabels', type: 'quantitative' }, y: { field: 'value', type: 'quantitative' }, text: { field: 'v', type: 'nominal' } } },
+      { transform: [{ calculate: "'v' + datum.version", as: 'v' }], mark: { type: 'text', dy: -12, fontSize: 10 }, encoding: { x, y: { field: 'value', type: 'quantitative' }, text: { field: 'v', type: 'nominal' } } },
     ],
     config: CONFIG,
   };
@@ -145,10 +149,15 @@ export function confusionSpec(o: { title: string; classNames: readonly string[];
 /** Feature importances as horizontal bars, largest first, with the module's feature names. */
 export function importancesSpec(o: { title: string; features: ReadonlyArray<{ name: string; importance: number }>; top?: number }): VegaLiteSpec {
   const data = [...o.features].sort((a, b) => b.importance - a.importance).slice(0, o.top ?? 25);
+  // a forest that never split has importances all 0: keep a readable 0-1 axis rather than one 0.000000 tick
+  const max = Math.max(0, ...data.map((f) => f.importance));
   return {
     $schema: SCHEMA, title: o.title, width: 380, height: Math.max(120, 16 * data.length), data: { values: data },
     mark: 'bar',
-    encoding: { y: { field: 'name', type: 'nominal', sort: '-x', title: null }, x: { field: 'importance', type: 'quantitative', title: 'mean decrease in impurity (normalised)' } },
+    encoding: {
+      y: { field: 'name', type: 'nominal', sort: '-x', title: null },
+      x: { field: 'importance', type: 'quantitative', title: 'mean decrease in impurity (normalised)', ...(max > 0 ? {} : { scale: { domain: [0, 1] } }) },
+    },
     config: CONFIG,
   };
 }

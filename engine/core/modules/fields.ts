@@ -50,3 +50,40 @@ export function knownAlertFields(survey: SurveyName): ReadonlySet<string> {
   return new Set<string>(survey === 'ztf' ? [...SUMMARY_FIELDS, ...ZTF_CANDIDATE_FIELDS, ...FINK_ZTF_FIELDS]
     : [...SUMMARY_FIELDS.filter((f) => !ZTF_ONLY_SUMMARY_FIELDS.has(f)), ...LSST_DIASOURCE_FIELDS, ...ELASTICC_DIASOURCE_FIELDS, ...FINK_LSST_FIELDS]);
 }
+
+/**
+ * Units of the alert fields that have one, as the surveys' schemas give them (ZTF's candidate, Rubin's
+ * diaSource and diaObject, ELAsTiCC's header); fields not listed are dimensionless, counts, flags or text.
+ * Times are recognised by name (below), so that every MJD or JD is shown to its precision.
+ */
+const ALERT_FIELD_UNITS: Readonly<Record<string, string>> = {
+  // ZTF candidate
+  magpsf: 'mag', sigmapsf: 'mag', diffmaglim: 'mag', magap: 'mag', sigmagap: 'mag', magapbig: 'mag', sigmagapbig: 'mag', magnr: 'mag', sigmagnr: 'mag',
+  magdiff: 'mag', magfromlim: 'mag', ssmagnr: 'mag', sgmag1: 'mag', srmag1: 'mag', simag1: 'mag', szmag1: 'mag', sgmag2: 'mag', srmag2: 'mag',
+  simag2: 'mag', szmag2: 'mag', sgmag3: 'mag', srmag3: 'mag', simag3: 'mag', szmag3: 'mag', maggaia: 'mag', maggaiabright: 'mag', magzpsci: 'mag',
+  magzpsciunc: 'mag', magzpscirms: 'mag', clrmed: 'mag', clrrms: 'mag', zpmed: 'mag',
+  distpsnr1: 'arcsec', distpsnr2: 'arcsec', distpsnr3: 'arcsec', ssdistnr: 'arcmin', neargaia: 'arcsec', neargaiabright: 'arcsec', distnr: 'pixel',
+  fwhm: 'pixel', aimage: 'pixel', bimage: 'pixel', xpos: 'pixel', ypos: 'pixel', mindtoedge: 'pixel', ra: 'deg', dec: 'deg', ranr: 'deg', decnr: 'deg',
+  exptime: 's', sky: 'DN',
+  // Fink's ZTF columns
+  mag_rate: 'mag/day', sigma_rate: 'mag/day', lower_rate: 'mag/day', upper_rate: 'mag/day', delta_time: 'day', jdstarthist_dt: 'day',
+  Plx: 'mas', e_Plx: 'mas',
+  // Rubin diaSource / diaObject, ELAsTiCC
+  psfFlux: 'nJy', psfFluxErr: 'nJy', apFlux: 'nJy', apFluxErr: 'nJy', psFlux: 'nJy', psFluxErr: 'nJy', trailFlux: 'nJy', trailFluxErr: 'nJy',
+  scienceFlux: 'nJy', scienceFluxErr: 'nJy', templateFlux: 'nJy', templateFluxErr: 'nJy', dipoleMeanFlux: 'nJy', dipoleFluxDiff: 'nJy',
+  trailLength: 'arcsec', trailLengthErr: 'arcsec', dipoleLength: 'arcsec', trailAngle: 'deg', dipoleAngle: 'deg', raErr: 'deg', decErr: 'deg',
+  x: 'pixel', y: 'pixel', decl: 'deg', RA: 'deg', DEC: 'deg', MWEBV: 'mag', mwebv: 'mag', GALSNSEP: 'arcsec', hostgal_snsep: 'arcsec', MU: 'mag', LENSDMU: 'mag',
+  DTSEASON_PEAK: 'day',
+};
+
+/** A field's unit (`diaObject.<f>` as <f>): the table, then by name every MJD ('MJD') and Julian Date ('JD'), PEAKMAG_* (mag) and fluxes (nJy); null when it has none. */
+export function alertFieldUnit(name: string): string | null {
+  const last = name.slice(name.lastIndexOf('.') + 1);
+  const u = ALERT_FIELD_UNITS[name] ?? ALERT_FIELD_UNITS[last];
+  if (u !== undefined) return u || null;
+  if (/mjd/i.test(last) || last === 'midPointTai') return 'MJD';
+  if (/^jd|jd$|^jd_|_jd/i.test(last) && !/^jdstarthist_dt$/.test(last)) return 'JD';
+  if (/^PEAKMAG_/.test(last)) return 'mag';
+  if (/FluxMean|FluxErrMean|Flux$|FluxErr$/.test(last)) return 'nJy';
+  return null;
+}

@@ -1,9 +1,11 @@
 export { parseDeclaration, canonicalDeclaration, DeclarationError, DECLARATION_LIMITS, MODULE_SCHEMA, type ModuleDeclaration } from './declaration.ts';
 export { compileModule, type ModuleDefinition, type StrategyName } from './compile.ts';
 export { compileExpression, expressionNames, ExpressionError } from './expression.ts';
-export { knownAlertFields, type SurveyName } from './fields.ts';
+export { alertFieldUnit, knownAlertFields, type SurveyName } from './fields.ts';
 export { alertField, EXTRACTORS_BY_SURVEY, PER_BAND_EXTRACTORS } from './parts.ts';
 export {
-  addModule, builtinModule, ensureBuiltinModules, moduleFromDeclaration, moduleOf, storeModules, UnknownModuleError, BUILTIN_DECLARATIONS_DIR,
+  addModule, builtinModule, ensureBuiltinModules, moduleFromDeclaration, moduleOf, storeModules, surveyMismatch, UnknownModuleError, BUILTIN_DECLARATIONS_DIR,
 } from './registry.ts';
 export { moduleSummary } from './summary.ts';
+export { agreementPerExpert, DEFAULT_TRUTH_FIELDS, hasLabelled, isTruthField, truthPatterns, type Agreement } from './truth.ts';
+export { moduleColumnUnits } from './units.ts';

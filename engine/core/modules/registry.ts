@@ -89,3 +89,15 @@ export function builtinModule(name: string): ModuleDefinition {
   }
   throw new Error(`no shipped module '${name}'`);
 }
+
+const SURVEY_TITLES: Record<string, string> = { ztf: 'ZTF', lsst: 'Rubin/LSST' };
+
+/**
+ * Why a module cannot take a label on an alert (null when it can): a module reads its own survey's alerts
+ * only, so a label for an alert of the other survey would never be trained on.
+ */
+export function surveyMismatch(def: ModuleDefinition, alert: { id: number; survey: string }, modulesOfAlertSurvey: readonly string[] = []): string | null {
+  if (alert.survey === def.survey) return null;
+  const other = modulesOfAlertSurvey.length ? `; label it in a ${SURVEY_TITLES[alert.survey] ?? alert.survey} module (${modulesOfAlertSurvey.join(', ')})` : '';
+  return `alert ${alert.id} is a ${SURVEY_TITLES[alert.survey] ?? alert.survey} alert and module ${def.name} reads ${SURVEY_TITLES[def.survey]} alerts only${other}`;
+}

@@ -1,6 +1,7 @@
 import { featureSpecHash } from '../../../features/index.ts';
 import type { Store } from '../store/store.ts';
 import { moduleOf } from './registry.ts';
+import { truthPatterns } from './truth.ts';
 
 /**
  * What an expert wants to know of a module: its declaration and revisions, how many stored alerts pass its
@@ -12,7 +13,9 @@ export function moduleSummary(store: Store, name: string) {
   const ex = def.extractor();
   store.computeFeatures(ex);
   const hash = featureSpecHash(ex.spec);
-  const cut = store.db.prepare('SELECT COUNT(*) AS n, COALESCE(SUM(passes_cuts), 0) AS pass FROM features WHERE spec_hash = ?').get(hash) as { n: number; pass: number };
+  // a module reads its own survey's alerts only: the others are no part of its pass rate
+  const cut = store.db.prepare(`SELECT COUNT(*) AS n, COALESCE(SUM(f.passes_cuts), 0) AS pass FROM features f JOIN alerts a ON a.id = f.alert_id
+    WHERE f.spec_hash = ? AND a.survey = ?`).get(hash, def.survey) as { n: number; pass: number };
   const perLabel = store.labelProgress(name).perLabel;
   const perClass: Record<string, number> = Object.fromEntries(def.classNames.map((c) => [c, 0]));
   let notTrained = 0;
@@ -23,9 +26,9 @@ export function moduleSummary(store: Store, name: string) {
   }
   const revisions = store.moduleRevisions(name);
   return {
-    name: def.name, title: def.title, survey: def.survey, kind: def.kind, declaration: def.declaration,
+    name: def.name, title: def.title, survey: def.survey, kind: def.kind, declaration: def.declaration, truth: truthPatterns(def),
     revision: revisions.at(-1)?.revision ?? null, revisions, featureSpecHash: hash, columns: ex.spec.columns,
-    cuts: { expression: def.declaration.cuts ?? null, alerts: cut.n, passing: cut.pass, passRate: cut.n ? cut.pass / cut.n : null },
+    cuts: { expression: def.declaration.cuts ?? null, survey: def.survey, alerts: cut.n, passing: cut.pass, passRate: cut.n ? cut.pass / cut.n : null },
     labels: { perLabel, objectsPerClass: perClass, objectsNotTrainedOn: notTrained },
     deployedVersion: store.deployedVersion(name),
     versions: store.listModels(name).map((m) => ({ version: m.version, status: m.status, currentRevision: m.featureSpecHash === hash, provisional: m.provisional })),

@@ -189,4 +189,25 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; description: string; s
       );
     `,
   },
+  {
+    version: 7,
+    description: "search by the survey's own ids: candid / alertId indexed; SNID, diaSourceId and ssObjectId as exact strings",
+    // The ids are kept as the decimal text the alert carries (64-bit ids never pass through a float). The
+    // back-fill reads them from the stored JSON, where 64-bit integers were written as strings.
+    sql: `
+      CREATE INDEX alerts_candid ON alerts(candid);
+      CREATE TABLE alert_ids (
+        value TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        alert_id INTEGER NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,
+        PRIMARY KEY (value, kind, alert_id)
+      ) WITHOUT ROWID;
+      INSERT OR IGNORE INTO alert_ids SELECT CAST(json_extract(candidate_json, '$.extra.SNID') AS TEXT), 'SNID', id FROM alerts
+        WHERE json_type(candidate_json, '$.extra.SNID') IN ('integer', 'text');
+      INSERT OR IGNORE INTO alert_ids SELECT CAST(json_extract(candidate_json, '$.raw.diaSourceId') AS TEXT), 'diaSourceId', id FROM alerts
+        WHERE json_type(candidate_json, '$.raw.diaSourceId') IN ('integer', 'text');
+      INSERT OR IGNORE INTO alert_ids SELECT CAST(json_extract(candidate_json, '$.raw.ssObjectId') AS TEXT), 'ssObjectId', id FROM alerts
+        WHERE json_type(candidate_json, '$.raw.ssObjectId') IN ('integer', 'text') AND CAST(json_extract(candidate_json, '$.raw.ssObjectId') AS TEXT) != '0';
+    `,
+  },
 ];

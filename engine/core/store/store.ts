@@ -57,6 +57,17 @@ export interface LabelRow {
   createdAt: string;
 }
 
+/** One alert a search found, with the fields the query matched (objectId, diaObjectId, candid, alertId, SNID, diaSourceId, ssObjectId or id). */
+export interface AlertSearchHit {
+  id: number;
+  objectId: string;
+  candid: string | null;
+  survey: Alert['survey'];
+  jd: number;
+  band: string;
+  matched: string[];
+}
+
 export type Role = 'expert' | 'admin';
 
 export interface User {
@@ -92,6 +103,29 @@ function scalarRecord(r: Readonly<Record<string, unknown>>): Record<string, stri
     if (typeof v === 'number') out[k] = Number.isFinite(v) ? v : null;
     else if (typeof v === 'string' || typeof v === 'boolean' || v === null) out[k] = v;
     else if (typeof v === 'bigint') out[k] = v.toString();
+  }
+  return out;
+}
+
+/**
+ * The survey's own ids of an alert besides objectId and candid, that an expert may search by: ELAsTiCC's SNID,
+ * Rubin's diaSourceId and ssObjectId. Exact decimal text only (a float that is not a safe integer is no id).
+ */
+export const SEARCHABLE_ID_FIELDS = [['SNID', 'extra'], ['diaSourceId', 'raw'], ['ssObjectId', 'raw']] as const;
+
+export function exactIdText(v: unknown): string | null {
+  if (typeof v === 'bigint') return v.toString();
+  if (typeof v === 'number') return Number.isSafeInteger(v) ? String(v) : null;
+  if (typeof v === 'string') return /^-?\d+$/.test(v) ? v : null;
+  return null;
+}
+
+function searchableIds(a: Alert): Array<[kind: string, value: string]> {
+  const out: Array<[string, string]> = [];
+  for (const [kind, where] of SEARCHABLE_ID_FIELDS) {
+    const v = exactIdText(where === 'extra' ? a.extra[kind] : a.raw?.[kind]);
+    // Rubin writes ssObjectId 0 for a source that is not a solar-system object
+    if (v !== null && !(kind === 'ssObjectId' && v === '0')) out.push([kind, v]);
   }
   return out;
 }
@@ -204,6 +238,7 @@ export class Store {
       (alert_key, candid, object_id, survey, ra, dec, jd, band, magpsf, source_label, candidate_json, light_curve,
        cutout_science, cutout_template, cutout_difference, source_file, ingested_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    const insertId = this.db.prepare('INSERT OR IGNORE INTO alert_ids (value, kind, alert_id) VALUES (?, ?, ?)');
     let inserted = 0;
     for (const a of alerts) {
       const r = insert.run(
@@ -217,6 +252,7 @@ export class Store {
         sourceFile, at,
       );
       inserted += r.changes;
+      if (r.changes) for (const [kind, value] of searchableIds(a)) insertId.run(value, kind, r.lastInsertRowid);
     }
     return inserted;
   }
@@ -295,6 +331,45 @@ export class Store {
       cutouts: { science: cut('cutout_science'), template: cut('cutout_template'), difference: cut('cutout_difference') },
       ...(row.source_label ? { label: row.source_label as string } : {}),
     };
+  }
+
+  /**
+   * The alerts an expert's search names. `#123` or `id:123` is Sieve's own alert id; anything else is matched
+   * exactly, as text (a 64-bit id never passes through a float), against the objectId (ZTF's name, Rubin's
+   * diaObjectId), the candid (ZTF's candid, Rubin's alertId) and the ids of SEARCHABLE_ID_FIELDS (SNID,
+   * diaSourceId, ssObjectId). Each hit says which field matched; oldest alert first.
+   */
+  searchAlerts(query: string, limit = 50): AlertSearchHit[] {
+    const q = query.trim();
+    const own = /^(?:#|id:)\s*(\d{1,15})$/i.exec(q);
+    const columns = 'a.id, a.object_id, a.candid, a.survey, a.jd, a.band';
+    let rows: Array<Record<string, unknown> & { matched: string }>;
+    if (own) rows = this.db.prepare(`SELECT ${columns}, 'id' AS matched FROM alerts a WHERE a.id = ?`).all(Number(own[1])) as typeof rows;
+    else {
+      if (!q) return [];
+      rows = this.db.prepare(`SELECT ${columns}, m.matched FROM (
+          SELECT id, 'objectId' AS matched FROM alerts WHERE object_id = @q
+          UNION SELECT id, 'candid' FROM alerts WHERE candid = @q
+          UNION SELECT alert_id, kind FROM alert_ids WHERE value = @q
+        ) m JOIN alerts a ON a.id = m.id ORDER BY a.id LIMIT @limit`).all({ q, limit }) as typeof rows;
+    }
+    // one hit per alert, naming the field as the alert's survey calls it
+    const byId = new Map<number, AlertSearchHit>();
+    for (const r of rows) {
+      const survey = r.survey as Alert['survey'];
+      const matched = r.matched === 'objectId' ? (survey === 'lsst' ? 'diaObjectId' : 'objectId') : r.matched === 'candid' ? (survey === 'lsst' ? 'alertId' : 'candid') : r.matched;
+      const id = r.id as number;
+      const hit = byId.get(id);
+      if (hit) hit.matched.push(matched);
+      else byId.set(id, { id, objectId: r.object_id as string, candid: r.candid as string | null, survey, jd: r.jd as number, band: r.band as string, matched: [matched] });
+    }
+    return [...byId.values()];
+  }
+
+  /** An alert's object and survey, or null when there is no such alert. */
+  alertSurvey(id: number): { objectId: string; survey: Alert['survey'] } | null {
+    const r = this.db.prepare('SELECT object_id, survey FROM alerts WHERE id = ?').get(id) as { object_id: string; survey: Alert['survey'] } | undefined;
+    return r ? { objectId: r.object_id, survey: r.survey } : null;
   }
 
   /** Alert ids in insertion order. */

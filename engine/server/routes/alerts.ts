@@ -33,6 +33,21 @@ export async function alertRoutes(app: FastifyInstance, { wb }: { wb: Workbench 
     return rows.map((r) => ({ id: r.id, objectId: r.object_id, survey: r.survey, jd: r.jd, band: r.band, magpsf: r.magpsf, hasCutouts: r.stamps === 1 }));
   });
 
+  app.get('/api/search', {
+    ...PUBLIC,
+    schema: {
+      tags: TAGS,
+      summary: "alerts by the survey's ids, matched exactly as text: objectId / diaObjectId, candid / alertId, SNID, diaSourceId, ssObjectId; Sieve's own alert id only as '#123' or 'id:123'",
+      querystring: {
+        type: 'object', required: ['q'], additionalProperties: false,
+        properties: { q: { type: 'string', minLength: 1, maxLength: 64 }, limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 } },
+      },
+    },
+  }, async (req) => {
+    const { q, limit } = req.query as { q: string; limit: number };
+    return { query: q.trim(), hits: wb.store.searchAlerts(q, limit) };
+  });
+
   app.get('/api/alerts/:id', {
     ...PUBLIC,
     schema: {
@@ -46,7 +61,7 @@ export async function alertRoutes(app: FastifyInstance, { wb }: { wb: Workbench 
     try {
       const names = modules ? modules.split(',') : wb.modules().map((m) => m.name);
       for (const n of names) wb.module(n);
-      return alertDetail(wb, id, names);
+      return alertDetail(wb, id, names, req.user);
     } catch (e) {
       if (e instanceof StoreError) throw new RequestError(404, e.message);
       throw e;

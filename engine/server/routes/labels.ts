@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { EXPERT } from '../auth.ts';
+import { agreementPerExpert } from '../../core/modules/index.ts';
+import { EXPERT, PUBLIC } from '../auth.ts';
 import { emptyBody, idParam, MODULE_NAME } from '../schemas.ts';
 import type { Workbench } from '../workbench.ts';
 
@@ -15,7 +16,8 @@ export async function labelRoutes(app: FastifyInstance, { wb }: { wb: Workbench 
     },
   }, async (req) => {
     const { module, limit } = req.query as { module: string; limit: number };
-    return wb.store.recentLabels(module, req.user!.name, limit);
+    // the expert's own labels: their truth is no secret any more
+    return wb.store.recentLabels(module, req.user!.name, limit).map((r) => wb.withTruth(r));
   });
 
   app.post('/api/labels', {
@@ -32,8 +34,16 @@ export async function labelRoutes(app: FastifyInstance, { wb }: { wb: Workbench 
     },
   }, async (req, reply) => {
     const row = wb.label(req.user!, req.body as { module: string; alertId: number; label: string; comment?: string | null; queue?: string | null });
-    return reply.code(201).send(row);
+    return reply.code(201).send(wb.withTruth(row));
   });
+
+  app.get('/api/labels/agreement', {
+    ...PUBLIC,
+    schema: {
+      tags: TAGS, summary: "per expert, how their labels in a module agree with the objects' catalogue classes (blind labelling: each shown only after the label)",
+      querystring: { type: 'object', required: ['module'], additionalProperties: false, properties: { module: MODULE_NAME } },
+    },
+  }, async (req) => agreementPerExpert(wb.store, wb.module((req.query as { module: string }).module)));
 
   app.post('/api/labels/:id/undo', { ...EXPERT, schema: { tags: TAGS, summary: 'withdraw one of your labels', params: idParam, body: emptyBody } },
     async (req) => wb.undo(req.user!, (req.params as { id: number }).id));

@@ -11,6 +11,6 @@ export async function reportRoutes(app: FastifyInstance, { wb }: { wb: Workbench
   app.get('/api/models/:module/report.html', { ...PUBLIC, schema: { tags: TAGS, summary: "the module's report as one self-contained HTML page", params: moduleParam } }, async (req, reply) => {
     const { module } = req.params as { module: string };
     const html = await moduleReportHtml(wb.store, module);
-    return reply.type('text/html; charset=utf-8').header('content-disposition', `attachment; filename="${module}-report.html"`).send(html);
+    return reply.type('text/html; charset=utf-8').header('content-disposition', `inline; filename="${module}-report.html"`).send(html);
   });
 }
