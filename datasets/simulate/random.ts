@@ -27,6 +27,11 @@ export class Random {
 
   /** Uniform in [0, 1). */
   next(): number {
+    return this.nextUint32() / 4294967296;
+  }
+
+  /** Uniform 32-bit unsigned integer (the generator's raw output). */
+  nextUint32(): number {
     const result = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9) >>> 0;
     const t = this.s1 << 9;
     this.s2 ^= this.s0;
@@ -35,7 +40,7 @@ export class Random {
     this.s0 ^= this.s3;
     this.s2 ^= t;
     this.s3 = rotl(this.s3, 11);
-    return result / 4294967296;
+    return result;
   }
 
   uniform(lo: number, hi: number): number {
