@@ -66,7 +66,7 @@ export async function demoCommand(opts: { in?: string[]; shared?: string; n: num
         n++;
       }
       try {
-        const r = retrainClassifier(store, def.name, { seed: opts.seed, actor: 'demo' });
+        const r = await retrainClassifier(store, def.name, { seed: opts.seed, actor: 'demo' });
         console.log(`${def.name}: ${n} seed labels; v${r.version} ${r.promoted ? 'deployed' : 'kept as candidate'} (${JSON.stringify(r.metrics)})`);
       } catch (e) {
         console.log(`${def.name}: no first version yet (${(e as Error).message})`);

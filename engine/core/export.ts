@@ -1,10 +1,10 @@
 import {
-  AADForest, BandAADModel, IsolationForest, RandomForestClassifier, TwoBandAADModel, aadForestToOnnx, exportBandAnomalyZip, exportFinkAnomalyZip, isolationForestToOnnx,
-  modelFromBundle, randomForestToOnnx, randomForestToSklearnPickle, serializeBundle, type ModelBundle,
+  AADForest, BandAADModel, IsolationForest, MLPClassifier, RandomForestClassifier, TwoBandAADModel, aadForestToOnnx, exportBandAnomalyZip, exportFinkAnomalyZip, isolationForestToOnnx,
+  mlpToOnnx, mlpToOnnxMC, modelFromBundle, randomForestToOnnx, randomForestToSklearnPickle, serializeBundle, type ModelBundle,
 } from '../../models/index.ts';
 
 /** The broker-facing formats a model version can be written in (`sieve export`, the API's export route). */
-export const EXPORT_FORMATS = ['bundle', 'onnx', 'fink-anomaly-zip', 'sklearn'] as const;
+export const EXPORT_FORMATS = ['bundle', 'onnx', 'onnx-mc', 'fink-anomaly-zip', 'sklearn'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 /** A model in one of the broker-facing formats, with the file name and media type to serve it under. */
@@ -19,8 +19,13 @@ export function exportModelBytes(bundle: ModelBundle, source: string, format: st
       if (model instanceof RandomForestClassifier) bytes = randomForestToOnnx(model);
       else if (model instanceof AADForest) bytes = aadForestToOnnx(model);
       else if (model instanceof IsolationForest) bytes = isolationForestToOnnx(model);
+      else if (model instanceof MLPClassifier) bytes = mlpToOnnx(model);
       else throw new Error(`${source}: a ${bundle.manifest.modelType} model has no single-file ONNX export (use --format fink-anomaly-zip for per-band anomaly modules)`);
       return { bytes, fileName: `${base}.onnx`, contentType: 'application/octet-stream' };
+    }
+    case 'onnx-mc': {
+      if (!(model instanceof MLPClassifier)) throw new Error(`${source}: onnx-mc is a network's Monte-Carlo dropout graph; this bundle holds a ${bundle.manifest.modelType} (use --format onnx)`);
+      return { bytes: mlpToOnnxMC(model), fileName: `${base}_mc.onnx`, contentType: 'application/octet-stream' };
     }
     case 'fink-anomaly-zip': {
       const zipName = name ?? base;

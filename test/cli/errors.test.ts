@@ -6,8 +6,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SIMULATED_CLASSES } from '../../datasets/index.ts';
 import { EXTRACTOR_NAMES as EXTRACTORS } from '../../features/index.ts';
-import { STRATEGY_NAMES as STRATEGIES } from '../../engine/index.ts';
-import { EXPORT_FORMATS, EXTRACTOR_NAMES, SIMULATED_CLASS_NAMES, STRATEGY_NAMES } from '../../engine/cli/names.ts';
+import { EXPORT_FORMATS as CORE_EXPORT_FORMATS, STRATEGY_NAMES as STRATEGIES } from '../../engine/index.ts';
+import { AL_STRATEGIES, EXPORT_FORMATS, EXTRACTOR_NAMES, SIMULATED_CLASS_NAMES, STRATEGY_NAMES } from '../../engine/cli/names.ts';
+import { AL_STRATEGIES as EXPERIMENT_STRATEGIES } from '../../engine/experiments/activeLearning.ts';
 import { REPO_ROOT, sharedPath } from '../shared.ts';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'sieve-cli-errors-'));
@@ -43,7 +44,7 @@ describe('every CLI error is one line', () => {
     [['queue', 'No_Such', '--db', db], 2, /'No_Such' is not a module name/],
     [['deploy', 'early-snia', 'abc', '--db', db], 2, /'abc' is not a positive integer/],
     [['export', 'early-snia', '--db', db, '--format', 'onnx', '--out', '/dev/null', '--version', 'abc'], 2, /--version.*'abc' is not a positive integer/],
-    [['export', 'early-snia', '--db', db, '--format', 'pdf', '--out', '/dev/null'], 2, /--format.*'pdf' is invalid.*bundle, onnx, fink-anomaly-zip/],
+    [['export', 'early-snia', '--db', db, '--format', 'pdf', '--out', '/dev/null'], 2, /--format.*'pdf' is invalid.*bundle, onnx, onnx-mc, fink-anomaly-zip/],
     [['score', '--module', 'early-snia', '--db', db, '--from', tmp, '--to', '/dev/null', '--workers', '-3'], 2, /--workers.*'-3' is not a whole number >= 0/],
     [['score', '--module', 'early-snia', '--db', db, '--from', tmp, '--to', '/dev/null', '--anomaly-threshold', 'xyz'], 2, /--anomaly-threshold.*'xyz' is not a number/],
     [['score', '--module', 'early-snia', '--db', db, '--from', tmp, '--to', '/dev/null', '--progress-seconds', 'abc'], 2, /--progress-seconds.*'abc' is not a number/],
@@ -54,7 +55,7 @@ describe('every CLI error is one line', () => {
     [['serve', '--port', '99999', '--db', db], 2, /--port.*'99999' is not a TCP port/],
     [['serve', '--retrain-every', '-1', '--db', db], 2, /--retrain-every.*'-1' is not a whole number >= 0/],
     [['demo', '--retrain-every', '-1'], 2, /--retrain-every.*'-1' is not a whole number >= 0/],
-    [['experiment', 'al', '--strategy', 'bogus'], 2, /--strategy.*'bogus' is not one of uncertainty, margin, entropy, random/],
+    [['experiment', 'al', '--strategy', 'bogus'], 2, /--strategy.*'bogus' is not one of uncertainty, margin, entropy, bald, predictive-entropy, random/],
     [['experiment', 'al', '--data', 'sim', '--label-column', 'x'], 2, /'sim' labels itself/],
     [['experiment', 'al', '--data', 'no-such-dir'], 2, /--data no-such-dir: no such file or folder/],
     [['experiment', 'anomaly', '--out', tmp, '--label-column', 'x'], 2, /describe a --data table/],
@@ -121,6 +122,7 @@ describe('every CLI error is one line', () => {
     expect([...SIMULATED_CLASS_NAMES]).toEqual([...SIMULATED_CLASSES]);
     expect([...EXTRACTOR_NAMES]).toEqual([...EXTRACTORS]);
     expect([...STRATEGY_NAMES]).toEqual([...STRATEGIES]);
-    expect([...EXPORT_FORMATS]).toEqual(['bundle', 'onnx', 'fink-anomaly-zip', 'sklearn']);
+    expect([...EXPORT_FORMATS]).toEqual([...CORE_EXPORT_FORMATS]);
+    expect([...AL_STRATEGIES]).toEqual([...EXPERIMENT_STRATEGIES]);
   });
 });

@@ -62,6 +62,26 @@ describe('module declarations', () => {
     expect(refusal('name: [unclosed\n', 'bad.yaml')).toMatch(/^bad\.yaml:\d+: /);
   });
 
+  it('declares an mlp model: its fields with their ranges, the defaults it leaves, and the strategies that need its dropout passes', () => {
+    const rubin = readFileSync(path.join(REPO_ROOT, 'examples', 'early-snia-rubin-mlp.json'), 'utf8');
+    const d = parseDeclaration(rubin, 'early-snia-rubin-mlp.json');
+    expect(d.model).toMatchObject({ type: 'mlp', hidden: [64, 32], dropout: 0.2, mcSamples: 30, missing: 'impute' });
+    expect(d.queue?.strategy).toBe('bald');
+    expect(parseDeclaration(readFileSync(path.join(REPO_ROOT, 'examples', 'early-snia-mlp.json'), 'utf8'), 'early-snia-mlp.json').model.type).toBe('mlp');
+    const withModel = (model: Record<string, unknown>, queue?: string) => pretty({ ...example(), model, ...(queue ? { queue: { strategy: queue } } : {}) });
+    expect(refusal(withModel({ type: 'mlp', trees: 100 }))).toMatch(/^m\.json:\d+: model\.trees: applies to random forests, not to an mlp$/);
+    expect(refusal(withModel({ type: 'random-forest', hidden: [8] }))).toMatch(/^m\.json:\d+: model\.hidden: applies to an mlp model \(this one is a random-forest\)$/);
+    expect(refusal(withModel({ type: 'mlp', dropout: 0.95 }))).toMatch(/^m\.json:\d+: model\.dropout: must be <= 0\.9$/);
+    expect(refusal(withModel({ type: 'mlp', hidden: [] }))).toMatch(/model\.hidden: must NOT have fewer than 1 items/);
+    expect(refusal(withModel({ type: 'mlp', hidden: [64, 0] }))).toMatch(/model\.hidden\[1\]: must be >= 1/);
+    expect(refusal(withModel({ type: 'mlp', missing: 'zero' }))).toMatch(/model\.missing: must be one of "impute", "refuse"/);
+    expect(refusal(withModel({ type: 'mlp', mcSamples: 1 }))).toMatch(/model\.mcSamples: must be >= 2/);
+    expect(refusal(withModel({ type: 'random-forest' }, 'bald'))).toMatch(/^m\.json:\d+: queue\.strategy: 'bald' needs the Monte-Carlo dropout passes of an mlp model$/);
+    expect(refusal(withModel({ type: 'random-forest' }, 'predictive-entropy'))).toMatch(/'predictive-entropy' needs the Monte-Carlo dropout passes/);
+    // an mlp with nothing but its type takes the documented defaults, committee and the point strategies included
+    for (const strategy of ['uncertainty', 'committee', 'bald', 'predictive-entropy']) expect(parseDeclaration(withModel({ type: 'mlp' }, strategy), 'm.json').queue?.strategy).toBe(strategy);
+  });
+
   it('evaluates cuts like the README says: and/or/not, in lists, missing values fail comparisons', () => {
     const names = ['drb', 'ndethist', 'cdsxmatch'];
     const f = (expr: string) => compileExpression(expr, (n) => (names.includes(n) ? names.indexOf(n) : null));
