@@ -60,7 +60,10 @@ export interface ModuleView {
   features: Array<{ name: string; value: number | null }>;
   fits: FitCurve[];
   modelVersion: number | null;
-  probabilities?: Array<{ className: string; p: number; stdErr: number; treeVotes: number }>;
+  /** A forest: p with its standard error over the trees and their votes. A network: p with dropout off, and the mean ± spread over its Monte-Carlo dropout passes. */
+  probabilities?: Array<{ className: string; p: number; stdErr?: number; treeVotes?: number; mcMean?: number; spread?: number }>;
+  mc?: { samples: number; bald: number; predictiveEntropy: number };
+  refused?: string;
   anomaly?: { bands: Array<{ band: string; score: number | null }>; final: number | null };
 }
 // The JSON shapes of the API. They mirror engine/datasets types on purpose: the UI may not import them
