@@ -27,13 +27,20 @@ export interface MLPParams {
    * trains on complete rows only and gives NaN probabilities for a row with a missing feature.
    */
   missing: 'impute' | 'refuse';
+  /**
+   * 'robust-asinh': each feature centred on its training median, divided by its robust spread (1.4826 x the
+   * median absolute deviation; the mean absolute deviation where that is 0) and passed through asinh, then
+   * standardised: linear within about one spread, logarithmic in the tails, whatever the feature's units
+   * (fluxes, chi2 and fit amplitudes are heavy-tailed). 'standard': standardised as they are.
+   */
+  scaling: 'robust-asinh' | 'standard';
   backend: TfBackend;
   seed: number;
 }
 
 export const DEFAULT_MLP_PARAMS: MLPParams = {
   hiddenUnits: [64, 32], dropout: 0.2, epochs: 100, patience: 10, validationFraction: 0.2, batchSize: 64, learningRate: 1e-3, mcSamples: 30,
-  classWeight: 'balanced', missing: 'impute', backend: 'wasm', seed: 0,
+  classWeight: 'balanced', missing: 'impute', scaling: 'robust-asinh', backend: 'wasm', seed: 0,
 };
 export const MLP_SCHEMA = 'sieve-mlp/2';
 /** Fewer training objects than this: no validation split, training runs all `epochs`. */
@@ -220,8 +227,12 @@ export class MLPClassifier {
   readonly params: MLPParams;
   nFeatures = 0;
   nClasses = 0;
-  /** Per feature: the value a missing one takes (training median), and the standardisation (mean, scale of the finite values). */
+  /**
+   * Per feature: the value a missing one takes (training median), the robust spread of 'robust-asinh' (empty
+   * for 'standard'), and the standardisation (mean and scale of the finite training values, after asinh).
+   */
   median: Float64Array = new Float64Array(0);
+  robustScale: Float64Array = new Float64Array(0);
   mean: Float64Array = new Float64Array(0);
   scale: Float64Array = new Float64Array(0);
   /** Features that get a missing-indicator input, in input order after the standardised features. */
@@ -252,11 +263,15 @@ export class MLPClassifier {
   /** Training statistics of the feature columns over the given rows. */
   private learnInputs(X: Matrix, rows: readonly number[]): void {
     const d = X.cols;
+    const asinh = this.params.scaling === 'robust-asinh';
     this.median = new Float64Array(d);
+    this.robustScale = asinh ? new Float64Array(d).fill(1) : new Float64Array(0);
     this.mean = new Float64Array(d);
     this.scale = new Float64Array(d).fill(1);
     const missing: number[] = [];
     const col = new Float64Array(rows.length);
+    const dev = new Float64Array(rows.length);
+    const median = (sorted: Float64Array) => (sorted.length % 2 ? sorted[(sorted.length - 1) / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2);
     for (let j = 0; j < d; j++) {
       let m = 0;
       for (const i of rows) {
@@ -266,7 +281,15 @@ export class MLPClassifier {
       if (m < rows.length) missing.push(j);
       if (!m) continue;
       const finite = col.subarray(0, m).sort();
-      this.median[j] = m % 2 ? finite[(m - 1) / 2] : (finite[m / 2 - 1] + finite[m / 2]) / 2;
+      const med = (this.median[j] = median(finite));
+      if (asinh) {
+        let sum = 0;
+        for (let k = 0; k < m; k++) sum += (dev[k] = Math.abs(finite[k] - med));
+        const mad = 1.4826 * median(dev.subarray(0, m).sort());
+        const spread = mad > 0 ? mad : sum / m;
+        this.robustScale[j] = spread > 0 ? spread : 1;
+        for (let k = 0; k < m; k++) finite[k] = Math.asinh((finite[k] - med) / this.robustScale[j]);
+      }
       let s = 0;
       for (let k = 0; k < m; k++) s += finite[k];
       const mu = s / m;
@@ -279,16 +302,18 @@ export class MLPClassifier {
     this.indicators = Int32Array.from(this.params.missing === 'impute' ? missing : []);
   }
 
-  /** The network's input row: standardised features (missing: the median), then the missing indicators. NaN: a refused row. */
+  /** The network's input row: the features scaled (missing: the median), then the missing indicators. False: a refused row. */
   private inputRow(X: Matrix, i: number, out: Float64Array): boolean {
     const d = X.cols;
     const refuse = this.params.missing === 'refuse';
+    const asinh = this.robustScale.length > 0;
     for (let j = 0; j < d; j++) {
       let v = X.data[i * d + j];
       if (!Number.isFinite(v)) {
         if (refuse) return false;
         v = this.median[j];
       }
+      if (asinh) v = Math.asinh((v - this.median[j]) / this.robustScale[j]);
       out[j] = (v - this.mean[j]) / this.scale[j];
     }
     for (let k = 0; k < this.indicators.length; k++) out[d + k] = Number.isFinite(X.data[i * d + this.indicators[k]]) ? 0 : 1;
@@ -586,7 +611,7 @@ export class MLPClassifier {
   toJSON(): MLPJSON {
     return {
       schema: MLP_SCHEMA, params: this.params, nFeatures: this.nFeatures, nClasses: this.nClasses,
-      median: Array.from(this.median), mean: Array.from(this.mean), scale: Array.from(this.scale), indicators: Array.from(this.indicators),
+      median: Array.from(this.median), robustScale: Array.from(this.robustScale), mean: Array.from(this.mean), scale: Array.from(this.scale), indicators: Array.from(this.indicators),
       layers: this.layers.map((l) => ({ nIn: l.nIn, nOut: l.nOut, w: Array.from(l.w), b: Array.from(l.b) })),
       training: this.training,
     };
@@ -598,6 +623,7 @@ export class MLPClassifier {
     m.nFeatures = json.nFeatures;
     m.nClasses = json.nClasses;
     m.median = Float64Array.from(json.median);
+    m.robustScale = Float64Array.from(json.robustScale);
     m.mean = Float64Array.from(json.mean);
     m.scale = Float64Array.from(json.scale);
     m.indicators = Int32Array.from(json.indicators);
@@ -613,6 +639,7 @@ export interface MLPJSON {
   nFeatures: number;
   nClasses: number;
   median: number[];
+  robustScale: number[];
   mean: number[];
   scale: number[];
   indicators: number[];

@@ -180,23 +180,30 @@ function op(opType: string, input: string[], output: string[], attribute: Attr[]
 
 /**
  * The network's inputs from raw features X [N, F], as MLPClassifier.inputRow computes them: a missing value
- * (NaN, infinite) takes the training median, then (x - mean) / scale, then one 0/1 column per feature with
- * a missing indicator. 'refuse' passes X through and returns `rowRefused` [N, 1] for the output to be NaN.
+ * (NaN, infinite) takes the training median; 'robust-asinh' then asinh((x - median) / robust spread); then
+ * (x - mean) / scale, and one 0/1 column per feature with a missing indicator. 'refuse' takes X as it is
+ * and returns `rowRefused` [N, 1] for the output to be NaN.
  */
 function mlpInputNodes(m: MLPClassifier): { nodes: ReturnType<typeof op>[]; init: ReturnType<typeof constant>[]; output: string; rowRefused: string | null } {
   const F = m.nFeatures;
   const nodes = [op('IsNaN', ['X'], ['x_nan']), op('IsInf', ['X'], ['x_inf']), op('Or', ['x_nan', 'x_inf'], ['x_missing'])];
-  const init = [constant('mean', [F], m.mean), constant('scale', [F], m.scale)];
+  const init = [constant('mean', [F], m.mean), constant('scale', [F], m.scale), constant('median', [F], m.median)];
   let rowRefused: string | null = null;
+  let x = 'X';
   if (m.params.missing === 'refuse') {
     nodes.push(op('Cast', ['x_missing'], ['x_missing_f'], [int('to', FLOAT)]), op('ReduceMax', ['x_missing_f'], ['row_missing_f'], [ints('axes', [1]), int('keepdims', 1)]),
-      op('Cast', ['row_missing_f'], ['row_refused'], [int('to', BOOL)]), op('Sub', ['X', 'mean'], ['x_centred']));
+      op('Cast', ['row_missing_f'], ['row_refused'], [int('to', BOOL)]));
     rowRefused = 'row_refused';
   } else {
-    init.push(constant('median', [F], m.median));
-    nodes.push(op('Where', ['x_missing', 'median', 'X'], ['x_imputed']), op('Sub', ['x_imputed', 'mean'], ['x_centred']));
+    nodes.push(op('Where', ['x_missing', 'median', 'X'], ['x_imputed']));
+    x = 'x_imputed';
   }
-  nodes.push(op('Div', ['x_centred', 'scale'], ['z']));
+  if (m.robustScale.length) {
+    init.push(constant('robust_scale', [F], m.robustScale));
+    nodes.push(op('Sub', [x, 'median'], ['x_from_median']), op('Div', ['x_from_median', 'robust_scale'], ['x_robust']), op('Asinh', ['x_robust'], ['x_asinh']));
+    x = 'x_asinh';
+  }
+  nodes.push(op('Sub', [x, 'mean'], ['x_centred']), op('Div', ['x_centred', 'scale'], ['z']));
   if (!m.indicators.length) return { nodes, init, output: 'z', rowRefused };
   init.push(constant('indicator_columns', [m.indicators.length], m.indicators, INT64));
   nodes.push(

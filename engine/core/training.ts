@@ -163,7 +163,7 @@ export function mlpParams(def: ModuleDefinition, o: TrainOptions): Partial<MLPPa
     seed: o.seed ?? 0, classWeight: (m.classWeight ?? 'balanced') === 'balanced' ? 'balanced' : null,
     ...defined({
       hiddenUnits: m.hidden, dropout: m.dropout, epochs: m.epochs, patience: m.patience, validationFraction: m.validationFraction, batchSize: m.batchSize,
-      learningRate: m.learningRate, mcSamples: m.mcSamples, missing: m.missing,
+      learningRate: m.learningRate, mcSamples: m.mcSamples, missing: m.missing, scaling: m.scaling,
     }),
   };
 }

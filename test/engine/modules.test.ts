@@ -76,6 +76,8 @@ describe('module declarations', () => {
     expect(refusal(withModel({ type: 'mlp', hidden: [64, 0] }))).toMatch(/model\.hidden\[1\]: must be >= 1/);
     expect(refusal(withModel({ type: 'mlp', missing: 'zero' }))).toMatch(/model\.missing: must be one of "impute", "refuse"/);
     expect(refusal(withModel({ type: 'mlp', mcSamples: 1 }))).toMatch(/model\.mcSamples: must be >= 2/);
+    expect(refusal(withModel({ type: 'mlp', scaling: 'log' }))).toMatch(/model\.scaling: must be one of "robust-asinh", "standard"/);
+    expect(refusal(withModel({ type: 'random-forest', scaling: 'standard' }))).toMatch(/model\.scaling: applies to an mlp model/);
     expect(refusal(withModel({ type: 'random-forest' }, 'bald'))).toMatch(/^m\.json:\d+: queue\.strategy: 'bald' needs the Monte-Carlo dropout passes of an mlp model$/);
     expect(refusal(withModel({ type: 'random-forest' }, 'predictive-entropy'))).toMatch(/'predictive-entropy' needs the Monte-Carlo dropout passes/);
     // an mlp with nothing but its type takes the documented defaults, committee and the point strategies included

@@ -18,7 +18,8 @@ function naiveMcMean(m: MLPClassifier, X: Matrix, samples: number, seed: number)
   const C = m.nClasses;
   const out = new Float64Array(X.rows * C);
   for (let i = 0; i < X.rows; i++) {
-    const z = Array.from({ length: X.cols }, (_, j) => (X.data[i * X.cols + j] - m.mean[j]) / m.scale[j]);
+    const robust = (v: number, j: number) => (m.robustScale.length ? Math.asinh((v - m.median[j]) / m.robustScale[j]) : v);
+    const z = Array.from({ length: X.cols }, (_, j) => (robust(X.data[i * X.cols + j], j) - m.mean[j]) / m.scale[j]);
     for (let s = 0; s < samples; s++) {
       let h = z;
       m.layers.forEach((l, k) => {
@@ -133,6 +134,35 @@ describe('MLPClassifier (TensorFlow.js) with Monte-Carlo dropout', () => {
     expect(Number.isNaN(r.predictProbaMC(row).expectedEntropy[0])).toBe(true);
     expect(r.predictProba(filled).every(Number.isFinite)).toBe(true);
     await expect(new MLPClassifier({ missing: 'refuse' }).fit({ data: new Float32Array([NaN, 1]), rows: 1, cols: 2 }, [0])).rejects.toThrow(/no training row with every feature present/);
+  });
+
+  it('robust-asinh scaling: the median, 1.4826 x the median absolute deviation (the mean one where that is 0), asinh, then standardised', async () => {
+    const rng = new Random(8, 8);
+    const n = 400;
+    const data = new Float32Array(n * 2);
+    for (let i = 0; i < n; i++) {
+      data[2 * i] = Math.exp(rng.normal(0, 3)); // heavy-tailed, like a fitted flux
+      data[2 * i + 1] = i % 10 === 0 ? rng.normal(5, 1) : 0; // mostly one value: its MAD is 0
+    }
+    const yy = Int32Array.from({ length: n }, (_, i) => (data[2 * i] > 1 ? 1 : 0));
+    const X2 = { data, rows: n, cols: 2 };
+    const m = await new MLPClassifier({ seed: 1, hiddenUnits: [4], epochs: 1 }).fit(X2, yy);
+    const col = (j: number) => Float64Array.from({ length: n }, (_, i) => data[2 * i + j]).sort();
+    const med = (a: Float64Array) => (a[n / 2 - 1] + a[n / 2]) / 2;
+    const c0 = col(0);
+    expect(m.median[0]).toBe(med(c0));
+    expect(m.robustScale[0]).toBeCloseTo(1.4826 * med(Float64Array.from(c0, (v) => Math.abs(v - m.median[0])).sort()), 12);
+    const c1 = col(1);
+    expect(m.median[1]).toBe(0);
+    expect(m.robustScale[1]).toBeCloseTo(c1.reduce((s, v) => s + Math.abs(v), 0) / n, 12);
+    // the standardisation is of the asinh values: they have mean 0 and unit variance over the training rows
+    const t = Array.from(c0, (v) => Math.asinh((v - m.median[0]) / m.robustScale[0]));
+    const mu = t.reduce((a, b) => a + b, 0) / n;
+    expect(m.mean[0]).toBeCloseTo(mu, 10);
+    expect(m.scale[0]).toBeCloseTo(Math.sqrt(t.reduce((a, b) => a + (b - mu) ** 2, 0) / n), 10);
+    const std = await new MLPClassifier({ seed: 1, hiddenUnits: [4], epochs: 1, scaling: 'standard' }).fit(X2, yy);
+    expect(std.robustScale.length).toBe(0);
+    expect(std.mean[0]).toBeCloseTo(c0.reduce((a, b) => a + b, 0) / n, 3);
   });
 
   it('trains on the WebAssembly backend, loaded from node_modules, and on the CPU backend', async () => {

@@ -77,9 +77,10 @@ describe('MLP export, checked with onnxruntime-node', () => {
   const probe = probeInputs(8);
   for (let i = 0; i < probe.length; i += 997) probe[i] = -Infinity;
 
-  for (const missing of ['impute', 'refuse'] as const) {
-    it(`dropout off (missing: ${missing}): the probabilities of predictProba within 1e-5 on 10,000 inputs, NaN where refused`, async () => {
-      const m = await new MLPClassifier({ seed: 3, missing, hiddenUnits: [16, 8], epochs: 20 }).fit(X, y);
+  for (const [missing, scaling] of [['impute', 'robust-asinh'], ['refuse', 'standard']] as const) {
+    it(`dropout off (missing: ${missing}, scaling: ${scaling}): the probabilities of predictProba within 1e-5 on 10,000 inputs, NaN where refused`, async () => {
+      const m = await new MLPClassifier({ seed: 3, missing, scaling, hiddenUnits: [16, 8], epochs: 20 }).fit(X, y);
+      expect(m.robustScale.length).toBe(scaling === 'robust-asinh' ? 8 : 0);
       expect(m.indicators.length).toBe(missing === 'impute' ? 8 : 0);
       const out = await run(mlpToOnnx(m), probe, 10_000, 8);
       expect(out.probabilities.dims).toEqual([10_000, 2]);

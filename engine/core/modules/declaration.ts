@@ -35,6 +35,7 @@ export interface ModuleDeclaration {
     learningRate?: number;
     mcSamples?: number;
     missing?: 'impute' | 'refuse';
+    scaling?: 'robust-asinh' | 'standard';
   };
   queue?: { strategy?: 'uncertainty' | 'margin' | 'entropy' | 'committee' | 'random' | 'bald' | 'predictive-entropy' };
   retrain?: { every?: number; gate?: 'fom' | 'accuracy' | 'f1' | 'auc'; minHeldOutPerClass?: number; tolerance?: number };
@@ -52,7 +53,7 @@ export class DeclarationError extends Error {
 }
 
 const RESERVED_KEYS = new Set(['s', 'c', 'm', '?', 'j', 'k', 'z']);
-const MLP_FIELDS = ['hidden', 'dropout', 'epochs', 'patience', 'validationFraction', 'batchSize', 'learningRate', 'mcSamples', 'missing'] as const;
+const MLP_FIELDS = ['hidden', 'dropout', 'epochs', 'patience', 'validationFraction', 'batchSize', 'learningRate', 'mcSamples', 'missing', 'scaling'] as const;
 
 let validateSchema: ReturnType<Ajv['compile']> | null = null;
 
