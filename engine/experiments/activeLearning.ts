@@ -254,7 +254,7 @@ export async function runAlExperiment(o: AlExperimentOptions): Promise<{ summary
   const names = o.module === undefined ? ['early-snia'] : typeof o.module === 'string' ? [o.module] : o.module;
   const defs = names.map(experimentModule);
   for (const def of defs) if (def.kind !== 'classifier' || def.classNames.length !== 2) throw new Error(`experiment al: ${def.name} is not a two-class classifier module`);
-  if (new Set(defs.map((d) => d.name)).size !== defs.length) throw new Error(`experiment al: --module names a module twice (${names.join(', ')})`);
+  if (new Set(defs.map((d) => d.name)).size !== defs.length) throw new Error(`--module names a module twice (${names.join(', ')})`);
   const asked: AlStrategy[] = [...new Set<AlStrategy>([...o.strategies.filter((st) => st !== 'random'), 'random'])];
   // several modules: curves are named "<module>: <strategy>", each compared with its own random sampling
   const label = (def: ModuleDefinition, st: string) => (defs.length > 1 ? `${def.name}: ${st}` : st);
@@ -270,7 +270,10 @@ export async function runAlExperiment(o: AlExperimentOptions): Promise<{ summary
     const mlp = def.model.type === 'mlp';
     const strategies = asked.filter((st) => mlp || !MC_STRATEGIES.has(st));
     if (strategies.length < asked.length) skipped[def.name] = asked.filter((st) => !strategies.includes(st));
-    if (defs.length === 1 && strategies.length < asked.length) throw new Error(`experiment al: ${skipped[def.name].join(', ')} need the dropout passes of an mlp module; ${def.name} is a ${def.model.type}`);
+    if (defs.length === 1 && strategies.length < asked.length) {
+      const missing = skipped[def.name];
+      throw new Error(`${missing.join(', ')} need${missing.length === 1 ? 's' : ''} the dropout passes of an mlp module; ${def.name} is a ${def.model.type}`);
+    }
     runs.push({ def, ds, strategies });
   }
   const curves: CurvePoint[] = [];

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -123,5 +124,29 @@ describe('an mlp module in the workbench: declared, labelled, retrained in a wor
     expect(html).toContain('calibration on held-out objects');
     expect(html).toMatch(/expected calibration error 0\.\d{3}/);
     s.close();
+  }, 600_000);
+
+  it('experiment al runs a forest module and a network module side by side on the same seeds', () => {
+    const out = path.join(tmp, 'al');
+    const run = (args: string[]) => spawnSync(process.execPath, [path.join(REPO_ROOT, 'bin', 'sieve.js'), 'experiment', 'al', ...args], { cwd: REPO_ROOT, encoding: 'utf8' });
+    const r = run(['--module', 'early-snia', 'examples/early-snia-mlp.json', '--strategy', 'uncertainty,bald', '--seeds', '2', '--queries', '6', '--batch', '3', '--trees', '10', '--out', out]);
+    expect(r.status, r.stderr).toBe(0);
+    const summary = JSON.parse(readFileSync(path.join(out, 'summary.json'), 'utf8'));
+    expect(summary.modules).toEqual(['early-snia (random-forest)', 'early-snia-mlp (mlp)']);
+    expect(summary.strategies).toEqual(['early-snia: uncertainty', 'early-snia: random', 'early-snia-mlp: uncertainty', 'early-snia-mlp: bald', 'early-snia-mlp: random']);
+    expect(summary.not_run).toEqual({ 'early-snia': 'bald: needs an mlp module' });
+    expect(summary.queriesPerRetraining).toBe(3);
+    // the same data for both (same features and cuts), three retrainings per run: 10, 13 and 16 labels
+    expect(summary.data).toMatch(/^\d+ labelled alerts from 4 file\(s\): \d+ alerts passing early-snia's cuts, \d+ SN Ia$/);
+    const rows = readFileSync(path.join(out, 'curves.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
+    for (const label of summary.strategies) for (const seed of ['1', '2']) expect(rows.filter((x) => x[0] === label && x[1] === seed).map((x) => Number(x[2]))).toEqual([10, 13, 16]);
+    const spec = JSON.parse(readFileSync(path.join(out, 'curves.vl.json'), 'utf8'));
+    expect(spec.title.text).toBe('Active learning, Early type Ia supernovae vs Early type Ia supernovae (ZTF), MC-dropout network: uncertainty, bald vs random');
+    const dash = spec.spec.layer[1].encoding.strokeDash.scale;
+    expect(dash.range[dash.domain.indexOf('early-snia-mlp: random')]).toEqual([6, 4]);
+    // a forest alone cannot be asked by BALD
+    const bad = run(['--module', 'early-snia', '--strategy', 'bald', '--queries', '2', '--out', path.join(tmp, 'al-bad')]);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr.trim()).toBe('sieve: experiment al: bald needs the dropout passes of an mlp module; early-snia is a random-forest');
   }, 600_000);
 });

@@ -49,7 +49,11 @@ export function activeLearningSpec(o: {
   });
   const strategies = [...new Set(o.curves.map((c) => c.strategy))];
   const dash = { field: 'strategy', type: 'nominal', scale: { domain: strategies, range: strategies.map((s) => (s === 'random' || s.endsWith(': random') ? [6, 4] : [1, 0])) }, legend: null };
-  const color = { field: 'strategy', type: 'nominal', title: 'strategy (random dashed; diamonds: published values)', scale: { domain: strategies }, legend: { orient: 'top', direction: 'horizontal' } };
+  // several modules side by side give long names: three to a row, and the legend's title in full
+  const color = {
+    field: 'strategy', type: 'nominal', title: 'strategy (random dashed; diamonds: published values)', scale: { domain: strategies },
+    legend: { orient: 'top', direction: 'horizontal', titleLimit: 600, ...(strategies.length > 3 ? { columns: 3 } : {}) },
+  };
   const curve = { filter: "datum.kind === 'curve'" };
   const layers: VegaLiteSpec[] = [
     { transform: [curve], mark: { type: 'area', opacity: 0.18 }, encoding: { x: { field: 'labels', type: 'quantitative', title: 'labels' }, y: { field: 'low', type: 'quantitative' }, y2: { field: 'high' }, color } },
@@ -171,7 +175,7 @@ export function reliabilitySpec(o: {
       { data: { values: data }, mark: { type: 'line', color: '#1f77b4' }, encoding: { x, y } },
       {
         data: { values: data }, mark: { type: 'point', filled: true, color: '#1f77b4' },
-        encoding: { x, y, size: { field: 'n', type: 'quantitative', title: 'rows in bin', scale: { range: [20, 300] } }, tooltip: [{ field: 'bin' }, { field: 'n' }, { field: 'meanPredicted', format: '.3f' }, { field: 'observedFrequency', format: '.3f' }] },
+        encoding: { x, y, size: { field: 'n', type: 'quantitative', title: 'rows in bin', scale: { range: [20, 300], zero: false } }, tooltip: [{ field: 'bin' }, { field: 'n' }, { field: 'meanPredicted', format: '.3f' }, { field: 'observedFrequency', format: '.3f' }] },
       },
     ],
     config: CONFIG,
