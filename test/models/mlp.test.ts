@@ -182,6 +182,31 @@ describe('MLPClassifier (TensorFlow.js) with Monte-Carlo dropout', () => {
     expect(wasm.toJSON().params.backend).toBe('wasm');
   });
 
+  it('takes three classes or more: softmax over K, class weights over K, K-way passes', async () => {
+    const rng = new Random(10, 10);
+    const n = 1200;
+    const data = new Float32Array(n * 4);
+    const y3 = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      // class 2 is rare (10%): balanced weights keep it from being ignored
+      y3[i] = rng.next() < 0.1 ? 2 : rng.next() < 0.5 ? 1 : 0;
+      for (let j = 0; j < 4; j++) data[i * 4 + j] = rng.normal(j === y3[i] ? 2.5 : 0, 1);
+    }
+    const X3 = { data, rows: n, cols: 4 };
+    const m = await new MLPClassifier({ seed: 2, hiddenUnits: [16, 8], epochs: 60 }).fit(selectRows(X3, Array.from({ length: 900 }, (_, i) => i)), y3.subarray(0, 900));
+    expect(m.nClasses).toBe(3);
+    const test3 = selectRows(X3, Array.from({ length: 300 }, (_, i) => 900 + i));
+    const pred = m.predict(test3);
+    expect(pred.filter((c, i) => c === y3[900 + i]).length / 300).toBeGreaterThan(0.85);
+    const rare = Array.from({ length: 300 }, (_, i) => i).filter((i) => y3[900 + i] === 2);
+    expect(rare.filter((i) => pred[i] === 2).length / rare.length).toBeGreaterThan(0.7);
+    const mc = m.predictProbaMC(test3, 20);
+    for (let i = 0; i < 300; i++) {
+      expect(mc.mean[3 * i] + mc.mean[3 * i + 1] + mc.mean[3 * i + 2]).toBeCloseTo(1, 12);
+      expect(mc.votes[3 * i] + mc.votes[3 * i + 1] + mc.votes[3 * i + 2]).toBe(20);
+    }
+  });
+
   it('refuses bad parameters and inputs with one line', async () => {
     expect(() => new MLPClassifier({ hiddenUnits: [] })).toThrow(/hiddenUnits must be positive integers/);
     expect(() => new MLPClassifier({ dropout: 1 })).toThrow(/dropout must be in \[0, 1\)/);
