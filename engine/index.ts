@@ -11,9 +11,11 @@ export {
 } from './core/training.ts';
 export { promotionGate, type GateReport, type GateMetric, type Interval } from './core/gate.ts';
 export { importSklearnModel, type SklearnImportResult } from './core/importSklearn.ts';
-export { exportModelBytes, EXPORT_FORMATS, type ExportFormat } from './core/export.ts';
+export { exportModelBytes, EXPORT_FORMATS, EXPORT_FORMAT_DOCS, type ExportFormat } from './core/export.ts';
 export { retrainInWorker, labelsSinceLastModel } from './core/retrain.ts';
 export { AnomalyQueueSession } from './core/anomalySession.ts';
-export { pullFink, pullPages, alertsFromRows, PullError, type PullQuery, type PullOptions, type PullResult } from './adapters/finkApi.ts';
+export {
+  pullFink, parseRetryAfter, PullError, CUTOUT_CHOICES, FINK_API_HOSTS, MAX_CONE_RADIUS_ARCSEC, type CutoutChoice, type PullQuery, type PullOptions, type PullResult, type PullSurvey, type Transport, type HttpAnswer,
+} from './adapters/finkApi.ts';
 export { cutoutPng, zscaleLimits, stretchPixels, type Stretch } from './adapters/image/cutoutPng.ts';
 export { OffsetTracker, kafkaClientConfig, parseKafkaUrl, nextOffset, type KafkaAddress } from './adapters/kafka.ts';

@@ -1,6 +1,6 @@
 import type { Matrix } from './matrix.ts';
 import { assertCols } from './matrix.ts';
-import { Random } from './random.ts';
+import { Random } from '../datasets/index.ts';
 
 /** TensorFlow.js backends Sieve trains on: WebAssembly (XNNPACK) or plain JavaScript. */
 export type TfBackend = 'wasm' | 'cpu';

@@ -6,8 +6,10 @@ import {
   AL_STRATEGIES, DEFAULT_AL_DATA, DEFAULT_DB, DEFAULT_SHARED_DATA, EXPORT_FORMATS, EXTRACTOR_NAMES, SIMULATED_CLASS_NAMES, STRATEGY_NAMES,
 } from './names.ts';
 import {
-  UsageError, commaList, finiteNumber, fraction, int, nonEmpty, nonNegativeInt, nonNegativeNumber, oneOf, port, positiveInt, requireFiles, samples,
+  UsageError, commaList, finiteNumber, fraction, int, nonEmpty, nonNegativeInt, nonNegativeNumber, outFile, outFolder, port, positiveInt, requireFiles, samples,
 } from './options.ts';
+import { checkPullFlags, type PullFlags } from './pullOptions.ts';
+import { CUTOUT_CHOICES } from '../adapters/finkApi/types.ts';
 
 // Commands load their code only when they run: `sieve` checks its options and answers --help without
 // loading the feature, model and server code (start-up time).
@@ -36,7 +38,7 @@ export function buildProgram(apps: Applications): Command {
   program
     .command('simulate')
     .description('write a seeded, reproducible set of simulated light curves, ZTF-like or Rubin/LSST-like (Sieve JSON lines; .gz compresses)')
-    .requiredOption('--out <file>', 'output file (.jsonl or .jsonl.gz)')
+    .requiredOption('--out <file>', 'output file (.jsonl or .jsonl.gz)', outFile('--out'))
     .addOption(new Option('--survey <survey>', 'ztf: g and r magnitudes, ZTF cadence; lsst: ugrizy fluxes in nJy, a wide-fast-deep-like cadence').choices(['ztf', 'lsst']).default('ztf'))
     .option('--n <count>', 'number of objects', positiveInt, 1000)
     .option('--seed <seed>', 'random seed', int, 1)
@@ -50,7 +52,7 @@ export function buildProgram(apps: Applications): Command {
     .description('features of every alert of a file into CSV (--extractor, --in, --out), or of every stored alert (--db)')
     .addOption(new Option('--extractor <name>', 'feature extractor').choices(EXTRACTOR_NAMES))
     .option('--in <file...>', 'alert file(s) (.jsonl, .parquet, .avro, detected by content)')
-    .option('--out <file>', 'output CSV')
+    .option('--out <file>', 'output CSV', outFile('--out'))
     .option('--db <file>', 'compute into the store instead, for every module (or --module)', nonEmpty)
     .option('--module <name>', 'with --db: only this module', moduleArg)
     .action(async (opts: { extractor?: string; in?: string[]; out?: string; db?: string; module?: string }) => {
@@ -89,8 +91,8 @@ export function buildProgram(apps: Applications): Command {
     .option('--retrain-every <count>', "retrain after this many new labels (default: the module's retrain.every)", positiveInt).action(lazy(storeCmds, 'labelCommand'));
   program.command('models').description('model versions with status and metrics; --plot the learning curve, --report a self-contained HTML page')
     .argument('[module]', 'a module of the store', moduleArg)
-    .addOption(dbOption()).option('--json', 'JSON output', false).option('--plot <name>', "the module's learning curve as NAME.svg, NAME.png and NAME.vl.json")
-    .option('--report <file.html>', 'one self-contained HTML page about the module (declaration, versions, figures, labels, deployments)')
+    .addOption(dbOption()).option('--json', 'JSON output', false).option('--plot <name>', "the module's learning curve as NAME.svg, NAME.png and NAME.vl.json", outFile('--plot'))
+    .option('--report <file.html>', 'one self-contained HTML page about the module (declaration, versions, figures, labels, deployments)', outFile('--report'))
     .action(async (module: string | undefined, opts: { db: string; json: boolean; plot?: string; report?: string }) => {
       if ((opts.plot || opts.report) && !module) throw new UsageError('--plot and --report need a module');
       return (await storeCmds()).modelsCommand({ ...opts, ...(module ? { module } : {}) });
@@ -99,13 +101,13 @@ export function buildProgram(apps: Applications): Command {
     .addOption(dbOption()).option('--actor <name>', 'who deploys', 'cli').option('--reason <text>').action(lazy(storeCmds, 'deployCommand'));
   program.command('rollback').description('back to the previously deployed version').argument('<module>', 'module', moduleArg)
     .addOption(dbOption()).option('--actor <name>', 'who rolls back', 'cli').option('--reason <text>').action(lazy(storeCmds, 'rollbackCommand'));
-  program.command('backup').description('copy the store safely while it is in use').argument('<destination>')
+  program.command('backup').description('copy the store safely while it is in use').argument('<destination>', 'the copy (a new file)', outFile('backup'))
     .addOption(dbOption()).action(lazy(storeCmds, 'backupCommand'));
 
   program
     .command('basis')
     .description('learn the kilonova PCA basis from noise-free simulations and write it as JSON')
-    .requiredOption('--out <file>', 'output JSON')
+    .requiredOption('--out <file>', 'output JSON', outFile('--out'))
     .option('--seed <seed>', 'random seed', int)
     .action(lazy(() => import('./basis.ts'), 'basisCommand'));
 
@@ -186,29 +188,23 @@ export function buildProgram(apps: Applications): Command {
     .addOption(dbOption()).option('--actor <name>', 'who disables it', 'cli').action(lazy(() => import('./moduleCommands.ts'), 'moduleDisableCommand'));
 
   const pull = program.command('pull').description("alerts from a broker's API into the store");
-  pull.command('fink').description("Fink's REST API: the latest alerts of a class, objects by id (full history, upper limits, cutouts), or a cone search")
-    .addOption(new Option('--survey <survey>', 'survey').choices(['ztf', 'lsst']).default('ztf'))
+  pull.command('fink').description("Fink's REST APIs (ZTF, LSST): the latest alerts of a class, objects by id (history, upper limits, bad-quality detections, cutouts), or a cone search")
+    .addOption(new Option('--survey <survey>', 'whose API: ztf (api.ztf.fink-portal.org) or lsst (api.lsst.fink-portal.org)').choices(['ztf', 'lsst']).default('ztf'))
     .addOption(dbOption())
-    .option('--class <name>', "latests: a Fink class, e.g. 'Early SN Ia candidate'")
+    .option('--class <name>', "ZTF latests: a Fink class, e.g. 'Early SN Ia candidate' or '(TNS) SN Ia'")
     .option('--start <date>', 'latests: first day (YYYY-MM-DD)').option('--stop <date>', 'latests: day after the last (YYYY-MM-DD)')
     .option('--n <count>', 'latests: alerts per page at most', positiveInt, 1000).option('--window-days <d>', 'latests: days per page', positiveInt, 1)
-    .option('--object <id...>', 'objects: objectIds (one page each)')
-    .option('--cone <ra,dec,radius>', 'conesearch: degrees, degrees, arcsec')
-    .option('--base-url <url>', "the API's address", 'https://api.fink-portal.org')
-    .option('--rate <per-second>', 'requests per second at most', finiteNumber, 2).option('--retries <n>', 'retries after a failed request or a server error', nonNegativeInt, 3)
-    .action(async (opts: { survey: string; db: string; class?: string; start?: string; stop?: string; n: number; windowDays: number; object?: string[]; cone?: string; baseUrl: string; rate: number; retries: number }) => {
-      if (opts.survey !== 'ztf') throw new UsageError("--survey lsst: Fink's LSST API answers in another column layout, not read yet; use its Data Transfer files or livestream (sieve ingest / sieve score)");
-      const kinds = [opts.class !== undefined, opts.object !== undefined, opts.cone !== undefined].filter(Boolean).length;
-      if (kinds !== 1) throw new UsageError('give one query: --class with --start and --stop, --object IDS, or --cone RA,DEC,RADIUS');
-      if (opts.class !== undefined && (!opts.start || !opts.stop || !/^\d{4}-\d{2}-\d{2}$/.test(opts.start) || !/^\d{4}-\d{2}-\d{2}$/.test(opts.stop))) throw new UsageError('--class needs --start and --stop as YYYY-MM-DD');
-      let cone: number[] = [];
-      if (opts.cone !== undefined) {
-        cone = opts.cone.split(',').map(Number);
-        if (cone.length !== 3 || cone.some((x) => !Number.isFinite(x)) || !(cone[2] > 0)) throw new UsageError(`--cone ${opts.cone}: RA,DEC,RADIUS in degrees, degrees and arcsec`);
-      }
-      if (!(opts.rate > 0)) throw new UsageError('--rate must be above 0');
-      return (await storeCmds()).pullFinkCommand(opts.class !== undefined ? { kind: 'latests', className: opts.class, start: opts.start!, stop: opts.stop!, n: opts.n, windowDays: opts.windowDays }
-        : opts.object !== undefined ? { kind: 'objects', objectIds: opts.object } : { kind: 'conesearch', ra: cone[0], dec: cone[1], radiusArcsec: cone[2] }, opts);
+    .option('--object <id...>', 'objects: ZTF objectIds or Rubin diaObjectIds (one page each)')
+    .option('--cone <ra,dec,radius>', 'conesearch: degrees, degrees, arcsec (at most 18000)')
+    .option('--base-url <url>', "the API's address (default: Fink's API of the survey)")
+    .addOption(new Option('--cutouts <which>', 'whose stamps to keep: latest (the newest alert of each object), all, none').choices(CUTOUT_CHOICES).default('latest'))
+    .option('--rate <per-second>', 'requests per second at most', finiteNumber, 2).option('--retries <n>', 'retries after a network failure, a timeout, a 429 or a 5xx', nonNegativeInt, 3)
+    .option('--timeout <seconds>', 'a request that sends nothing for this long fails', finiteNumber, 30)
+    .option('--deadline <seconds>', 'stop the whole pull after this long (default: none)', finiteNumber)
+    .option('--max-wait <seconds>', 'the longest Retry-After obeyed; a longer one stops the pull', finiteNumber, 300)
+    .action(async (opts: PullFlags) => {
+      const call = checkPullFlags(opts);
+      return (await storeCmds()).pullFinkCommand(call, opts);
     });
 
   const imp = program.command('import').description('bring models made elsewhere into a module');
@@ -221,16 +217,16 @@ export function buildProgram(apps: Applications): Command {
     });
 
   const user = program.command('user').description('expert and admin accounts (tokens are stored hashed)');
-  user.command('add').argument('<name>').addOption(new Option('--role <role>', 'role').choices(['expert', 'admin']).default('expert')).addOption(dbOption())
+  user.command('add').description('a new expert or admin account, or a new token for an existing one (printed once, stored hashed)').argument('<name>').addOption(new Option('--role <role>', 'role').choices(['expert', 'admin']).default('expert')).addOption(dbOption())
     .action(lazy(userCmds, 'userAddCommand'));
-  user.command('list').addOption(dbOption()).action(lazy(userCmds, 'userListCommand'));
-  user.command('disable').argument('<name>').addOption(dbOption()).action(lazy(userCmds, 'userDisableCommand'));
+  user.command('list').description('the accounts with their roles').addOption(dbOption()).action(lazy(userCmds, 'userListCommand'));
+  user.command('disable').description('disable an account: its token stops working, its labels stay').argument('<name>').addOption(dbOption()).action(lazy(userCmds, 'userDisableCommand'));
 
   const experiment = program.command('experiment').description('reproducible experiments');
   experiment
     .command('anomaly')
     .description('isolation forest vs AAD with a simulated expert: rare objects found among the first alerts shown')
-    .requiredOption('--out <dir>', 'output directory (summary.json, curves.csv, discovery.png)')
+    .requiredOption('--out <dir>', 'output directory (summary.json, curves.csv, discovery.png)', outFolder('--out'))
     .option('--seeds <count>', 'number of seeds (1..count)', positiveInt, 5)
     .option('--n <count>', 'simulated objects per seed', positiveInt, 5000)
     .option('--rare-fraction <f>', 'fraction of rare objects', fraction, 0.01)
@@ -254,7 +250,7 @@ export function buildProgram(apps: Applications): Command {
 
   experiment
     .command('al')
-    .description("the active-learning loop of Leoni et al. (2022), for early SN Ia or any two-class module: strategies vs random sampling, same seeds")
+    .description("the active-learning loop of Leoni et al. (2022), for early SN Ia or any two-class module: strategies vs random sampling, same seeds; several modules (a forest and a network) side by side")
     .option('--module <name|file...>', 'shipped two-class modules (early-snia, kilonova, ...) or declaration files; several run side by side on the same seeds', ['early-snia'])
     .option('--strategy <list>', `strategies to compare with random sampling, comma-separated: ${AL_STRATEGIES.join(', ')}`, commaList(AL_STRATEGIES), ['uncertainty'])
     .option('--seed <seed>', 'first seed', int, 1)
@@ -268,7 +264,7 @@ export function buildProgram(apps: Applications): Command {
     .option('--trees <count>', 'random-forest trees', positiveInt, 300)
     .option('--sim-n <count>', 'simulated objects for --data sim', positiveInt, 20000)
     .option('--positive-fraction <f>', 'subsample the SN Ia to this fraction of the data (the paper: 1,600 of 23,840 = 0.067)', fraction)
-    .option('--out <dir>', 'output directory', 'out/al')
+    .option('--out <dir>', 'output directory', outFolder('--out'), 'out/al')
     .action(async (opts: Parameters<typeof ExperimentCmd.experimentAlCommand>[0]) => {
       const sim = opts.data.length === 1 && opts.data[0] === 'sim';
       if (sim && (opts.labelColumn || opts.positive !== undefined)) throw new UsageError("--label-column and --positive describe your data; 'sim' labels itself (SN Ia vs the rest)");
@@ -283,7 +279,7 @@ export function buildProgram(apps: Applications): Command {
     .description('export a trained module: a module of the store (--db; deployed version unless --version) or a bundle file')
     .argument('<module>', 'module name (with --db) or bundle file')
     .addOption(new Option('--format <format>', 'export format').choices(EXPORT_FORMATS).makeOptionMandatory())
-    .requiredOption('--out <path>', 'output file')
+    .requiredOption('--out <path>', 'output file', outFile('--out'))
     .option('--db <file>', 'store holding the module', nonEmpty)
     .option('--version <version>', 'with --db: this version instead of the deployed one', (v: string) => String(positiveInt(v)))
     .option('--name <name>', "model name inside a Fink zip (forest_g_AAD_<name>.onnx)")
