@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { anomalyExtractor } from '../../features/index.ts';
 import {
-  MLPClassifier, Random, createBundle, dropoutThreshold, loadTensorFlow, modelFromBundle, parseBundle, selectRows, serializeBundle, type Matrix,
+  MIN_OBJECTS_FOR_EARLY_STOPPING, MLPClassifier, Random, createBundle, dropoutThreshold, loadTensorFlow, modelFromBundle, parseBundle, selectRows, serializeBundle, type Matrix,
 } from '../../models/index.ts';
 import { twoClasses } from './data.ts';
 
@@ -59,9 +59,13 @@ describe('MLPClassifier (TensorFlow.js) with Monte-Carlo dropout', () => {
     expect(a.training!.epochs).toBeLessThan(300);
     expect(a.training!.epochs - a.training!.bestEpoch).toBe(5);
     expect(a.training!.validationLoss).toBeGreaterThan(0);
-    // too few objects for a split: all epochs, no validation loss
-    const small = await new MLPClassifier({ seed: 1, hiddenUnits: [8], epochs: 7 }).fit(selectRows(train, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]), ytrain.subarray(0, 10));
-    expect(small.training).toMatchObject({ epochs: 7, bestEpoch: 7, validationLoss: null, trainRows: 10, validationRows: 0 });
+    // too few objects for a split: all epochs, no validation loss; from MIN_OBJECTS_FOR_EARLY_STOPPING on, a split
+    const first = (k: number) => Array.from({ length: k }, (_, i) => i);
+    const k = MIN_OBJECTS_FOR_EARLY_STOPPING;
+    const small = await new MLPClassifier({ seed: 1, hiddenUnits: [8], epochs: 7 }).fit(selectRows(train, first(k - 1)), ytrain.subarray(0, k - 1));
+    expect(small.training).toMatchObject({ epochs: 7, bestEpoch: 7, validationLoss: null, trainRows: k - 1, validationRows: 0 });
+    const enough = await new MLPClassifier({ seed: 1, hiddenUnits: [8], epochs: 7 }).fit(selectRows(train, first(k)), ytrain.subarray(0, k));
+    expect(enough.training!.validationRows).toBe(Math.round(0.2 * k));
     // the split is by group: two rows per object land on the same side
     const groups = Array.from({ length: 1000 }, (_, i) => `obj${i >> 1}`);
     const g = await new MLPClassifier({ seed: 1, hiddenUnits: [8], epochs: 2, validationFraction: 0.3 }).fit(train, ytrain, 2, { groups });
