@@ -168,9 +168,13 @@ export interface CurvePoint {
   fom: number;
 }
 
-/** The module's model on the labelled rows: its declared network, or the loop's random forest (`--trees`). */
+/**
+ * The module's model on the labelled rows: the loop's random forest (`--trees`, scikit-learn's defaults, as in
+ * Leoni et al.), or the declared network. Neither weighs its classes: at the 0.5 threshold the FoM is read at,
+ * balanced weights trade purity for efficiency, and the comparison is of the models, not of their weighting.
+ */
 function fitAlModel(def: ModuleDefinition, X: Matrix, y: Int32Array, seed: number, o: AlExperimentOptions): Promise<ClassifierModel> | ClassifierModel {
-  if (def.model.type === 'mlp') return new MLPClassifier(mlpParams(def, { seed })).fit(X, y, 2);
+  if (def.model.type === 'mlp') return new MLPClassifier({ ...mlpParams(def, { seed }), classWeight: null }).fit(X, y, 2);
   return new RandomForestClassifier({ nEstimators: o.nEstimators, seed }).fit(X, y, 2);
 }
 
