@@ -13,7 +13,7 @@ import { retrainClassifier, updateAnomalyModule } from '../engine/core/training.
 import { builtinModule, ensureBuiltinModules } from '../engine/core/modules/index.ts';
 import { AnomalyQueueSession } from '../engine/core/anomalySession.ts';
 
-export function runEngineBenchmarks(nPool: number, nLabels: number): Array<{ what: string; seconds: number; goal?: string; rate?: string }> {
+export async function runEngineBenchmarks(nPool: number, nLabels: number): Promise<Array<{ what: string; seconds: number; goal?: string; rate?: string }>> {
   const dir = mkdtempSync(path.join(tmpdir(), 'sieve-bench-'));
   const rows: Array<{ what: string; seconds: number; goal?: string; rate?: string }> = [];
   try {
@@ -58,7 +58,7 @@ export function runEngineBenchmarks(nPool: number, nLabels: number): Array<{ wha
       store.addLabel({ module: 'early-snia', alertId: a.id, label: a.label === 'SN Ia' ? 'SN Ia' : 'other SN', author: 'bench' });
     }
     t0 = performance.now();
-    retrainClassifier(store, 'early-snia', { seed: 1 });
+    await retrainClassifier(store, 'early-snia', { seed: 1 });
     nextQueue(store, 'early-snia', { k: 10 });
     rows.push({ what: `random forest: ${eligible.length} labels -> retrain + updated queue over ${nPool} alerts`, seconds: (performance.now() - t0) / 1000, goal: '< 5 s' });
     store.close();

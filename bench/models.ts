@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AADForest, IsolationForest, RandomForestClassifier, Random, type Matrix } from '../models/index.ts';
+import { AADForest, IsolationForest, MLPClassifier, RandomForestClassifier, Random, dropoutThreshold, loadTensorFlow, type Matrix, type TfBackend } from '../models/index.ts';
 
 function blobs(n: number, d: number, seed: number): { X: Matrix; y: Int32Array } {
   const rng = new Random(seed, 5);
@@ -118,5 +118,81 @@ export function runModelBenchmarks(): Array<{ what: string; seconds: number; goa
     return Array.from(scores.keys()).sort((a, b) => scores[a] - scores[b]);
   });
   rows.push({ what: 'AAD update after one label + full re-ranking of 100,000', seconds: aadSeconds, goal: '< 0.2 s' });
+  return rows;
+}
+
+export interface NetworkRow {
+  what: string;
+  cpuSeconds: number;
+  wallSeconds: number;
+  goal?: string;
+}
+
+async function cpuAndWall<T>(f: () => Promise<T> | T): Promise<[T, number, number]> {
+  const c0 = process.cpuUsage();
+  const w0 = performance.now();
+  const r = await f();
+  const c = process.cpuUsage(c0);
+  return [r, (c.user + c.system) / 1e6, (performance.now() - w0) / 1000];
+}
+
+/**
+ * The same Monte-Carlo passes in TensorFlow.js, layer by layer on whole batches (tf.dropout draws the masks),
+ * only to compare a backend with Sieve's JS passes; Sieve does not score this way.
+ */
+async function tfjsMcMean(m: MLPClassifier, X: Matrix, samples: number, backend: TfBackend): Promise<Float32Array> {
+  const tf = await loadTensorFlow(backend);
+  const rate = dropoutThreshold(m.params.dropout) / 65536;
+  return tf.tidy(() => {
+    const z = new Float32Array(X.rows * X.cols);
+    for (let i = 0; i < z.length; i++) z[i] = (X.data[i] - m.mean[i % X.cols]) / m.scale[i % X.cols];
+    const layers = m.layers.map((l) => ({ w: tf.tensor2d(l.w, [l.nIn, l.nOut]), b: tf.tensor1d(l.b) }));
+    const first = tf.relu(tf.add(tf.matMul(tf.tensor2d(z, [X.rows, X.cols]), layers[0].w), layers[0].b));
+    let sum = tf.zeros([X.rows, m.nClasses]);
+    for (let s = 0; s < samples; s++) {
+      let h = first;
+      for (let k = 1; k < layers.length; k++) {
+        h = tf.add(tf.matMul(tf.dropout(h, rate, undefined, s * 31 + k), layers[k].w), layers[k].b);
+        if (k < layers.length - 1) h = tf.relu(h);
+      }
+      sum = tf.add(sum, tf.softmax(h));
+    }
+    return tf.div(sum, samples).dataSync() as Float32Array;
+  });
+}
+
+/**
+ * The MC-dropout network: a retrain on 1,000 labelled rows x 40 features (hidden [64, 32], the declaration's
+ * defaults: at most 100 epochs, early stopping with patience 10 on a 20% validation split) on TensorFlow.js'
+ * WASM and CPU backends, and Monte-Carlo dropout scoring of a 100,000-alert queue (30 passes) by Sieve's JS
+ * passes, with TensorFlow.js' own batched passes on a 2,000-alert slice for comparison. CPU-seconds of this
+ * process (the WASM backend runs on this thread) and wall seconds, one run each after a warm-up.
+ */
+export async function runNetworkBenchmarks(): Promise<NetworkRow[]> {
+  const rows: NetworkRow[] = [];
+  const train = blobs(1000, 40, 4);
+  const queue = blobs(100_000, 40, 5);
+  const fitted: Record<string, MLPClassifier> = {};
+  for (const backend of ['wasm', 'cpu'] as const) {
+    const [, loadCpu, loadWall] = await cpuAndWall(() => loadTensorFlow(backend));
+    // the first backend pays for loading TensorFlow.js itself (a retrain worker pays it once per retrain)
+    rows.push({ what: backend === 'wasm' ? 'TensorFlow.js load + WASM backend initialisation (once per retrain worker)' : 'CPU backend initialisation', cpuSeconds: loadCpu, wallSeconds: loadWall });
+    await new MLPClassifier({ backend, seed: 9, epochs: 2 }).fit(train.X, train.y);
+    const [m, cpu, wall] = await cpuAndWall(() => new MLPClassifier({ backend, seed: 1 }).fit(train.X, train.y));
+    fitted[backend] = m;
+    rows.push({ what: `MLP retrain, 1,000 x 40, [64, 32], ${backend} backend (${m.training!.epochs} epochs, best ${m.training!.bestEpoch})`, cpuSeconds: cpu, wallSeconds: wall, goal: '< 5 s' });
+  }
+  const net = fitted.wasm;
+  const slice = { data: queue.X.data.subarray(0, 2000 * 40), rows: 2000, cols: 40 };
+  net.predictProbaMC(slice, 30);
+  const [, mcCpu, mcWall] = await cpuAndWall(() => net.predictProbaMC(queue.X, 30));
+  rows.push({ what: 'MC-dropout scoring, 100,000 alerts x 40, 30 passes (Sieve JS passes)', cpuSeconds: mcCpu, wallSeconds: mcWall, goal: '< 10 s' });
+  const [, pCpu, pWall] = await cpuAndWall(() => net.predictProba(queue.X));
+  rows.push({ what: 'dropout-off probabilities, 100,000 alerts x 40 (what the scorer writes)', cpuSeconds: pCpu, wallSeconds: pWall });
+  for (const backend of ['wasm', 'cpu'] as const) {
+    await tfjsMcMean(net, { data: slice.data.subarray(0, 100 * 40), rows: 100, cols: 40 }, 30, backend);
+    const [, c, w] = await cpuAndWall(() => tfjsMcMean(net, slice, 30, backend));
+    rows.push({ what: `  same passes in TensorFlow.js ${backend}, 2,000 alerts, x50 for 100,000`, cpuSeconds: 50 * c, wallSeconds: 50 * w });
+  }
   return rows;
 }

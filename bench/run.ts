@@ -10,7 +10,7 @@ import { anomalyExtractor, earlySnIaExtractor, kilonovaExtractor, type FeatureEx
 import { runKndetectSideBySide } from './kndetect.ts';
 import { earlySnIaRubinPath, runRubinSideBySide } from './rubin.ts';
 import { runSigmoidSideBySide } from './sigmoid.ts';
-import { runForestSideBySide, runModelBenchmarks } from './models.ts';
+import { runForestSideBySide, runModelBenchmarks, runNetworkBenchmarks } from './models.ts';
 import { randomForestFromSklearnPickle } from '../models/index.ts';
 import { runEngineBenchmarks } from './engine.ts';
 import { runIngestMemoryBenchmarks } from './ingestMemory.ts';
@@ -145,7 +145,10 @@ if (ONLY.has('models')) {
   const models = runModelBenchmarks();
   console.log('\nActive anomaly discovery, 1 thread');
   for (const m of models) console.log(`  ${m.what.padEnd(58)} ${m.seconds.toFixed(3).padStart(8)} s${m.goal ? `   goal ${m.goal}` : ''}`);
-  writeFileSync(new URL('./results/models.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), node: process.version, forests, models }, null, 2));
+  const networks = await runNetworkBenchmarks();
+  console.log('\nMC-dropout network (TensorFlow.js training, Sieve JS passes), 1 thread: CPU-seconds, wall seconds');
+  for (const m of networks) console.log(`  ${m.what.padEnd(84)} ${m.cpuSeconds.toFixed(2).padStart(7)} CPU-s ${m.wallSeconds.toFixed(2).padStart(7)} s${m.goal ? `   goal ${m.goal}` : ''}`);
+  writeFileSync(new URL('./results/models.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), node: process.version, forests, models, networks }, null, 2));
 
 }
 
@@ -154,7 +157,7 @@ if (ONLY.has('engine')) {
   const ingestMemory = await runIngestMemoryBenchmarks();
   console.log('\nIngest memory (a child process per file)');
   for (const r of ingestMemory) console.log(`  ${r.what.padEnd(70)} ${r.value}`);
-  const engine = runEngineBenchmarks(pool, 2000);
+  const engine = await runEngineBenchmarks(pool, 2000);
   console.log(`\nEngine (store on a temporary SQLite file, ${pool} alerts)`);
   for (const m of engine) console.log(`  ${m.what.padEnd(72)} ${m.seconds.toFixed(3).padStart(8)} s${m.rate ? `  ${m.rate}` : ''}${m.goal ? `   goal ${m.goal}` : ''}`);
   writeFileSync(new URL('./results/engine.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), node: process.version, pool, engine }, null, 2));

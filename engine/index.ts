@@ -4,8 +4,11 @@
 export { Store, StoreError, NON_TRAINING_LABELS, type LabelInput, type LabelRow, type ModelRow, type Role, type User } from './core/store/store.ts';
 export * from './core/modules/index.ts';
 export { nextQueue, type QueueEntry, type QueueOptions } from './core/queue.ts';
-export { STRATEGY_NAMES, type StrategyName } from './core/strategies.ts';
-export { retrainClassifier, updateAnomalyModule, anomalyInputs, bandInputs, evaluateClassifier, type TrainOptions, type TrainResult } from './core/training.ts';
+export { STRATEGY_NAMES, MC_STRATEGIES, baldScore, type StrategyName } from './core/strategies.ts';
+export {
+  retrainClassifier, updateAnomalyModule, anomalyInputs, bandInputs, evaluateClassifier, fitClassifier, mlpParams, heldOutCalibration, DEFAULT_HOLDOUT_FRACTION,
+  type TrainOptions, type TrainResult,
+} from './core/training.ts';
 export { promotionGate, type GateReport, type GateMetric, type Interval } from './core/gate.ts';
 export { importSklearnModel, type SklearnImportResult } from './core/importSklearn.ts';
 export { exportModelBytes, EXPORT_FORMATS, EXPORT_FORMAT_DOCS, type ExportFormat } from './core/export.ts';

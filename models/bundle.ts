@@ -12,6 +12,12 @@ import { ModelStructureError } from './structure.ts';
 export const BUNDLE_SCHEMA = 'sieve-bundle/1';
 
 export type SieveModel = RandomForestClassifier | IsolationForest | AADForest | MLPClassifier | TwoBandAADModel | BandAADModel;
+/** The models that give class probabilities (`predictProba`, `predict`, `nClasses`, `nFeatures`). */
+export type ClassifierModel = RandomForestClassifier | MLPClassifier;
+
+export function isClassifierModel(model: unknown): model is ClassifierModel {
+  return model instanceof RandomForestClassifier || model instanceof MLPClassifier;
+}
 export type ModelType = 'random-forest' | 'isolation-forest' | 'aad-forest' | 'mlp' | 'aad-two-band' | 'aad-bands';
 
 export interface BundleManifest {

@@ -3,15 +3,15 @@ export * from './metrics.ts';
 export { RandomForestClassifier, DEFAULT_RANDOM_FOREST_PARAMS, RANDOM_FOREST_SCHEMA, type RandomForestParams, type RandomForestJSON } from './randomForest.ts';
 export { IsolationForest, averagePathLength, DEFAULT_ISOLATION_FOREST_PARAMS, ISOLATION_FOREST_SCHEMA, type IsolationForestParams, type IsolationForestJSON } from './isolationForest.ts';
 export { AADForest, DEFAULT_AAD_PARAMS, AAD_SCHEMA, kthSmallest, type AADParams, type AADLabel, type AADForestJSON } from './aad.ts';
-export { MLPClassifier, DEFAULT_MLP_PARAMS, MLP_SCHEMA, loadTensorFlow, type MLPParams, type MLPJSON } from './mlp.ts';
-export { randomForestToOnnx, aadForestToOnnx, isolationForestToOnnx, readOnnxTreeRegressor, type OnnxTreeRegressor } from './onnx.ts';
+export { MLPClassifier, DEFAULT_MLP_PARAMS, MLP_SCHEMA, MIN_OBJECTS_FOR_EARLY_STOPPING, loadTensorFlow, dropoutThreshold, type MLPParams, type MLPJSON, type MCPrediction, type TfBackend } from './mlp.ts';
+export { randomForestToOnnx, aadForestToOnnx, isolationForestToOnnx, mlpToOnnx, mlpToOnnxMC, readOnnxTreeRegressor, type OnnxTreeRegressor } from './onnx.ts';
 export {
   FINK_MODEL_COLUMNS, FINK_FOREST_INPUT_BAND, importFinkAnomalyZip, exportFinkAnomalyZip, exportBandAnomalyZip, validRows, combineBandScores,
   jsScorer, onnxRuntimeScorer, scoreTwoBand, type FinkAnomalyModel, type BandScorer,
 } from './finkAnomaly.ts';
 export {
-  BUNDLE_SCHEMA, createBundle, serializeBundle, parseBundle, modelFromBundle, datasetSha256, modelType, BundleError,
-  type ModelBundle, type BundleManifest, type BundleInput, type SieveModel, type ModelType,
+  BUNDLE_SCHEMA, createBundle, serializeBundle, parseBundle, modelFromBundle, datasetSha256, modelType, isClassifierModel, BundleError,
+  type ModelBundle, type BundleManifest, type BundleInput, type SieveModel, type ModelType, type ClassifierModel,
 } from './bundle.ts';
 export { Random } from '../datasets/index.ts';
 export { TwoBandAADModel, TWO_BAND_SCHEMA, type TwoBandJSON } from './twoBand.ts';

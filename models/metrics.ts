@@ -105,3 +105,44 @@ export function binaryReport(truth: ArrayLike<number>, predicted: ArrayLike<numb
   const counts = binaryCounts(truth, predicted);
   return { accuracy: accuracy(truth, predicted), efficiency: efficiency(counts), purity: purity(counts), f1: f1(counts), fom: figureOfMerit(counts), counts };
 }
+
+export interface ReliabilityBin {
+  /** Predicted-probability interval [low, high) (the last bin includes 1). */
+  low: number;
+  high: number;
+  n: number;
+  /** Mean predicted probability of the bin's rows, and the fraction of them that are positive (NaN when empty). */
+  meanPredicted: number;
+  observedFrequency: number;
+}
+
+/**
+ * Calibration of probabilities against 0/1 outcomes: `bins` equal-width bins of the predicted probability, each
+ * with its mean prediction and observed frequency (a reliability diagram), and the expected calibration error
+ * ECE = sum over bins of n_b / n x |observed_b - predicted_b|. Rows with a NaN probability are left out.
+ */
+export function reliabilityCurve(truth: ArrayLike<number>, probability: ArrayLike<number>, bins = 10): { bins: ReliabilityBin[]; ece: number; n: number } {
+  if (truth.length !== probability.length) throw new RangeError(`metrics: ${truth.length} labels vs ${probability.length} probabilities`);
+  const n = new Float64Array(bins);
+  const sumP = new Float64Array(bins);
+  const pos = new Float64Array(bins);
+  let total = 0;
+  for (let i = 0; i < truth.length; i++) {
+    const p = probability[i];
+    if (Number.isNaN(p)) continue;
+    const b = Math.min(bins - 1, Math.max(0, Math.floor(p * bins)));
+    n[b]++;
+    sumP[b] += p;
+    if (truth[i] === 1) pos[b]++;
+    total++;
+  }
+  let ece = 0;
+  const out: ReliabilityBin[] = [];
+  for (let b = 0; b < bins; b++) {
+    const meanPredicted = n[b] ? sumP[b] / n[b] : NaN;
+    const observedFrequency = n[b] ? pos[b] / n[b] : NaN;
+    if (n[b]) ece += (n[b] / total) * Math.abs(observedFrequency - meanPredicted);
+    out.push({ low: b / bins, high: (b + 1) / bins, n: n[b], meanPredicted, observedFrequency });
+  }
+  return { bins: out, ece: total ? ece : NaN, n: total };
+}

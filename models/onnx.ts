@@ -7,6 +7,7 @@ let onnxLib: typeof onnxProtoTypes | null = null;
 const onnxProto = () => (onnxLib ??= require('onnx-proto') as typeof onnxProtoTypes);
 import type { AADForest } from './aad.ts';
 import { averagePathLength, type IsolationForest } from './isolationForest.ts';
+import { dropoutThreshold, type MLPClassifier } from './mlp.ts';
 import type { RandomForestClassifier } from './randomForest.ts';
 import { checkTrees, MODEL_LIMITS, ModelStructureError } from './structure.ts';
 
@@ -16,6 +17,7 @@ type Attr = InstanceType<typeof onnxProtoTypes.onnx.AttributeProto>;
 const AT = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, GRAPH: 5, FLOATS: 6, INTS: 7, STRINGS: 8, TENSORS: 9, GRAPHS: 10 } as const;
 const FLOAT = 1; // onnx.TensorProto.DataType.FLOAT
 const INT64 = 7; // onnx().TensorProto.DataType.INT64
+const BOOL = 9; // onnx().TensorProto.DataType.BOOL
 
 function ints(name: string, values: ArrayLike<number>): Attr {
   return onnx().AttributeProto.create({ name, type: AT.INTS, ints: Array.from(values) });
@@ -166,6 +168,136 @@ export function randomForestToOnnx(rf: RandomForestClassifier, name = 'sieve_ran
     output: [valueInfo('label', INT64, ['N']), valueInfo('probabilities', FLOAT, ['N', C])],
   });
   return model(graph, [['ai.onnx.ml', 1], ['', 13]], 'Sieve random forest');
+}
+
+/** A constant tensor (float32 or int64) for a graph's initializers. */
+function constant(name: string, dims: number[], values: ArrayLike<number>, type: typeof FLOAT | typeof INT64 = FLOAT) {
+  return onnx().TensorProto.create(type === FLOAT ? { name, dataType: FLOAT, dims, floatData: Array.from(values) } : { name, dataType: INT64, dims, int64Data: Array.from(values) });
+}
+
+function op(opType: string, input: string[], output: string[], attribute: Attr[] = []) {
+  return onnx().NodeProto.create({ opType, input, output, attribute });
+}
+
+/**
+ * The network's inputs from raw features X [N, F], as MLPClassifier.inputRow computes them: a missing value
+ * (NaN, infinite) takes the training median; 'robust-asinh' then asinh((x - median) / robust spread); then
+ * (x - mean) / scale, and one 0/1 column per feature with a missing indicator. 'refuse' takes X as it is
+ * and returns `rowRefused` [N, 1] for the output to be NaN.
+ */
+function mlpInputNodes(m: MLPClassifier): { nodes: ReturnType<typeof op>[]; init: ReturnType<typeof constant>[]; output: string; rowRefused: string | null } {
+  const F = m.nFeatures;
+  const nodes = [op('IsNaN', ['X'], ['x_nan']), op('IsInf', ['X'], ['x_inf']), op('Or', ['x_nan', 'x_inf'], ['x_missing'])];
+  const init = [constant('mean', [F], m.mean), constant('scale', [F], m.scale), constant('median', [F], m.median)];
+  let rowRefused: string | null = null;
+  let x = 'X';
+  if (m.params.missing === 'refuse') {
+    nodes.push(op('Cast', ['x_missing'], ['x_missing_f'], [int('to', FLOAT)]), op('ReduceMax', ['x_missing_f'], ['row_missing_f'], [ints('axes', [1]), int('keepdims', 1)]),
+      op('Cast', ['row_missing_f'], ['row_refused'], [int('to', BOOL)]));
+    rowRefused = 'row_refused';
+  } else {
+    nodes.push(op('Where', ['x_missing', 'median', 'X'], ['x_imputed']));
+    x = 'x_imputed';
+  }
+  if (m.robustScale.length) {
+    init.push(constant('robust_scale', [F], m.robustScale));
+    nodes.push(op('Sub', [x, 'median'], ['x_from_median']), op('Div', ['x_from_median', 'robust_scale'], ['x_robust']), op('Asinh', ['x_robust'], ['x_asinh']));
+    x = 'x_asinh';
+  }
+  nodes.push(op('Sub', [x, 'mean'], ['x_centred']), op('Div', ['x_centred', 'scale'], ['z']));
+  if (!m.indicators.length) return { nodes, init, output: 'z', rowRefused };
+  init.push(constant('indicator_columns', [m.indicators.length], m.indicators, INT64));
+  nodes.push(
+    op('Gather', ['x_missing', 'indicator_columns'], ['indicators_b'], [int('axis', 1)]), op('Cast', ['indicators_b'], ['indicators'], [int('to', FLOAT)]),
+    op('Concat', ['z', 'indicators'], ['inputs'], [int('axis', 1)]),
+  );
+  return { nodes, init, output: 'inputs', rowRefused };
+}
+
+function mlpLayerInit(m: MLPClassifier) {
+  return m.layers.flatMap((l, k) => [constant(`W${k}`, [l.nIn, l.nOut], l.w), constant(`B${k}`, [l.nOut], l.b)]);
+}
+
+/**
+ * A trained network (MLPClassifier) as a standard-ops ONNX graph with dropout off, the probabilities Sieve's
+ * scorer writes: input X float32 [N, F] (raw features: imputation, standardisation and missing indicators are
+ * in the graph), outputs `label` int64 [N] and `probabilities` float32 [N, C], as the random-forest export.
+ */
+export function mlpToOnnx(m: MLPClassifier, name = 'sieve_mlp'): Uint8Array {
+  if (!m.layers.length) throw new Error('mlpToOnnx: network not fitted');
+  const inp = mlpInputNodes(m);
+  const nodes = [...inp.nodes];
+  let h = inp.output;
+  m.layers.forEach((_, k) => {
+    const last = k === m.layers.length - 1;
+    nodes.push(op('MatMul', [h, `W${k}`], [`mm${k}`]), op('Add', [`mm${k}`, `B${k}`], [last ? 'logits' : `pre${k}`]));
+    if (!last) nodes.push(op('Relu', [`pre${k}`], [`h${k}`]));
+    h = `h${k}`;
+  });
+  nodes.push(op('Softmax', ['logits'], [inp.rowRefused ? 'probabilities_all' : 'probabilities'], [int('axis', 1)]));
+  const init = [...inp.init, ...mlpLayerInit(m)];
+  if (inp.rowRefused) {
+    init.push(constant('nan', [], [NaN]));
+    nodes.push(op('Where', [inp.rowRefused, 'nan', 'probabilities_all'], ['probabilities']));
+  }
+  nodes.push(op('ArgMax', ['probabilities'], ['label'], [int('axis', 1), int('keepdims', 0)]));
+  const graph = onnx().GraphProto.create({
+    name, node: nodes, initializer: init,
+    input: [valueInfo('X', FLOAT, ['N', m.nFeatures])],
+    output: [valueInfo('label', INT64, ['N']), valueInfo('probabilities', FLOAT, ['N', m.nClasses])],
+  });
+  return model(graph, [['', 13]], `Sieve MLP (${m.params.hiddenUnits.join('-')}), dropout off`);
+}
+
+/**
+ * The same network with Monte-Carlo dropout in one run: the first hidden layer's output is repeated `samples`
+ * times ([S, N, H]), every later layer's input goes through Dropout in training mode (seeded: a new session
+ * repeats its passes), and the graph returns the passes' mean `probabilities` and standard deviation `spread`
+ * (float32 [N, C]). onnxruntime draws its own masks, so the values are an independent Monte-Carlo estimate of
+ * what `predictProbaMC` computes, not the same numbers.
+ */
+export function mlpToOnnxMC(m: MLPClassifier, samples = m.params.mcSamples, seed = m.params.seed, name = 'sieve_mlp_mc'): Uint8Array {
+  if (!m.layers.length) throw new Error('mlpToOnnxMC: network not fitted');
+  const inp = mlpInputNodes(m);
+  const nodes = [...inp.nodes];
+  const init = [...inp.init, ...mlpLayerInit(m),
+    constant('passes', [3], [samples, 1, 1], INT64), constant('dropout_ratio', [], [dropoutThreshold(m.params.dropout) / 65536]),
+    constant('keep_scale', [], [65536 / (65536 - dropoutThreshold(m.params.dropout))]),
+    onnx().TensorProto.create({ name: 'training_mode', dataType: BOOL, dims: [], int32Data: [1] }), constant('axis0', [1], [0], INT64)];
+  nodes.push(op('MatMul', [inp.output, 'W0'], ['mm0']), op('Add', ['mm0', 'B0'], ['pre0']), op('Relu', ['pre0'], ['h0']),
+    op('Unsqueeze', ['h0', 'axis0'], ['h0_1']), op('Expand', ['h0_1', 'passes'], ['h0_s']));
+  let h = 'h0_s';
+  for (let k = 1; k < m.layers.length; k++) {
+    const last = k === m.layers.length - 1;
+    nodes.push(
+      // the layer input is built from Dropout's mask: onnxruntime's optimiser removes a Dropout whose mask is
+      // unused, whatever its training_mode says
+      op('Dropout', [h, 'dropout_ratio', 'training_mode'], [`dropout${k}`, `keep${k}`], [int('seed', seed * 1000 + k)]),
+      op('Cast', [`keep${k}`], [`keep${k}_f`], [int('to', FLOAT)]), op('Mul', [h, `keep${k}_f`], [`kept${k}`]), op('Mul', [`kept${k}`, 'keep_scale'], [`drop${k}`]),
+      op('MatMul', [`drop${k}`, `W${k}`], [`mm${k}`]), op('Add', [`mm${k}`, `B${k}`], [last ? 'logits' : `pre${k}`]),
+    );
+    if (!last) nodes.push(op('Relu', [`pre${k}`], [`h${k}`]));
+    h = `h${k}`;
+  }
+  nodes.push(
+    op('Softmax', ['logits'], ['pass_probabilities'], [int('axis', -1)]),
+    op('ReduceMean', ['pass_probabilities'], [inp.rowRefused ? 'mean_all' : 'probabilities'], [ints('axes', [0]), int('keepdims', 0)]),
+    op('Mul', ['pass_probabilities', 'pass_probabilities'], ['pass_squares']),
+    op('ReduceMean', ['pass_squares'], ['mean_squares'], [ints('axes', [0]), int('keepdims', 0)]),
+    op('Mul', [inp.rowRefused ? 'mean_all' : 'probabilities', inp.rowRefused ? 'mean_all' : 'probabilities'], ['squared_mean']),
+    op('Sub', ['mean_squares', 'squared_mean'], ['variance_raw']), op('Relu', ['variance_raw'], ['variance']),
+    op('Sqrt', ['variance'], [inp.rowRefused ? 'spread_all' : 'spread']),
+  );
+  if (inp.rowRefused) {
+    init.push(constant('nan', [], [NaN]));
+    nodes.push(op('Where', [inp.rowRefused, 'nan', 'mean_all'], ['probabilities']), op('Where', [inp.rowRefused, 'nan', 'spread_all'], ['spread']));
+  }
+  const graph = onnx().GraphProto.create({
+    name, node: nodes, initializer: init,
+    input: [valueInfo('X', FLOAT, ['N', m.nFeatures])],
+    output: [valueInfo('probabilities', FLOAT, ['N', m.nClasses]), valueInfo('spread', FLOAT, ['N', m.nClasses])],
+  });
+  return model(graph, [['', 13]], `Sieve MLP (${m.params.hiddenUnits.join('-')}), Monte-Carlo dropout, ${samples} passes`);
 }
 
 function regressor(trees: FlatTrees, leafWeight: (globalNode: number) => number, name: string, output: string): InstanceType<typeof onnxProtoTypes.onnx.NodeProto> {

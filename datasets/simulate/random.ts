@@ -4,10 +4,11 @@
  * identical whatever n is and lets workers split the work.
  */
 export class Random {
-  private s0: number;
-  private s1: number;
-  private s2: number;
-  private s3: number;
+  /**
+   * xoshiro128**'s four words. In an Int32Array, not in four fields: a field holding a number above 2^30 is a
+   * boxed heap number to V8, and every step would box again (the same bits either way).
+   */
+  private readonly s = new Int32Array(4);
   private spare = NaN;
 
   constructor(seed: number, stream = 0) {
@@ -19,23 +20,29 @@ export class Random {
       z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
       return (z ^ (z >>> 16)) >>> 0;
     };
-    this.s0 = next();
-    this.s1 = next();
-    this.s2 = next();
-    this.s3 = next() || 1;
+    this.s[0] = next();
+    this.s[1] = next();
+    this.s[2] = next();
+    this.s[3] = next() || 1;
   }
 
   /** Uniform in [0, 1). */
   next(): number {
-    const result = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9) >>> 0;
-    const t = this.s1 << 9;
-    this.s2 ^= this.s0;
-    this.s3 ^= this.s1;
-    this.s1 ^= this.s2;
-    this.s0 ^= this.s3;
-    this.s2 ^= t;
-    this.s3 = rotl(this.s3, 11);
-    return result / 4294967296;
+    return this.nextUint32() / 4294967296;
+  }
+
+  /** Uniform 32-bit unsigned integer (the generator's raw output). */
+  nextUint32(): number {
+    const s = this.s;
+    const result = Math.imul(rotl(Math.imul(s[1], 5), 7), 9) >>> 0;
+    const t = s[1] << 9;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 11);
+    return result;
   }
 
   uniform(lo: number, hi: number): number {

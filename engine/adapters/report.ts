@@ -1,6 +1,7 @@
 import { modelFromBundle, RandomForestClassifier } from '../../models/index.ts';
 import { moduleSummary } from '../core/modules/index.ts';
-import { confusionSpec, importancesSpec, learningCurveSpec } from './plot/charts.ts';
+import { heldOutCalibration } from '../core/training.ts';
+import { confusionSpec, importancesSpec, learningCurveSpec, reliabilitySpec } from './plot/charts.ts';
 import { renderSvg, type VegaLiteSpec } from './plot/render.ts';
 import type { Store } from '../core/store/store.ts';
 
@@ -32,9 +33,20 @@ export function confusionChart(module: string, version: number, classNames: stri
   return confusionSpec({ title: `${module} v${version}: held-out confusion matrix`, classNames, matrix });
 }
 
+/** The reliability diagram of a classifier version on the module's held-out objects (null: not a classifier of this feature space, or nothing held out). */
+export function calibrationChart(store: Store, module: string, version: number): VegaLiteSpec | null {
+  const c = heldOutCalibration(store, module, version);
+  if (!c) return null;
+  return reliabilitySpec({
+    title: `${module} v${version}: calibration on held-out objects`,
+    subtitle: `${c.rows} held-out alerts; expected calibration error ${c.curve.ece.toFixed(3)}`,
+    predicted: `predicted ${c.what}`, observed: c.what.startsWith('P(') ? `observed frequency of ${c.what.slice(2, -1)}` : 'observed fraction right', bins: c.curve.bins,
+  });
+}
+
 /**
  * One self-contained HTML page about a module for collaborators: its declaration, versions with metrics and
- * intervals, learning curve, confusion matrix and importances of the deployed (or newest) version, deployment
+ * intervals, learning curve, confusion matrix, calibration and importances of the deployed (or newest) version, deployment
  * history, and labels per class and per expert. The charts are inline SVG: the page makes no request.
  */
 export async function moduleReportHtml(store: Store, module: string): Promise<string> {
@@ -48,6 +60,8 @@ export async function moduleReportHtml(store: Store, module: string): Promise<st
     const bundle = store.getBundle(module, shown);
     const cm = confusionChart(module, shown, bundle.manifest.classNames, m.metrics);
     if (cm) charts.push(await renderSvg(cm));
+    const calibration = calibrationChart(store, module, shown);
+    if (calibration) charts.push(await renderSvg(calibration));
     const model = modelFromBundle(bundle);
     const imp = model instanceof RandomForestClassifier ? model.featureImportances : null;
     if (imp && imp.length) charts.push(await renderSvg(importancesSpec({ title: `${module} v${shown}: feature importances`, features: bundle.manifest.featureSpec.columns.map((name, j) => ({ name, importance: imp[j] })) })));

@@ -87,7 +87,7 @@ export async function demoCommand(opts: { in?: string[]; shared?: string; n: num
         });
       }
       try {
-        const r = retrainClassifier(store, def.name, { seed: opts.seed, actor: 'demo' });
+        const r = await retrainClassifier(store, def.name, { seed: opts.seed, actor: 'demo' });
         console.log(`${def.name}: ${seeds.length} seed labels (${fromArchive.length} from the archive); v${r.version}: ${r.summary ?? r.reason}; held-out: ${heldOutLine(r.metrics, def.classNames[def.positiveClass])}`);
       } catch (e) {
         console.log(`${def.name}: no first version yet (${(e as Error).message})`);

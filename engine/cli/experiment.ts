@@ -23,12 +23,12 @@ export async function experimentAnomalyCommand(opts: {
 }
 
 export async function experimentAlCommand(opts: {
-  module: string; strategy: AlStrategy[]; seed: number; seeds: number; data: string[]; labelColumn?: string; positive?: string; out: string;
-  queries: number; initial: number; trees: number; simN: number; positiveFraction?: number;
+  module: string[]; strategy: AlStrategy[]; seed: number; seeds: number; data: string[]; labelColumn?: string; positive?: string; out: string;
+  queries: number; batch: number; initial: number; trees: number; simN: number; positiveFraction?: number;
 }): Promise<void> {
   const { runAlExperiment } = await import('../experiments/activeLearning.ts');
   const { summary } = await runAlExperiment({
-    module: opts.module, strategies: opts.strategy, seeds: opts.seeds, firstSeed: opts.seed, data: opts.data,
+    module: opts.module, strategies: opts.strategy, seeds: opts.seeds, firstSeed: opts.seed, data: opts.data, batch: opts.batch,
     ...(opts.labelColumn ? { labelColumn: opts.labelColumn } : {}), ...(opts.positive ? { positive: opts.positive } : {}),
     nInitial: opts.initial, nQueries: opts.queries, testFraction: 0.4, nEstimators: opts.trees, simN: opts.simN, out: opts.out,
     ...(opts.positiveFraction !== undefined ? { positiveFraction: opts.positiveFraction } : {}),

@@ -251,8 +251,8 @@ export function buildProgram(apps: Applications): Command {
 
   experiment
     .command('al')
-    .description("the active-learning loop of Leoni et al. (2022), for early SN Ia or any two-class module: strategies vs random sampling, same seeds")
-    .option('--module <name|file>', 'a shipped two-class module (early-snia, kilonova, ...) or a declaration file', 'early-snia')
+    .description("the active-learning loop of Leoni et al. (2022), for early SN Ia or any two-class module: strategies vs random sampling, same seeds; several modules (a forest and a network) side by side")
+    .option('--module <name|file...>', 'shipped two-class modules (early-snia, kilonova, ...) or declaration files; several run side by side on the same seeds', ['early-snia'])
     .option('--strategy <list>', `strategies to compare with random sampling, comma-separated: ${AL_STRATEGIES.join(', ')}`, commaList(AL_STRATEGIES), ['uncertainty'])
     .option('--seed <seed>', 'first seed', int, 1)
     .option('--seeds <count>', 'number of seeds', positiveInt, 1)
@@ -260,7 +260,8 @@ export function buildProgram(apps: Applications): Command {
     .option('--label-column <name>', 'label column of a table')
     .option('--positive <value>', 'positive label of a table')
     .option('--initial <count>', 'initial labels (half positive)', positiveInt, 10)
-    .option('--queries <count>', 'queries (one per loop)', positiveInt, 300)
+    .option('--queries <count>', 'queries', positiveInt, 300)
+    .option('--batch <count>', 'queries per retraining (1: the paper\'s loop)', positiveInt, 1)
     .option('--trees <count>', 'random-forest trees', positiveInt, 300)
     .option('--sim-n <count>', 'simulated objects for --data sim', positiveInt, 20000)
     .option('--positive-fraction <f>', 'subsample the SN Ia to this fraction of the data (the paper: 1,600 of 23,840 = 0.067)', fraction)

@@ -1,10 +1,10 @@
 import {
-  AADForest, BandAADModel, IsolationForest, RandomForestClassifier, TwoBandAADModel, aadForestToOnnx, exportBandAnomalyZip, exportFinkAnomalyZip, isolationForestToOnnx,
-  modelFromBundle, randomForestToOnnx, randomForestToSklearnPickle, serializeBundle, type ModelBundle,
+  AADForest, BandAADModel, IsolationForest, MLPClassifier, RandomForestClassifier, TwoBandAADModel, aadForestToOnnx, exportBandAnomalyZip, exportFinkAnomalyZip, isolationForestToOnnx,
+  mlpToOnnx, mlpToOnnxMC, modelFromBundle, randomForestToOnnx, randomForestToSklearnPickle, serializeBundle, type ModelBundle,
 } from '../../models/index.ts';
 
 /** The broker-facing formats a model version can be written in (`sieve export`, the API's export route). */
-export const EXPORT_FORMATS = ['bundle', 'onnx', 'fink-anomaly-zip', 'sklearn'] as const;
+export const EXPORT_FORMATS = ['bundle', 'onnx', 'onnx-mc', 'fink-anomaly-zip', 'sklearn'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 /** What each format holds and what loads it (the README's table is generated from this). */
@@ -15,8 +15,13 @@ export const EXPORT_FORMAT_DOCS: Record<ExportFormat, { holds: string; models: s
     loadedBy: '`sieve score --bundles DIR` (no store needed)',
   },
   onnx: {
-    holds: 'the forest as one ONNX graph (ai.onnx.ml tree ensemble), float32 inputs in the FeatureSpec\'s column order',
-    models: 'random forest, isolation forest, AAD forest',
+    holds: 'the model as one ONNX graph: a forest as an ai.onnx.ml tree ensemble, a network as standard ops with dropout off and its input scaling inside; float32 inputs in the FeatureSpec\'s column order',
+    models: 'random forest, isolation forest, AAD forest, mlp',
+    loadedBy: 'onnxruntime (any language)',
+  },
+  'onnx-mc': {
+    holds: "a network with its Monte-Carlo dropout passes in the graph: outputs `probabilities` (the passes' mean) and `spread`",
+    models: 'mlp',
     loadedBy: 'onnxruntime (any language)',
   },
   'fink-anomaly-zip': {
@@ -43,8 +48,13 @@ export function exportModelBytes(bundle: ModelBundle, source: string, format: st
       if (model instanceof RandomForestClassifier) bytes = randomForestToOnnx(model);
       else if (model instanceof AADForest) bytes = aadForestToOnnx(model);
       else if (model instanceof IsolationForest) bytes = isolationForestToOnnx(model);
+      else if (model instanceof MLPClassifier) bytes = mlpToOnnx(model);
       else throw new Error(`${source}: a ${bundle.manifest.modelType} model has no single-file ONNX export (use --format fink-anomaly-zip for per-band anomaly modules)`);
       return { bytes, fileName: `${base}.onnx`, contentType: 'application/octet-stream' };
+    }
+    case 'onnx-mc': {
+      if (!(model instanceof MLPClassifier)) throw new Error(`${source}: onnx-mc is a network's Monte-Carlo dropout graph; this bundle holds a ${bundle.manifest.modelType} (use --format onnx)`);
+      return { bytes: mlpToOnnxMC(model), fileName: `${base}_mc.onnx`, contentType: 'application/octet-stream' };
     }
     case 'fink-anomaly-zip': {
       const zipName = name ?? base;

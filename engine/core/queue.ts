@@ -1,5 +1,5 @@
-import { RandomForestClassifier, modelFromBundle, Random, type PerBandAADModel } from '../../models/index.ts';
-import { selectBatch, strategyScores, type StrategyName } from './strategies.ts';
+import { MLPClassifier, RandomForestClassifier, isClassifierModel, modelFromBundle, Random, type MCPrediction, type PerBandAADModel } from '../../models/index.ts';
+import { MC_STRATEGIES, selectBatch, strategyScores, type StrategyName } from './strategies.ts';
 import { moduleOf } from './modules/index.ts';
 import type { Store } from './store/store.ts';
 import { bandInputs } from './training.ts';
@@ -53,18 +53,33 @@ export function nextQueue(store: Store, moduleName: string, o: QueueOptions = {}
   }
   if (deployed === null) return randomQueue(t, eligible, k, o.seed ?? 0, 'no model deployed yet: random');
   const model = modelFromBundle(store.getBundle(moduleName, deployed));
-  if (!(model instanceof RandomForestClassifier)) throw new Error(`${moduleName} v${deployed} is not a random forest`);
-  const X = { data: Float32Array.from(t.values), rows: n, cols: t.cols };
+  if (!isClassifierModel(model)) throw new Error(`${moduleName} v${deployed} is not a classifier (random forest or mlp)`);
+  let strategy = o.strategy ?? def.queueStrategy;
+  let note = '';
+  // a declaration that asks for BALD while a forest of the same feature space is still deployed (the network
+  // has not passed the gate yet): the forest's uncertainty until then, and the reason says so
+  if (MC_STRATEGIES.has(strategy) && !(model instanceof MLPClassifier)) {
+    note = ` (${strategy} needs the network's dropout passes; v${deployed} is a random forest)`;
+    strategy = 'uncertainty';
+  }
+  // a network scores the eligible alerts only: its Monte-Carlo passes are the expensive part of a ranking
+  const rows = model instanceof MLPClassifier ? Int32Array.from({ length: n }, (_, i) => i).filter(eligible) : Int32Array.from({ length: n }, (_, i) => i);
+  const d = t.cols;
+  const values = rows.length === n ? t.values : Float64Array.from({ length: rows.length * d }, (_, k) => t.values[rows[Math.floor(k / d)] * d + (k % d)]);
+  const X = { data: Float32Array.from(values), rows: rows.length, cols: d };
   const proba = model.predictProba(X);
-  const strategy = o.strategy ?? def.queueStrategy;
+  const C = model.nClasses;
+  const mc: MCPrediction | null = model instanceof MLPClassifier && (MC_STRATEGIES.has(strategy) || strategy === 'committee') ? model.predictProbaMC(X) : null;
   const scores = strategyScores(strategy, {
-    proba, nClasses: model.nClasses, n, seed: o.seed ?? 0, ...(strategy === 'committee' ? { votes: model.treeVotes(X) } : {}),
+    proba, nClasses: C, n: rows.length, seed: o.seed ?? 0, ...(mc ? { mc, votes: mc.votes } : strategy === 'committee' ? { votes: (model as RandomForestClassifier).treeVotes(X) } : {}),
   });
-  return selectBatch(scores, k, { exclude: (i) => !eligible(i), ...(o.minDistance ? { features: { values: t.values, cols: t.cols }, minDistance: o.minDistance } : {}) })
-    .map((q) => ({
-      alertId: t.alertIds[q.index], objectId: t.objectIds[q.index], score: q.score,
-      reason: `${strategy} ${q.score.toFixed(4)}; p(${def.classNames[def.positiveClass]}) = ${proba[q.index * model.nClasses + def.positiveClass].toFixed(3)}`, modelVersion: deployed,
-    }));
+  const pos = def.positiveClass;
+  const positive = def.classNames[pos];
+  const why = (i: number, score: number) => mc
+    ? `${strategy} ${score.toFixed(4)}; p(${positive}) = ${mc.mean[i * C + pos].toFixed(3)} ± ${mc.std[i * C + pos].toFixed(3)} over ${mc.samples} dropout passes`
+    : `${strategy} ${score.toFixed(4)}; p(${positive}) = ${proba[i * C + pos].toFixed(3)}${note}`;
+  return selectBatch(scores, k, { exclude: (i) => !eligible(rows[i]), ...(o.minDistance ? { features: { values, cols: d }, minDistance: o.minDistance } : {}) })
+    .map((q) => ({ alertId: t.alertIds[rows[q.index]], objectId: t.objectIds[rows[q.index]], score: q.score, reason: why(q.index, q.score), modelVersion: deployed }));
 }
 
 function randomQueue(t: { alertIds: Int32Array; objectIds: string[] }, eligible: (i: number) => boolean, k: number, seed: number, reason: string): QueueEntry[] {

@@ -8,7 +8,7 @@ const { dbPath, module, options } = workerData as { dbPath: string; module: stri
 const store = Store.open(dbPath);
 parentPort!.postMessage({ phase: 'training' });
 try {
-  const result = moduleOf(store, module).kind === 'anomaly' ? updateAnomalyModule(store, module, options) : retrainClassifier(store, module, options);
+  const result = moduleOf(store, module).kind === 'anomaly' ? updateAnomalyModule(store, module, options) : await retrainClassifier(store, module, options);
   parentPort!.postMessage({ ok: true, result });
 } catch (e) {
   parentPort!.postMessage({ ok: false, error: (e as Error).message });

@@ -4,8 +4,10 @@ import { Random } from '../../models/index.ts';
  * Query strategies over an unlabelled pool: each turns model outputs into an informativeness score per
  * candidate (higher = ask the expert first). Probabilities are n x C row-major.
  */
-export const STRATEGY_NAMES = ['uncertainty', 'margin', 'entropy', 'committee', 'random'] as const;
+export const STRATEGY_NAMES = ['uncertainty', 'margin', 'entropy', 'committee', 'random', 'bald', 'predictive-entropy'] as const;
 export type StrategyName = (typeof STRATEGY_NAMES)[number];
+/** Strategies that read a network's Monte-Carlo dropout passes rather than one set of probabilities. */
+export const MC_STRATEGIES: ReadonlySet<StrategyName> = new Set(['bald', 'predictive-entropy']);
 
 /** Least confident: 1 - max_c p(c). */
 export function leastConfident(proba: ArrayLike<number>, nClasses: number): Float64Array {
@@ -68,6 +70,18 @@ export function voteEntropy(votes: ArrayLike<number>, nClasses: number): Float64
     out[i] = h;
   }
   return out;
+}
+
+/**
+ * BALD (Houlsby et al. 2011; Gal et al. 2017 with MC dropout): the mutual information between the prediction
+ * and the network's weights, H(mean of the passes) - mean of each pass's entropy. High where the passes are
+ * each confident but disagree, low where every pass is unsure the same way (noise the weights cannot explain).
+ */
+export function baldScore(meanProba: ArrayLike<number>, expectedEntropy: ArrayLike<number>, nClasses: number): Float64Array {
+  const h = entropyScore(meanProba, nClasses);
+  // never below zero: rounding can leave a tiny negative difference where the passes agree
+  for (let i = 0; i < h.length; i++) h[i] = Math.max(0, h[i] - expectedEntropy[i]);
+  return h;
 }
 
 /** The random baseline: seeded uniform scores. */
@@ -141,7 +155,11 @@ export function selectBatch(
 /** Informativeness of each candidate for a named strategy. */
 export function strategyScores(
   strategy: StrategyName,
-  inputs: { proba?: ArrayLike<number>; votes?: ArrayLike<number>; nClasses: number; n: number; seed?: number },
+  inputs: {
+    proba?: ArrayLike<number>; votes?: ArrayLike<number>; nClasses: number; n: number; seed?: number;
+    /** A network's Monte-Carlo dropout passes: their mean probabilities and mean per-pass entropy. */
+    mc?: { mean: ArrayLike<number>; expectedEntropy: ArrayLike<number> };
+  },
 ): Float64Array {
   const need = <T>(v: T | undefined, what: string): T => {
     if (v === undefined) throw new Error(`strategy '${strategy}' needs ${what}`);
@@ -158,7 +176,13 @@ export function strategyScores(
       return voteEntropy(need(inputs.votes, 'committee votes'), inputs.nClasses);
     case 'random':
       return randomScore(inputs.n, inputs.seed ?? 0);
+    case 'bald': {
+      const mc = need(inputs.mc, "a network's Monte-Carlo dropout passes");
+      return baldScore(mc.mean, mc.expectedEntropy, inputs.nClasses);
+    }
+    case 'predictive-entropy':
+      return entropyScore(need(inputs.mc, "a network's Monte-Carlo dropout passes").mean, inputs.nClasses);
     default:
-      throw new Error(`unknown strategy '${String(strategy)}' (uncertainty, margin, entropy, committee, random)`);
+      throw new Error(`unknown strategy '${String(strategy)}' (${STRATEGY_NAMES.join(', ')})`);
   }
 }

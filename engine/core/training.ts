@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { ANOMALY_FEATURE_NAMES } from '../../features/index.ts';
 import {
-  AADForest, BandAADModel, Random, RandomForestClassifier, TwoBandAADModel, type PerBandAADModel, binaryReport, confusionMatrix, createBundle, modelFromBundle, rocAuc, FINK_FOREST_INPUT_BAND,
-  type Matrix, type ModelBundle, type RandomForestParams,
+  AADForest, BandAADModel, MLPClassifier, Random, RandomForestClassifier, TwoBandAADModel, type PerBandAADModel, binaryReport, confusionMatrix, createBundle, isClassifierModel,
+  modelFromBundle, reliabilityCurve, rocAuc, FINK_FOREST_INPUT_BAND, type ClassifierModel, type Matrix, type MLPParams, type ModelBundle, type RandomForestParams,
 } from '../../models/index.ts';
 import { featureSpecHash } from '../../features/index.ts';
 import { moduleOf, type ModuleDefinition } from './modules/index.ts';
@@ -38,6 +38,9 @@ export interface TrainResult {
   summary?: string;
   gate?: GateReport;
 }
+
+/** Share of the labelled objects the promotion gate holds out (by a hash of the objectId). */
+export const DEFAULT_HOLDOUT_FRACTION = 0.25;
 
 /** Objects go to the held-out set by a hash of their id: stable as labels accumulate. */
 function heldOut(objectId: string, fraction: number): boolean {
@@ -84,20 +87,37 @@ export function labelledRows(store: Store, def: ModuleDefinition, holdoutFractio
   };
 }
 
-function subset(r: LabelledRows, want: 0 | 1): { X: Matrix; y: Int32Array } {
+function subset(r: LabelledRows, want: 0 | 1): { X: Matrix; y: Int32Array; objects: string[] } {
   const idx: number[] = [];
   for (let i = 0; i < r.y.length; i++) if (r.holdout[i] === want) idx.push(i);
   const d = r.X.cols;
   const data = new Float32Array(idx.length * d);
   idx.forEach((i, k) => data.set(r.X.data.subarray(i * d, i * d + d), k * d));
-  return { X: { data, rows: idx.length, cols: d }, y: Int32Array.from(idx, (i) => r.y[i]) };
+  return { X: { data, rows: idx.length, cols: d }, y: Int32Array.from(idx, (i) => r.y[i]), objects: idx.map((i) => r.objects[i]) };
+}
+
+/** A network that refuses missing features learns from, and is judged on, complete rows only. */
+function refusesMissing(def: ModuleDefinition): boolean {
+  return def.model.type === 'mlp' && def.model.missing === 'refuse';
+}
+
+function completeRows(r: LabelledRows): LabelledRows {
+  const d = r.X.cols;
+  const keep: number[] = [];
+  for (let i = 0; i < r.y.length; i++) if (r.X.data.subarray(i * d, i * d + d).every(Number.isFinite)) keep.push(i);
+  const data = new Float32Array(keep.length * d);
+  keep.forEach((i, k) => data.set(r.X.data.subarray(i * d, i * d + d), k * d));
+  return {
+    X: { data, rows: keep.length, cols: d }, y: Int32Array.from(keep, (i) => r.y[i]), holdout: Uint8Array.from(keep, (i) => r.holdout[i]),
+    objects: keep.map((i) => r.objects[i]), alertIds: Int32Array.from(keep, (i) => r.alertIds[i]),
+  };
 }
 
 /**
  * Why a classifier cannot train yet, in terms of what the expert did: labelled objects per class, how many of
  * them have an alert that passes the cuts, how many of those the held-out quarter takes, and what to do.
  */
-function notEnoughRows(store: Store, def: ModuleDefinition, rows: LabelledRows, train: { X: Matrix; y: Int32Array }): string {
+function notEnoughRows(store: Store, def: ModuleDefinition, rows: LabelledRows, train: { X: Matrix; y: Int32Array }, refused: number): string {
   const labels = store.trainingLabels(def.name);
   const perClass = new Map<string, number>(def.classNames.map((c) => [c, 0]));
   for (const l of labels.values()) {
@@ -108,18 +128,19 @@ function notEnoughRows(store: Store, def: ModuleDefinition, rows: LabelledRows, 
   const passing = new Set(rows.objects).size;
   const trainObjects = new Set(rows.objects.filter((_, i) => !rows.holdout[i])).size;
   const trainClasses = def.classNames.filter((_, c) => train.y.includes(c));
-  return `${def.name}: cannot train yet: a forest needs training rows of at least two classes, and it has ${train.X.rows} (${trainClasses.join(', ') || 'no class'}). `
+  return `${def.name}: cannot train yet: a ${def.model.type === 'mlp' ? 'network' : 'forest'} needs training rows of at least two classes, and it has ${train.X.rows} (${trainClasses.join(', ') || 'no class'}). `
     + `Labelled objects: ${labelled} (${[...perClass].map(([c, n]) => `${c} ${n}`).join(', ')}); with an alert that passes the cuts: ${passing}, `
     + `${passing - trainObjects} of them in the held-out quarter kept for the promotion gate. `
+    + (refused ? `${refused} labelled rows with a missing feature are refused (the network's missing: refuse). ` : '')
     + `Label more alerts of each class from 'sieve queue ${def.name}' (they pass the cuts)`;
 }
 
 /**
- * Held-out metrics of a forest. Two classes: the positive class (index 1) against the rest at `threshold`:
+ * Held-out metrics of a classifier (forest or network). Two classes: the positive class (index 1) against the rest at `threshold`:
  * accuracy, efficiency, purity, F1, FoM, AUC and the confusion counts. K classes: accuracy, macro F1 and the
  * K x K confusion matrix as cm_<true>_<predicted>.
  */
-export function evaluateClassifier(model: RandomForestClassifier, X: Matrix, y: Int32Array, threshold = 0.5, nClasses = model.nClasses): Record<string, number> {
+export function evaluateClassifier(model: ClassifierModel, X: Matrix, y: Int32Array, threshold = 0.5, nClasses = model.nClasses): Record<string, number> {
   if (X.rows === 0) return {};
   const p = model.predictProba(X);
   const C = model.nClasses;
@@ -157,15 +178,41 @@ export function forestParams(def: ModuleDefinition, o: TrainOptions): Partial<Ra
   };
 }
 
+const defined = <T extends object>(o: T): Partial<T> => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+
+/** The declaration's network parameters (MLPClassifier's defaults for what it leaves out). */
+export function mlpParams(def: ModuleDefinition, o: TrainOptions): Partial<MLPParams> {
+  const m = def.model;
+  return {
+    seed: o.seed ?? 0, classWeight: (m.classWeight ?? 'balanced') === 'balanced' ? 'balanced' : null,
+    ...defined({
+      hiddenUnits: m.hidden, dropout: m.dropout, epochs: m.epochs, patience: m.patience, validationFraction: m.validationFraction, batchSize: m.batchSize,
+      learningRate: m.learningRate, mcSamples: m.mcSamples, missing: m.missing, scaling: m.scaling,
+    }),
+  };
+}
+
+/** The declared model fitted to training rows; `objects` groups a network's validation split by object. */
+export async function fitClassifier(
+  def: ModuleDefinition, train: { X: Matrix; y: Int32Array; objects: readonly string[] }, o: TrainOptions, forest: Partial<RandomForestParams> = {},
+): Promise<ClassifierModel> {
+  const K = def.classNames.length;
+  if (def.model.type === 'mlp') return new MLPClassifier(mlpParams(def, o)).fit(train.X, train.y, K, { groups: train.objects });
+  return new RandomForestClassifier({ ...forestParams(def, o), ...forest }).fit(train.X, train.y, K);
+}
+
 /** Folds of the gate's cross-validated estimate (by object). */
 export const GATE_CV_FOLDS = 5;
 
 /**
- * Out-of-fold class probabilities (rows x K) of a forest over its training rows: objects are dealt into
- * `folds` folds (seeded), and each fold is predicted by a forest trained on the other folds, so that no
- * alert is predicted by a forest that saw its object.
+ * Out-of-fold class probabilities (rows x K) of the declared model over its training rows: objects are dealt
+ * into `folds` folds (seeded), and each fold is predicted by a model trained on the other folds (`fit`, given
+ * the fold's seed offset), so that no alert is predicted by a model that saw its object.
  */
-export function outOfFoldProbabilities(X: Matrix, y: Int32Array, objects: readonly string[], K: number, params: Partial<RandomForestParams>, folds: number, seed: number): Float64Array {
+export async function outOfFoldProbabilities(
+  X: Matrix, y: Int32Array, objects: readonly string[], K: number, folds: number, seed: number,
+  fit: (train: { X: Matrix; y: Int32Array; objects: readonly string[] }, fold: number) => Promise<ClassifierModel>,
+): Promise<Float64Array> {
   const unique = [...new Set(objects)];
   const rng = new Random(seed);
   for (let i = unique.length - 1; i > 0; i--) {
@@ -190,8 +237,8 @@ export function outOfFoldProbabilities(X: Matrix, y: Int32Array, objects: readon
       for (const i of te) out.fill(1 / K, i * K, i * K + K);
       continue;
     }
-    const rf = new RandomForestClassifier({ ...params, oobScore: false, seed: (params.seed ?? 0) * folds + f + 1 }).fit(pick(tr), Int32Array.from(tr, (i) => y[i]), K);
-    const p = rf.predictProba(pick(te));
+    const model = await fit({ X: pick(tr), y: Int32Array.from(tr, (i) => y[i]), objects: tr.map((i) => objects[i]) }, f);
+    const p = model.predictProba(pick(te));
     te.forEach((i, k) => out.set(p.subarray(k * K, k * K + K), i * K));
   }
   return out;
@@ -215,41 +262,45 @@ function gateScores(p: ArrayLike<number>, y: Int32Array, K: number, positiveClas
 }
 
 /**
- * Retrains a classifier module from the store's labels: random forest on the training objects, evaluated
+ * Retrains a classifier module from the store's labels: the declared model on the training objects, evaluated
  * with the deployed model on the same held-out objects, saved as the next version, and deployed when the
  * promotion gate says so (never when it is degenerate). While the held-out set has too few objects of a
  * class, the gate's estimate is cross-validated over every labelled object. Every write happens in one
  * transaction at the end, so a crash part-way leaves the registry and the deployed model as they were.
  */
-export function retrainClassifier(store: Store, moduleName: string, o: TrainOptions = {}): TrainResult {
+export async function retrainClassifier(store: Store, moduleName: string, o: TrainOptions = {}): Promise<TrainResult> {
   const def = moduleOf(store, moduleName);
   if (def.kind !== 'classifier') throw new Error(`${moduleName} is an anomaly module: it updates on every label`);
   store.computeFeatures(def.extractor());
-  const rows = labelledRows(store, def, o.holdoutFraction ?? 0.25);
+  const all = labelledRows(store, def, o.holdoutFraction ?? DEFAULT_HOLDOUT_FRACTION);
+  const rows = refusesMissing(def) ? completeRows(all) : all;
   const train = subset(rows, 0);
   const test = subset(rows, 1);
   const classes = new Set(train.y);
   const K = def.classNames.length;
-  if (train.X.rows < 2 || classes.size < 2) throw new Error(notEnoughRows(store, def, rows, train));
+  if (train.X.rows < 2 || classes.size < 2) throw new Error(notEnoughRows(store, def, rows, train, all.y.length - rows.y.length));
   const threshold = def.broker.threshold ?? 0.5;
-  const params = forestParams(def, o);
-  const rf = new RandomForestClassifier(params).fit(train.X, train.y, K);
-  const metrics = evaluateClassifier(rf, test.X, test.y, threshold, K);
+  const model = await fitClassifier(def, train, o);
+  const metrics = evaluateClassifier(model, test.X, test.y, threshold, K);
   const gateMetric = o.gateMetric ?? def.gate.metric;
   const minPerClass = o.minHeldOutPerClass ?? def.gate.minHeldOutPerClass;
   const testObjects = rows.objects.filter((_, i) => rows.holdout[i] === 1);
   const trainObjects = rows.objects.filter((_, i) => rows.holdout[i] === 0);
   // two classes: the gate compares the positive class's probability; K classes: whether each row is right
   const gateTruth = (y: Int32Array) => (K > 2 ? new Int32Array(y.length).fill(1) : y);
-  const held = gateScores(rf.predictProba(test.X), test.y, K, def.positiveClass);
+  const held = gateScores(model.predictProba(test.X), test.y, K, def.positiveClass);
   // too few held-out objects of a class to measure on: every labelled object out of sample instead
   const heldPerClass = new Array<Set<string>>(K).fill(null as never).map(() => new Set<string>());
   test.y.forEach((c, i) => heldPerClass[c].add(testObjects[i]));
   const needCv = heldPerClass.some((objs) => objs.size < minPerClass);
-  const oof = needCv ? outOfFoldProbabilities(train.X, train.y, trainObjects, K, params, GATE_CV_FOLDS, o.seed ?? 0) : null;
+  // each fold's model as declared, seeded apart from the version's own (a forest without its out-of-bag pass)
+  const foldSeed = (f: number) => (o.seed ?? 0) * GATE_CV_FOLDS + f + 1;
+  const oof = needCv
+    ? await outOfFoldProbabilities(train.X, train.y, trainObjects, K, GATE_CV_FOLDS, o.seed ?? 0, (fold, f) => fitClassifier(def, fold, { ...o, seed: foldSeed(f) }, { oobScore: false }))
+    : null;
   const pooledY = Int32Array.from([...train.y, ...test.y]);
   const pooledObjects = [...trainObjects, ...testObjects];
-  const pooled = oof ? gateScores(Float64Array.from([...oof, ...rf.predictProba(test.X)]), pooledY, K, def.positiveClass) : null;
+  const pooled = oof ? gateScores(Float64Array.from([...oof, ...model.predictProba(test.X)]), pooledY, K, def.positiveClass) : null;
   const actor = o.actor ?? 'retrain';
   // The version number, the champion and the decision are read inside the writing transaction (IMMEDIATE:
   // it holds the write lock), so two retrains of one module, in two processes or threads, never pick the
@@ -264,7 +315,8 @@ export function retrainClassifier(store: Store, moduleName: string, o: TrainOpti
       const old = modelFromBundle(store.getBundle(moduleName, deployed));
       const row = store.getModel(moduleName, deployed);
       // a version of another feature space (an earlier revision's features or cuts) is no comparable champion
-      if (old instanceof RandomForestClassifier && old.nFeatures === train.X.cols && row.featureSpecHash === specHash) {
+      // a forest and a network of the same feature space are compared like two forests
+      if (isClassifierModel(old) && old.nFeatures === train.X.cols && row.featureSpecHash === specHash) {
         deployedMetrics = evaluateClassifier(old, test.X, test.y, threshold, K);
         champion = { version: deployed, score: gateScores(old.predictProba(test.X), test.y, K, def.positiveClass).score, provisional: row.provisional };
         if (pooled) {
@@ -292,7 +344,7 @@ export function retrainClassifier(store: Store, moduleName: string, o: TrainOpti
     if (deployed !== null && !champion && gate.decision !== 'keep') gate.reason = `first version of this feature space (deployed v${deployed} is of another revision): ${gate.reason}`;
     const version = store.nextVersion(moduleName);
     const bundle: ModelBundle = createBundle({
-      module: moduleName, version: String(version), model: rf, featureSpec: def.extractor().spec, classNames: def.classNames,
+      module: moduleName, version: String(version), model, featureSpec: def.extractor().spec, classNames: def.classNames,
       training: { X: train.X, y: train.y }, metrics, parentVersion: deployed === null ? null : String(deployed), declaration: def.declaration,
       decisionThreshold: threshold,
     });
@@ -301,6 +353,32 @@ export function retrainClassifier(store: Store, moduleName: string, o: TrainOpti
     if (promoted) store.deploy(moduleName, version, actor, `automatic: ${gate.summary ?? gate.reason}`);
     return { module: moduleName, version, nLabels: rows.y.length, metrics, deployedMetrics, promoted, provisional: gate.decision === 'deploy-provisional', reason: gate.reason, summary: gate.summary ?? gate.reason, gate };
   })();
+}
+
+/**
+ * How well a classifier version's probabilities are calibrated on the module's held-out objects (never trained
+ * on by any version: the split is by objectId hash), with today's labels. Two classes: P(positive) against
+ * being positive; K classes: the top class's probability against being right. Null when the version is not a
+ * classifier of the module's current feature space or nothing is held out yet.
+ */
+export function heldOutCalibration(store: Store, moduleName: string, version: number, bins = 10): { what: string; rows: number; curve: ReturnType<typeof reliabilityCurve> } | null {
+  const def = moduleOf(store, moduleName);
+  if (def.kind !== 'classifier' || store.getModel(moduleName, version).featureSpecHash !== featureSpecHash(def.extractor().spec)) return null;
+  const model = modelFromBundle(store.getBundle(moduleName, version));
+  if (!isClassifierModel(model)) return null;
+  const all = labelledRows(store, def, DEFAULT_HOLDOUT_FRACTION);
+  const test = subset(refusesMissing(def) ? completeRows(all) : all, 1);
+  if (!test.X.rows) return null;
+  const p = model.predictProba(test.X);
+  const C = model.nClasses;
+  if (C === 2) {
+    const pos = def.positiveClass;
+    const curve = reliabilityCurve(Int32Array.from(test.y, (c) => (c === pos ? 1 : 0)), Float64Array.from({ length: test.X.rows }, (_, i) => p[i * C + pos]), bins);
+    return { what: `P(${def.classNames[pos]})`, rows: test.X.rows, curve };
+  }
+  const pred = model.predict(test.X);
+  const top = Float64Array.from(pred, (c, i) => p[i * C + c]);
+  return { what: 'probability of the predicted class', rows: test.X.rows, curve: reliabilityCurve(Int32Array.from(pred, (c, i) => (c === test.y[i] ? 1 : 0)), top, bins) };
 }
 
 /** Fink-wired per-band inputs of the anomaly module (forest_g takes r-band features, forest_r g-band). */

@@ -1,8 +1,9 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { candidateFromLightCurve, LightCurveBuilder, readAlertFile, simulateObject, ZTF_BANDS, type Alert } from '../../datasets/index.ts';
-import { RandomForestClassifier, Random, binaryReport, type Matrix } from '../../models/index.ts';
-import { leastConfident, entropyScore, marginScore } from '../core/strategies.ts';
+import { MLPClassifier, RandomForestClassifier, Random, binaryReport, type ClassifierModel, type Matrix } from '../../models/index.ts';
+import { MC_STRATEGIES, strategyScores } from '../core/strategies.ts';
+import { mlpParams } from '../core/training.ts';
 import { csvRows } from '../core/csv.ts';
 import { builtinModule, moduleFromDeclaration, parseDeclaration, type ModuleDefinition } from '../core/modules/index.ts';
 import { numericCell, readCsv } from '../core/csvRead.ts';
@@ -10,15 +11,15 @@ import { activeLearningSpec, type SeedCurvePoint } from '../adapters/plot/charts
 import { writeChart } from '../adapters/plot/render.ts';
 import { subsamplePositives } from './sampling.ts';
 
-/** The strategies `experiment al` compares with random sampling. */
-export const AL_STRATEGIES = ['uncertainty', 'margin', 'entropy', 'random'] as const;
+/** The strategies `experiment al` compares with random sampling (bald and predictive-entropy: mlp modules). */
+export const AL_STRATEGIES = ['uncertainty', 'margin', 'entropy', 'bald', 'predictive-entropy', 'random'] as const;
 /** Where `experiment al` looks for labelled alerts when --data is not given (the TNS-labelled alerts). */
 export const DEFAULT_AL_DATA = '../shared/data/tns';
 export type AlStrategy = (typeof AL_STRATEGIES)[number];
 
 export interface AlExperimentOptions {
-  /** A shipped module's name or a declaration file (default early-snia). */
-  module?: string;
+  /** Shipped modules' names or declaration files (default early-snia); several run side by side on the same seeds. */
+  module?: string | string[];
   /** Each is compared with random sampling on the same seeds (random runs once). */
   strategies: AlStrategy[];
   seeds: number;
@@ -29,6 +30,8 @@ export interface AlExperimentOptions {
   positive?: string;
   nInitial: number;
   nQueries: number;
+  /** Queries per retraining (default 1, the paper's loop); a network retrains less often with more. */
+  batch?: number;
   testFraction: number;
   nEstimators: number;
   simN: number;
@@ -166,11 +169,22 @@ export interface CurvePoint {
 }
 
 /**
- * One run of the Leoni et al. (2022) loop: a fixed test set; 10 initial labels (5 SN Ia, 5 other) from the
- * pool; then one query per loop (the strategy's most informative alert, or a random one) until nQueries or
- * an empty pool, retraining a random forest and measuring the test set after every label.
+ * The module's model on the labelled rows: the loop's random forest (`--trees`, scikit-learn's defaults, as in
+ * Leoni et al.), or the declared network. Neither weighs its classes: at the 0.5 threshold the FoM is read at,
+ * balanced weights trade purity for efficiency, and the comparison is of the models, not of their weighting.
  */
-export function runAlLoop(ds: Dataset, strategy: AlStrategy, seed: number, o: AlExperimentOptions): CurvePoint[] {
+function fitAlModel(def: ModuleDefinition, X: Matrix, y: Int32Array, seed: number, o: AlExperimentOptions): Promise<ClassifierModel> | ClassifierModel {
+  if (def.model.type === 'mlp') return new MLPClassifier({ ...mlpParams(def, { seed }), classWeight: null }).fit(X, y, 2);
+  return new RandomForestClassifier({ nEstimators: o.nEstimators, seed }).fit(X, y, 2);
+}
+
+/**
+ * One run of the Leoni et al. (2022) loop: a fixed test set; 10 initial labels (5 SN Ia, 5 other) from the
+ * pool; then the strategy's most informative alerts (or random ones), `batch` per loop (one in the paper),
+ * until nQueries or an empty pool, retraining the module's model (a random forest, or its declared network)
+ * and measuring the test set after every retraining.
+ */
+export async function runAlLoop(ds: Dataset, model: ModuleDefinition, strategy: AlStrategy, seed: number, o: AlExperimentOptions): Promise<CurvePoint[]> {
   const n = ds.X.rows;
   // the test set is the same for every seed and strategy
   const split = new Random(12345, 0x7e57);
@@ -190,33 +204,39 @@ export function runAlLoop(ds: Dataset, strategy: AlStrategy, seed: number, o: Al
   const Xtest = rowsOf(ds.X, test);
   const ytest = Int32Array.from(test, (i) => ds.y[i]);
   const out: CurvePoint[] = [];
+  const batch = o.batch ?? 1;
   for (let loop = 0; ; loop++) {
-    const rf = new RandomForestClassifier({ nEstimators: o.nEstimators, seed: seed * 1000 + loop }).fit(rowsOf(ds.X, train), Int32Array.from(train, (i) => ds.y[i]), 2);
-    const pred = rf.predict(Xtest);
+    const clf = await fitAlModel(model, rowsOf(ds.X, train), Int32Array.from(train, (i) => ds.y[i]), seed * 1000 + loop, o);
+    const pred = clf.predict(Xtest);
     const r = binaryReport(ytest, pred);
     out.push({ strategy, seed, nlabels: train.length, accuracy: r.accuracy, efficiency: r.efficiency, purity: r.purity, fom: r.fom });
-    if (loop >= o.nQueries || remaining.size === 0) break;
+    const asked = train.length - o.nInitial;
+    if (asked >= o.nQueries || remaining.size === 0) break;
     const cand = [...remaining];
-    let pick: number;
-    if (strategy === 'random') pick = cand[Math.floor(rng.next() * cand.length)];
-    else {
-      const p = rf.predictProba(rowsOf(ds.X, cand));
-      const s = strategy === 'margin' ? marginScore(p, 2) : strategy === 'entropy' ? entropyScore(p, 2) : leastConfident(p, 2);
-      let best = 0;
-      for (let k = 1; k < cand.length; k++) if (s[k] > s[best]) best = k;
-      pick = cand[best];
+    const want = Math.min(batch, o.nQueries - asked, cand.length);
+    const picks: number[] = [];
+    if (strategy === 'random') {
+      for (let k = 0; k < want; k++) picks.push(...cand.splice(Math.floor(rng.next() * cand.length), 1));
+    } else {
+      const Xc = rowsOf(ds.X, cand);
+      const mc = MC_STRATEGIES.has(strategy) && clf instanceof MLPClassifier ? clf.predictProbaMC(Xc) : undefined;
+      if (MC_STRATEGIES.has(strategy) && !mc) throw new Error(`${strategy} needs an mlp module (${model.name} is a ${model.model.type})`);
+      const s = strategyScores(strategy, { proba: clf.predictProba(Xc), nClasses: 2, n: cand.length, ...(mc ? { mc } : {}) });
+      // the highest scores, ties to the earlier candidate (one query: the first maximum, as before)
+      const v = (k: number) => (Number.isNaN(s[k]) ? -Infinity : s[k]);
+      const order = Array.from({ length: cand.length }, (_, k) => k).sort((a, b) => v(b) - v(a) || a - b);
+      for (let k = 0; k < want; k++) picks.push(cand[order[k]]);
     }
-    remaining.delete(pick);
-    train.push(pick);
+    for (const pick of picks) {
+      remaining.delete(pick);
+      train.push(pick);
+    }
   }
   return out;
 }
 
-export async function runAlExperiment(o: AlExperimentOptions): Promise<{ summary: Record<string, unknown>; curves: CurvePoint[] }> {
-  mkdirSync(o.out, { recursive: true });
-  const inputs = typeof o.data === 'string' ? [o.data] : o.data;
-  const def = experimentModule(o.module ?? 'early-snia');
-  if (def.kind !== 'classifier' || def.classNames.length !== 2) throw new Error(`experiment al: ${def.name} is not a two-class classifier module`);
+/** The labelled rows of one module: alert files, a feature table or simulated alerts, subsampled as asked. */
+async function moduleDataset(def: ModuleDefinition, inputs: readonly string[], o: AlExperimentOptions): Promise<Dataset> {
   let ds: Dataset;
   if (inputs.length === 1 && inputs[0] === 'sim') ds = simDataset(o.simN, 1, def);
   else if (inputs.length === 1 && /\.csv$/i.test(inputs[0])) {
@@ -224,16 +244,46 @@ export async function runAlExperiment(o: AlExperimentOptions): Promise<{ summary
     if (!existsSync(inputs[0])) throw new Error(`--data ${inputs[0]}: no such file`);
     ds = tableDataset(inputs[0], o.labelColumn, o.positive);
   } else ds = await alertDataset(inputs, def, o.labelColumn, o.positive);
-  if (o.positiveFraction !== undefined) {
-    const keep = subsamplePositives(ds.y, o.positiveFraction, 7);
-    ds = {
-      X: rowsOf(ds.X, keep), y: Uint8Array.from(keep, (i) => ds.y[i]),
-      description: `${ds.description}; SN Ia subsampled to ${(100 * o.positiveFraction).toFixed(1)}%: ${keep.length} alerts, ${keep.filter((i) => ds.y[i]).length} SN Ia`,
-    };
+  if (o.positiveFraction === undefined) return ds;
+  const keep = subsamplePositives(ds.y, o.positiveFraction, 7);
+  return {
+    X: rowsOf(ds.X, keep), y: Uint8Array.from(keep, (i) => ds.y[i]),
+    description: `${ds.description}; SN Ia subsampled to ${(100 * o.positiveFraction).toFixed(1)}%: ${keep.length} alerts, ${keep.filter((i) => ds.y[i]).length} SN Ia`,
+  };
+}
+
+export async function runAlExperiment(o: AlExperimentOptions): Promise<{ summary: Record<string, unknown>; curves: CurvePoint[] }> {
+  mkdirSync(o.out, { recursive: true });
+  const inputs = typeof o.data === 'string' ? [o.data] : o.data;
+  const names = o.module === undefined ? ['early-snia'] : typeof o.module === 'string' ? [o.module] : o.module;
+  const defs = names.map(experimentModule);
+  for (const def of defs) if (def.kind !== 'classifier' || def.classNames.length !== 2) throw new Error(`experiment al: ${def.name} is not a two-class classifier module`);
+  if (new Set(defs.map((d) => d.name)).size !== defs.length) throw new Error(`--module names a module twice (${names.join(', ')})`);
+  const asked: AlStrategy[] = [...new Set<AlStrategy>([...o.strategies.filter((st) => st !== 'random'), 'random'])];
+  // several modules: curves are named "<module>: <strategy>", each compared with its own random sampling
+  const label = (def: ModuleDefinition, st: string) => (defs.length > 1 ? `${def.name}: ${st}` : st);
+  const datasets = new Map<string, Dataset>();
+  const runs: Array<{ def: ModuleDefinition; ds: Dataset; strategies: AlStrategy[] }> = [];
+  const skipped: Record<string, string[]> = {};
+  for (const def of defs) {
+    // modules with the same features and cuts (e.g. a forest and a network) share one data set
+    const spec = def.extractor().spec;
+    const key = JSON.stringify([spec.parameters, spec.columns]);
+    const ds = datasets.get(key) ?? (await moduleDataset(def, inputs, o));
+    datasets.set(key, ds);
+    const mlp = def.model.type === 'mlp';
+    const strategies = asked.filter((st) => mlp || !MC_STRATEGIES.has(st));
+    if (strategies.length < asked.length) skipped[def.name] = asked.filter((st) => !strategies.includes(st));
+    if (defs.length === 1 && strategies.length < asked.length) {
+      const missing = skipped[def.name];
+      throw new Error(`${missing.join(', ')} need${missing.length === 1 ? 's' : ''} the dropout passes of an mlp module; ${def.name} is a ${def.model.type}`);
+    }
+    runs.push({ def, ds, strategies });
   }
-  const strategies: AlStrategy[] = [...new Set<AlStrategy>([...o.strategies.filter((st) => st !== 'random'), 'random'])];
   const curves: CurvePoint[] = [];
-  for (const strategy of strategies) for (let s = o.firstSeed; s < o.firstSeed + o.seeds; s++) curves.push(...runAlLoop(ds, strategy, s, o));
+  for (const run of runs) for (const strategy of run.strategies) for (let s = o.firstSeed; s < o.firstSeed + o.seeds; s++) {
+    for (const c of await runAlLoop(run.ds, run.def, strategy, s, o)) curves.push({ ...c, strategy: label(run.def, strategy) });
+  }
   writeFileSync(path.join(o.out, 'curves.csv'), csvRows([['strategy', 'seed', 'nlabels', 'accuracy', 'efficiency', 'purity', 'fom'],
     ...curves.map((c) => [c.strategy, c.seed, c.nlabels, c.accuracy, c.efficiency, c.purity, c.fom])]));
   const meanCurve = (strategy: string, metric: keyof CurvePoint) => {
@@ -242,33 +292,39 @@ export async function runAlExperiment(o: AlExperimentOptions): Promise<{ summary
     const ns = [...byN.keys()].sort((a, b) => a - b).filter((k) => byN.get(k)!.length === o.seeds);
     return { x: ns, y: ns.map((k) => byN.get(k)!.reduce((a, b) => a + b, 0) / o.seeds) };
   };
+  const first = runs[0];
   // the paper's final FoM after 300 queries (Leoni et al. 2022) where this run reproduces its set-up
-  const paper = o.positiveFraction !== undefined && Math.abs(o.positiveFraction - 0.067) < 0.001 && def.name === 'early-snia';
+  const paper = o.positiveFraction !== undefined && Math.abs(o.positiveFraction - 0.067) < 0.001 && defs.length === 1 && first.def.name === 'early-snia';
+  const labels = runs.flatMap((r) => r.strategies.map((st) => label(r.def, st)));
   await writeChart(activeLearningSpec({
     curves: curves as unknown as SeedCurvePoint[], metrics: ['fom', 'accuracy', 'efficiency', 'purity'],
-    title: `Active learning, ${def.title}: ${strategies.filter((st) => st !== 'random').join(', ') || 'random'} vs random`,
-    subtitle: `${ds.description}; mean of ${o.seeds} seed(s), band ±1 standard deviation`,
+    title: `Active learning, ${defs.map((d) => d.title).join(' vs ')}: ${asked.filter((st) => st !== 'random').join(', ') || 'random'} vs random`,
+    subtitle: `${[...new Set(runs.map((r) => r.ds.description))].join('; ')}; ${o.batch && o.batch > 1 ? `${o.batch} queries per retraining; ` : ''}mean of ${o.seeds} seed(s), band ±1 standard deviation`,
     ...(paper ? { anchors: [
       { strategy: 'uncertainty', metric: 'fom', nlabels: o.nInitial + 300, value: 0.395, label: 'Leoni et al. 2022, uncertainty' },
       { strategy: 'random', metric: 'fom', nlabels: o.nInitial + 300, value: 0.160, label: 'Leoni et al. 2022, random' },
     ] } : {}),
   }), path.join(o.out, 'curves'));
   const final: Record<string, Record<string, number>> = {};
-  for (const st of strategies) {
+  for (const st of labels) {
     const last = (m: keyof CurvePoint) => {
       const c = meanCurve(st, m);
       return c.y[c.y.length - 1];
     };
     final[st] = { nlabels: meanCurve(st, 'fom').x.at(-1) ?? 0, accuracy: last('accuracy'), efficiency: last('efficiency'), purity: last('purity'), fom: last('fom') };
   }
-  // labels each strategy needs to reach random sampling's final FoM
+  // labels each strategy needs to reach its module's random sampling's final FoM
   const labelsToMatchRandom: Record<string, number | null> = {};
-  for (const st of strategies) if (st !== 'random') {
-    const c = meanCurve(st, 'fom');
-    const k = c.y.findIndex((v) => v >= final.random.fom);
-    labelsToMatchRandom[st] = k >= 0 ? c.x[k] : null;
+  for (const run of runs) for (const st of run.strategies) if (st !== 'random') {
+    const c = meanCurve(label(run.def, st), 'fom');
+    const k = c.y.findIndex((v) => v >= final[label(run.def, 'random')].fom);
+    labelsToMatchRandom[label(run.def, st)] = k >= 0 ? c.x[k] : null;
   }
-  const summary = { data: ds.description, seeds: o.seeds, strategies, final, labels_to_match_random_final_fom: labelsToMatchRandom };
+  const summary = {
+    data: [...new Set(runs.map((r) => r.ds.description))].join('; '), seeds: o.seeds, ...(defs.length > 1 ? { modules: defs.map((d) => `${d.name} (${d.model.type})`) } : {}),
+    ...(o.batch && o.batch > 1 ? { queriesPerRetraining: o.batch } : {}), strategies: labels, final, labels_to_match_random_final_fom: labelsToMatchRandom,
+    ...(Object.keys(skipped).length ? { not_run: Object.fromEntries(Object.entries(skipped).map(([m, st]) => [m, `${st.join(', ')}: needs an mlp module`])) } : {}),
+  };
   writeFileSync(path.join(o.out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
   return { summary, curves };
 }

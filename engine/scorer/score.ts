@@ -1,6 +1,6 @@
 import type { Alert } from '../../datasets/index.ts';
 import { featureSpecHash, type FeatureExtractor } from '../../features/index.ts';
-import { BandAADModel, RandomForestClassifier, TwoBandAADModel, modelFromBundle, parseBundle } from '../../models/index.ts';
+import { BandAADModel, TwoBandAADModel, isClassifierModel, modelFromBundle, parseBundle, type ClassifierModel } from '../../models/index.ts';
 import { moduleFromDeclaration, parseDeclaration, type ModuleDefinition } from '../core/modules/index.ts';
 import { bandInputs } from '../core/training.ts';
 
@@ -19,7 +19,7 @@ export interface LoadedModule {
   def: ModuleDefinition;
   extractor: FeatureExtractor;
   specHash: string;
-  model: RandomForestClassifier | TwoBandAADModel | BandAADModel;
+  model: ClassifierModel | TwoBandAADModel | BandAADModel;
   threshold: number;
 }
 
@@ -60,12 +60,12 @@ export function loadModuleVersion(v: ModuleVersion): LoadedModule {
     throw new Error(`${source}: trained on another revision of the module (its features or cuts differ from the current declaration)`);
   }
   const model = modelFromBundle(bundle);
-  if (!(model instanceof RandomForestClassifier) && !(model instanceof TwoBandAADModel) && !(model instanceof BandAADModel)) {
-    throw new Error(`${v.module} v${v.version}: a ${bundle.manifest.modelType} cannot score alerts in the broker (random forest or per-band AAD)`);
+  if (!isClassifierModel(model) && !(model instanceof TwoBandAADModel) && !(model instanceof BandAADModel)) {
+    throw new Error(`${v.module} v${v.version}: a ${bundle.manifest.modelType} cannot score alerts in the broker (random forest, mlp or per-band AAD)`);
   }
-  // a forest over another number of features than the extractor gives would fail on the first alert
-  if (model instanceof RandomForestClassifier && model.nFeatures !== extractor.spec.columns.length) {
-    throw new Error(`${source}: the forest takes ${model.nFeatures} features, the module's extractor gives ${extractor.spec.columns.length}`);
+  // a classifier over another number of features than the extractor gives would fail on the first alert
+  if (isClassifierModel(model) && model.nFeatures !== extractor.spec.columns.length) {
+    throw new Error(`${source}: the ${bundle.manifest.modelType} takes ${model.nFeatures} features, the module's extractor gives ${extractor.spec.columns.length}`);
   }
   return { module: v.module, version: v.version, def, extractor, specHash: featureSpecHash(extractor.spec), model, threshold: bundle.manifest.decisionThreshold };
 }
@@ -104,15 +104,17 @@ export function scoreColumns(alerts: readonly Alert[], modules: readonly LoadedM
     const passes = new Uint8Array(n);
     const tagged = new Uint8Array(n);
     const score = new Float64Array(n);
-    if (m.model instanceof RandomForestClassifier) {
+    if (isClassifierModel(m.model)) {
       const proba = m.model.predictProba({ data: new Float32Array(f.values), rows: n, cols: f.cols });
       const C = m.model.nClasses;
       const pos = m.def.positiveClass;
       // the declared value outside the module's cuts (Fink: 0, or -1.0 for Rubin early SN Ia)
       const outside = m.def.broker.outside;
       for (let i = 0; i < n; i++) {
-        passes[i] = f.cuts[i];
-        score[i] = passes[i] ? proba[i * C + pos] : outside;
+        // a network that refuses alerts with a missing feature gives NaN: not passed, score null
+        const refused = Number.isNaN(proba[i * C + pos]);
+        passes[i] = f.cuts[i] && !refused ? 1 : 0;
+        score[i] = passes[i] ? proba[i * C + pos] : refused && f.cuts[i] ? NaN : outside;
         tagged[i] = passes[i] && score[i] >= m.threshold && m.def.broker.tag ? 1 : 0;
       }
       // K classes: every class's probability too, as <score>_<class>

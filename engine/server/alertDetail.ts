@@ -1,6 +1,7 @@
-import { BandAADModel, FINK_FOREST_INPUT_BAND, RandomForestClassifier, TwoBandAADModel } from '../../models/index.ts';
+import { BandAADModel, FINK_FOREST_INPUT_BAND, MLPClassifier, RandomForestClassifier, TwoBandAADModel } from '../../models/index.ts';
 import { alertFieldUnit, hasLabelled, isTruthField, moduleColumnUnits, type ModuleDefinition } from '../core/modules/index.ts';
 import type { User } from '../core/store/store.ts';
+import { baldScore, entropyScore } from '../core/strategies.ts';
 import { bandInputs, isFinkZtfAnomaly } from '../core/training.ts';
 import { featureSpecHash } from '../../features/index.ts';
 import type { Workbench } from './workbench.ts';
@@ -25,8 +26,16 @@ export interface ModuleView {
   features: Array<{ name: string; value: number | null; unit: string | null }>;
   fits: Array<{ band: string; model: string; jd: number[]; fluxNanoJy: Array<number | null> }>;
   modelVersion: number | null;
-  /** Classifier: p(class) per class, its standard error over the forest's trees, the trees' votes. */
-  probabilities?: Array<{ className: string; p: number; stdErr: number; treeVotes: number }>;
+  /**
+   * Classifier: p(class) per class. A forest: its standard error over the trees and the trees' votes. A network:
+   * p with dropout off (what the broker writes), and the mean and spread (standard deviation) over its
+   * Monte-Carlo dropout passes.
+   */
+  probabilities?: Array<{ className: string; p: number; stdErr?: number; treeVotes?: number; mcMean?: number; spread?: number }>;
+  /** A network: its Monte-Carlo dropout passes, and what the MC strategies make of them (nats). */
+  mc?: { samples: number; bald: number; predictiveEntropy: number };
+  /** A network that refuses alerts with a missing feature (missing: refuse), and this alert has one. */
+  refused?: string;
   /**
    * Anomaly: the AAD score of each band's forest (null where the band's features are incomplete) and the final
    * (lower = more anomalous). `reads` is the band whose features the forest scores: Fink's ZTF forests are
@@ -83,6 +92,16 @@ function moduleView(wb: Workbench, def: ModuleDefinition, alert: ReturnType<Work
       // spread of the trees' answers: the standard error of the forest's mean vote
       stdErr: Math.sqrt((votes[c] / T) * (1 - votes[c] / T) / T),
     }));
+  } else if (deployed.model instanceof MLPClassifier) {
+    const X = { data: Float32Array.from(values), rows: 1, cols: values.length };
+    const p = deployed.model.predictProba(X);
+    if (Number.isNaN(p[0])) {
+      view.refused = 'a feature is missing and the network refuses such alerts (missing: refuse)';
+      return view;
+    }
+    const mc = deployed.model.predictProbaMC(X);
+    view.probabilities = def.classNames.map((className, c) => ({ className, p: p[c], mcMean: mc.mean[c], spread: mc.std[c] }));
+    view.mc = { samples: mc.samples, bald: baldScore(mc.mean, mc.expectedEntropy, mc.mean.length)[0], predictiveEntropy: entropyScore(mc.mean, mc.mean.length)[0] };
   } else if (deployed.model instanceof TwoBandAADModel || deployed.model instanceof BandAADModel) {
     const model = deployed.model;
     const s = model.scoreBands(bandInputs(def, values, 1, model.bands), 1);

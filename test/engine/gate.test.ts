@@ -129,7 +129,7 @@ describe('a degenerate challenger is never promoted (issue 22, point 5)', () => 
       model: { type: 'random-forest', trees: 20, classWeight: 'none' }, broker: { score: 'p_rare', positive: 'rare' },
     }), 'constant.json', 'test');
     store.alertIds().forEach((id, i) => store.addLabel({ module: 'constant', alertId: id, label: i % 8 === 0 ? 'rare' : 'common', author: 'oracle' }));
-    const r = retrainClassifier(store, 'constant', { seed: 1 });
+    const r = await retrainClassifier(store, 'constant', { seed: 1 });
     expect(r.promoted).toBe(false);
     expect(store.deployedVersion('constant')).toBeNull();
     const saved = store.getModel('constant', r.version);

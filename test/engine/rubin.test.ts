@@ -92,7 +92,7 @@ describe('the Rubin modules train, queue, deploy and score on Rubin alerts', () 
         expect(a.survey).toBe('lsst');
         if (a.label) store.addLabel({ module: 'early-snia-rubin', alertId: e.alertId, label: def.catalogLabel(a.label)!, author: 'seed' });
       }
-      const r = retrainClassifier(store, 'early-snia-rubin', { seed: 1, actor: 'test' });
+      const r = await retrainClassifier(store, 'early-snia-rubin', { seed: 1, actor: 'test' });
       expect(r.version).toBe(1);
       const queue = nextQueue(store, 'early-snia-rubin', { k: 5, expert: 'you' });
       expect(queue).toHaveLength(5);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { entropyScore, leastConfident, marginScore, randomScore, selectBatch, strategyScores, voteEntropy } from '../../engine/core/strategies.ts';
+import { baldScore, entropyScore, leastConfident, marginScore, randomScore, selectBatch, strategyScores, voteEntropy } from '../../engine/core/strategies.ts';
 
 describe('query strategies', () => {
   const proba = [0.9, 0.1, 0.5, 0.5, 0.6, 0.4];
@@ -19,6 +19,29 @@ describe('query strategies', () => {
     expect(r3.reduce((a, b) => a + b, 0) / r3.length).toBeCloseTo(0.5, 1);
     expect(new Set(r3).size).toBe(2000);
     expect(() => strategyScores('committee', { nClasses: 2, n: 3 })).toThrow(/needs committee votes/);
+  });
+
+  it('BALD and predictive entropy from Monte-Carlo dropout passes', () => {
+    // row 0: every pass says 50/50 (noise the weights cannot explain): high predictive entropy, no mutual information
+    // row 1: half the passes say class 0 for sure, half class 1 (the weights disagree): BALD = ln 2
+    // row 2: the passes agree at 0.9/0.1
+    const passes = [[[0.5, 0.5], [0.5, 0.5]], [[1, 0], [0, 1]], [[0.9, 0.1], [0.9, 0.1]]];
+    const h = (p: number[]) => -p.reduce((s, v) => s + (v > 0 ? v * Math.log(v) : 0), 0);
+    const mean = passes.flatMap((r) => [0, 1].map((c) => (r[0][c] + r[1][c]) / 2));
+    const expectedEntropy = passes.map((r) => (h(r[0]) + h(r[1])) / 2);
+    const bald = baldScore(mean, expectedEntropy, 2);
+    expect(bald[0]).toBe(0);
+    expect(bald[1]).toBeCloseTo(Math.LN2, 12);
+    expect(bald[2]).toBe(0);
+    const mc = { mean, expectedEntropy };
+    expect(Array.from(strategyScores('bald', { nClasses: 2, n: 3, mc }))).toEqual(Array.from(bald));
+    const pe = strategyScores('predictive-entropy', { nClasses: 2, n: 3, mc });
+    expect(pe[0]).toBeCloseTo(Math.LN2, 12);
+    expect(pe[1]).toBeCloseTo(Math.LN2, 12);
+    expect(pe[2]).toBeCloseTo(h([0.9, 0.1]), 12);
+    // rounding never makes the mutual information negative
+    expect(baldScore([0.3, 0.7], [h([0.3, 0.7]) + 1e-15], 2)[0]).toBe(0);
+    expect(() => strategyScores('bald', { nClasses: 2, n: 3, proba: mean })).toThrow(/needs a network's Monte-Carlo dropout passes/);
   });
 
   it('picks the k most informative, excluding labelled ones and near-duplicates in one batch', () => {

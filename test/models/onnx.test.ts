@@ -4,8 +4,8 @@ import * as ort from 'onnxruntime-node';
 import onnxProto from 'onnx-proto';
 import { unzipSync } from 'fflate';
 import {
-  AADForest, IsolationForest, RandomForestClassifier, aadForestToOnnx, exportFinkAnomalyZip, importFinkAnomalyZip,
-  isolationForestToOnnx, jsScorer, onnxRuntimeScorer, randomForestToOnnx, scoreTwoBand, Random, FINK_MODEL_COLUMNS,
+  AADForest, IsolationForest, MLPClassifier, RandomForestClassifier, aadForestToOnnx, exportFinkAnomalyZip, importFinkAnomalyZip,
+  isolationForestToOnnx, jsScorer, mlpToOnnx, mlpToOnnxMC, onnxRuntimeScorer, randomForestToOnnx, scoreTwoBand, Random, FINK_MODEL_COLUMNS,
 } from '../../models/index.ts';
 import { sharedPath } from '../shared.ts';
 import { twoClasses } from './data.ts';
@@ -66,6 +66,65 @@ describe('ONNX export, checked with onnxruntime-node on 10,000 inputs', () => {
     let worst = 0;
     for (let i = 0; i < ours.length; i++) worst = Math.max(worst, Math.abs(ours[i] - theirs[i]));
     expect(worst).toBeLessThanOrEqual(1e-5);
+  });
+});
+
+describe('MLP export, checked with onnxruntime-node', () => {
+  // training rows with holes (NaN, and one infinity) so that imputation and missing indicators are in the graph
+  const { X, y } = twoClasses(2000, 8, 2);
+  for (let i = 0; i < 2000; i += 7) X.data[i * 8 + (i % 8)] = NaN;
+  X.data[5 * 8 + 3] = Infinity;
+  const probe = probeInputs(8);
+  for (let i = 0; i < probe.length; i += 997) probe[i] = -Infinity;
+
+  for (const [missing, scaling] of [['impute', 'robust-asinh'], ['refuse', 'standard']] as const) {
+    it(`dropout off (missing: ${missing}, scaling: ${scaling}): the probabilities of predictProba within 1e-5 on 10,000 inputs, NaN where refused`, async () => {
+      const m = await new MLPClassifier({ seed: 3, missing, scaling, hiddenUnits: [16, 8], epochs: 20 }).fit(X, y);
+      expect(m.robustScale.length).toBe(scaling === 'robust-asinh' ? 8 : 0);
+      expect(m.indicators.length).toBe(missing === 'impute' ? 8 : 0);
+      const out = await run(mlpToOnnx(m), probe, 10_000, 8);
+      expect(out.probabilities.dims).toEqual([10_000, 2]);
+      const ours = m.predictProba({ data: probe, rows: 10_000, cols: 8 });
+      const theirs = out.probabilities.data as Float32Array;
+      let worst = 0;
+      let refused = 0;
+      for (let i = 0; i < ours.length; i++) {
+        expect(Number.isNaN(theirs[i])).toBe(Number.isNaN(ours[i]));
+        if (Number.isNaN(ours[i])) refused++;
+        else worst = Math.max(worst, Math.abs(ours[i] - theirs[i]));
+      }
+      expect(worst).toBeLessThanOrEqual(1e-5);
+      expect(refused > 0).toBe(missing === 'refuse');
+      const labels = out.label.data as BigInt64Array;
+      const pred = m.predict({ data: probe, rows: 10_000, cols: 8 });
+      for (let i = 0; i < 10_000; i++) if (!Number.isNaN(ours[2 * i]) && Math.abs(ours[2 * i] - 0.5) > 1e-5) expect(Number(labels[i])).toBe(pred[i]);
+    });
+  }
+
+  it('Monte-Carlo variant: onnxruntime\'s dropout passes give the mean and spread of predictProbaMC (independent estimates)', async () => {
+    const m = await new MLPClassifier({ seed: 3, hiddenUnits: [16, 8], dropout: 0.25, epochs: 20 }).fit(X, y);
+    const rows = 300;
+    const S = 2000;
+    const data = probe.subarray(0, rows * 8);
+    const ours = m.predictProbaMC({ data, rows, cols: 8 }, S);
+    const session = await ort.InferenceSession.create(mlpToOnnxMC(m, S), { logSeverityLevel: 3 });
+    const out = await session.run({ X: new ort.Tensor('float32', data, [rows, 8]) });
+    const mean = out.probabilities.data as Float32Array;
+    const spread = out.spread.data as Float32Array;
+    for (let i = 0; i < rows * 2; i++) {
+      expect(Number.isNaN(mean[i])).toBe(Number.isNaN(ours.mean[i]));
+      if (Number.isNaN(ours.mean[i])) continue;
+      // two Monte-Carlo estimates of one mean: within 5 standard errors of their difference, sigma sqrt(2/S)
+      const se = Math.sqrt(2 / S) * Math.max(ours.std[i], 1e-3);
+      expect(Math.abs(mean[i] - ours.mean[i]) / se).toBeLessThan(5);
+      // and of one variance: for values in [0, 1] the fourth central moment is at most the variance, so a
+      // variance estimate's standard error is at most sigma / sqrt(S), and their difference's sigma sqrt(2/S)
+      expect(Math.abs(spread[i] ** 2 - ours.std[i] ** 2) / se).toBeLessThan(5);
+    }
+    expect(Math.max(...Array.from(spread))).toBeGreaterThan(0.05);
+    // seeded: a new session repeats its passes
+    const again = await (await ort.InferenceSession.create(mlpToOnnxMC(m, S), { logSeverityLevel: 3 })).run({ X: new ort.Tensor('float32', data, [rows, 8]) });
+    expect(Array.from(again.probabilities.data as Float32Array)).toEqual(Array.from(mean));
   });
 });
 

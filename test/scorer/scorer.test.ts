@@ -87,7 +87,7 @@ describe('the broker-side scorer', () => {
     const copy = path.join(tmp, 'redeploy.db');
     copyFileSync(db, copy);
     const registry = Store.create(copy);
-    const v2 = retrainClassifier(registry, 'early-snia', { seed: 7, autoDeploy: false, actor: 'test' }).version;
+    const v2 = (await retrainClassifier(registry, 'early-snia', { seed: 7, autoDeploy: false, actor: 'test' })).version;
     expect(registry.deployedVersion('early-snia')).toBe(1);
     const stream = path.join(tmp, 'stream.jsonl');
     const n = 6000;
@@ -170,7 +170,7 @@ describe('the broker-side scorer', () => {
     writeFileSync(path.join(dir, 'kn1.json'), row(1));
     const provider = new FolderProvider(dir, ['kilonova'], quiet);
     expect(provider.poll()[0].version).toBe(1);
-    const v2 = retrainClassifier(store, 'kilonova', { seed: 3, autoDeploy: false }).version;
+    const v2 = (await retrainClassifier(store, 'kilonova', { seed: 3, autoDeploy: false })).version;
     writeFileSync(path.join(dir, 'kn2.json'), row(v2));
     expect(provider.poll()[0].version).toBe(v2);
     store.close();

@@ -64,7 +64,10 @@ export interface ModuleView {
   features: Array<{ name: string; value: number | null; unit: string | null }>;
   fits: FitCurve[];
   modelVersion: number | null;
-  probabilities?: Array<{ className: string; p: number; stdErr: number; treeVotes: number }>;
+  /** A forest: p with its standard error over the trees and their votes. A network: p with dropout off, and the mean ± spread over its Monte-Carlo dropout passes. */
+  probabilities?: Array<{ className: string; p: number; stdErr?: number; treeVotes?: number; mcMean?: number; spread?: number }>;
+  mc?: { samples: number; bald: number; predictiveEntropy: number };
+  refused?: string;
   anomaly?: { bands: Array<{ band: string; reads: string; score: number | null }>; final: number | null; wiring: string | null };
   /** The module's stored cut cannot run: no alert passes it. */
   cutError?: string;

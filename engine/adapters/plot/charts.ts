@@ -48,8 +48,12 @@ export function activeLearningSpec(o: {
     return { kind: 'curve', strategy, metric: METRIC_TITLES[metric] ?? metric, labels: Number(n), mean, low: mean - sd, high: mean + sd, seeds: vs.length };
   });
   const strategies = [...new Set(o.curves.map((c) => c.strategy))];
-  const dash = { field: 'strategy', type: 'nominal', scale: { domain: strategies, range: strategies.map((s) => (s === 'random' ? [6, 4] : [1, 0])) }, legend: null };
-  const color = { field: 'strategy', type: 'nominal', title: 'strategy (random dashed; diamonds: published values)', scale: { domain: strategies }, legend: { orient: 'top', direction: 'horizontal' } };
+  const dash = { field: 'strategy', type: 'nominal', scale: { domain: strategies, range: strategies.map((s) => (s === 'random' || s.endsWith(': random') ? [6, 4] : [1, 0])) }, legend: null };
+  // several modules side by side give long names: three to a row, and the legend's title in full
+  const color = {
+    field: 'strategy', type: 'nominal', title: 'strategy (random dashed; diamonds: published values)', scale: { domain: strategies },
+    legend: { orient: 'top', direction: 'horizontal', titleLimit: 600, ...(strategies.length > 3 ? { columns: 3 } : {}) },
+  };
   const curve = { filter: "datum.kind === 'curve'" };
   const layers: VegaLiteSpec[] = [
     { transform: [curve], mark: { type: 'area', opacity: 0.18 }, encoding: { x: { field: 'labels', type: 'quantitative', title: 'labels' }, y: { field: 'low', type: 'quantitative' }, y2: { field: 'high' }, color } },
@@ -158,6 +162,31 @@ export function importancesSpec(o: { title: string; features: ReadonlyArray<{ na
       y: { field: 'name', type: 'nominal', sort: '-x', title: null },
       x: { field: 'importance', type: 'quantitative', title: 'mean decrease in impurity (normalised)', ...(max > 0 ? {} : { scale: { domain: [0, 1] } }) },
     },
+    config: CONFIG,
+  };
+}
+
+/**
+ * A reliability diagram: the observed frequency of the outcome against the mean predicted probability in each
+ * probability bin (points sized by the bin's rows), with the diagonal of perfect calibration.
+ */
+export function reliabilitySpec(o: {
+  title: string; subtitle?: string; predicted: string; observed: string;
+  bins: ReadonlyArray<{ low: number; high: number; n: number; meanPredicted: number; observedFrequency: number }>;
+}): VegaLiteSpec {
+  const data = o.bins.filter((b) => b.n > 0).map((b) => ({ ...b, bin: `${b.low.toFixed(1)}-${b.high.toFixed(1)}` }));
+  const x = { field: 'meanPredicted', type: 'quantitative', title: o.predicted, scale: { domain: [0, 1] } };
+  const y = { field: 'observedFrequency', type: 'quantitative', title: o.observed, scale: { domain: [0, 1] } };
+  return {
+    $schema: SCHEMA, title: { text: o.title, ...(o.subtitle ? { subtitle: o.subtitle.split('; ') } : {}) }, width: 320, height: 320,
+    layer: [
+      { data: { values: [{ p: 0, q: 0 }, { p: 1, q: 1 }] }, mark: { type: 'line', color: '#999', strokeDash: [4, 4] }, encoding: { x: { field: 'p', type: 'quantitative', title: o.predicted, scale: { domain: [0, 1] } }, y: { field: 'q', type: 'quantitative', title: o.observed, scale: { domain: [0, 1] } } } },
+      { data: { values: data }, mark: { type: 'line', color: '#1f77b4' }, encoding: { x, y } },
+      {
+        data: { values: data }, mark: { type: 'point', filled: true, color: '#1f77b4' },
+        encoding: { x, y, size: { field: 'n', type: 'quantitative', title: 'rows in bin', scale: { range: [20, 300], zero: false } }, tooltip: [{ field: 'bin' }, { field: 'n' }, { field: 'meanPredicted', format: '.3f' }, { field: 'observedFrequency', format: '.3f' }] },
+      },
+    ],
     config: CONFIG,
   };
 }

@@ -4,7 +4,7 @@ import { canonicalDeclaration, catalogEntries, type ModuleDeclaration } from './
 import { compileExpression, expressionNames, type Value } from './expression.ts';
 import { alertField, namedExtractor, numericField, PER_BAND_EXTRACTORS } from './parts.ts';
 
-export type StrategyName = 'uncertainty' | 'margin' | 'entropy' | 'committee' | 'random';
+export type StrategyName = 'uncertainty' | 'margin' | 'entropy' | 'committee' | 'random' | 'bald' | 'predictive-entropy';
 
 /**
  * A module as the engine runs it, compiled from its declaration: one code path for the shipped modules and

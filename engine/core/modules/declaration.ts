@@ -22,7 +22,7 @@ export interface ModuleDeclaration {
    */
   catalog?: CatalogEntry[];
   model: {
-    type: 'random-forest' | 'isolation-forest';
+    type: 'random-forest' | 'isolation-forest' | 'mlp';
     trees?: number;
     maxDepth?: number;
     minSamplesLeaf?: number;
@@ -31,8 +31,18 @@ export interface ModuleDeclaration {
     aad?: boolean;
     perBand?: boolean;
     maxSamples?: number;
+    hidden?: number[];
+    dropout?: number;
+    epochs?: number;
+    patience?: number;
+    validationFraction?: number;
+    batchSize?: number;
+    learningRate?: number;
+    mcSamples?: number;
+    missing?: 'impute' | 'refuse';
+    scaling?: 'robust-asinh' | 'standard';
   };
-  queue?: { strategy?: 'uncertainty' | 'margin' | 'entropy' | 'committee' | 'random' };
+  queue?: { strategy?: 'uncertainty' | 'margin' | 'entropy' | 'committee' | 'random' | 'bald' | 'predictive-entropy' };
   retrain?: { every?: number; gate?: 'fom' | 'accuracy' | 'f1' | 'auc'; minHeldOutPerClass?: number; tolerance?: number };
   broker: { score: string; positive?: string; tag?: string | null; threshold?: number; outside?: number | null; exportFeatureNames?: boolean };
 }
@@ -70,6 +80,7 @@ export class DeclarationError extends Error {
 export const DECLARATION_LIMITS = { maxBytes: 32 * 1024, maxScalars: 4000, maxAnchorsAndAliases: 32, maxFlowDepth: 32 } as const;
 
 const RESERVED_KEYS = new Set(['s', 'c', 'm', '?', 'j', 'k', 'z']);
+const MLP_FIELDS = ['hidden', 'dropout', 'epochs', 'patience', 'validationFraction', 'batchSize', 'learningRate', 'mcSamples', 'missing', 'scaling'] as const;
 
 let validateSchema: ReturnType<Ajv['compile']> | null = null;
 
@@ -211,6 +222,12 @@ export function parseDeclaration(text: string, source = 'module'): ModuleDeclara
   } else {
     for (const k of ['aad', 'perBand', 'maxSamples'] as const) if (d.model[k] !== undefined) fail(['model', k], 'applies to isolation forests');
   }
+  // model: which fields go with which type, and the strategies that need a network's Monte-Carlo passes
+  const mlp = d.model.type === 'mlp';
+  if (mlp) for (const k of ['trees', 'maxDepth', 'minSamplesLeaf', 'maxFeatures'] as const) if (d.model[k] !== undefined) fail(['model', k], 'applies to random forests, not to an mlp');
+  if (!mlp) for (const k of MLP_FIELDS) if (d.model[k] !== undefined) fail(['model', k], `applies to an mlp model (this one is a ${d.model.type})`);
+  const strategy = d.queue?.strategy;
+  if (!mlp && (strategy === 'bald' || strategy === 'predictive-entropy')) fail(['queue', 'strategy'], `'${strategy}' needs the Monte-Carlo dropout passes of an mlp model`);
   if (!d.broker.positive) fail(['broker'], "missing field 'positive' (the class whose probability is the score)");
   if (!classes.includes(d.broker.positive!)) fail(['broker', 'positive'], `'${d.broker.positive}' is not a class of the labels (${classes.join(', ')})`);
   if (!anomaly && d.broker.threshold !== undefined && !(d.broker.threshold >= 0 && d.broker.threshold <= 1)) fail(['broker', 'threshold'], 'a probability threshold is between 0 and 1');

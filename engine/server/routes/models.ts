@@ -101,7 +101,7 @@ export async function modelRoutes(app: FastifyInstance, { wb }: { wb: Workbench 
   app.get('/api/models/:module/:version/export', {
     ...PUBLIC,
     schema: {
-      tags: TAGS, summary: 'a version in a broker-facing format (bundle, onnx, fink-anomaly-zip, sklearn)',
+      tags: TAGS, summary: 'a version in a broker-facing format (bundle, onnx, onnx-mc, fink-anomaly-zip, sklearn)',
       params: versionParams,
       querystring: { type: 'object', additionalProperties: false, properties: { format: { type: 'string', enum: [...EXPORT_FORMATS], default: 'bundle' } } },
     },
