@@ -282,7 +282,7 @@ export function buildProgram(apps: Applications): Command {
     .description('export a trained module: a module of the store (--db; deployed version unless --version) or a bundle file')
     .argument('<module>', 'module name (with --db) or bundle file')
     .addOption(new Option('--format <format>', 'export format').choices(EXPORT_FORMATS).makeOptionMandatory())
-    .requiredOption('--out <path>', 'output file')
+    .requiredOption('--out <path>', 'output file (fink-science: a folder, laid out as a fink-science checkout)')
     .option('--db <file>', 'store holding the module', nonEmpty)
     .option('--version <version>', 'with --db: this version instead of the deployed one', (v: string) => String(positiveInt(v)))
     .option('--name <name>', "model name inside a Fink zip (forest_g_AAD_<name>.onnx)")

@@ -4,6 +4,7 @@ import { labelsSinceLastModel, retrainInWorker } from '../core/retrain.ts';
 import { Store } from '../core/store/store.ts';
 import type { StrategyName } from '../core/strategies.ts';
 import { exportBundle } from './export.ts';
+import { finkScienceContext } from '../core/export.ts';
 import { writeChart } from '../adapters/plot/render.ts';
 import { learningCurveChart, moduleReportHtml } from '../adapters/report.ts';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -128,7 +129,8 @@ export function exportFromStore(module: string, opts: { db: string; version?: st
   withStore(opts.db, (store) => {
     const version = opts.version ? Number(opts.version) : store.deployedVersion(module);
     if (version === null) throw new Error(`${module} has no deployed version; give --version`);
-    exportBundle(store.getBundle(module, version), `${module} v${version}`, opts);
+    const bundle = store.getBundle(module, version);
+    exportBundle(bundle, `${module} v${version}`, opts, opts.format === 'fink-science' ? finkScienceContext(store, bundle) : undefined);
   });
 }
 

@@ -72,11 +72,12 @@ export function expressionNames(expression: string): string[] {
     }
     if (n.type === 'ArrayExpression') (n as jsep.ArrayExpression).elements.forEach((e) => e && walk(e));
   };
-  walk(parse(expression));
+  walk(parseExpression(expression));
   return [...out].filter((n) => n !== 'true' && n !== 'false' && n !== 'null');
 }
 
-function parse(expression: string): jsep.Expression {
+/** The expression's syntax tree (jsep, with the cut language's operators); ExpressionError when it does not parse. */
+export function parseExpression(expression: string): jsep.Expression {
   try {
     return jsep(expression);
   } catch (e) {
@@ -87,7 +88,7 @@ function parse(expression: string): jsep.Expression {
 
 /** Compiles a boolean expression once; the result reads the row through the resolver's indices. */
 export function compileExpression(expression: string, resolve: NameResolver): (row: ArrayLike<Value>) => boolean {
-  const ast = parse(expression);
+  const ast = parseExpression(expression);
   const build = (n: jsep.Expression): Fn => {
     switch (n.type) {
       case 'Literal': {
