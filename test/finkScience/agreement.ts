@@ -1,4 +1,5 @@
 import type { Alert } from '../../datasets/index.ts';
+import { LSST_WAVELENGTH_ANGSTROM, rainbowObjective, rubinPoints } from '../../features/index.ts';
 import { bandPoints, slopeSigmaConditioning } from '../features/rubinAnomalyRules.ts';
 
 /**
@@ -62,4 +63,16 @@ export function rainbowAgrees(d: ReadonlyArray<Difference>): boolean {
   const fit = d.filter((x) => x.column !== 'npoints' && x.column !== 'lc_max');
   if (fit.every((x) => rel(x.sieve, x.fink) <= 1e-3)) return true;
   return fit.every((x) => (x.column === 'reduced_chi2' ? rel(x.sieve, x.fink) <= 1e-5 : rel(x.sieve, x.fink) <= 0.02));
+}
+
+/**
+ * Sieve's value of Fink's Rainbow cost at given parameters (reference_time, amplitude, rise_time, Tmin, delta_T,
+ * k_sig) on the alert's light curve as Fink fits it (divided by its maximum flux). At Fink's parameters it
+ * gives Fink's reduced chi2 back when both fitted the same points with the same model.
+ */
+export function rainbowCost(a: Alert, params: ArrayLike<number>): { cost: number; reducedChi2: number } {
+  const p = rubinPoints(a.lightCurve);
+  const max = Math.max(...p.flux);
+  const wave = p.band.map((b) => LSST_WAVELENGTH_ANGSTROM[b]);
+  return rainbowObjective(p.mjd, p.flux.map((f) => f / max), p.err.map((e) => e / max), wave, p.n, Object.values(LSST_WAVELENGTH_ANGSTROM), params);
 }

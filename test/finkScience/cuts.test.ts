@@ -47,7 +47,7 @@ describe("module cuts in Python (fink-science processors), against Sieve's cut l
     const dir = mkdtempSync(path.join(tmpdir(), 'sieve-cuts-'));
     writeFileSync(path.join(dir, 'rows.json'), JSON.stringify(data.map((r) => r.map((x) => (typeof x === 'number' && Number.isNaN(x) ? null : x)))));
     const script = [
-      'import json, sys', 'import numpy as np', 'import pandas as pd', body,
+      'import json, sys', 'import numpy as np', body,
       `data = json.load(open(${JSON.stringify(path.join(dir, 'rows.json'))}))`,
       'col = lambda j: [r[j] for r in data]',
       'v = {"a": np.array([np.nan if x is None else x for x in col(0)], dtype=float), "b": np.array([np.nan if x is None else x for x in col(1)], dtype=float),',
