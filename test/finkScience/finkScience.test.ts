@@ -157,6 +157,7 @@ class Report {
   maxModel = 0;
   maxOnnxJs = 0;
   explainedRows = 0;
+  unexplainedRows = 0;
   explainedScoreEqual = 0;
   maxExplained = 0;
   rainbowRows = 0;
@@ -204,10 +205,15 @@ class Report {
       return;
     }
     const why = new Set<string>();
+    const before = this.unexplained.length;
     for (const { spec, d } of diffs) {
       const reason = explainDifference(spec, d, alert);
       if (reason === null) this.unexplained.push(`${id} ${d.column} (${spec}): sieve ${d.sieve}, fink ${d.fink}`);
       else why.add(reason);
+    }
+    if (this.unexplained.length > before) {
+      this.unexplainedRows++;
+      return;
     }
     this.explainedRows++;
     for (const w of why) this.reasons.set(w, [...(this.reasons.get(w) ?? []), id]);
@@ -220,7 +226,8 @@ class Report {
     const reasons = [...this.reasons.entries()].map(([w, ids]) => `\n    ${w}: ${ids.length} (${ids.slice(0, 3).join('; ')}${ids.length > 3 ? '; ...' : ''})`).join('');
     console.log(`${this.module}: ${this.rows} alerts. Outside the cuts on both sides: ${this.bothOut}. Same features (1e-9) and cuts: ${this.sameRows}, `
       + `scores within ${this.maxSame.toExponential(1)}. Features differing as their extractor's rule allows: ${this.explainedRows}, scores equal on `
-      + `${this.explainedScoreEqual}${this.explainedRows > this.explainedScoreEqual ? ` (others up to ${this.maxExplained.toExponential(2)})` : ''}.${reasons}`
+      + `${this.explainedScoreEqual}${this.explainedRows > this.explainedScoreEqual ? ` (others up to ${this.maxExplained.toExponential(2)})` : ''}.`
+      + `${this.unexplainedRows ? ` UNEXPLAINED: ${this.unexplainedRows} alerts (${this.unexplained.length} values).` : ''}${reasons}`
       + `\n  On the processor's own features, its cuts and model give Sieve's (${this.inside} alerts inside the cuts; max ${this.maxModel.toExponential(1)}`
       + `${this.maxOnnxJs ? `; ONNX float32 vs Sieve's float64 forests ${this.maxOnnxJs.toExponential(1)}` : ''})`
       + `${this.rainbowRows ? `. Rainbow fits on both sides: ${this.rainbowRows}, within the reference rule (1e-3 or flat) ${this.rainbowAgree}`

@@ -34,6 +34,8 @@ export interface ProcessorPlan {
   fields: Array<{ name: string; field: FinkField; role: 'feature' | 'cut' }>;
   /** The score written for alerts outside the cuts (NaN: no value). */
   outside: number;
+  /** The module's cuts as one numpy expression over `v` (names -> values of the batch). */
+  cutsPython: string;
   /** AAD models: the forests in the zip, in the model's band order, and the feature columns (indices) each reads. */
   forests: { files: string[]; columns: number[][] } | null;
 }
@@ -96,6 +98,11 @@ export function planProcessor(bundle: ModelBundle, def: ModuleDefinition): Proce
   const pythonName = pythonModuleName(d.name, d.survey);
   const classes = def.classNames;
   const outputColumns = kind === 'forest' && classes.length > 2 ? [def.broker.scoreColumn, ...classes.map((c) => `${def.broker.scoreColumn}_${c}`)] : [def.broker.scoreColumn];
+  const resolve = (name: string): CutName => {
+    const f = fields.find((x) => x.name === name);
+    return { kind: featureColumns.includes(name) || !f ? 'num' : f.field.kind, python: `v[${py(name)}]` };
+  };
+  const cutsPython = d.cuts ? cutsToPython(d.cuts, resolve) : 'np.bool_(True)';
   const version = Number(bundle.manifest.version);
   let forests: ProcessorPlan['forests'] = null;
   if (kind === 'aad') {
@@ -106,7 +113,7 @@ export function planProcessor(bundle: ModelBundle, def: ModuleDefinition): Proce
     module: d.name, version, survey: d.survey, surveyFolder: d.survey === 'ztf' ? 'ztf' : 'rubin',
     pythonName, functionName: `${pythonName}_score`, arguments: args, featureColumns, outputColumns, kind,
     modelFile: `${pythonName}/${d.name}_v${version}.${kind === 'forest' ? 'pkl' : 'zip'}`,
-    extractors, fields, outside: outsideValue(def), forests,
+    extractors, fields, outside: outsideValue(def), cutsPython, forests,
   };
 }
 
@@ -172,12 +179,6 @@ export function processorSource(plan: ProcessorPlan, def: ModuleDefinition, bund
   const params = parameterNames(plan.arguments);
   const d = def.declaration;
   const cutFields = plan.fields.filter((f) => f.role === 'cut');
-  const resolve = (name: string): CutName => {
-    if (plan.featureColumns.includes(name)) return { kind: 'num', python: `v[${py(name)}]` };
-    const f = plan.fields.find((x) => x.name === name)!;
-    return { kind: f.field.kind, python: `v[${py(name)}]` };
-  };
-  const cutCode = d.cuts ? cutsToPython(d.cuts, resolve) : 'np.bool_(True)';
 
   const lines: string[] = [];
   lines.push(header, '');
@@ -212,16 +213,20 @@ export function processorSource(plan: ProcessorPlan, def: ModuleDefinition, bund
   lines.push('def extract_features(c):', `    """The module's features (FEATURE_COLUMNS) and the alerts its extractors select, for a batch.`, '');
   lines.push("    `c` maps fink-broker's column names (ARGUMENTS) to the batch's pandas Series.", '    """');
   lines.push(`    n = len(c[${py(plan.arguments[0])}])`, '    selected = np.ones(n, dtype=bool)', '    parts = []');
+  let at = 0;
   for (const f of d.features) {
     if (typeof f === 'string') {
       const e = plan.extractors.find((x) => x.name === f)!;
+      const k = namedExtractor(f).spec.columns.length;
       lines.push(`    # ${f}: ${e.counterpart.finkCode}`);
       lines.push(`    features, ok = ${e.counterpart.fn}(c)`, '    selected &= ok');
-      lines.push(`    parts.append(_columns(features, ${pyList(namedExtractor(f).spec.columns, 8).replace(/\n\]$/, '\n    ]')}))`);
+      lines.push(`    parts.append(_columns(features, FEATURE_COLUMNS[${at}:${at + k}]))`);
+      at += k;
     } else {
       for (const name of f.alert) {
         const x = plan.fields.find((y) => y.name === name)!;
-        lines.push(`    parts.append(_num(${fieldValues(x.field)}).reshape(n, 1))  # ${name}`);
+        lines.push(`    parts.append(np.asarray(${fieldValues(x.field)}, dtype=np.float64).reshape(n, 1))  # ${name}`);
+        at++;
       }
     }
   }
@@ -233,7 +238,7 @@ export function processorSource(plan: ProcessorPlan, def: ModuleDefinition, bund
     lines.push('    `v` maps each name the cuts read to its values over the batch. A missing value (NaN, None) makes');
     lines.push('    every comparison false (`!=` true when only one side is missing), as in Sieve.');
   }
-  lines.push('    """', `    return ${cutCode}`, '', '');
+  lines.push('    """', `    return ${plan.cutsPython}`, '', '');
 
   // the pandas_udf
   const returnType = struct ? `StructType([StructField(name, DoubleType(), True) for name in OUTPUT_COLUMNS])` : 'DoubleType()';
