@@ -12,6 +12,8 @@ export { exportModelBytes, finkScienceContext, finkScienceFiles, EXPORT_FORMATS,
 export { cutsToPython, finkScienceZip, FinkScienceRefusal, FINK_SCIENCE_MODULE_FOLDERS, planProcessor, type FinkScienceContext, type FinkScienceExport, type ProcessorPlan } from './core/finkScience/index.ts';
 export { retrainInWorker, labelsSinceLastModel } from './core/retrain.ts';
 export { AnomalyQueueSession } from './core/anomalySession.ts';
-export { pullFink, pullPages, alertsFromRows, PullError, type PullQuery, type PullOptions, type PullResult } from './adapters/finkApi.ts';
+export {
+  pullFink, parseRetryAfter, PullError, CUTOUT_CHOICES, FINK_API_HOSTS, MAX_CONE_RADIUS_ARCSEC, type CutoutChoice, type PullQuery, type PullOptions, type PullResult, type PullSurvey, type Transport, type HttpAnswer,
+} from './adapters/finkApi.ts';
 export { cutoutPng, zscaleLimits, stretchPixels, type Stretch } from './adapters/image/cutoutPng.ts';
 export { OffsetTracker, kafkaClientConfig, parseKafkaUrl, nextOffset, type KafkaAddress } from './adapters/kafka.ts';

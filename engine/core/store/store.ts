@@ -83,7 +83,8 @@ function scalarRecord(r: Readonly<Record<string, unknown>>): Record<string, stri
   return out;
 }
 
-function alertKey(a: Alert): string {
+/** The key an alert is stored under (unique in the store): survey and alert id, else object and time. */
+export function alertKey(a: Alert): string {
   return a.candid !== null ? `${a.survey}:${a.candid}` : `${a.survey}:${a.objectId}@${a.candidate.jd}`;
 }
 
