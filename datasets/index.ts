@@ -10,7 +10,7 @@ export { alertFromLsstPacket, isLsstPacket } from './lsst.ts';
 export { alertFromTnsRow, isTnsRow } from './tns.ts';
 export { SIEVE_FORMAT, toSieveRecord, alertFromSieveRecord, type SieveLightCurveRecord } from './sieveFormat.ts';
 export { decodeFitsStamp, encodeFitsStamp, FitsError, type FitsImage } from './fits.ts';
-export { alertBatches, detectFormat, alertFromRecord, readAlertFile, readAlertsFromBuffer, readJsonLines, type AlertFileFormat, type ReadResult, type ReadOptions } from './read.ts';
+export { alertBatches, alertFilesOf, folderFileKind, detectFormat, alertFromRecord, readAlertFile, readAlertsFromBuffer, readJsonLines, type AlertFileFormat, type ReadResult, type ReadOptions } from './read.ts';
 export * from './simulate/index.ts';
 export { encodeLightCurve, decodeLightCurve } from './lightCurveCodec.ts';
 export { FinkMessageDecoder, loadSchemaDir, type FinkMessageOptions, type StreamMessage } from './finkStream.ts';

@@ -1,4 +1,6 @@
+import { closeSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { isAvroContainer, openAvroContainer, readAvroContainer } from './avro.ts';
 import { parseJsonExact } from './json.ts';
@@ -189,4 +191,56 @@ export async function alertBatches(buf: Buffer, file: string, batchSize = 500): 
     }
     yield out;
   })();
+}
+
+/**
+ * Whether a file found in a folder holds alerts, from its content: Avro, Parquet, gzip and JSON lines do;
+ * a JSON document (first line a lone `{` or `[`, as Fink's `avro_schema_*.json` beside its Data Transfer
+ * part files) and anything else do not. Files named .avro or .parquet are taken at their word without
+ * opening them (a ZTF night is ~10^5 files); their reader reports what is wrong with them.
+ */
+export function folderFileKind(file: string): { alerts: true } | { alerts: false; reason: string } {
+  if (/\.(avro|parquet)$/i.test(file)) return { alerts: true };
+  const head = Buffer.alloc(4096);
+  const fd = openSync(file, 'r');
+  let n: number;
+  try {
+    n = readSync(fd, head, 0, head.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  const h = head.subarray(0, n);
+  if (n === 0) return { alerts: false, reason: 'empty file' };
+  if ((h[0] === 0x1f && h[1] === 0x8b) || isAvroContainer(h) || isParquet(h)) return { alerts: true };
+  const text = h.toString('utf8');
+  const firstLine = text.trimStart().split('\n', 1)[0].trim();
+  if (firstLine === '{' || firstLine === '[') {
+    return { alerts: false, reason: /"fields"\s*:/.test(text) ? 'an Avro schema (a JSON document), not alerts' : 'a JSON document, not JSON lines' };
+  }
+  if (firstLine.startsWith('{')) return { alerts: true };
+  return { alerts: false, reason: 'not Avro, Parquet or JSON lines' };
+}
+
+/**
+ * The alert files of the given paths: a file is kept as given; a folder gives its files (not its
+ * subfolders) in name order whose content is alerts (`folderFileKind`), hidden files left out; the other
+ * files are listed in `skipped` with the reason.
+ */
+export function alertFilesOf(paths: readonly string[]): { files: string[]; skipped: Array<{ file: string; reason: string }> } {
+  const files: string[] = [];
+  const skipped: Array<{ file: string; reason: string }> = [];
+  for (const p of paths) {
+    if (!statSync(p).isDirectory()) {
+      files.push(p);
+      continue;
+    }
+    const names = readdirSync(p, { withFileTypes: true }).filter((e) => e.isFile() && !e.name.startsWith('.')).map((e) => e.name).sort();
+    for (const name of names) {
+      const file = path.join(p, name);
+      const kind = folderFileKind(file);
+      if (kind.alerts) files.push(file);
+      else skipped.push({ file, reason: kind.reason });
+    }
+  }
+  return { files, skipped };
 }

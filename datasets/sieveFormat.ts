@@ -30,6 +30,16 @@ export interface SieveLightCurveRecord {
     fluxErrNanoJy?: Array<number | null>;
     limitMag: Array<number | null>;
     nativeUnit: 'mag' | 'nJy';
+    /** Rubin: the exact MJD of each point. */
+    mjd?: number[];
+    /**
+     * ZTF: the reference-source columns of each point (isdiffpos +1 / -1 / 0 unknown; distnr in pixels, magnr,
+     * sigmagnr), which Fink's anomaly features need for DC magnitudes. Absent in files written before them.
+     */
+    isdiffpos?: number[];
+    distnr?: Array<number | null>;
+    magnr?: Array<number | null>;
+    sigmagnr?: Array<number | null>;
   };
   /** Noise-free model magnitude at each epoch (simulations only). */
   modelMag?: Array<number | null>;
@@ -72,10 +82,21 @@ export function toSieveRecord(alert: Alert, modelMag?: Float64Array): SieveLight
       nativeUnit: lc.nativeUnit,
       // Rubin's MJD as given (the features that Fink computes on MJD see it unrounded)
       ...(lc.mjd ? { mjd: Array.from(lc.mjd) } : {}),
+      // as the alert gives them: a DC magnitude amplifies any rounding of the reference magnitude
+      ...(lc.isdiffpos ? {
+        isdiffpos: Array.from(lc.isdiffpos),
+        distnr: exactColumn(lc.distnr!),
+        magnr: exactColumn(lc.magnr!),
+        sigmagnr: exactColumn(lc.sigmagnr!),
+      } : {}),
     },
     ...(modelMag ? { modelMag: column(modelMag, 3) } : {}),
     ...(Object.keys(alert.extra).length ? { extra: { ...alert.extra } } : {}),
   };
+}
+
+function exactColumn(a: Float64Array): Array<number | null> {
+  return Array.from(a, (x) => (Number.isFinite(x) ? x : null));
 }
 
 function floatColumn(rec: RawRecord, field: string, n: number): Float64Array {
@@ -85,6 +106,16 @@ function floatColumn(rec: RawRecord, field: string, n: number): Float64Array {
   const out = new Float64Array(n);
   for (let i = 0; i < n; i++) out[i] = v[i] === null ? NaN : Number(v[i]);
   return out;
+}
+
+function referenceColumns(lcRec: RawRecord, n: number): Pick<LightCurve, 'isdiffpos' | 'distnr' | 'magnr' | 'sigmagnr'> {
+  const sign = floatColumn(lcRec, 'isdiffpos', n);
+  const isdiffpos = new Int8Array(n);
+  for (let i = 0; i < n; i++) {
+    if (sign[i] !== 1 && sign[i] !== -1 && sign[i] !== 0) throw new TypeError(`lc.isdiffpos[${i}] = ${sign[i]} is not 1, -1 or 0`);
+    isdiffpos[i] = sign[i];
+  }
+  return { isdiffpos, distnr: floatColumn(lcRec, 'distnr', n), magnr: floatColumn(lcRec, 'magnr', n), sigmagnr: floatColumn(lcRec, 'sigmagnr', n) };
 }
 
 export function isSieveRecord(rec: RawRecord): boolean {
@@ -131,6 +162,7 @@ export function alertFromSieveRecord(rec: RawRecord): Alert {
     limitMag: floatColumn(lcRec, 'limitMag', n),
     nativeUnit,
     ...(Array.isArray(lcRec.mjd) ? { mjd: floatColumn(lcRec, 'mjd', n) } : {}),
+    ...(Array.isArray(lcRec.isdiffpos) ? referenceColumns(lcRec, n) : {}),
   };
   for (let i = 0; i < n; i++) {
     if (lc.band[i] >= bands.length) throw new TypeError(`lc.band[${i}] = ${lc.band[i]} is not one of ${bands.length} bands`);

@@ -1,11 +1,15 @@
 import { candidateFromLightCurve, LightCurveBuilder } from './lightcurve.ts';
 import type { Alert } from './types.ts';
 import { ZTF_BANDS } from './types.ts';
-import { num, requiredString, type RawRecord } from './values.ts';
+import { isRecord, num, requiredString, type RawRecord } from './values.ts';
 
-/** True for a row of Fink's TNS cross-match tables (light curve as cjd/cmagpsf/csigmapsf/cfid arrays). */
+/**
+ * True for a row of Fink's TNS cross-match tables (light curve as cjd/cmagpsf/csigmapsf/cfid arrays). A full
+ * alert packet that also carries Fink's concatenated columns (fink-client's older multi-alert files) is an
+ * alert, read from its `candidate`.
+ */
 export function isTnsRow(rec: RawRecord): boolean {
-  return Array.isArray(rec.cjd) && Array.isArray(rec.cmagpsf) && Array.isArray(rec.cfid);
+  return Array.isArray(rec.cjd) && Array.isArray(rec.cmagpsf) && Array.isArray(rec.cfid) && !isRecord(rec.candidate);
 }
 
 function element(arr: unknown[], i: number, field: string): number {

@@ -39,8 +39,9 @@ export function earlySnIaExtractor(params: SigmoidParams = DEFAULT_SIGMOID_PARAM
 export function anomalyExtractor(params: AnomalyFeatureParams = DEFAULT_ANOMALY_PARAMS): FeatureExtractor {
   const spec: FeatureSpec = {
     name: 'anomaly-lc-features',
-    version: '1',
-    parameters: { ...params, features: [...ANOMALY_FEATURE_NAMES] },
+    // 2: Fink's ad_features light curve (DC magnitudes, one point per (jd, fid)) and the Rust crate's rules
+    version: '2',
+    parameters: { ...params, features: [...ANOMALY_FEATURE_NAMES], lightCurve: 'fink-ad-features', definitions: 'light-curve-feature' },
     columns: anomalyColumnNames(params),
   };
   return {

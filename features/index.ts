@@ -8,7 +8,8 @@ export {
 } from './sigmoid.ts';
 export {
   ANOMALY_FEATURE_NAMES, DEFAULT_ANOMALY_PARAMS, anomalyFeatures, anomalyFeaturesFromArrays, anomalyColumnNames,
-  AnomalyScratch, type AnomalyFeatureName, type AnomalyFeatureParams,
+  AnomalyScratch, finkAnomalyLightCurve, finkUsesDcMagnitudes, dcMagnitude, isSourceBehind, type AnomalyFeatureName,
+  type AnomalyFeatureParams,
 } from './anomaly.ts';
 export {
   KILONOVA_FEATURE_NAMES, DEFAULT_KILONOVA_PARAMS, DEFAULT_BASIS_TRAINING, PCA_BASIS_SCHEMA, learnPcaBasis,

@@ -167,3 +167,45 @@ export function weightedLeastSquares(t: Float64Array, m: Float64Array, sigma: Fl
   }
   return { slope, stt, chi2 };
 }
+
+/**
+ * The straight-line fit of the light-curve crate (light-curve-feature `fit_straight_line`, after Press et
+ * al. 15.2), in its order of operations: time centred on the (weighted) mean time but magnitudes not
+ * centred, the intercept taken back to t = 0. On ZTF's Julian dates (~2.46e6) that order loses a few 1e-6
+ * of the slope of a flat light curve, and Fink's production values carry that loss. With `sigma` the
+ * weights are 1/sigma^2 and the slope variance is 1/Stt; without, unit weights and Stt scaled by the
+ * reduced chi2. Results are written to out: [slope, slope variance, reduced chi2].
+ */
+export function straightLineFit(t: Float64Array, m: Float64Array, sigma: Float64Array | null, n: number, out: Float64Array): void {
+  let s = 0;
+  let sx = 0;
+  let sy = 0;
+  for (let i = 0; i < n; i++) {
+    const w = sigma ? 1 / (sigma[i] * sigma[i]) : 1;
+    s += w;
+    sx += w * t[i];
+    sy += w * m[i];
+  }
+  if (!sigma) s = n;
+  const tMean = sx / s;
+  let stt = 0;
+  let sty = 0;
+  for (let i = 0; i < n; i++) {
+    const w = sigma ? 1 / (sigma[i] * sigma[i]) : 1;
+    const dt = t[i] - tMean;
+    stt += w * (dt * dt);
+    sty += w * dt * m[i];
+  }
+  const slope = sty / stt;
+  const intercept = (sy - sx * slope) / s;
+  let chi2 = 0;
+  for (let i = 0; i < n; i++) {
+    const w = sigma ? 1 / (sigma[i] * sigma[i]) : 1;
+    const r = m[i] - intercept - slope * t[i];
+    chi2 += r * r * w;
+  }
+  const reducedChi2 = chi2 / (n - 2);
+  out[0] = slope;
+  out[1] = sigma ? 1 / stt : (1 / stt) * reducedChi2;
+  out[2] = reducedChi2;
+}

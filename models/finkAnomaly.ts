@@ -113,11 +113,13 @@ export function jsScorer(forest: OnnxTreeRegressor): BandScorer {
 
 /**
  * onnxruntime-node evaluation, as the broker does it. Loaded lazily: the native runtime is optional
- * and only needed where ONNX models are actually run.
+ * and only needed where ONNX models are actually run. onnxruntime sums a batch of more than 50 rows over
+ * `intraOpNumThreads` groups of trees (float32), so the last bits of a score depend on the batch size and
+ * the thread count; pin the threads to reproduce a given run.
  */
-export async function onnxRuntimeScorer(onnxBytes: Uint8Array): Promise<BandScorer> {
+export async function onnxRuntimeScorer(onnxBytes: Uint8Array, o: { intraOpNumThreads?: number } = {}): Promise<BandScorer> {
   const ort = await import('onnxruntime-node');
-  const session = await ort.InferenceSession.create(onnxBytes, { logSeverityLevel: 3 });
+  const session = await ort.InferenceSession.create(onnxBytes, { logSeverityLevel: 3, ...(o.intraOpNumThreads ? { intraOpNumThreads: o.intraOpNumThreads } : {}) });
   const input = session.inputNames[0];
   const output = session.outputNames[0];
   return async (data, rows) => {

@@ -12,11 +12,16 @@ import { importSklearnModel } from '../core/importSklearn.ts';
 import { pullFink } from '../adapters/finkApi.ts';
 import type { PullCall, PullFlags } from './pullOptions.ts';
 import { UsageError } from './options.ts';
+import { alertFilesOf } from '../../datasets/index.ts';
 import { withStore } from './withStore.ts';
 
 export { DEFAULT_DB, DEFAULT_SHARED_DATA } from './names.ts';
 
-export async function ingestCommand(files: string[], opts: { db: string; actor: string }): Promise<void> {
+export async function ingestCommand(paths: string[], opts: { db: string; actor: string }): Promise<void> {
+  // a folder gives its alert files, read by content; Fink's schema files and notes beside them are skipped
+  const { files, skipped } = alertFilesOf(paths);
+  for (const s of skipped) console.log(`skipped ${s.file}: ${s.reason}`);
+  if (!files.length) throw new UsageError(`${paths.join(' ')}: no alert files there (Avro, Parquet or JSON lines)`);
   const store = Store.create(opts.db);
   try {
     const r = await store.importFiles(files, opts.actor);

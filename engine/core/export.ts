@@ -25,7 +25,7 @@ export const EXPORT_FORMAT_DOCS: Record<ExportFormat, { holds: string; models: s
   'fink-anomaly-zip': {
     holds: "one ONNX forest per band, `forest_<band>_AAD_<name>.onnx`, zipped as Fink's anomaly module loads them",
     models: 'per-band anomaly modules',
-    loadedBy: "fink-science's anomaly_detection processors (ZTF, Rubin)",
+    loadedBy: "fink-science's ZTF anomaly_detection processor (fink-science has no Rubin anomaly scorer yet)",
   },
   sklearn: {
     holds: 'a scikit-learn RandomForestClassifier pickle in the layout of scikit-learn 1.0.2, `classes_` 0..K-1',

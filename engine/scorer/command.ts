@@ -29,7 +29,12 @@ export async function scoreCommand(o: ScoreCliOptions): Promise<void> {
   let source: AlertSource & { stop?(): void };
   if (o.from.length === 1 && o.from[0].startsWith('kafka://')) source = KafkaSource.connect(o.from[0]);
   else if (o.from.some((f) => f.startsWith('kafka://'))) throw new Error('score: a Kafka source cannot be mixed with files');
-  else source = new PathSource(o.from, { watch: o.watch, pollMs: o.pollMs, linesPerUnit: o.linesPerUnit, ...(o.state ? { stateFile: o.state } : {}) });
+  else {
+    source = new PathSource(o.from, {
+      watch: o.watch, pollMs: o.pollMs, linesPerUnit: o.linesPerUnit, ...(o.state ? { stateFile: o.state } : {}),
+      onSkip: (file, reason) => process.stderr.write(`scorer: skipped ${file}: ${reason}\n`),
+    });
+  }
   let sink: ResultSink;
   if (o.to.startsWith('kafka://')) sink = KafkaSink.connect(o.to);
   else if (o.to === 'store') {

@@ -104,14 +104,15 @@ export function scoreColumns(alerts: readonly Alert[], modules: readonly LoadedM
       const proba = m.model.predictProba({ data: new Float32Array(f.values), rows: n, cols: f.cols });
       const C = m.model.nClasses;
       const pos = m.def.positiveClass;
+      // the declared value outside the module's cuts (Fink: 0, or -1.0 for Rubin early SN Ia)
+      const outside = m.def.broker.outside;
       for (let i = 0; i < n; i++) {
         passes[i] = f.cuts[i];
-        // Fink writes 0 for alerts outside the module's cuts
-        score[i] = passes[i] ? proba[i * C + pos] : 0;
+        score[i] = passes[i] ? proba[i * C + pos] : outside;
         tagged[i] = passes[i] && score[i] >= m.threshold && m.def.broker.tag ? 1 : 0;
       }
       // K classes: every class's probability too, as <score>_<class>
-      const perClass = C > 2 ? m.def.classNames.map((c, k) => ({ column: `${m.def.broker.scoreColumn}_${c}`, values: Float64Array.from({ length: n }, (_, i) => (passes[i] ? proba[i * C + k] : 0)) })) : null;
+      const perClass = C > 2 ? m.def.classNames.map((c, k) => ({ column: `${m.def.broker.scoreColumn}_${c}`, values: Float64Array.from({ length: n }, (_, i) => (passes[i] ? proba[i * C + k] : outside)) })) : null;
       return { module: m, column: m.def.broker.scoreColumn, score, perBand: null, passes, tagged, perClass };
     }
     const model = m.model;
@@ -120,7 +121,7 @@ export function scoreColumns(alerts: readonly Alert[], modules: readonly LoadedM
       score[i] = s.final[i];
       for (let b = 0; b < s.scores.length; b++) if (!s.valid[b][i]) s.scores[b][i] = NaN;
       passes[i] = f.cuts[i] && Number.isFinite(s.final[i]) ? 1 : 0;
-      if (!f.cuts[i]) score[i] = NaN;
+      if (!f.cuts[i]) score[i] = m.def.broker.outside;
       // the scorer's --anomaly-threshold, else the declaration's broker.threshold; no tag without either
       const threshold = o.anomalyThreshold ?? m.def.broker.threshold ?? undefined;
       tagged[i] = passes[i] && threshold !== undefined && s.final[i] <= threshold && m.def.broker.tag ? 1 : 0;

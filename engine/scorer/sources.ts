@@ -3,7 +3,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { detectFormat } from '../../datasets/index.ts';
+import { detectFormat, folderFileKind } from '../../datasets/index.ts';
 import { cutPartialLastLine } from './lineFiles.ts';
 import type { AlertSource, SourceUnit } from './units.ts';
 
@@ -19,6 +19,8 @@ export interface PathSourceOptions {
   stateFile?: string;
   /** Small files (one ZTF alert each) travel to a scorer thread this many at a time. */
   filesPerUnit?: number;
+  /** Told once of each file in a folder that holds no alerts (Fink's schema files, notes), which is skipped. */
+  onSkip?(file: string, reason: string): void;
 }
 
 /** Files below this size are grouped into one unit; larger ones are a unit each. */
@@ -46,6 +48,8 @@ export class PathSource implements AlertSource {
   private stopped = false;
   private wake: (() => void) | null = null;
   private readonly done = new Set<string>();
+  /** Files found by listing a folder (rather than named): read only when their content is alerts. */
+  private readonly inFolder = new Set<string>();
 
   constructor(private readonly paths: readonly string[], private readonly o: PathSourceOptions = {}) {
     if (o.stateFile && existsSync(o.stateFile)) {
@@ -71,7 +75,11 @@ export class PathSource implements AlertSource {
     const out: string[] = [];
     for (const p of this.paths) {
       if (statSync(p).isDirectory()) {
-        for (const e of readdirSync(p, { withFileTypes: true })) if (e.isFile() && isCandidate(e.name)) out.push(path.join(p, e.name));
+        for (const e of readdirSync(p, { withFileTypes: true })) if (e.isFile() && isCandidate(e.name)) {
+          const file = path.join(p, e.name);
+          this.inFolder.add(file);
+          out.push(file);
+        }
         out.sort();
       } else out.push(p);
     }
@@ -135,6 +143,13 @@ export class PathSource implements AlertSource {
     };
     const take = async function* (this: PathSource, file: string, size: number): AsyncIterable<SourceUnit> {
       this.done.add(file);
+      if (this.inFolder.has(file)) {
+        const kind = folderFileKind(file);
+        if (!kind.alerts) {
+          this.o.onSkip?.(file, kind.reason);
+          return;
+        }
+      }
       const jsonl = this.isJsonLines(file);
       if (!jsonl && size < SMALL_FILE_BYTES) {
         group.push(file);

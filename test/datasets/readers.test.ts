@@ -16,6 +16,11 @@ function sameLightCurve(a: Alert, b: Alert): void {
   expect(Array.from(a.lightCurve.mag)).toEqual(Array.from(b.lightCurve.mag));
   expect(Array.from(a.lightCurve.magErr)).toEqual(Array.from(b.lightCurve.magErr));
   expect(Array.from(a.lightCurve.limitMag)).toEqual(Array.from(b.lightCurve.limitMag));
+  // the reference-source columns of Fink's DC magnitudes (anomaly features), from every reader
+  for (const k of ['isdiffpos', 'distnr', 'magnr', 'sigmagnr'] as const) {
+    expect(a.lightCurve[k], k).toBeDefined();
+    expect(Array.from(a.lightCurve[k]!), k).toEqual(Array.from(b.lightCurve[k]!));
+  }
 }
 
 describe('ZTF alerts from JSON lines, Parquet and Avro', () => {
@@ -204,6 +209,26 @@ describe('bad input: clear errors, nothing else lost', () => {
       expect.stringMatching(/bad\.jsonl: line 3: invalid JSON/),
       expect.stringMatching(/bad\.jsonl: line 2, objectId \w+, candid \d+: missing field 'jd'/),
     ]);
+  });
+});
+
+describe("Sieve's own light-curve format", () => {
+  it("keeps ZTF's reference-source columns, and reads a record written without them", async () => {
+    const { toSieveRecord, alertFromSieveRecord, parseJsonExact, stringifyJsonExact } = await import('../../datasets/index.ts');
+    const a = (await readAlertFile(sharedPath('ztf', 'alerts.jsonl'))).alerts[3];
+    const rec = parseJsonExact(stringifyJsonExact(toSieveRecord(a))) as Record<string, unknown>;
+    const back = alertFromSieveRecord(rec);
+    for (const k of ['isdiffpos', 'distnr', 'magnr', 'sigmagnr'] as const) {
+      expect(Array.from(back.lightCurve[k]!), k).toEqual(Array.from(a.lightCurve[k]!));
+    }
+    const lc = rec.lc as Record<string, unknown>;
+    for (const k of ['isdiffpos', 'distnr', 'magnr', 'sigmagnr']) delete lc[k];
+    const old = alertFromSieveRecord(rec);
+    expect(old.lightCurve.isdiffpos).toBeUndefined();
+    expect(Array.from(old.lightCurve.jd)).toEqual(Array.from(back.lightCurve.jd));
+    (lc as Record<string, unknown>).isdiffpos = [...Array(a.lightCurve.jd.length - 1).fill(1), 7];
+    Object.assign(lc, { distnr: [], magnr: [], sigmagnr: [] });
+    expect(() => alertFromSieveRecord(rec)).toThrow(/lc\.isdiffpos\[\d+\] = 7|lc\.distnr/);
   });
 });
 

@@ -22,14 +22,15 @@ describe('the active-learning loop on a real SQLite file', () => {
     const q0 = nextQueue(store, 'early-snia', { k: 5, expert: 'oracle' });
     expect(q0).toHaveLength(5);
     expect(q0[0].reason).toMatch(/random/);
-    // an expert who knows the TNS class labels the eligible objects, one label per object
+    // an expert who knows the TNS class labels the eligible objects (Fink's selection and a sigmoid fit in
+    // both bands: 34 TNS alerts), one label per object
     const eligible = nextQueue(store, 'early-snia', { k: 10_000, expert: 'oracle' });
-    expect(eligible.length).toBeGreaterThan(60);
+    expect(eligible.length).toBeGreaterThanOrEqual(30);
     const truth = (alertId: number, from: Store = store) => from.getAlert(alertId).label!;
-    for (const e of eligible.slice(0, 60)) store.addLabel({ module: 'early-snia', alertId: e.alertId, label: truth(e.alertId).startsWith('SN Ia') ? 'SN Ia' : 'other SN', author: 'oracle', queue: 'random' });
+    for (const e of eligible.slice(0, 20)) store.addLabel({ module: 'early-snia', alertId: e.alertId, label: truth(e.alertId).startsWith('SN Ia') ? 'SN Ia' : 'other SN', author: 'oracle', queue: 'random' });
     store.close();
     const v1 = await retrainInWorker(db, 'early-snia', { seed: 1, nEstimators: 50 }).result;
-    // 60 labels leave a held-out set far under 30 objects per class: deployed, but as provisional
+    // 20 labels leave a held-out set far under 30 objects per class: deployed, but as provisional
     expect(v1).toMatchObject({ version: 1, promoted: true, provisional: true });
     expect(v1.reason).toMatch(/^first version: fom .* provisional$/);
     const again = Store.create(db);

@@ -147,6 +147,90 @@ describe('a module an expert adds, end to end (the fast-transient example on rea
   }, 240_000);
 });
 
+describe("a module's value outside its cuts (broker.outside)", () => {
+  it('is written for every alert outside the cuts: as declared (a number or null), 0 for a classifier that declares none', async () => {
+    const { createBundle, RandomForestClassifier } = await import('../../models/index.ts');
+    const { moduleFromDeclaration } = await import('../../engine/index.ts');
+    const { loadModuleVersion, scoreAlerts } = await import('../../engine/scorer/index.ts');
+    const alerts = (await readAlertFile(sharedPath('ztf', 'alerts.jsonl'))).alerts;
+    const scoresWith = (outside: number | null | undefined) => {
+      const d = example();
+      d.cuts = 'ndethist <= 20';
+      if (outside !== undefined) (d.broker as Record<string, unknown>).outside = outside;
+      const def = moduleFromDeclaration(parseDeclaration(pretty(d), 'm.json'));
+      const cols = def.extractor().spec.columns.length;
+      const rf = new RandomForestClassifier({ nEstimators: 3, seed: 1 }).fit({ data: Float32Array.from({ length: 20 * cols }, (_, i) => i % 7), rows: 20, cols }, Int32Array.from({ length: 20 }, (_, i) => i % 2), 2);
+      const bundle = createBundle({
+        module: 'fast-transient', version: '1', model: rf, featureSpec: def.extractor().spec, classNames: def.classNames,
+        training: { X: { data: new Float32Array(cols), rows: 1, cols } }, metrics: {}, declaration: def.declaration,
+      });
+      return scoreAlerts(alerts, [loadModuleVersion({ module: 'fast-transient', version: 1, bundleJson: JSON.stringify(bundle) })]);
+    };
+    const outsideOf = (results: ReturnType<typeof scoresWith>) => results.filter((r) => !r.passesCuts).map((r) => r.scores.rf_fast_vs_other);
+    const declared = scoresWith(-1);
+    expect(declared.filter((r) => r.passesCuts).length).toBeGreaterThan(0);
+    expect(outsideOf(declared).length).toBeGreaterThan(0);
+    expect(new Set(outsideOf(declared))).toEqual(new Set([-1]));
+    expect(new Set(outsideOf(scoresWith(undefined)))).toEqual(new Set([0]));
+    expect(new Set(outsideOf(scoresWith(null)))).toEqual(new Set([null]));
+    for (const r of declared.filter((x) => x.passesCuts)) expect(r.scores.rf_fast_vs_other).toBeGreaterThanOrEqual(0);
+    expect(refusal(pretty({ ...example(), broker: { ...(example().broker as object), outside: 'zero' } }))).toMatch(/broker\.outside: must be number,null/);
+  });
+
+  it("says Fink's values in the shipped declarations: 0 for early SN Ia and kilonova, none for anomaly, -1.0 for Rubin early SN Ia", () => {
+    const store = Store.create(path.join(tmp, 'outside.db'));
+    ensureBuiltinModules(store);
+    expect(moduleOf(store, 'early-snia').broker.outside).toBe(0);
+    expect(moduleOf(store, 'kilonova').broker.outside).toBe(0);
+    expect(moduleOf(store, 'anomaly').broker.outside).toBeNaN();
+    expect(moduleOf(store, 'early-snia-rubin').broker.outside).toBe(-1);
+    // Fink's rfscore_sigmoid_full scores only alerts with a sigmoid fit in both bands
+    expect(moduleOf(store, 'early-snia').declaration.cuts).toBe('a_g != 0 and a_r != 0');
+    store.close();
+  });
+});
+
+describe('catalogue order through the store', () => {
+  it('keeps each catalog in the order written when the CLI builds the store and another process reads labels', () => {
+    const db = path.join(tmp, 'catalog-order.db');
+    const made = sieve(['ingest', sharedPath('ztf', 'avro', '472263571115115000.avro'), '--db', db]);
+    expect(made.status, made.stderr).toBe(0);
+    // a second process, which never compiled the shipped files: the labels come from the stored revisions
+    const script = path.join(tmp, 'read-labels.mts');
+    writeFileSync(script, [
+      `import { Store, moduleOf } from ${JSON.stringify(path.join(REPO_ROOT, 'engine', 'index.ts'))};`,
+      `const store = Store.open(${JSON.stringify(db)});`,
+      "const classes = ['SN Ia', 'SN Ia-91T-like', 'SN II', 'SLSN-I', 'bogus', 'TDE', 'kilonova', 'RR Lyrae', 'microlensing'];",
+      "const out = {};",
+      "for (const m of ['early-snia', 'early-snia-rubin', 'kilonova', 'microlensing']) out[m] = Object.fromEntries(classes.map((c) => [c, moduleOf(store, m).catalogLabel(c)]));",
+      "out.stored = JSON.parse(store.moduleDeclarations().find((r) => r.name === 'early-snia').declarationJson).catalog;",
+      'console.log(JSON.stringify(out));',
+    ].join('\n'));
+    const r = spawnSync(process.execPath, ['--import', 'tsx', script], { cwd: REPO_ROOT, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const got = JSON.parse(r.stdout);
+    expect(got['early-snia']).toEqual({
+      'SN Ia': 'SN Ia', 'SN Ia-91T-like': 'SN Ia', 'SN II': 'other SN', 'SLSN-I': 'other SN', bogus: 'bogus', TDE: 'not SN',
+      kilonova: 'not SN', 'RR Lyrae': 'not SN', microlensing: 'not SN',
+    });
+    expect(got['early-snia-rubin']['SN Ia']).toBe('SN Ia');
+    expect(got.kilonova).toMatchObject({ kilonova: 'kilonova', bogus: 'bogus', 'SN Ia': 'other' });
+    expect(got.microlensing).toMatchObject({ microlensing: 'ML', 'RR Lyrae': 'VAR', 'SN Ia': 'SN', bogus: null, TDE: null });
+    // stored as the ordered list, "*" last as written
+    expect(got.stored.map((e: { pattern: string }) => e.pattern)).toEqual(['SN Ia', 'SN Ia-*', 'SN*', 'SLSN*', 'bogus', '*']);
+  }, 120_000);
+
+  it('reads a catalog written as a list, keeps integer-like patterns where written, and refuses a repeated pattern', () => {
+    const asList = { ...example(), catalog: [{ pattern: 'fast*', label: 'fast' }, { pattern: '*', label: 'slow' }] };
+    const d = parseDeclaration(pretty(asList), 'm.json');
+    expect(d.catalog).toEqual([{ pattern: 'fast*', label: 'fast' }, { pattern: '*', label: 'slow' }]);
+    const yaml = `${EXAMPLE.replace(/\n}\s*$/, ',\n  "catalog": {"x*": "fast", "2": "slow", "*": null}\n}')}`;
+    expect(parseDeclaration(yaml, 'm.json').catalog!.map((e) => e.pattern)).toEqual(['x*', '2', '*']);
+    expect(refusal(pretty({ ...example(), catalog: [{ pattern: 'a', label: 'fast' }, { pattern: 'a', label: 'slow' }] }))).toMatch(/catalog\[1\]: pattern 'a' appears twice/);
+    expect(refusal(pretty({ ...example(), catalog: { 'a*': 'quick' } }))).toMatch(/:\d+: catalog\.a\*: 'quick' is not one of the labels/);
+  });
+});
+
 describe('the shipped modules are declarations too', () => {
   it('puts early-snia, kilonova, anomaly, microlensing, satellite-glints and the Rubin modules in a new store, through the same code', async () => {
     const store = Store.create(path.join(tmp, 'builtin.db'));

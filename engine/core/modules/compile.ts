@@ -1,6 +1,6 @@
 import type { Alert } from '../../../datasets/index.ts';
 import type { FeatureExtractor, FeatureSpec, FitCurve } from '../../../features/index.ts';
-import { canonicalDeclaration, type ModuleDeclaration } from './declaration.ts';
+import { canonicalDeclaration, catalogEntries, type ModuleDeclaration } from './declaration.ts';
 import { compileExpression, expressionNames, type Value } from './expression.ts';
 import { alertField, namedExtractor, numericField, PER_BAND_EXTRACTORS } from './parts.ts';
 
@@ -40,7 +40,8 @@ export interface ModuleDefinition {
   retrainEvery: number | null;
   gate: { metric: 'fom' | 'accuracy' | 'f1' | 'auc'; minHeldOutPerClass: number; tolerance: number };
   model: ModuleDeclaration['model'];
-  broker: { scoreColumn: string; positive: string; tag: string | null; threshold: number | null };
+  /** `outside`: the score written for an alert outside the cuts (NaN: no value). */
+  broker: { scoreColumn: string; positive: string; tag: string | null; threshold: number | null; outside: number };
 }
 
 function globToRegExp(pattern: string): RegExp {
@@ -136,7 +137,7 @@ export function compileModule(d: ModuleDeclaration): ModuleDefinition {
   // two classes: negative first, positive second, as Fink's binary classifiers (and FoM) have them
   if (classes.length === 2) classes = [classes.find((c) => c !== positive)!, positive];
   const labelClass = new Map(d.labels.map((l) => [l.label, l.class === null ? null : classes.indexOf(l.class)]));
-  const catalog = Object.entries(d.catalog ?? {}).map(([p, label]) => ({ re: globToRegExp(p), label }));
+  const catalog = catalogEntries(d.catalog).map(({ pattern, label }) => ({ re: globToRegExp(pattern), label }));
   const fields = new Set<string>();
   for (const f of d.features) if (typeof f !== 'string') f.alert.forEach((x) => fields.add(x));
   let ex: FeatureExtractor | null = null;
@@ -177,6 +178,10 @@ export function compileModule(d: ModuleDeclaration): ModuleDefinition {
       tolerance: d.retrain?.tolerance ?? 0.02,
     },
     model: d.model,
-    broker: { scoreColumn: d.broker.score, positive, tag: d.broker.tag ?? null, threshold: d.broker.threshold ?? (anomaly ? null : 0.5) },
+    broker: {
+      scoreColumn: d.broker.score, positive, tag: d.broker.tag ?? null, threshold: d.broker.threshold ?? (anomaly ? null : 0.5),
+      // Fink's classifiers write 0 outside their selection, its anomaly module no value
+      outside: d.broker.outside === undefined ? (anomaly ? NaN : 0) : d.broker.outside === null ? NaN : d.broker.outside,
+    },
   };
 }

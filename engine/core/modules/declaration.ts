@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject } from 'ajv';
-import { LineCounter, parseDocument, isNode } from 'yaml';
+import { LineCounter, parseDocument, isMap, isNode, isScalar } from 'yaml';
 import { expressionNames, ExpressionError } from './expression.ts';
 import { knownAlertFields, type SurveyName } from './fields.ts';
 import { extractorColumns, EXTRACTORS_BY_SURVEY, PER_BAND_EXTRACTORS, TEXT_FIELDS } from './parts.ts';
@@ -15,7 +15,12 @@ export interface ModuleDeclaration {
   features: Array<string | { alert: string[] }>;
   cuts?: string;
   labels: Array<{ label: string; key: string; class: string | null }>;
-  catalog?: Record<string, string | null>;
+  /**
+   * Catalogue classes as labels, in order (the first matching pattern wins). Authors may write an object
+   * pattern -> label; parseDeclaration turns it into this list in the order written, so the order survives
+   * the store's canonical JSON (which sorts object keys) and JavaScript objects (which move integer-like keys).
+   */
+  catalog?: CatalogEntry[];
   model: {
     type: 'random-forest' | 'isolation-forest';
     trees?: number;
@@ -29,7 +34,22 @@ export interface ModuleDeclaration {
   };
   queue?: { strategy?: 'uncertainty' | 'margin' | 'entropy' | 'committee' | 'random' };
   retrain?: { every?: number; gate?: 'fom' | 'accuracy' | 'f1' | 'auc'; minHeldOutPerClass?: number; tolerance?: number };
-  broker: { score: string; positive?: string; tag?: string | null; threshold?: number; exportFeatureNames?: boolean };
+  broker: { score: string; positive?: string; tag?: string | null; threshold?: number; outside?: number | null; exportFeatureNames?: boolean };
+}
+
+export interface CatalogEntry {
+  pattern: string;
+  label: string | null;
+}
+
+/**
+ * A declaration's catalogue as its ordered entries. Revisions stored before the list form hold an object
+ * whose keys the canonical JSON had sorted: their order is the sorted one.
+ */
+export function catalogEntries(catalog: CatalogEntry[] | Record<string, string | null> | undefined): CatalogEntry[] {
+  if (!catalog) return [];
+  if (Array.isArray(catalog)) return catalog;
+  return Object.entries(catalog).map(([pattern, label]) => ({ pattern, label }));
 }
 
 export const MODULE_SCHEMA: object = JSON.parse(readFileSync(new URL('./module.schema.json', import.meta.url), 'utf8'));
@@ -85,6 +105,18 @@ export function parseDeclaration(text: string, source = 'module'): ModuleDeclara
     fail(path, e.message ?? 'is not valid');
   }
   const d = value as ModuleDeclaration;
+  const catalogAsObject = d.catalog !== undefined && !Array.isArray(d.catalog);
+  if (catalogAsObject) {
+    // the patterns in the order the author wrote them, from the document itself
+    const node = doc.get('catalog', true);
+    const written = d.catalog as unknown as Record<string, string | null>;
+    d.catalog = isMap(node)
+      ? node.items.map((pair) => {
+          const pattern = String(isScalar(pair.key) ? pair.key.value : pair.key);
+          return { pattern, label: written[pattern] };
+        })
+      : catalogEntries(written);
+  }
 
   // features: named extractors of this survey, and alert fields the survey has
   const extractors = EXTRACTORS_BY_SURVEY[d.survey];
@@ -128,9 +160,13 @@ export function parseDeclaration(text: string, source = 'module'): ModuleDeclara
   });
   const classes = [...new Set(d.labels.map((l) => l.class).filter((c): c is string => c !== null))];
   if (classes.length < 2) fail(['labels'], `needs at least two training classes (has ${classes.length}: ${classes.join(', ') || 'none'})`);
-  for (const [pattern, label] of Object.entries(d.catalog ?? {})) {
-    if (label !== null && !labels.has(label)) fail(['catalog', pattern], `'${label}' is not one of the labels (${[...labels].join(', ')})`);
-  }
+  const patterns = new Set<string>();
+  d.catalog?.forEach(({ pattern, label }, i) => {
+    const where = ['catalog', catalogAsObject ? pattern : i];
+    if (patterns.has(pattern)) fail(where, `pattern '${pattern}' appears twice`);
+    patterns.add(pattern);
+    if (label !== null && !labels.has(label)) fail(where, `'${label}' is not one of the labels (${[...labels].join(', ')})`);
+  });
 
   const anomaly = d.model.type === 'isolation-forest';
   if (anomaly) {
