@@ -1,6 +1,10 @@
 import type { Alert } from '../../datasets/index.ts';
 import { LSST_WAVELENGTH_ANGSTROM, rainbowObjective, rubinPoints } from '../../features/index.ts';
+import { readFileSync } from 'node:fs';
+import { parse } from 'csv-parse/sync';
+import { AD_FEATURE_REL, adBandSizes, adCauseHolds, adNamedCells } from '../features/finkAdFeaturesRules.ts';
 import { bandPoints, slopeSigmaConditioning } from '../features/rubinAnomalyRules.ts';
+import { sharedPath } from '../shared.ts';
 
 /**
  * Where Sieve's features cannot agree to 1e-9 with the values Fink's code gives, and how far they may
@@ -20,6 +24,16 @@ const featureOf = (column: string) => column.slice(0, column.lastIndexOf('_'));
 
 type Rule = (d: Difference, alert: Alert) => string | null;
 
+const ZTF_FID: Record<string, number> = { g: 1, r: 2 };
+let adCells: { named: ReturnType<typeof adNamedCells>; raised: Map<string, string> } | null = null;
+/** The named cells of finkAdFeatures.cells.ts and the bands the Python extractor raised on (the reference's flag), by `objectId candid`. */
+function adReference() {
+  if (adCells) return adCells;
+  const rows = parse(readFileSync(sharedPath('fink', 'ztf', 'fink_ad_features.csv'), 'utf8'), { columns: true }) as Array<Record<string, string>>;
+  adCells = { named: adNamedCells(), raised: new Map(rows.map((r) => [`${r.objectId} ${r.candid}`, r.py_extractor_failed_bands])) };
+  return adCells;
+}
+
 const RULES: Record<string, Rule> = {
   // test/features/sigmoid.reference.test.ts: nrise exactly, the fit's values within 1e-4 relative or 1e-6 absolute
   'early-snia-sigmoid': (d) => {
@@ -31,6 +45,19 @@ const RULES: Record<string, Rule> = {
     if (Number.isNaN(d.sieve) || Number.isNaN(d.fink)) return null;
     if (rel(d.sieve, d.fink) <= 1e-4) return 'kndetect fit (L-BFGS-B, 1e-4)';
     return /^coeff/.test(d.column) && Math.abs(d.sieve) < 1e-6 && Math.abs(d.fink) < 1e-6 ? 'kndetect fit (coefficient at 0)' : null;
+  },
+  // test/features/finkAdFeatures.reference.test.ts: 1e-6 relative, but for the cells of the reference file named
+  // in finkAdFeatures.cells.ts (Rust's definitions against light-curve's pure Python), each within its cause's rule
+  'anomaly-lc-features': (d, alert) => {
+    if (Math.abs(d.sieve - d.fink) <= AD_FEATURE_REL * Math.abs(d.fink)) return 'light-curve definitions (1e-6)';
+    const fid = ZTF_FID[bandOf(d.column)];
+    const feature = featureOf(d.column);
+    const ref = adReference();
+    const row = `${alert.objectId} ${alert.candid}`;
+    const cause = ref.named.get(`${row} ${feature}_${fid}`);
+    if (!cause) return null;
+    const raised = (ref.raised.get(row) ?? '').split(/\D+/).includes(String(fid));
+    return adCauseHolds(cause, feature, d.sieve, d.fink, adBandSizes(alert)[fid - 1], raised) ? `light-curve Rust vs pure Python (${cause})` : null;
   },
   // test/features/rubinAnomaly.reference.test.ts: 1e-6 relative; slope sigma within its conditioning bound; a
   // single point's stetson_K 1 or NaN

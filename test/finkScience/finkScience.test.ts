@@ -146,6 +146,8 @@ async function expectedOnFeatures(
 /** float32 ONNX forests against Sieve's float64 evaluation: a few float32 roundings of a sum of ~1 */
 const FLOAT32_SCORE = 1e-6;
 const RAINBOW_SPECS = new Set(['rainbow', 'early-snia-rubin']);
+/** How close two scores of the same features are: the forest's probabilities 1e-9, the AAD forests float32 ONNX against float64 JS */
+const scoreTolerance = (kind: 'forest' | 'aad', score: number) => (kind === 'forest' ? 1e-9 : FLOAT32_SCORE * Math.max(1, Math.abs(score)));
 
 /** One module's comparison, row by row, with what explains each difference; printed at the end. */
 class Report {
@@ -192,13 +194,12 @@ class Report {
     this.rows++;
     this.sameRows++;
     for (const o of outs) {
-      const tol = kind === 'forest' ? 1e-9 : FLOAT32_SCORE * Math.max(1, Math.abs(o.sieve));
-      if (!same(o.sieve, o.fink, tol)) this.scoreMismatch.push(`${id} ${o.col}: sieve ${o.sieve}, python ${o.fink}`);
+      if (!same(o.sieve, o.fink, scoreTolerance(kind, o.sieve))) this.scoreMismatch.push(`${id} ${o.col}: sieve ${o.sieve}, python ${o.fink}`);
       else if (!Number.isNaN(o.sieve)) this.maxSame = Math.max(this.maxSame, Math.abs(o.sieve - o.fink));
     }
   }
 
-  explain(id: string, alert: Alert, diffs: Array<{ spec: string; d: Difference }>, passDiffers: boolean, outs: Array<{ col: string; sieve: number; fink: number }>): void {
+  explain(id: string, alert: Alert, diffs: Array<{ spec: string; d: Difference }>, passDiffers: boolean, outs: Array<{ col: string; sieve: number; fink: number }>, kind: 'forest' | 'aad'): void {
     this.rows++;
     if (!diffs.length) {
       this.unexplained.push(`${id}: the same features, but Sieve ${passDiffers ? 'and the processor disagree on the cuts' : 'differs'}`);
@@ -217,15 +218,18 @@ class Report {
     }
     this.explainedRows++;
     for (const w of why) this.reasons.set(w, [...(this.reasons.get(w) ?? []), id]);
-    const delta = Math.max(...outs.map((o) => (same(o.sieve, o.fink, 0) ? 0 : Math.abs(o.sieve - o.fink))));
-    if (delta <= 1e-9) this.explainedScoreEqual++;
-    else this.maxExplained = Math.max(this.maxExplained, Number.isNaN(delta) ? Infinity : delta);
+    if (outs.every((o) => same(o.sieve, o.fink, scoreTolerance(kind, o.sieve)))) this.explainedScoreEqual++;
+    else {
+      const delta = Math.max(...outs.map((o) => (same(o.sieve, o.fink, 0) ? 0 : Math.abs(o.sieve - o.fink))));
+      this.maxExplained = Math.max(this.maxExplained, Number.isNaN(delta) ? Infinity : delta);
+    }
   }
 
   print(): void {
     const reasons = [...this.reasons.entries()].map(([w, ids]) => `\n    ${w}: ${ids.length} (${ids.slice(0, 3).join('; ')}${ids.length > 3 ? '; ...' : ''})`).join('');
-    console.log(`${this.module}: ${this.rows} alerts. Outside the cuts on both sides: ${this.bothOut}. Same features (1e-9) and cuts: ${this.sameRows}, `
-      + `scores within ${this.maxSame.toExponential(1)}. Features differing as their extractor's rule allows: ${this.explainedRows}, scores equal on `
+    const agree = this.bothOut + this.sameRows + this.explainedScoreEqual;
+    console.log(`${this.module}: the exported processor's scores agree with sieve score on ${agree}/${this.rows} alerts. ${this.rows} alerts. Outside the cuts on both sides: ${this.bothOut}. Same features (1e-9) and cuts: ${this.sameRows}, `
+      + `scores within ${this.maxSame.toExponential(1)}. Features differing as their extractor's rule allows: ${this.explainedRows}, scores agreeing (1e-9; AAD 1e-6) on `
       + `${this.explainedScoreEqual}${this.explainedRows > this.explainedScoreEqual ? ` (others up to ${this.maxExplained.toExponential(2)})` : ''}.`
       + `${this.unexplainedRows ? ` UNEXPLAINED: ${this.unexplainedRows} alerts (${this.unexplained.length} values).` : ''}${reasons}`
       + `\n  On the processor's own features, its cuts and model give Sieve's (${this.inside} alerts inside the cuts; max ${this.maxModel.toExponential(1)}`
@@ -383,7 +387,7 @@ describe.skipIf(missing.length > 0)('fink-science export: the generated processo
             }
           }
           if (!diffs.length && passes === pyPass[i]) return r.sameInputs(id, outs, plan.kind);
-          r.explain(id, a, diffs, passes !== pyPass[i], outs);
+          r.explain(id, a, diffs, passes !== pyPass[i], outs, plan.kind);
         });
       }
       r.print();
