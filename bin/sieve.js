@@ -13,7 +13,7 @@ function newerSource(dir, than) {
     const p = `${dir}/${e.name}`;
     if (e.isDirectory()) {
       if (newerSource(p, than)) return true;
-    } else if ((e.name.endsWith('.ts') || e.name.endsWith('.json') || e.name.endsWith('.mjs')) && statSync(p).mtimeMs > than) return true;
+    } else if ((e.name.endsWith('.ts') || e.name.endsWith('.json') || e.name.endsWith('.mjs') || e.name.endsWith('.py')) && statSync(p).mtimeMs > than) return true;
   }
   return false;
 }

@@ -11,7 +11,8 @@ export {
 } from './core/training.ts';
 export { promotionGate, type GateReport, type GateMetric, type Interval } from './core/gate.ts';
 export { importSklearnModel, type SklearnImportResult } from './core/importSklearn.ts';
-export { exportModelBytes, EXPORT_FORMATS, EXPORT_FORMAT_DOCS, type ExportFormat } from './core/export.ts';
+export { exportModelBytes, finkScienceContext, finkScienceFiles, EXPORT_FORMATS, EXPORT_FORMAT_DOCS, type ExportFormat } from './core/export.ts';
+export { cutsToPython, finkScienceZip, FinkScienceRefusal, FINK_SCIENCE_MODULE_FOLDERS, planProcessor, type FinkScienceContext, type FinkScienceExport, type ProcessorPlan } from './core/finkScience/index.ts';
 export { retrainInWorker, labelsSinceLastModel } from './core/retrain.ts';
 export { AnomalyQueueSession } from './core/anomalySession.ts';
 export {

@@ -17,5 +17,6 @@ cpSync(`${root}features/data`, `${dist}/features/data`, { recursive: true });
 cpSync(`${root}engine/core/modules/declarations`, `${dist}/engine/core/modules/declarations`, { recursive: true });
 cpSync(`${root}engine/core/modules/module.schema.json`, `${dist}/engine/core/modules/module.schema.json`);
 cpSync(`${root}engine/core/workerBootstrap.mjs`, `${dist}/engine/core/workerBootstrap.mjs`);
+cpSync(`${root}engine/core/finkScience/python`, `${dist}/engine/core/finkScience/python`, { recursive: true });
 mkdirSync(dist, { recursive: true });
 writeFileSync(`${dist}/.build-stamp`, `${new Date().toISOString()}\n`);

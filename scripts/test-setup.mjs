@@ -10,9 +10,11 @@ const who = bench ? 'sieve bench' : 'sieve tests';
 const have = (cmd, args) => spawnSync(cmd, args, { stdio: 'ignore' }).status === 0;
 const missing = [];
 if (!have('chromium', ['--version'])) missing.push('chromium');
-if (bench && !have('/usr/bin/python3', ['-c', 'import pandas'])) missing.push('python3-pandas');
+// the fink-science comparison (test/finkScience, when its checkouts are named) runs Fink's code as well
+const finkScience = !!process.env.SIEVE_FINK_SCIENCE;
+if ((bench || finkScience) && !have('/usr/bin/python3', ['-c', 'import pandas'])) missing.push('python3-pandas');
 // the Rainbow baseline (light-curve's RainbowFit minimises with iminuit's Migrad)
-if (bench && !have('/usr/bin/python3', ['-c', 'import iminuit'])) missing.push('python3-iminuit');
+if ((bench || finkScience) && !have('/usr/bin/python3', ['-c', 'import iminuit'])) missing.push('python3-iminuit');
 // Debian's own python3 (the one on PATH may be another, e.g. pyenv's, without Debian's packages)
 if (!have('/usr/bin/python3', ['-c', 'import sklearn'])) missing.push('python3-sklearn');
 if (!have('/usr/bin/python3', ['-c', 'import scipy'])) missing.push('python3-scipy');

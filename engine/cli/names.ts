@@ -9,7 +9,7 @@ export const SIMULATED_CLASS_NAMES = [
 export const EXTRACTOR_NAMES = ['early-snia', 'anomaly', 'kilonova', 'kilonova-sieve', 'anomaly-rubin', 'rainbow', 'early-snia-rubin'] as const;
 export const STRATEGY_NAMES = ['uncertainty', 'margin', 'entropy', 'committee', 'random', 'bald', 'predictive-entropy'] as const;
 export const AL_STRATEGIES = ['uncertainty', 'margin', 'entropy', 'bald', 'predictive-entropy', 'random'] as const;
-export const EXPORT_FORMATS = ['bundle', 'onnx', 'onnx-mc', 'fink-anomaly-zip', 'sklearn'] as const;
+export const EXPORT_FORMATS = ['bundle', 'onnx', 'onnx-mc', 'fink-anomaly-zip', 'sklearn', 'fink-science'] as const;
 /** The store every command uses when --db is not given: the one `sieve demo` builds and `sieve serve` serves. */
 export const DEFAULT_DB = 'sieve-demo.db';
 /** Where `sieve demo` finds the real samples it adds to its simulated night (relative to the working directory). */

@@ -6,7 +6,7 @@ import {
   AL_STRATEGIES, DEFAULT_AL_DATA, DEFAULT_DB, DEFAULT_SHARED_DATA, EXPORT_FORMATS, EXTRACTOR_NAMES, SIMULATED_CLASS_NAMES, STRATEGY_NAMES,
 } from './names.ts';
 import {
-  UsageError, commaList, finiteNumber, fraction, int, nonEmpty, nonNegativeInt, nonNegativeNumber, outFile, outFolder, port, positiveInt, requireFiles, samples,
+  UsageError, commaList, finiteNumber, fraction, int, nonEmpty, nonNegativeInt, nonNegativeNumber, outFile, outFolder, port, positiveInt, requireFiles, requireWritableFile, requireWritableFolder, samples,
 } from './options.ts';
 import { checkPullFlags, type PullFlags } from './pullOptions.ts';
 import { CUTOUT_CHOICES } from '../adapters/finkApi/types.ts';
@@ -280,11 +280,13 @@ export function buildProgram(apps: Applications): Command {
     .description('export a trained module: a module of the store (--db; deployed version unless --version) or a bundle file')
     .argument('<module>', 'module name (with --db) or bundle file')
     .addOption(new Option('--format <format>', 'export format').choices(EXPORT_FORMATS).makeOptionMandatory())
-    .requiredOption('--out <path>', 'output file', outFile('--out'))
+    .requiredOption('--out <path>', 'output file (fink-science: a folder, laid out as a fink-science checkout)')
     .option('--db <file>', 'store holding the module', nonEmpty)
     .option('--version <version>', 'with --db: this version instead of the deployed one', (v: string) => String(positiveInt(v)))
     .option('--name <name>', "model name inside a Fink zip (forest_g_AAD_<name>.onnx)")
     .action(async (module: string, opts: { format: string; out: string; db?: string; version?: string; name?: string }) => {
+      if (opts.format === 'fink-science') requireWritableFolder('--out', opts.out);
+      else requireWritableFile('--out', opts.out);
       if (opts.db) {
         moduleArg(module);
         return (await storeCmds()).exportFromStore(module, { ...opts, db: opts.db });

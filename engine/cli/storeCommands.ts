@@ -4,6 +4,7 @@ import { labelsSinceLastModel, retrainInWorker } from '../core/retrain.ts';
 import { Store } from '../core/store/store.ts';
 import type { StrategyName } from '../core/strategies.ts';
 import { exportBundle } from './export.ts';
+import { finkScienceContext } from '../core/export.ts';
 import { writeChart } from '../adapters/plot/render.ts';
 import { learningCurveChart, moduleReportHtml } from '../adapters/report.ts';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -149,7 +150,8 @@ export function exportFromStore(module: string, opts: { db: string; version?: st
         ? `${module} has no deployed version (it has ${versions.map((v) => `v${v}`).join(', ')}): give --version N or deploy one (sieve deploy ${module} N)`
         : `${module} has no version yet: train one first (sieve train ${module} --db ${opts.db}), then export it`);
     }
-    exportBundle(store.getBundle(module, version), `${module} v${version}`, opts);
+    const bundle = store.getBundle(module, version);
+    exportBundle(bundle, `${module} v${version}`, opts, opts.format === 'fink-science' ? finkScienceContext(store, bundle) : undefined);
   });
 }
 

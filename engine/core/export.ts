@@ -2,9 +2,12 @@ import {
   AADForest, BandAADModel, IsolationForest, MLPClassifier, RandomForestClassifier, TwoBandAADModel, aadForestToOnnx, exportBandAnomalyZip, exportFinkAnomalyZip, isolationForestToOnnx,
   mlpToOnnx, mlpToOnnxMC, modelFromBundle, randomForestToOnnx, randomForestToSklearnPickle, serializeBundle, type ModelBundle,
 } from '../../models/index.ts';
+import { canonicalDeclaration, type ModuleDeclaration } from './modules/declaration.ts';
+import { finkScienceExport, finkScienceZip, type FinkScienceContext, type FinkScienceExport } from './finkScience/index.ts';
+import type { Store } from './store/store.ts';
 
 /** The broker-facing formats a model version can be written in (`sieve export`, the API's export route). */
-export const EXPORT_FORMATS = ['bundle', 'onnx', 'onnx-mc', 'fink-anomaly-zip', 'sklearn'] as const;
+export const EXPORT_FORMATS = ['bundle', 'onnx', 'onnx-mc', 'fink-anomaly-zip', 'sklearn', 'fink-science'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 /** What each format holds and what loads it (the README's table is generated from this). */
@@ -34,12 +37,21 @@ export const EXPORT_FORMAT_DOCS: Record<ExportFormat, { holds: string; models: s
     models: 'random forest',
     loadedBy: "fink-science's early SN Ia (ZTF, Rubin), kilonova and microlensing processors",
   },
+  'fink-science': {
+    holds: "the module as a fink-science contribution: `fink_science/<ztf|rubin>/<name>/processor.py` (Fink's own feature code, the cuts, the model), the model file, a README for Fink's reviewers and the fink-broker snippet (--out: a folder; the API: a zip)",
+    models: 'random forest, per-band AAD forests, on extractors and fields Fink computes',
+    loadedBy: "fink-broker's science.py, once merged into fink-science",
+  },
 };
 
 /** A model in one of the broker-facing formats, with the file name and media type to serve it under. */
-export function exportModelBytes(bundle: ModelBundle, source: string, format: string, name?: string): { bytes: Uint8Array; fileName: string; contentType: string } {
-  const model = modelFromBundle(bundle);
+export function exportModelBytes(bundle: ModelBundle, source: string, format: string, name?: string, ctx?: FinkScienceContext): { bytes: Uint8Array; fileName: string; contentType: string } {
   const base = `${bundle.manifest.module}_v${bundle.manifest.version}`.replace(/[^A-Za-z0-9_.-]/g, '_');
+  if (format === 'fink-science') {
+    const e = finkScienceFiles(bundle, source, ctx);
+    return { bytes: finkScienceZip(e), fileName: `${base}.fink-science.zip`, contentType: 'application/zip' };
+  }
+  const model = modelFromBundle(bundle);
   switch (format) {
     case 'bundle':
       return { bytes: Buffer.from(serializeBundle(bundle), 'utf8'), fileName: `${base}.bundle.json`, contentType: 'application/json' };
@@ -74,4 +86,22 @@ export function exportModelBytes(bundle: ModelBundle, source: string, format: st
     default:
       throw new Error(`unknown export format '${format}' (${EXPORT_FORMATS.join(', ')})`);
   }
+}
+
+/**
+ * A version as a fink-science module (processor, model file, README, fink-broker snippet); refused with a
+ * FinkScienceRefusal when Fink cannot run the module. `ctx` (finkScienceContext) adds who declared it and the gate.
+ */
+export function finkScienceFiles(bundle: ModelBundle, source: string, ctx: FinkScienceContext = {}): FinkScienceExport {
+  return finkScienceExport(bundle, source, (format, name) => exportModelBytes(bundle, source, format, name).bytes, ctx);
+}
+
+/** What the store knows of a version for its fink-science README: the declaration's revision and author, the gate, the status. */
+export function finkScienceContext(store: Store, bundle: ModelBundle): FinkScienceContext {
+  const module = bundle.manifest.module;
+  const row = store.getModel(module, Number(bundle.manifest.version));
+  const decl = bundle.manifest.declaration as ModuleDeclaration | undefined;
+  const sha = decl ? canonicalDeclaration(decl).sha256 : null;
+  const rev = store.moduleRevisions(module).find((r) => r.sha256 === sha) ?? null;
+  return { declaredBy: rev && { author: rev.author, createdAt: rev.createdAt, revision: rev.revision }, gate: row.gate, status: row.status };
 }

@@ -183,7 +183,8 @@ export function renderResultLines(alerts: readonly Alert[], cols: readonly Modul
 
 /**
  * Fink's "enriched alert" view of a batch's results: one row per alert with the module columns
- * (rf_snia_vs_nonia, rf_kn_vs_nonkn, anomaly_score) and the versions that produced them.
+ * (rf_snia_vs_nonia, rf_kn_vs_nonkn, anomaly_score; with K classes also <score>_<class>) and the versions
+ * that produced them.
  */
 export function enrichedRows(alerts: readonly Alert[], results: readonly ScoreResult[], modules: readonly LoadedModule[]): Array<Record<string, unknown>> {
   const nModules = modules.length;
@@ -193,8 +194,11 @@ export function enrichedRows(alerts: readonly Alert[], results: readonly ScoreRe
     const tags: string[] = [];
     for (let k = 0; k < nModules; k++) {
       const r = results[i * nModules + k];
-      const column = modules[k].def.broker.scoreColumn;
+      const def = modules[k].def;
+      const column = def.broker.scoreColumn;
       row[column] = r.scores[column];
+      // K classes: each class's probability too, as the module's fink-science processor writes them
+      if (def.kind === 'classifier' && def.classNames.length > 2) for (const c of def.classNames) row[`${column}_${c}`] = r.scores[`${column}_${c}`];
       versions[r.module] = r.version;
       tags.push(...r.tags);
     }

@@ -81,6 +81,12 @@ describe('the workbench in a browser', () => {
     await expect.poll(() => page.getAttribute('tr[data-version="2"]', 'data-status')).toBe('deployed');
     await page.waitForSelector('[data-testid=confusion]');
     await page.screenshot({ path: path.join(ARTIFACTS, 'models-view.png'), fullPage: true });
+    // proposed to Fink: the README for Fink's reviewers previewed, the fink-science folder a zip to download
+    await page.click('[data-testid=propose-2]');
+    await page.waitForSelector('[data-testid=proposal-readme]');
+    expect(await page.textContent('[data-testid=proposal-readme]')).toMatch(/## What it does[\s\S]*## Who declared it[\s\S]*## Held-out metrics/);
+    expect(await page.getAttribute('[data-testid=proposal-zip]', 'href')).toBe('/api/models/early-snia/2/export?format=fink-science');
+    expect(await page.textContent('[data-testid=proposal-snippet]')).toContain('early_snia_score');
     const deployments = await page.textContent('[data-testid=deployments]');
     expect(deployments).toContain('deploy v2 by demo-admin');
     expect(errors).toEqual([]);

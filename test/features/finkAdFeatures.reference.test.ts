@@ -7,7 +7,8 @@ import {
   ANOMALY_FEATURE_NAMES, AnomalyScratch, anomalyExtractor, dcMagnitude, finkAnomalyLightCurve, finkUsesDcMagnitudes,
 } from '../../features/index.ts';
 import { SHARED, sharedPath } from '../shared.ts';
-import { AD_FEATURE_CELLS, type AdFeatureCause } from './finkAdFeatures.cells.ts';
+import type { AdFeatureCause } from './finkAdFeatures.cells.ts';
+import { AD_FEATURE_REL as REL, adBandSizes as bandSizes, adCauseHolds, adNamedCells as namedCells } from './finkAdFeaturesRules.ts';
 
 /**
  * The `anomaly` extractor against Fink's ad_features processor (fink-science ztf/ad_features
@@ -17,12 +18,6 @@ import { AD_FEATURE_CELLS, type AdFeatureCause } from './finkAdFeatures.cells.ts
  * `ztf/fink_avro/part-3-305711.avro`. Sieve follows production: every production value within 1e-6; every
  * reference cell within 1e-6 except the cells named in finkAdFeatures.cells.ts, each with its cause.
  */
-const REL = 1e-6;
-/** The documented difference between light-curve's Python and Rust straight-line fits. */
-const PY_RUST_REL = 5e-4;
-/** light-curve-feature's minimum number of points of the features whose Python versions accept fewer. */
-const RUST_MIN_POINTS: Record<string, number> = { beyond_1_std: 2, stetson_K: 2, skew: 3, anderson_darling_normal: 4 };
-
 interface Row extends Record<string, string> {
   objectId: string;
   candid: string;
@@ -44,30 +39,6 @@ function cell(v: string): number {
 
 function close(got: number, ref: number, rel: number): boolean {
   return (Number.isNaN(got) && Number.isNaN(ref)) || got === ref || Math.abs(got - ref) <= rel * Math.abs(ref);
-}
-
-/** Points per band (g, r) of the light curve Fink's processor hands the extractor. */
-function bandSizes(a: Alert): [number, number] {
-  const scratch = new AnomalyScratch();
-  const n = finkAnomalyLightCurve(a.lightCurve, scratch);
-  const sizes: [number, number] = [0, 0];
-  for (let k = 0; k < n; k++) if (scratch.fid[k] < 2) sizes[scratch.fid[k]]++;
-  return sizes;
-}
-
-function namedCells(): Map<string, AdFeatureCause> {
-  const out = new Map<string, AdFeatureCause>();
-  for (const [cause, text] of Object.entries(AD_FEATURE_CELLS) as Array<[AdFeatureCause, string]>) {
-    for (const line of text.trim().split('\n')) {
-      const [objectId, candid, ...columns] = line.trim().split(/\s+/);
-      for (const c of columns) {
-        const key = `${objectId} ${candid} ${c}`;
-        if (out.has(key)) throw new Error(`${key} named twice`);
-        out.set(key, cause);
-      }
-    }
-  }
-  return out;
 }
 
 beforeAll(async () => {
@@ -110,14 +81,7 @@ describe("anomaly features as Fink's ad_features processor computes them (fink/z
         }
         const feature = col.slice(0, -2);
         const band = Number(col.slice(-1));
-        const rel = Math.abs(got[k] - ref) / Math.abs(ref);
-        const holds =
-          cause === 'rust-min-points' ? Number.isNaN(got[k]) && Number.isFinite(ref) && sizes[band - 1] < (RUST_MIN_POINTS[feature] ?? 0)
-          : cause === 'python-slope-sigma' ? feature === 'linear_fit_slope_sigma' && rel <= PY_RUST_REL
-          : cause === 'rust-straight-line' ? (feature === 'linear_fit_slope' || feature === 'linear_trend') && rel <= PY_RUST_REL
-          : cause === 'python-linear-fit-nan' ? feature.startsWith('linear_fit_') && Number.isNaN(ref) && Number.isFinite(got[k]) && sizes[band - 1] >= 3
-          : cause === 'python-raised' ? row.py_extractor_failed_bands.split(/\D+/).includes(String(band)) && Number.isNaN(ref) && !Number.isNaN(got[k])
-          : false;
+        const holds = cause !== undefined && adCauseHolds(cause, feature, got[k], ref, sizes[band - 1], row.py_extractor_failed_bands.split(/\D+/).includes(String(band)));
         if (!holds) unexplained.push(`${key}: Sieve ${got[k]}, Fink ${row[col]}${cause ? ` (named ${cause}, rule broken)` : ''}`);
         else seen.set(cause!, (seen.get(cause!) ?? 0) + 1);
       });

@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
-import { readAlertFile, type Alert } from '../../datasets/index.ts';
+import { readAlertFile } from '../../datasets/index.ts';
 import { extractorByName, RUBIN_ANOMALY_FEATURE_NAMES, RUBIN_BANDS } from '../../features/index.ts';
 import { sharedPath } from '../shared.ts';
+import { bandPoints, slopeSigmaConditioning } from './rubinAnomalyRules.ts';
 
 /**
  * anomaly-rubin against Fink's Rubin anomaly features (fink_science/rubin/ad_features, computed with the
@@ -20,41 +21,12 @@ import { sharedPath } from '../shared.ts';
  *   rounds one ulp away from the flux and 0/0 = NaN when it rounds onto it. Allowed: {1, NaN} on either side.
  */
 const REL = 1e-6;
-const EPS = 2.220446049250313e-16;
-
 const FILES: Array<[string, string[]]> = [
   ['elasticc_earlysnia', ['rubin', 'elasticc_earlysnia.parquet']],
   ['elasticc_sample_seed0', ['rubin', 'elasticc_sample_seed0.parquet']],
   ['elasticc_agn', ['rubin', 'elasticc_agn.parquet']],
   ['lsst_part-2-918301', ['lsst', 'part-2-918301.avro']],
 ];
-
-/** One band's light curve as Fink feeds the extractor: detections, sorted, repeated times dropped across bands. */
-function bandPoints(a: Alert, band: string): { t: number[]; e: number[] } {
-  const lc = a.lightCurve;
-  const idx: number[] = [];
-  for (let i = 0; i < lc.jd.length; i++) if (lc.detected[i] && !Number.isNaN(lc.fluxNanoJy[i])) idx.push(i);
-  idx.sort((p, q) => lc.mjd![p] - lc.mjd![q]);
-  const kept = idx.filter((i, k) => k === 0 || lc.mjd![i] !== lc.mjd![idx[k - 1]]);
-  const mine = kept.filter((i) => lc.bands[lc.band[i]] === band);
-  return { t: mine.map((i) => lc.mjd![i]), e: mine.map((i) => lc.fluxErrNanoJy[i]) };
-}
-
-/** n * eps * E_w[t^2] / Var_w(t): how far the package's slope sigma can move with one ulp in the weights. */
-function slopeSigmaConditioning(a: Alert, band: string): number {
-  const { t, e } = bandPoints(a, band);
-  let sw = 0;
-  let st = 0;
-  let stt = 0;
-  for (let i = 0; i < t.length; i++) {
-    const w = 1 / (e[i] * e[i]);
-    sw += w;
-    st += w * t[i];
-  }
-  const tw = st / sw;
-  for (let i = 0; i < t.length; i++) stt += (1 / (e[i] * e[i])) * (t[i] - tw) ** 2;
-  return t.length * EPS * (tw * tw) / (stt / sw);
-}
 
 describe("anomaly-rubin against Fink's Rubin anomaly features (reference/<file>_ad.csv)", () => {
   it('names its 156 columns <feature>_<band>, bands in ugrizy order and features in Fink order', () => {

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { unzipSync } from 'fflate';
 import { Store, type User } from '../../engine/index.ts';
 import { Workbench, buildApp, DEFAULT_WORKBENCH_OPTIONS } from '../../engine/server/index.ts';
 import { parseBundle } from '../../models/index.ts';
@@ -273,6 +274,22 @@ describe('API alerts and models', () => {
     expect((await app.inject({ url: '/api/models/early-snia/2/export?format=fink-anomaly-zip' })).statusCode).toBe(400);
     const zip = await app.inject({ url: '/api/models/anomaly/1/export?format=fink-anomaly-zip' });
     expect(zip.rawPayload.subarray(0, 2).toString()).toBe('PK');
+    // proposed to Fink: the fink-science folder as a zip, and its README and snippet for the workbench's preview
+    const proposal = await app.inject({ url: '/api/models/early-snia/2/fink-science' });
+    expect(proposal.statusCode).toBe(200);
+    const p = proposal.json();
+    expect(p.folder).toBe('fink_science/ztf/early_snia');
+    expect(p.files.map((f: { path: string }) => f.path)).toEqual([
+      'fink_science/ztf/early_snia/__init__.py', 'fink_science/ztf/early_snia/processor.py', 'fink_science/ztf/early_snia/README.md', 'fink_science/data/models/early_snia/early-snia_v2.pkl',
+    ]);
+    expect(p.readme).toMatch(/^# Early type Ia supernovae \(`early_snia`\)[\s\S]*## Who declared it\n\nDeclared by \*\*\w+\*\*[\s\S]*## Held-out metrics/);
+    expect(p.snippet).toContain('df = df.withColumn("rf_snia_vs_nonia", early_snia_score(*early_snia_args))');
+    const folder = await app.inject({ url: '/api/models/early-snia/2/export?format=fink-science' });
+    expect(folder.headers['content-disposition']).toContain('early-snia_v2.fink-science.zip');
+    const files = unzipSync(new Uint8Array(folder.rawPayload));
+    expect(Object.keys(files).sort()).toEqual([...p.files.map((f: { path: string }) => f.path)].sort());
+    expect(new TextDecoder().decode(files['fink_science/ztf/early_snia/README.md'])).toBe(p.readme);
+    expect((await app.inject({ url: '/api/models/early-snia/99/fink-science' })).statusCode).toBe(404);
     const target = store.deployedVersion('early-snia') === 2 ? 1 : 2;
     const dep = await app.inject({ method: 'POST', url: '/api/models/early-snia/deploy', headers: auth(admin), payload: { version: target, reason: 'test' } });
     expect(dep.json()).toEqual({ module: 'early-snia', deployedVersion: target });

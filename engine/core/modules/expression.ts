@@ -33,6 +33,9 @@ export interface NameResolver {
   (name: string): number | null;
 }
 
+/** A node of a parsed cut (what `parseExpression` gives: the generators translate it). */
+export type ExpressionNode = Node;
+
 type Node =
   | { kind: 'literal'; at: number; value: number | string | boolean | null }
   | { kind: 'name'; at: number; name: string }
@@ -332,6 +335,11 @@ function compare(op: string, a: Value, b: Value): boolean {
   // a string on either side compares as text (cdsxmatch == 'Unknown'), otherwise as numbers
   if (typeof a === 'string' || typeof b === 'string') return ordered(op, String(a), String(b));
   return ordered(op, num(a), num(b));
+}
+
+/** The expression's syntax tree, every node with its position; ExpressionError when it does not parse or exceeds the bounds. */
+export function parseExpression(expression: string): ExpressionNode {
+  return parse(expression);
 }
 
 /**

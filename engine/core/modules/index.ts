@@ -1,8 +1,8 @@
 export { parseDeclaration, canonicalDeclaration, DeclarationError, DECLARATION_LIMITS, MODULE_SCHEMA, type ModuleDeclaration } from './declaration.ts';
 export { compileModule, type ModuleDefinition, type StrategyName } from './compile.ts';
-export { compileExpression, expressionNames, ExpressionError } from './expression.ts';
+export { compileExpression, expressionNames, ExpressionError, parseExpression } from './expression.ts';
 export { alertFieldUnit, knownAlertFields, type SurveyName } from './fields.ts';
-export { alertField, EXTRACTORS_BY_SURVEY, PER_BAND_EXTRACTORS } from './parts.ts';
+export { alertField, EXTRACTORS_BY_SURVEY, namedExtractor, PER_BAND_EXTRACTORS } from './parts.ts';
 export {
   addModule, builtinModule, ensureBuiltinModules, moduleFromDeclaration, moduleOf, storeModules, surveyMismatch, UnknownModuleError, BUILTIN_DECLARATIONS_DIR,
 } from './registry.ts';

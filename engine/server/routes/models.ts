@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { EXPORT_FORMATS, exportModelBytes } from '../../core/export.ts';
+import { EXPORT_FORMATS, exportModelBytes, finkScienceContext, finkScienceFiles } from '../../core/export.ts';
+import { FinkScienceRefusal } from '../../core/finkScience/index.ts';
 import { StoreError } from '../../core/store/store.ts';
 import { ADMIN, EXPERT, PUBLIC } from '../auth.ts';
 import { emptyBody, MODULE_NAME, moduleParam, reasonBody, versionParams } from '../schemas.ts';
@@ -101,7 +102,7 @@ export async function modelRoutes(app: FastifyInstance, { wb }: { wb: Workbench 
   app.get('/api/models/:module/:version/export', {
     ...PUBLIC,
     schema: {
-      tags: TAGS, summary: 'a version in a broker-facing format (bundle, onnx, onnx-mc, fink-anomaly-zip, sklearn)',
+      tags: TAGS, summary: 'a version in a broker-facing format (bundle, onnx, onnx-mc, fink-anomaly-zip, sklearn; fink-science: a zip of the module as a fink-science contribution)',
       params: versionParams,
       querystring: { type: 'object', additionalProperties: false, properties: { format: { type: 'string', enum: [...EXPORT_FORMATS], default: 'bundle' } } },
     },
@@ -111,10 +112,28 @@ export async function modelRoutes(app: FastifyInstance, { wb }: { wb: Workbench 
     const bundle = notFound(() => wb.store.getBundle(module, version));
     let out: ReturnType<typeof exportModelBytes>;
     try {
-      out = exportModelBytes(bundle, `${module} v${version}`, format);
+      out = exportModelBytes(bundle, `${module} v${version}`, format, undefined, format === 'fink-science' ? finkScienceContext(wb.store, bundle) : undefined);
     } catch (e) {
       throw new RequestError(400, (e as Error).message);
     }
     return reply.type(out.contentType).header('content-disposition', `attachment; filename="${out.fileName}"`).send(Buffer.from(out.bytes));
+  });
+
+  app.get('/api/models/:module/:version/fink-science', {
+    ...PUBLIC,
+    schema: { tags: TAGS, summary: "what `export?format=fink-science` holds: the folder, its files, the README for fink-science's reviewers and the fink-broker snippet (422 with the reason when Fink cannot run the module)", params: versionParams },
+  }, async (req) => {
+    const { module, version } = req.params as { module: string; version: number };
+    const bundle = notFound(() => wb.store.getBundle(module, version));
+    try {
+      const e = finkScienceFiles(bundle, `${module} v${version}`, finkScienceContext(wb.store, bundle));
+      return {
+        module, version, folder: `fink_science/${e.plan.surveyFolder}/${e.plan.pythonName}`, functionName: e.plan.functionName,
+        files: e.files.map((f) => ({ path: f.path, bytes: f.bytes.length })), readme: e.readme, snippet: e.snippet, notes: e.notes,
+      };
+    } catch (e) {
+      if (e instanceof FinkScienceRefusal) throw new RequestError(422, e.message);
+      throw e;
+    }
   });
 }
