@@ -7,6 +7,7 @@ import { Store } from '../core/store/store.ts';
 import type { ServerApp } from './applications.ts';
 import { DEFAULT_SHARED_DATA } from './storeCommands.ts';
 import { retrainClassifier, updateAnomalyModule } from '../core/training.ts';
+import { computeFeaturesParallel } from '../core/features/pipeline.ts';
 
 
 /**
@@ -49,7 +50,7 @@ export async function demoCommand(opts: { in?: string[]; shared?: string; n: num
     const added = ensureBuiltinModules(store, 'demo');
     if (added.length) console.log(`modules: ${added.join(', ')} (the shipped declarations)`);
     const modules = storeModules(store);
-    for (const def of modules) store.computeFeatures(def.extractor());
+    await computeFeaturesParallel(store, modules);
     // Seed labels so that every classifier has a first version: the known class of simulated and catalogued
     // alerts, as the module's declaration maps catalogue classes to its labels (its `catalog`), recorded as
     // such (author demo-seed, with a comment saying where it came from).

@@ -54,7 +54,8 @@ interface LabelledRows {
 /** Every alert of every labelled object (an object's label is inherited by all its alerts). */
 export function labelledRows(store: Store, def: ModuleDefinition, holdoutFraction: number): LabelledRows {
   const labels = store.trainingLabels(def.name);
-  const t = store.featureTable(def.extractor().spec);
+  // the labelled objects' rows only: a retrain reads what it learns from, not the pool
+  const t = store.featureTable(def.extractor().spec, { objects: labels.keys() });
   const keep: number[] = [];
   const y: number[] = [];
   for (let i = 0; i < t.alertIds.length; i++) {
@@ -305,16 +306,19 @@ export function updateAnomalyModule(store: Store, moduleName: string, o: TrainOp
   model.resetWeights();
   const inputs = bandInputs(def, t.values, n, model.bands);
   const labels = store.trainingLabels(moduleName);
-  const T = model.nEstimators;
   const F = model.nFeatures;
-  const leaves = model.forests.map((f, b) => f.leafIndices({ data: inputs[b], rows: n, cols: F }));
   const scores = model.scoreBands(inputs, n);
+  // leaves of the labelled rows only: the pool's are not needed for the update (a million rows x 150 trees
+  // x bands would not fit in memory)
   const labelled: Array<{ leaves: Array<Int32Array | null>; anomaly: boolean }> = [];
   for (let i = 0; i < n; i++) {
     const l = labels.get(t.objectIds[i]);
     const verdict = l === undefined ? null : anomalyVerdict(def, l);
     if (verdict === null) continue;
-    labelled.push({ leaves: leaves.map((lv, b) => (scores.valid[b][i] ? lv.subarray(i * T, i * T + T) : null)), anomaly: verdict });
+    labelled.push({
+      leaves: model.forests.map((f, b) => (scores.valid[b][i] ? f.leafIndices({ data: inputs[b].subarray(i * F, i * F + F), rows: 1, cols: F }) : null)),
+      anomaly: verdict,
+    });
   }
   const pool = (s: Float64Array, v: Uint8Array) => Array.from(s).filter((_, i) => v[i]);
   if (labelled.length) model.updateBands(labelled, scores.scores.map((s, b) => pool(s, scores.valid[b])));

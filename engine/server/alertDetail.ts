@@ -48,10 +48,14 @@ function portalLinks(survey: string, objectId: string, ra: number, dec: number):
 function moduleView(wb: Workbench, name: string, alert: ReturnType<Workbench['store']['getAlert']>): ModuleView {
   const def = wb.module(name);
   const ex = def.extractor();
+  // a module of another survey reads nothing of this alert (its row would be NaN: nothing to fit or score)
+  if (def.survey !== alert.survey) {
+    return { module: name, kind: def.kind, passesCuts: false, features: ex.spec.columns.map((c) => ({ name: c, value: null })), fits: [], modelVersion: null };
+  }
   const stored = wb.store.featureRow(alert.id, ex.spec);
   const values = stored ? stored.values : ex.extract(alert, new Float64Array(ex.spec.columns.length));
   const view: ModuleView = {
-    module: name, kind: def.kind, passesCuts: stored ? stored.passesCuts : ex.passesCuts(alert),
+    module: name, kind: def.kind, passesCuts: stored ? stored.passesCuts : ex.passesCuts(alert, values),
     features: ex.spec.columns.map((c, j) => ({ name: c, value: Number.isFinite(values[j]) ? values[j] : null })),
     fits: (ex.fitCurves?.(alert, values) ?? []).map((f) => ({ band: f.band, model: f.model, jd: Array.from(f.jd), fluxNanoJy: numbers(f.fluxNanoJy) })),
     modelVersion: null,

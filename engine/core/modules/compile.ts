@@ -1,7 +1,7 @@
 import type { Alert } from '../../../datasets/index.ts';
 import type { FeatureExtractor, FeatureSpec, FitCurve } from '../../../features/index.ts';
 import { canonicalDeclaration, type ModuleDeclaration } from './declaration.ts';
-import { compileExpression, expressionNames, type Value } from './expression.ts';
+import { compilePartialExpression, expressionNames, UNKNOWN, type Value } from './expression.ts';
 import { alertField, namedExtractor, numericField, PER_BAND_EXTRACTORS } from './parts.ts';
 
 export type StrategyName = 'uncertainty' | 'margin' | 'entropy' | 'committee' | 'random';
@@ -20,6 +20,8 @@ export interface ModuleDefinition {
   revisionSha256: string;
   /** The module's features and cuts (cached): its spec changes exactly when features or cuts change. */
   extractor(): FeatureExtractor;
+  /** The same, part by part, as the store computes and keeps it (moduleFeaturesOf(extractor())). */
+  features(): ModuleFeatures;
   /** Training classes; for two classes the positive one is index 1 (FoM, probabilities as Fink writes them). */
   classNames: string[];
   positiveClass: number;
@@ -47,7 +49,35 @@ function globToRegExp(pattern: string): RegExp {
   return new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
 }
 
+/**
+ * A module's features as parts: named extractors (stored once per extractor, whichever modules use them)
+ * and alert fields, with the module's cuts split into what can be decided before any feature is computed
+ * and what needs the values.
+ */
+export interface ModuleFeatures {
+  survey: 'ztf' | 'lsst';
+  /** The module's own spec (features and cuts). */
+  spec: FeatureSpec;
+  extractors: Array<{ extractor: FeatureExtractor; offset: number }>;
+  fields: Array<{ name: string; offset: number }>;
+  /**
+   * False when the alert fails the cuts whatever its features are: another survey, an extractor's own cheap
+   * selection (FeatureExtractor.prefilter), or the declared cuts decided by alert fields alone.
+   */
+  prefilter(alert: Alert): boolean;
+  /** The declared cuts on the module's values (the extractors' own cuts are their stored pass flags). */
+  declaredCuts(alert: Alert, values: ArrayLike<number>): boolean;
+  /** The alert-field columns, as model inputs, into out[offset + k] in `fields` order. */
+  fieldValues(alert: Alert, out: Float64Array, offset?: number): Float64Array;
+}
+
 const declaredCutsOf = new WeakMap<FeatureSpec, (alert: Alert, values: ArrayLike<number>) => boolean>();
+const moduleFeatures = new WeakMap<FeatureExtractor, ModuleFeatures>();
+
+/** The parts of a module's extractor (undefined for a plain extractor). */
+export function moduleFeaturesOf(extractor: FeatureExtractor): ModuleFeatures | undefined {
+  return moduleFeatures.get(extractor);
+}
 
 /** The module's features: the named extractors' columns, then the alert fields, in declaration order. */
 function moduleExtractor(d: ModuleDeclaration): FeatureExtractor {
@@ -71,7 +101,7 @@ function moduleExtractor(d: ModuleDeclaration): FeatureExtractor {
   const d1 = columns.length;
   // names the cuts read that are not columns: alert fields, looked up per alert after the columns
   const cutFields = d.cuts ? expressionNames(d.cuts).filter((n) => !columns.includes(n)) : [];
-  const cut = d.cuts ? compileExpression(d.cuts, (name) => {
+  const cut = d.cuts ? compilePartialExpression(d.cuts, (name) => {
     const c = columns.indexOf(name);
     if (c >= 0) return c;
     const k = cutFields.indexOf(name);
@@ -86,45 +116,83 @@ function moduleExtractor(d: ModuleDeclaration): FeatureExtractor {
   };
   const scratch = new Map<FeatureExtractor, Float64Array>();
   const row: Value[] = new Array(d1 + cutFields.length);
-  /** The declaration's own `cuts` expression alone (without the extractors' built-in broker cuts). */
-  const declaredCuts = (alert: Alert, v: ArrayLike<number>): boolean => {
-    if (!cut) return true;
-    for (let i = 0; i < d1; i++) row[i] = v[i];
+  const readCutFields = (alert: Alert) => {
     for (let k = 0; k < cutFields.length; k++) {
       const x = alertField(alert, cutFields[k]);
       row[d1 + k] = x === undefined ? null : x;
     }
-    return cut(row);
+  };
+  /** The declaration's own `cuts` expression alone (without the extractors' built-in broker cuts). */
+  const declaredCuts = (alert: Alert, v: ArrayLike<number>): boolean => {
+    if (!cut) return true;
+    for (let i = 0; i < d1; i++) row[i] = v[i];
+    readCutFields(alert);
+    return cut(row) === true;
   };
   declaredCutsOf.set(spec, declaredCuts);
-  return {
+  const extractors = parts.filter((p): p is { ex: FeatureExtractor; offset: number } => 'ex' in p);
+  const fields = parts.filter((p): p is { field: string; offset: number } => 'field' in p);
+  const fieldValues = (alert: Alert, out: Float64Array, offset = 0): Float64Array => {
+    for (let k = 0; k < fields.length; k++) out[offset + k] = numericField(alertField(alert, fields[k].field));
+    return out;
+  };
+  const features: ModuleFeatures = {
+    survey: d.survey,
+    spec,
+    extractors: extractors.map((p) => ({ extractor: p.ex, offset: p.offset })),
+    fields: fields.map((p) => ({ name: p.field, offset: p.offset })),
+    prefilter(alert) {
+      if (alert.survey !== d.survey) return false;
+      for (const p of extractors) if (p.ex.prefilter && !p.ex.prefilter(alert)) return false;
+      if (!cut) return true;
+      // the feature columns unknown, the fields (columns or not) read from the alert
+      row.fill(UNKNOWN, 0, d1);
+      for (const p of fields) row[p.offset] = numericField(alertField(alert, p.field));
+      readCutFields(alert);
+      return cut(row) !== false;
+    },
+    declaredCuts,
+    fieldValues,
+  };
+  const extractor: FeatureExtractor = {
     spec,
     passesCuts(alert: Alert, values?: ArrayLike<number>): boolean {
       // a module reads its own survey's alerts only (ZTF magnitudes and Rubin fluxes are different features)
       if (alert.survey !== d.survey) return false;
-      for (const p of parts) if ('ex' in p && !p.ex.passesCuts(alert)) return false;
-      return declaredCuts(alert, values ?? this.extract(alert));
+      const v = values ?? this.extract(alert);
+      // each extractor's own cuts see its slice of the values just computed (a fit is never run twice)
+      for (const p of extractors) if (!p.ex.passesCuts(alert, slice(v, p.offset, p.ex.spec.columns.length))) return false;
+      return declaredCuts(alert, v);
     },
     extract(alert: Alert, out = new Float64Array(d1)): Float64Array {
       if (alert.survey !== d.survey) return out.fill(NaN);
-      for (const p of parts) {
-        if ('ex' in p) {
-          let s = scratch.get(p.ex);
-          if (!s) scratch.set(p.ex, (s = new Float64Array(p.ex.spec.columns.length)));
-          out.set(p.ex.extract(alert, s), p.offset);
-        } else out[p.offset] = numericField(alertField(alert, p.field));
+      for (const p of extractors) {
+        let s = scratch.get(p.ex);
+        if (!s) scratch.set(p.ex, (s = new Float64Array(p.ex.spec.columns.length)));
+        out.set(p.ex.extract(alert, s), p.offset);
       }
+      for (const p of fields) out[p.offset] = numericField(alertField(alert, p.field));
       return out;
     },
     fitCurves(alert: Alert, values: ArrayLike<number>): FitCurve[] {
+      // another survey's row is NaN: nothing was fitted
+      if (alert.survey !== d.survey) return [];
       const out: FitCurve[] = [];
-      for (const p of parts) if ('ex' in p && p.ex.fitCurves) {
+      for (const p of extractors) if (p.ex.fitCurves) {
         const n = p.ex.spec.columns.length;
         out.push(...p.ex.fitCurves(alert, Array.prototype.slice.call(values, p.offset, p.offset + n) as number[]));
       }
       return out;
     },
   };
+  moduleFeatures.set(extractor, features);
+  return extractor;
+}
+
+/** values[offset, offset + n) without a copy where the values are a typed array. */
+function slice(values: ArrayLike<number>, offset: number, n: number): ArrayLike<number> {
+  if (values instanceof Float64Array) return values.subarray(offset, offset + n);
+  return Array.prototype.slice.call(values, offset, offset + n) as number[];
 }
 
 /** Compiles a validated declaration (parseDeclaration) into the module the engine runs. */
@@ -161,6 +229,7 @@ export function compileModule(d: ModuleDeclaration): ModuleDefinition {
     declaration: d,
     revisionSha256: sha256,
     extractor,
+    features: () => moduleFeaturesOf(extractor())!,
     declaredCuts: (alert, values) => declaredCutsOf.get(extractor().spec)!(alert, values),
     classNames: classes,
     positiveClass: classes.indexOf(positive),

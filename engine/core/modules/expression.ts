@@ -13,7 +13,14 @@ jsep.addBinaryOp('or', 1);
 jsep.addBinaryOp('in', 7);
 jsep.addUnaryOp('not');
 
-export type Value = number | string | boolean | null | readonly Value[];
+export type Value = number | string | boolean | null | readonly Value[] | typeof UNKNOWN;
+
+/**
+ * A value not known yet (a feature column before the features are computed). Every operation on it is
+ * unknown, except where the other side decides: `false and ?` is false, `true or ?` is true. A cut that comes
+ * out false with its feature columns unknown fails whatever they are: the features need not be computed.
+ */
+export const UNKNOWN: unique symbol = Symbol('unknown');
 
 export class ExpressionError extends Error {
   constructor(readonly expression: string, readonly position: number | null, reason: string) {
@@ -29,6 +36,7 @@ export interface NameResolver {
 }
 
 type Fn = (row: ArrayLike<Value>) => Value;
+const U: typeof UNKNOWN = UNKNOWN;
 
 const FUNCTIONS: Record<string, { arity: [number, number]; f: (...a: number[]) => number | boolean }> = {
   abs: { arity: [1, 1], f: Math.abs },
@@ -40,7 +48,7 @@ const FUNCTIONS: Record<string, { arity: [number, number]; f: (...a: number[]) =
 
 const num = (v: Value): number => (typeof v === 'number' ? v : typeof v === 'boolean' ? Number(v) : NaN);
 const missing = (v: Value) => v === null || (typeof v === 'number' && Number.isNaN(v));
-const truthy = (v: Value) => (typeof v === 'boolean' ? v : typeof v === 'number' ? v !== 0 && !Number.isNaN(v) : v !== null && v !== '');
+const truthy = (v: Value) => (v === U ? true : typeof v === 'boolean' ? v : typeof v === 'number' ? v !== 0 && !Number.isNaN(v) : v !== null && v !== '');
 
 function ordered<T extends string | number>(op: string, x: T, y: T): boolean {
   switch (op) {
@@ -87,6 +95,20 @@ function parse(expression: string): jsep.Expression {
 
 /** Compiles a boolean expression once; the result reads the row through the resolver's indices. */
 export function compileExpression(expression: string, resolve: NameResolver): (row: ArrayLike<Value>) => boolean {
+  const f = compileValue(expression, resolve);
+  return (row) => truthy(f(row));
+}
+
+/** The same, where the row may hold UNKNOWN: true, false, or null when the answer depends on the unknowns. */
+export function compilePartialExpression(expression: string, resolve: NameResolver): (row: ArrayLike<Value>) => boolean | null {
+  const f = compileValue(expression, resolve);
+  return (row) => {
+    const v = f(row);
+    return v === U ? null : truthy(v);
+  };
+}
+
+function compileValue(expression: string, resolve: NameResolver): Fn {
   const ast = parse(expression);
   const build = (n: jsep.Expression): Fn => {
     switch (n.type) {
@@ -111,9 +133,9 @@ export function compileExpression(expression: string, resolve: NameResolver): (r
       case 'UnaryExpression': {
         const u = n as jsep.UnaryExpression;
         const arg = build(u.argument);
-        if (u.operator === '!' || u.operator === 'not') return (row) => !truthy(arg(row));
-        if (u.operator === '-') return (row) => -num(arg(row));
-        if (u.operator === '+') return (row) => num(arg(row));
+        if (u.operator === '!' || u.operator === 'not') return (row) => unknownOr(arg(row), (a) => !truthy(a));
+        if (u.operator === '-') return (row) => unknownOr(arg(row), (a) => -num(a));
+        if (u.operator === '+') return (row) => unknownOr(arg(row), num);
         throw new ExpressionError(expression, null, `unsupported operator '${u.operator}'`);
       }
       case 'BinaryExpression': {
@@ -121,22 +143,35 @@ export function compileExpression(expression: string, resolve: NameResolver): (r
         const l = build(b.left);
         const r = build(b.right);
         switch (b.operator) {
-          case 'and': case '&&': return (row) => truthy(l(row)) && truthy(r(row));
-          case 'or': case '||': return (row) => truthy(l(row)) || truthy(r(row));
+          case 'and': case '&&': return (row) => {
+            const a = l(row);
+            if (a !== U && !truthy(a)) return false;
+            const c = r(row);
+            if (c !== U && !truthy(c)) return false;
+            return a === U || c === U ? U : true;
+          };
+          case 'or': case '||': return (row) => {
+            const a = l(row);
+            if (a !== U && truthy(a)) return true;
+            const c = r(row);
+            if (c !== U && truthy(c)) return true;
+            return a === U || c === U ? U : false;
+          };
           case '<': case '<=': case '>': case '>=': case '==': case '!=': {
             const op = b.operator;
-            return (row) => compare(op, l(row), r(row));
+            return (row) => both(l(row), r(row), (x, y) => compare(op, x, y));
           }
           case 'in': return (row) => {
             const list = r(row);
             if (!Array.isArray(list)) throw new ExpressionError(expression, null, "'in' needs a list on its right, e.g. x in ['a', 'b']");
             const v = l(row);
+            if (v === U || list.includes(U)) return U;
             return !missing(v) && list.some((x) => compare('==', v, x));
           };
-          case '+': return (row) => num(l(row)) + num(r(row));
-          case '-': return (row) => num(l(row)) - num(r(row));
-          case '*': return (row) => num(l(row)) * num(r(row));
-          case '/': return (row) => num(l(row)) / num(r(row));
+          case '+': return (row) => both(l(row), r(row), (x, y) => num(x) + num(y));
+          case '-': return (row) => both(l(row), r(row), (x, y) => num(x) - num(y));
+          case '*': return (row) => both(l(row), r(row), (x, y) => num(x) * num(y));
+          case '/': return (row) => both(l(row), r(row), (x, y) => num(x) / num(y));
           default: throw new ExpressionError(expression, null, `unsupported operator '${b.operator}' (use < <= > >= == != and or not in + - * /)`);
         }
       }
@@ -147,18 +182,28 @@ export function compileExpression(expression: string, resolve: NameResolver): (r
           // a missing value: an absent field, null, or NaN
           if (c.arguments.length !== 1) throw new ExpressionError(expression, expression.indexOf(name), 'isnull takes 1 argument');
           const a = build(c.arguments[0]);
-          return (row) => missing(a(row));
+          return (row) => unknownOr(a(row), missing);
         }
         const fn = FUNCTIONS[name];
         if (!fn) throw new ExpressionError(expression, expression.indexOf(name), `unknown function '${name}' (known: ${[...Object.keys(FUNCTIONS), 'isnull'].join(', ')})`);
         if (c.arguments.length < fn.arity[0] || c.arguments.length > fn.arity[1]) throw new ExpressionError(expression, expression.indexOf(name), `${name} takes ${fn.arity.join('-')} argument(s)`);
         const args = c.arguments.map(build);
-        return (row) => fn.f(...args.map((a) => num(a(row))));
+        return (row) => {
+          const vals = args.map((a) => a(row));
+          return vals.includes(U) ? U : fn.f(...vals.map(num));
+        };
       }
       default:
         throw new ExpressionError(expression, null, `unsupported syntax (${n.type})`);
     }
   };
-  const f = build(ast);
-  return (row) => truthy(f(row));
+  return build(ast);
+}
+
+function unknownOr(v: Value, f: (v: Value) => Value): Value {
+  return v === U ? U : f(v);
+}
+
+function both(a: Value, b: Value, f: (a: Value, b: Value) => Value): Value {
+  return a === U || b === U ? U : f(a, b);
 }

@@ -12,7 +12,8 @@ export function moduleSummary(store: Store, name: string) {
   const ex = def.extractor();
   store.computeFeatures(ex);
   const hash = featureSpecHash(ex.spec);
-  const cut = store.db.prepare('SELECT COUNT(*) AS n, COALESCE(SUM(passes_cuts), 0) AS pass FROM features WHERE spec_hash = ?').get(hash) as { n: number; pass: number };
+  const counts = store.poolCounts(ex.spec, def.survey);
+  const cut = { n: counts.alerts, pass: counts.passing };
   const perLabel = store.labelProgress(name).perLabel;
   const perClass: Record<string, number> = Object.fromEntries(def.classNames.map((c) => [c, 0]));
   let notTrained = 0;

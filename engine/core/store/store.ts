@@ -1,11 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { Alert } from '../../../datasets/index.ts';
-import { AlertReadError, alertBatches, decodeLightCurve, encodeLightCurve, parseJsonExact, stringifyJsonExact } from '../../../datasets/index.ts';
+import { alertFileBatches, encodeLightCurve, stringifyJsonExact } from '../../../datasets/index.ts';
 import { featureSpecHash, type FeatureExtractor, type FeatureSpec } from '../../../features/index.ts';
 import { parseBundle, serializeBundle, type ModelBundle } from '../../../models/index.ts';
 import { MIGRATIONS } from './schema.ts';
+import { alertFromRow, magpsfColumn, STAMP_KINDS, stampWriter, storedCandidateJson, type AlertRow, type StampKind } from './alertRow.ts';
+import { decodeFeatureRow } from './featureCodec.ts';
+import { computeFeaturesInThread } from '../features/pipeline.ts';
 import type { GateReport } from '../gate.ts';
 
 export class StoreError extends Error {
@@ -46,6 +49,25 @@ export interface LabelRow {
 
 export type Role = 'expert' | 'admin';
 
+/** Feature rows of one spec: alert ids, object ids, passes_cuts and an n x d Float64 matrix. */
+export interface FeatureTable {
+  alertIds: Int32Array;
+  objectIds: string[];
+  passesCuts: Uint8Array;
+  values: Float64Array;
+  cols: number;
+}
+
+const specHashes = new WeakMap<FeatureSpec, string>();
+/** featureSpecHash, once per spec object (it is asked for on every queue and alert view). */
+function specHash(spec: FeatureSpec): string {
+  let h = specHashes.get(spec);
+  if (h === undefined) specHashes.set(spec, (h = featureSpecHash(spec)));
+  return h;
+}
+
+const asBuffer = (b: Uint8Array): Buffer => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+
 export interface User {
   name: string;
   role: Role;
@@ -72,17 +94,6 @@ export interface ModelRow {
   gate: GateReport | null;
 }
 
-/** The scalar fields of a record (bigints as decimal strings), for storage as JSON. */
-function scalarRecord(r: Readonly<Record<string, unknown>>): Record<string, string | number | boolean | null> {
-  const out: Record<string, string | number | boolean | null> = {};
-  for (const [k, v] of Object.entries(r)) {
-    if (typeof v === 'number') out[k] = Number.isFinite(v) ? v : null;
-    else if (typeof v === 'string' || typeof v === 'boolean' || v === null) out[k] = v;
-    else if (typeof v === 'bigint') out[k] = v.toString();
-  }
-  return out;
-}
-
 function alertKey(a: Alert): string {
   return a.candid !== null ? `${a.survey}:${a.candid}` : `${a.survey}:${a.objectId}@${a.candidate.jd}`;
 }
@@ -96,6 +107,8 @@ const now = () => new Date().toISOString();
  */
 export class Store {
   readonly db: Database.Database;
+  private readonly statements = new Map<string, Database.Statement>();
+  private readonly specIds = new Map<string, number>();
 
   constructor(readonly path: string) {
     this.db = new Database(path);
@@ -138,6 +151,13 @@ export class Store {
     this.db.close();
   }
 
+  /** A prepared statement, prepared once per connection (the hot paths run them thousands of times). */
+  private stmt(sql: string): Database.Statement {
+    let st = this.statements.get(sql);
+    if (!st) this.statements.set(sql, (st = this.db.prepare(sql)));
+    return st;
+  }
+
   get schemaVersion(): number {
     return (this.db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations').get() as { v: number }).v;
   }
@@ -147,10 +167,22 @@ export class Store {
     const current = this.schemaVersion;
     for (const m of MIGRATIONS) {
       if (m.version <= current) continue;
-      this.db.transaction(() => {
-        this.db.exec(m.sql);
-        this.db.prepare('INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)').run(m.version, m.description, now());
-      })();
+      // a table that others reference is rebuilt with the checks off (they cannot change inside a
+      // transaction), and every reference is checked before the migration commits
+      if (m.rebuildsTables) this.db.pragma('foreign_keys = OFF');
+      try {
+        this.db.transaction(() => {
+          this.db.exec(m.sql);
+          m.run?.(this.db);
+          if (m.rebuildsTables) {
+            const broken = this.db.pragma('foreign_key_check') as unknown[];
+            if (broken.length) throw new StoreError(`migration ${m.version}: ${broken.length} broken reference(s): ${JSON.stringify(broken.slice(0, 3))}`);
+          }
+          this.db.prepare('INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)').run(m.version, m.description, now());
+        })();
+      } finally {
+        if (m.rebuildsTables) this.db.pragma('foreign_keys = ON');
+      }
     }
   }
 
@@ -165,40 +197,45 @@ export class Store {
   insertAlerts(alerts: readonly Alert[], sourceFile: string, actor = 'system'): { inserted: number; duplicates: number } {
     let inserted = 0;
     this.db.transaction(() => {
-      inserted = this.insertAlertRows(alerts, sourceFile, now());
+      inserted = this.insertAlertRows(alerts, this.newIngest(sourceFile, now()));
       this.audit(actor, 'ingest', { file: sourceFile, inserted, duplicates: alerts.length - inserted });
     })();
     return { inserted, duplicates: alerts.length - inserted };
   }
 
   /** Inserts alerts (already-stored ones are skipped); the caller holds the transaction. */
-  private insertAlertRows(alerts: readonly Alert[], sourceFile: string, at: string): number {
+  private insertAlertRows(alerts: readonly Alert[], ingestId: number): number {
     const insert = this.db.prepare(`INSERT OR IGNORE INTO alerts
       (alert_key, candid, object_id, survey, ra, dec, jd, band, magpsf, source_label, candidate_json, light_curve,
-       cutout_science, cutout_template, cutout_difference, source_file, ingested_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+       stamp_science, stamp_template, stamp_difference, ingest_id)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    const exists = this.db.prepare('SELECT 1 FROM alerts WHERE alert_key = ?').pluck();
+    const stamp = stampWriter(this.db);
     let inserted = 0;
     for (const a of alerts) {
+      const key = alertKey(a);
+      // a duplicate's stamps are not stored either
+      if (exists.get(key) !== undefined) continue;
       const r = insert.run(
-        alertKey(a), a.candid === null ? null : a.candid.toString(), a.objectId, a.survey, a.ra, a.dec, a.candidate.jd, a.candidate.band,
-        Number.isFinite(a.candidate.magpsf) ? a.candidate.magpsf : null, a.label ?? null,
-        // extra holds scalars only (bigints already as strings), so plain JSON is exact here and fast; the
-        // survey's own record of the detection keeps its scalar fields, which module declarations may read
-        JSON.stringify({ ...a.candidate, extra: a.extra, ...(a.raw ? { raw: scalarRecord(a.raw) } : {}) }),
-        encodeLightCurve(a.lightCurve),
-        a.cutouts.science?.bytes ?? null, a.cutouts.template?.bytes ?? null, a.cutouts.difference?.bytes ?? null,
-        sourceFile, at,
+        key, a.candid === null ? null : a.candid.toString(), a.objectId, a.survey, a.ra, a.dec, a.candidate.jd, a.candidate.band,
+        magpsfColumn(a), a.label ?? null, storedCandidateJson(a), encodeLightCurve(a.lightCurve),
+        stamp(a.cutouts.science?.bytes), stamp(a.cutouts.template?.bytes), stamp(a.cutouts.difference?.bytes), ingestId,
       );
       inserted += r.changes;
     }
     return inserted;
   }
 
+  /** One ingest (a file, a batch): alerts point at it for where and when they came from. */
+  private newIngest(sourceFile: string, at: string): number {
+    return Number(this.db.prepare('INSERT INTO ingests (source_file, ingested_at) VALUES (?, ?)').run(sourceFile, at).lastInsertRowid);
+  }
+
   /**
    * Imports alert files all-or-nothing: any unreadable record in any file rolls the import back, and the error
-   * lists every problem (file and record). Records are decoded and written in batches inside one transaction,
-   * so memory holds one file's bytes and one batch, not every decoded alert (Parquet files are still decoded
-   * whole). The transaction stays open across the reads: the store must not be used by anything else meanwhile
+   * lists every problem (file and record). Files are read as streams and written in batches inside one
+   * transaction, so memory holds a chunk and one batch, whatever the files' sizes (Parquet files are still
+   * decoded whole). The transaction stays open across the reads: the store must not be used by anything else meanwhile
    * (the CLI's ingest and demo own theirs).
    */
   async importFiles(files: readonly string[], actor = 'system'): Promise<{ inserted: number; duplicates: number; files: Array<{ file: string; alerts: number; inserted: number }> }> {
@@ -207,20 +244,13 @@ export class Store {
     this.db.exec('BEGIN IMMEDIATE');
     try {
       for (const f of files) {
-        let buf: Buffer;
-        try {
-          buf = readFileSync(f);
-        } catch (e) {
-          throw new AlertReadError(f, 'file', (e as Error).message);
-        }
-        if (buf.length === 0) throw new AlertReadError(f, 'file', 'empty file');
-        const at = now();
+        let ingest: number | null = null;
         const summary = { file: f, alerts: 0, inserted: 0 };
-        for (const batch of await alertBatches(buf, f)) {
+        for await (const batch of alertFileBatches(f)) {
           for (const e of batch.errors) problems.push(e.message);
           // after a bad record nothing more is written, but reading goes on so that every problem is reported
           if (problems.length) continue;
-          summary.inserted += this.insertAlertRows(batch.alerts, f, at);
+          summary.inserted += this.insertAlertRows(batch.alerts, (ingest ??= this.newIngest(f, now())));
           summary.alerts += batch.alerts.length;
         }
         if (!problems.length) this.audit(actor, 'ingest', { file: f, inserted: summary.inserted, duplicates: summary.alerts - summary.inserted });
@@ -242,31 +272,19 @@ export class Store {
 
   /** An alert back as the common type (light curve and candidate; cutouts attached). */
   getAlert(id: number): Alert & { id: number } {
-    const row = this.db.prepare('SELECT * FROM alerts WHERE id = ?').get(id) as Record<string, unknown> | undefined;
+    const row = this.stmt(`SELECT a.*, s.bytes AS science, t.bytes AS template, d.bytes AS difference FROM alerts a
+      LEFT JOIN stamps s ON s.id = a.stamp_science LEFT JOIN stamps t ON t.id = a.stamp_template LEFT JOIN stamps d ON d.id = a.stamp_difference
+      WHERE a.id = ?`).get(id) as (AlertRow & Record<StampKind, Buffer | null>) | undefined;
     if (!row) throw new StoreError(`no alert with id ${id}`);
-    return this.rowToAlert(row);
+    const cutouts: Record<string, { fileName: string; bytes: Uint8Array }> = {};
+    for (const k of STAMP_KINDS) if (row[k]) cutouts[k] = { fileName: `cutout_${k}`, bytes: new Uint8Array(row[k]!) };
+    return alertFromRow(row, cutouts);
   }
 
-  private rowToAlert(row: Record<string, unknown>): Alert & { id: number } {
-    const cand = parseJsonExact(row.candidate_json as string) as Record<string, unknown>;
-    const { extra, raw, ...candidate } = cand;
-    // JSON has no NaN: numeric candidate fields stored as null come back as NaN
-    for (const [k, v] of Object.entries(candidate)) if (v === null && k !== 'isdiffpos') candidate[k] = NaN;
-    const cut = (k: string) => (row[k] ? { fileName: k, bytes: new Uint8Array(row[k] as Buffer) } : undefined);
-    return {
-      id: row.id as number,
-      survey: row.survey as Alert['survey'],
-      objectId: row.object_id as string,
-      candid: row.candid === null ? null : BigInt(row.candid as string),
-      ra: row.ra as number,
-      dec: row.dec as number,
-      candidate: candidate as unknown as Alert['candidate'],
-      lightCurve: decodeLightCurve(row.light_curve as Buffer, `alert ${String(row.id)}`),
-      extra: (extra ?? {}) as Alert['extra'],
-      ...(raw ? { raw: raw as Record<string, unknown> } : {}),
-      cutouts: { science: cut('cutout_science'), template: cut('cutout_template'), difference: cut('cutout_difference') },
-      ...(row.source_label ? { label: row.source_label as string } : {}),
-    };
+  /** One stamp of an alert (the stored bytes: gzipped FITS for ZTF, FITS for Rubin), or null. */
+  stamp(alertId: number, kind: StampKind): Buffer | null {
+    const r = this.stmt(`SELECT s.bytes FROM alerts a JOIN stamps s ON s.id = a.stamp_${kind} WHERE a.id = ?`).get(alertId) as { bytes: Buffer } | undefined;
+    return r ? r.bytes : null;
   }
 
   /** Alert ids in insertion order. */
@@ -274,44 +292,182 @@ export class Store {
     return (this.db.prepare('SELECT id FROM alerts ORDER BY id').all() as Array<{ id: number }>).map((r) => r.id);
   }
 
-  /** Computes the extractor's features for every alert that lacks them under this spec (one transaction). */
-  computeFeatures(extractor: FeatureExtractor): { computed: number; specHash: string } {
-    const spec = extractor.spec;
-    const hash = featureSpecHash(spec);
-    const missing = this.db.prepare(`SELECT a.* FROM alerts a WHERE NOT EXISTS
-      (SELECT 1 FROM features f WHERE f.alert_id = a.id AND f.spec_hash = ?) ORDER BY a.id`).all(hash) as Array<Record<string, unknown>>;
-    const insert = this.db.prepare('INSERT INTO features (alert_id, spec_hash, passes_cuts, vals) VALUES (?, ?, ?, ?)');
+  maxAlertId(): number {
+    return (this.stmt('SELECT COALESCE(MAX(id), 0) AS m FROM alerts').get() as { m: number }).m;
+  }
+
+  /** Stored alert rows after `afterId` up to `toId`, in id order, without stamps (what feature computation reads). */
+  alertRowsAfter(afterId: number, toId: number, limit: number, surveys: readonly string[] | null = null): AlertRow[] {
+    const cols = 'id, survey, object_id, candid, ra, dec, jd, band, magpsf, source_label, candidate_json, light_curve';
+    if (!surveys) return this.stmt(`SELECT ${cols} FROM alerts WHERE id > ? AND id <= ? ORDER BY id LIMIT ?`).all(afterId, toId, limit) as unknown as AlertRow[];
+    return this.stmt(`SELECT ${cols} FROM alerts WHERE id > ? AND id <= ? AND survey IN (${surveys.map(() => '?').join(', ')}) ORDER BY id LIMIT ?`)
+      .all(afterId, toId, ...surveys, limit) as unknown as AlertRow[];
+  }
+
+  /** A spec's id in this store, registered on first use (features and pools are keyed by it). */
+  specId(spec: FeatureSpec): number {
+    const hash = specHash(spec);
+    let id = this.specIds.get(hash);
+    if (id !== undefined) return id;
+    this.stmt('INSERT OR IGNORE INTO feature_specs (spec_hash, name, version, spec_json) VALUES (?, ?, ?, ?)').run(hash, spec.name, spec.version, JSON.stringify(spec));
+    this.stmt('INSERT OR IGNORE INTO spec_ids (spec_hash) VALUES (?)').run(hash);
+    id = (this.stmt('SELECT id FROM spec_ids WHERE spec_hash = ?').get(hash) as { id: number }).id;
+    this.specIds.set(hash, id);
+    return id;
+  }
+
+  /** Every alert with an id up to this one has been through the spec (0: none). */
+  featureProgress(specId: number): number {
+    return (this.stmt('SELECT through_alert AS t FROM feature_progress WHERE spec = ?').get(specId) as { t: number } | undefined)?.t ?? 0;
+  }
+
+  /** Stored extractor rows of alerts fromId..toId, per spec id. */
+  storedFeatureValues(specIds: readonly number[], fromId: number, toId: number): Map<number, Map<number, { passes: number; vals: Uint8Array }>> {
+    const out = new Map<number, Map<number, { passes: number; vals: Uint8Array }>>();
+    const q = this.stmt('SELECT alert_id, passes, vals FROM feature_values WHERE spec = ? AND alert_id BETWEEN ? AND ?');
+    for (const id of specIds) {
+      const m = new Map<number, { passes: number; vals: Uint8Array }>();
+      for (const r of q.iterate(id, fromId, toId) as Iterable<{ alert_id: number; passes: number; vals: Buffer }>) m.set(r.alert_id, { passes: r.passes, vals: r.vals });
+      if (m.size) out.set(id, m);
+    }
+    return out;
+  }
+
+  /** Writes a batch's extractor rows and pool rows and moves the progress marks, in one transaction. */
+  writeFeatureBatch(batch: { values: ReadonlyArray<[number, number, number, Uint8Array]>; pool: ReadonlyArray<[number, number, Uint8Array | null]> } | null, progress: ReadonlyArray<[number, number]>): void {
+    const addValues = this.stmt('INSERT OR REPLACE INTO feature_values (spec, alert_id, passes, vals) VALUES (?, ?, ?, ?)');
+    const addPool = this.stmt('INSERT OR REPLACE INTO module_pool (spec, alert_id, fields) VALUES (?, ?, ?)');
+    const mark = this.stmt('INSERT INTO feature_progress (spec, through_alert) VALUES (?, ?) ON CONFLICT(spec) DO UPDATE SET through_alert = MAX(through_alert, excluded.through_alert)');
     this.db.transaction(() => {
-      this.db.prepare('INSERT OR IGNORE INTO feature_specs (spec_hash, name, version, spec_json) VALUES (?, ?, ?, ?)').run(hash, spec.name, spec.version, JSON.stringify(spec));
-      for (const row of missing) {
-        const a = this.rowToAlert(row);
-        const v = extractor.extract(a, new Float64Array(spec.columns.length));
-        insert.run(a.id, hash, extractor.passesCuts(a) ? 1 : 0, Buffer.from(v.buffer, v.byteOffset, v.byteLength));
+      if (batch) {
+        for (const [spec, alert, passes, vals] of batch.values) addValues.run(spec, alert, passes, asBuffer(vals));
+        for (const [spec, alert, fields] of batch.pool) addPool.run(spec, alert, fields === null ? null : asBuffer(fields));
       }
+      for (const [spec, through] of progress) mark.run(spec, through);
     })();
-    return { computed: missing.length, specHash: hash };
   }
 
-  /** Feature rows of one spec: alert ids, object ids, passes_cuts and an n x d Float64 matrix. */
-  featureTable(spec: FeatureSpec): { alertIds: Int32Array; objectIds: string[]; passesCuts: Uint8Array; values: Float64Array; cols: number } {
-    const hash = featureSpecHash(spec);
-    const rows = this.db.prepare(`SELECT f.alert_id, a.object_id, f.passes_cuts, f.vals FROM features f JOIN alerts a ON a.id = f.alert_id
-      WHERE f.spec_hash = ? ORDER BY f.alert_id`).all(hash) as Array<{ alert_id: number; object_id: string; passes_cuts: number; vals: Buffer }>;
+  /**
+   * Brings the extractor's features (a module's: its pool) up to date on this thread: only alerts after its
+   * progress mark are read. `computed` counts the alerts read.
+   */
+  computeFeatures(extractor: FeatureExtractor): { computed: number; specHash: string } {
+    const run = computeFeaturesInThread(this, [extractor]);
+    return { computed: run.alerts, specHash: specHash(extractor.spec) };
+  }
+
+  /**
+   * Feature rows of one spec in alert order: a plain extractor's every computed row, a module's pool (the
+   * alerts that pass its cuts, passesCuts all 1) with its extractors' values and alert fields assembled in
+   * column order. `objects` keeps the rows of those objects only (a retrain reads its labelled objects).
+   */
+  featureTable(spec: FeatureSpec, o: { objects?: Iterable<string> } = {}): FeatureTable {
     const d = spec.columns.length;
-    const values = new Float64Array(rows.length * d);
-    rows.forEach((r, i) => {
-      const v = new Float64Array(r.vals.buffer, r.vals.byteOffset, r.vals.byteLength / 8);
-      if (v.length !== d) throw new StoreError(`features of alert ${r.alert_id}: ${v.length} values, spec has ${d}`);
-      values.set(v, i * d);
-    });
-    return { alertIds: Int32Array.from(rows, (r) => r.alert_id), objectIds: rows.map((r) => r.object_id), passesCuts: Uint8Array.from(rows, (r) => r.passes_cuts), values, cols: d };
+    const parts = this.moduleParts(spec);
+    const id = this.specId(spec);
+    const joins = parts ? parts.filter((p) => p.spec !== null).map((p, k) => `JOIN feature_values v${k} ON v${k}.spec = ${p.spec} AND v${k}.alert_id = p.alert_id`).join(' ') : '';
+    const valueCols = parts ? parts.filter((p) => p.spec !== null).map((_, k) => `, v${k}.vals AS v${k}`).join('') : '';
+    const base = parts
+      ? `SELECT p.alert_id, a.object_id, 1 AS passes, p.fields${valueCols} FROM module_pool p JOIN alerts a ON a.id = p.alert_id ${joins} WHERE p.spec = ?`
+      : 'SELECT p.alert_id, a.object_id, p.passes, p.vals AS v0 FROM feature_values p JOIN alerts a ON a.id = p.alert_id WHERE p.spec = ?';
+    type Row = { alert_id: number; object_id: string; passes: number; fields?: Buffer | null } & Record<string, Buffer>;
+    let rows: Iterable<Row>;
+    let n: number;
+    if (o.objects) {
+      const q = this.stmt(`${base} AND a.object_id = ? ORDER BY p.alert_id`);
+      const all: Row[] = [];
+      for (const obj of new Set(o.objects)) all.push(...(q.all(id, obj) as Row[]));
+      all.sort((x, y) => x.alert_id - y.alert_id);
+      rows = all;
+      n = all.length;
+    } else {
+      n = (this.stmt(`SELECT COUNT(*) AS n FROM ${parts ? 'module_pool' : 'feature_values'} WHERE spec = ?`).get(id) as { n: number }).n;
+      rows = this.stmt(`${base} ORDER BY p.alert_id`).iterate(id) as Iterable<Row>;
+    }
+    const alertIds = new Int32Array(n);
+    const objectIds: string[] = new Array(n);
+    const passesCuts = new Uint8Array(n);
+    const values = new Float64Array(n * d);
+    const fieldParts = parts?.filter((p) => p.spec === null) ?? [];
+    const nFields = fieldParts.reduce((s, p) => s + p.n, 0);
+    const fields = new Float64Array(nFields);
+    let i = 0;
+    for (const r of rows) {
+      if (i >= n) break;
+      alertIds[i] = r.alert_id;
+      objectIds[i] = r.object_id;
+      passesCuts[i] = r.passes;
+      const where = `alert ${r.alert_id}, ${spec.name}`;
+      if (!parts) decodeFeatureRow(r.v0, d, values, i * d, where);
+      else {
+        let k = 0;
+        for (const p of parts) if (p.spec !== null) decodeFeatureRow(r[`v${k++}`], p.n, values, i * d + p.offset, where);
+        if (nFields) {
+          decodeFeatureRow(r.fields!, nFields, fields, 0, where);
+          let f = 0;
+          for (const p of fieldParts) for (let j = 0; j < p.n; j++) values[i * d + p.offset + j] = fields[f++];
+        }
+      }
+      i++;
+    }
+    if (i < n) throw new StoreError(`${spec.name}: ${n} rows counted, ${i} read (a part's values are missing)`);
+    return { alertIds, objectIds, passesCuts, values, cols: d };
   }
 
-  /** One alert's stored feature row under a spec, or null when it has not been computed. */
+  /** How many stored alerts of the module's survey went through a module's cuts, and how many pass. */
+  poolCounts(spec: FeatureSpec, survey: string): { alerts: number; passing: number } {
+    const id = this.specId(spec);
+    const through = this.featureProgress(id);
+    return {
+      alerts: (this.stmt('SELECT COUNT(*) AS n FROM alerts WHERE id <= ? AND survey = ?').get(through, survey) as { n: number }).n,
+      passing: (this.stmt('SELECT COUNT(*) AS n FROM module_pool WHERE spec = ?').get(id) as { n: number }).n,
+    };
+  }
+
+  /**
+   * One alert's stored feature row under a spec, or null when none is stored (a module keeps the rows of
+   * the alerts that pass its cuts only: the caller computes the others).
+   */
   featureRow(alertId: number, spec: FeatureSpec): { passesCuts: boolean; values: Float64Array } | null {
-    const r = this.db.prepare('SELECT passes_cuts, vals FROM features WHERE alert_id = ? AND spec_hash = ?').get(alertId, featureSpecHash(spec)) as { passes_cuts: number; vals: Buffer } | undefined;
-    if (!r) return null;
-    return { passesCuts: r.passes_cuts === 1, values: new Float64Array(r.vals.buffer.slice(r.vals.byteOffset, r.vals.byteOffset + r.vals.byteLength)) };
+    const parts = this.moduleParts(spec);
+    const d = spec.columns.length;
+    const values = new Float64Array(d);
+    const one = (specId: number) => this.stmt('SELECT passes, vals FROM feature_values WHERE spec = ? AND alert_id = ?').get(specId, alertId) as { passes: number; vals: Buffer } | undefined;
+    if (!parts) {
+      const r = one(this.specId(spec));
+      if (!r) return null;
+      decodeFeatureRow(r.vals, d, values);
+      return { passesCuts: r.passes === 1, values };
+    }
+    const pool = this.stmt('SELECT fields FROM module_pool WHERE spec = ? AND alert_id = ?').get(this.specId(spec), alertId) as { fields: Buffer | null } | undefined;
+    if (!pool) return null;
+    const fieldParts = parts.filter((p) => p.spec === null);
+    const fields = new Float64Array(fieldParts.reduce((s, p) => s + p.n, 0));
+    if (pool.fields) decodeFeatureRow(pool.fields, fields.length, fields);
+    let f = 0;
+    for (const p of parts) {
+      if (p.spec === null) {
+        for (let j = 0; j < p.n; j++) values[p.offset + j] = fields[f++];
+        continue;
+      }
+      const r = one(p.spec);
+      if (!r) return null;
+      decodeFeatureRow(r.vals, p.n, values, p.offset);
+    }
+    return { passesCuts: true, values };
+  }
+
+  /** A module spec's parts (extractor specs by id, alert fields as null) with their column offsets; null for a plain spec. */
+  private moduleParts(spec: FeatureSpec): Array<{ spec: number | null; offset: number; n: number }> | null {
+    const parts = (spec.parameters as { parts?: Array<FeatureSpec | { alert: string[] }> }).parts;
+    if (!spec.name.startsWith('module:') || !Array.isArray(parts)) return null;
+    let offset = 0;
+    return parts.map((p) => {
+      const n = 'alert' in p ? p.alert.length : p.columns.length;
+      const part = { spec: 'alert' in p ? null : this.specId(p), offset, n };
+      offset += n;
+      return part;
+    });
   }
 
   /** Records a label; it belongs to the alert's object. */
