@@ -1,6 +1,6 @@
 export * from './types.ts';
 export * from './photometry.ts';
-export { LightCurveBuilder, bandIndex, countDetections, candidateFromLightCurve } from './lightcurve.ts';
+export { LightCurveBuilder, candidateFromLightCurve } from './lightcurve.ts';
 export { readAvroContainer, writeAvroContainer, avroTypeForSchema, isAvroContainer, type AvroCodec } from './avro.ts';
 export { readParquetRows, isParquet } from './parquet.ts';
 export { parseJsonExact, stringifyJsonExact } from './json.ts';

@@ -133,18 +133,6 @@ export class LightCurveBuilder {
   }
 }
 
-/** Index of a band name in a light curve, or -1. */
-export function bandIndex(lc: LightCurve, name: string): number {
-  return lc.bands.indexOf(name);
-}
-
-/** Number of detections (finite measurement) in the light curve. */
-export function countDetections(lc: LightCurve): number {
-  let n = 0;
-  for (let i = 0; i < lc.detected.length; i++) n += lc.detected[i];
-  return n;
-}
-
 /**
  * Candidate metadata for sources without a broker packet (simulations, tables): the latest detection's
  * time, band and photometry; the packet-only fields are NaN unless given in `known`.

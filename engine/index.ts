@@ -8,7 +8,7 @@ export { STRATEGY_NAMES, type StrategyName } from './core/strategies.ts';
 export { retrainClassifier, updateAnomalyModule, anomalyInputs, evaluateClassifier, type TrainOptions, type TrainResult } from './core/training.ts';
 export { promotionGate, type GateReport, type GateMetric, type Interval } from './core/gate.ts';
 export { importSklearnModel, type SklearnImportResult } from './core/importSklearn.ts';
-export { exportModelBytes, EXPORT_FORMATS, type ExportFormat } from './core/export.ts';
+export { exportModelBytes, EXPORT_FORMATS, EXPORT_FORMAT_DOCS, type ExportFormat } from './core/export.ts';
 export { retrainInWorker, labelsSinceLastModel } from './core/retrain.ts';
 export { AnomalyQueueSession } from './core/anomalySession.ts';
 export { pullFink, pullPages, alertsFromRows, PullError, type PullQuery, type PullOptions, type PullResult } from './adapters/finkApi.ts';

@@ -13,9 +13,3 @@ export function roundDecimals(x: number, decimals: number): number {
   return rintHalfEven(x * f) / f;
 }
 
-/** Ascending sort of a copy, NaN-free input assumed. */
-export function sortedCopy(values: Float64Array, n = values.length): Float64Array {
-  const out = values.slice(0, n);
-  out.sort();
-  return out;
-}

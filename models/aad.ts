@@ -24,9 +24,6 @@ export const DEFAULT_AAD_PARAMS: AADParams = {
   maxIterations: 60,
 };
 
-/** How Fink trains its anomaly forests: AADForest(n_trees=150, n_subsamples=N/2, C_a=1000, tau=1-10/N). */
-export const FINK_AAD_PARAMS: Partial<AADParams> = { nEstimators: 150, maxSamples: 0.5, Ca: 1000, budget: 10 };
-
 export const AAD_SCHEMA = 'sieve-aad-forest/1';
 
 const SCORE_BLOCK_ROWS = 8192;

@@ -1,8 +1,8 @@
-export { matrix, matrixFromRows, selectRows, type Matrix } from './matrix.ts';
+export { matrix, selectRows, type Matrix } from './matrix.ts';
 export * from './metrics.ts';
 export { RandomForestClassifier, DEFAULT_RANDOM_FOREST_PARAMS, RANDOM_FOREST_SCHEMA, type RandomForestParams, type RandomForestJSON } from './randomForest.ts';
 export { IsolationForest, averagePathLength, DEFAULT_ISOLATION_FOREST_PARAMS, ISOLATION_FOREST_SCHEMA, type IsolationForestParams, type IsolationForestJSON } from './isolationForest.ts';
-export { AADForest, DEFAULT_AAD_PARAMS, FINK_AAD_PARAMS, AAD_SCHEMA, kthSmallest, type AADParams, type AADLabel, type AADForestJSON } from './aad.ts';
+export { AADForest, DEFAULT_AAD_PARAMS, AAD_SCHEMA, kthSmallest, type AADParams, type AADLabel, type AADForestJSON } from './aad.ts';
 export { MLPClassifier, DEFAULT_MLP_PARAMS, MLP_SCHEMA, loadTensorFlow, type MLPParams, type MLPJSON } from './mlp.ts';
 export { randomForestToOnnx, aadForestToOnnx, isolationForestToOnnx, readOnnxTreeRegressor, type OnnxTreeRegressor } from './onnx.ts';
 export {
@@ -13,7 +13,7 @@ export {
   BUNDLE_SCHEMA, createBundle, serializeBundle, parseBundle, modelFromBundle, datasetSha256, modelType, BundleError,
   type ModelBundle, type BundleManifest, type BundleInput, type SieveModel, type ModelType,
 } from './bundle.ts';
-export { Random } from './random.ts';
+export { Random } from '../datasets/index.ts';
 export { TwoBandAADModel, TWO_BAND_SCHEMA, type TwoBandJSON } from './twoBand.ts';
 export { BandAADModel, BAND_AAD_SCHEMA, minOverValid, type BandAADJSON, type PerBandAADModel } from './bandAAD.ts';
 export { randomForestToSklearnPickle, randomForestFromSklearnPickle, SKLEARN_FOREST_GLOBALS, type ImportedForest, type SklearnExportOptions } from './sklearn.ts';

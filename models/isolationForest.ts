@@ -1,5 +1,5 @@
 import { assertCols, type Matrix } from './matrix.ts';
-import { Random } from './random.ts';
+import { Random } from '../datasets/index.ts';
 
 const EULER_GAMMA = 0.5772156649015329;
 

@@ -10,17 +10,6 @@ export function matrix(data: Float32Array, rows: number, cols: number): Matrix {
   return { data, rows, cols };
 }
 
-/** From an array of rows (tests, small tables). */
-export function matrixFromRows(rows: ArrayLike<number>[]): Matrix {
-  const cols = rows.length ? rows[0].length : 0;
-  const data = new Float32Array(rows.length * cols);
-  rows.forEach((r, i) => {
-    if (r.length !== cols) throw new RangeError(`matrix row ${i} has ${r.length} values, expected ${cols}`);
-    for (let j = 0; j < cols; j++) data[i * cols + j] = r[j];
-  });
-  return { data, rows: rows.length, cols };
-}
-
 export function selectRows(m: Matrix, idx: ArrayLike<number>): Matrix {
   const out = new Float32Array(idx.length * m.cols);
   for (let k = 0; k < idx.length; k++) out.set(m.data.subarray(idx[k] * m.cols, idx[k] * m.cols + m.cols), k * m.cols);

@@ -1,6 +1,6 @@
 import type { Matrix } from './matrix.ts';
 import { assertCols } from './matrix.ts';
-import { Random } from './random.ts';
+import { Random } from '../datasets/index.ts';
 
 export interface MLPParams {
   hiddenUnits: number[];

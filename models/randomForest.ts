@@ -1,6 +1,6 @@
 import { assertCols, type Matrix } from './matrix.ts';
 import { accumulateLeafValues, compileForest, leavesOf, type CompiledForest } from './forestLayout.ts';
-import { Random } from './random.ts';
+import { Random } from '../datasets/index.ts';
 
 export interface RandomForestParams {
   nEstimators: number;

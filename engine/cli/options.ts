@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { InvalidArgumentError } from 'commander';
 
 /** A mistake in how a command was called: exit status 2, like commander's own usage errors. */
@@ -78,7 +79,41 @@ export function requireFiles(option: string, paths: readonly string[]): void {
   for (const p of paths) if (!existsSync(p)) throw new UsageError(`${option} ${p}: no such file or folder`);
 }
 
-export function oneOf<T extends string>(what: string, value: string, known: readonly T[]): T {
-  if (!(known as readonly string[]).includes(value)) throw new UsageError(`${what} '${value}' is not one of ${known.join(', ')}`);
-  return value as T;
+/** The nearest folder on the way up from `p` that exists. */
+function existingAncestor(p: string): string {
+  let dir = path.resolve(p);
+  while (!existsSync(dir)) dir = path.dirname(dir);
+  return dir;
 }
+
+/**
+ * An output file must be writable before any work starts: its folder exists and may be written, and the path
+ * is not a folder. One line naming the option and the path otherwise.
+ */
+export function requireWritableFile(option: string, file: string): void {
+  if (existsSync(file) && statSync(file).isDirectory()) throw new UsageError(`${option} ${file}: is a folder, not a file`);
+  const dir = path.dirname(path.resolve(file));
+  if (!existsSync(dir)) throw new UsageError(`${option} ${file}: no such folder ${dir}`);
+  if (!statSync(dir).isDirectory()) throw new UsageError(`${option} ${file}: ${dir} is not a folder`);
+  try {
+    accessSync(dir, constants.W_OK);
+  } catch {
+    throw new UsageError(`${option} ${file}: folder ${dir} is not writable`);
+  }
+}
+
+/** An output folder is created as needed: the nearest existing folder on its way must be writable. */
+export function requireWritableFolder(option: string, dir: string): void {
+  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new UsageError(`${option} ${dir}: is a file, not a folder`);
+  const base = existingAncestor(dir);
+  if (!statSync(base).isDirectory()) throw new UsageError(`${option} ${dir}: ${base} is a file, not a folder`);
+  try {
+    accessSync(base, constants.W_OK);
+  } catch {
+    throw new UsageError(`${option} ${dir}: folder ${base} is not writable`);
+  }
+}
+
+/** commander parsers: an output file or folder checked when the option is read, before any work. */
+export const outFile = (option: string) => (v: string): string => (requireWritableFile(option, v), v);
+export const outFolder = (option: string) => (v: string): string => (requireWritableFolder(option, v), v);

@@ -6,7 +6,7 @@ import {
   AL_STRATEGIES, DEFAULT_AL_DATA, DEFAULT_DB, DEFAULT_SHARED_DATA, EXPORT_FORMATS, EXTRACTOR_NAMES, SIMULATED_CLASS_NAMES, STRATEGY_NAMES,
 } from './names.ts';
 import {
-  UsageError, commaList, finiteNumber, fraction, int, nonEmpty, nonNegativeInt, nonNegativeNumber, oneOf, port, positiveInt, requireFiles, samples,
+  UsageError, commaList, finiteNumber, fraction, int, nonEmpty, nonNegativeInt, nonNegativeNumber, outFile, outFolder, port, positiveInt, requireFiles, samples,
 } from './options.ts';
 
 // Commands load their code only when they run: `sieve` checks its options and answers --help without
@@ -36,7 +36,7 @@ export function buildProgram(apps: Applications): Command {
   program
     .command('simulate')
     .description('write a seeded, reproducible set of simulated light curves, ZTF-like or Rubin/LSST-like (Sieve JSON lines; .gz compresses)')
-    .requiredOption('--out <file>', 'output file (.jsonl or .jsonl.gz)')
+    .requiredOption('--out <file>', 'output file (.jsonl or .jsonl.gz)', outFile('--out'))
     .addOption(new Option('--survey <survey>', 'ztf: g and r magnitudes, ZTF cadence; lsst: ugrizy fluxes in nJy, a wide-fast-deep-like cadence').choices(['ztf', 'lsst']).default('ztf'))
     .option('--n <count>', 'number of objects', positiveInt, 1000)
     .option('--seed <seed>', 'random seed', int, 1)
@@ -50,7 +50,7 @@ export function buildProgram(apps: Applications): Command {
     .description('features of every alert of a file into CSV (--extractor, --in, --out), or of every stored alert (--db)')
     .addOption(new Option('--extractor <name>', 'feature extractor').choices(EXTRACTOR_NAMES))
     .option('--in <file...>', 'alert file(s) (.jsonl, .parquet, .avro, detected by content)')
-    .option('--out <file>', 'output CSV')
+    .option('--out <file>', 'output CSV', outFile('--out'))
     .option('--db <file>', 'compute into the store instead, for every module (or --module)', nonEmpty)
     .option('--module <name>', 'with --db: only this module', moduleArg)
     .option('--workers <count>', 'with --db: worker threads (default: all cores)', positiveInt)
@@ -90,8 +90,8 @@ export function buildProgram(apps: Applications): Command {
     .option('--retrain-every <count>', "retrain after this many new labels (default: the module's retrain.every)", positiveInt).action(lazy(storeCmds, 'labelCommand'));
   program.command('models').description('model versions with status and metrics; --plot the learning curve, --report a self-contained HTML page')
     .argument('[module]', 'a module of the store', moduleArg)
-    .addOption(dbOption()).option('--json', 'JSON output', false).option('--plot <name>', "the module's learning curve as NAME.svg, NAME.png and NAME.vl.json")
-    .option('--report <file.html>', 'one self-contained HTML page about the module (declaration, versions, figures, labels, deployments)')
+    .addOption(dbOption()).option('--json', 'JSON output', false).option('--plot <name>', "the module's learning curve as NAME.svg, NAME.png and NAME.vl.json", outFile('--plot'))
+    .option('--report <file.html>', 'one self-contained HTML page about the module (declaration, versions, figures, labels, deployments)', outFile('--report'))
     .action(async (module: string | undefined, opts: { db: string; json: boolean; plot?: string; report?: string }) => {
       if ((opts.plot || opts.report) && !module) throw new UsageError('--plot and --report need a module');
       return (await storeCmds()).modelsCommand({ ...opts, ...(module ? { module } : {}) });
@@ -100,13 +100,13 @@ export function buildProgram(apps: Applications): Command {
     .addOption(dbOption()).option('--actor <name>', 'who deploys', 'cli').option('--reason <text>').action(lazy(storeCmds, 'deployCommand'));
   program.command('rollback').description('back to the previously deployed version').argument('<module>', 'module', moduleArg)
     .addOption(dbOption()).option('--actor <name>', 'who rolls back', 'cli').option('--reason <text>').action(lazy(storeCmds, 'rollbackCommand'));
-  program.command('backup').description('copy the store safely while it is in use').argument('<destination>')
+  program.command('backup').description('copy the store safely while it is in use').argument('<destination>', 'the copy (a new file)', outFile('backup'))
     .addOption(dbOption()).action(lazy(storeCmds, 'backupCommand'));
 
   program
     .command('basis')
     .description('learn the kilonova PCA basis from noise-free simulations and write it as JSON')
-    .requiredOption('--out <file>', 'output JSON')
+    .requiredOption('--out <file>', 'output JSON', outFile('--out'))
     .option('--seed <seed>', 'random seed', int)
     .action(lazy(() => import('./basis.ts'), 'basisCommand'));
 
@@ -222,16 +222,16 @@ export function buildProgram(apps: Applications): Command {
     });
 
   const user = program.command('user').description('expert and admin accounts (tokens are stored hashed)');
-  user.command('add').argument('<name>').addOption(new Option('--role <role>', 'role').choices(['expert', 'admin']).default('expert')).addOption(dbOption())
+  user.command('add').description('a new expert or admin account, or a new token for an existing one (printed once, stored hashed)').argument('<name>').addOption(new Option('--role <role>', 'role').choices(['expert', 'admin']).default('expert')).addOption(dbOption())
     .action(lazy(userCmds, 'userAddCommand'));
-  user.command('list').addOption(dbOption()).action(lazy(userCmds, 'userListCommand'));
-  user.command('disable').argument('<name>').addOption(dbOption()).action(lazy(userCmds, 'userDisableCommand'));
+  user.command('list').description('the accounts with their roles').addOption(dbOption()).action(lazy(userCmds, 'userListCommand'));
+  user.command('disable').description('disable an account: its token stops working, its labels stay').argument('<name>').addOption(dbOption()).action(lazy(userCmds, 'userDisableCommand'));
 
   const experiment = program.command('experiment').description('reproducible experiments');
   experiment
     .command('anomaly')
     .description('isolation forest vs AAD with a simulated expert: rare objects found among the first alerts shown')
-    .requiredOption('--out <dir>', 'output directory (summary.json, curves.csv, discovery.png)')
+    .requiredOption('--out <dir>', 'output directory (summary.json, curves.csv, discovery.png)', outFolder('--out'))
     .option('--seeds <count>', 'number of seeds (1..count)', positiveInt, 5)
     .option('--n <count>', 'simulated objects per seed', positiveInt, 5000)
     .option('--rare-fraction <f>', 'fraction of rare objects', fraction, 0.01)
@@ -268,7 +268,7 @@ export function buildProgram(apps: Applications): Command {
     .option('--trees <count>', 'random-forest trees', positiveInt, 300)
     .option('--sim-n <count>', 'simulated objects for --data sim', positiveInt, 20000)
     .option('--positive-fraction <f>', 'subsample the SN Ia to this fraction of the data (the paper: 1,600 of 23,840 = 0.067)', fraction)
-    .option('--out <dir>', 'output directory', 'out/al')
+    .option('--out <dir>', 'output directory', outFolder('--out'), 'out/al')
     .action(async (opts: Parameters<typeof ExperimentCmd.experimentAlCommand>[0]) => {
       const sim = opts.data.length === 1 && opts.data[0] === 'sim';
       if (sim && (opts.labelColumn || opts.positive !== undefined)) throw new UsageError("--label-column and --positive describe your data; 'sim' labels itself (SN Ia vs the rest)");
@@ -283,7 +283,7 @@ export function buildProgram(apps: Applications): Command {
     .description('export a trained module: a module of the store (--db; deployed version unless --version) or a bundle file')
     .argument('<module>', 'module name (with --db) or bundle file')
     .addOption(new Option('--format <format>', 'export format').choices(EXPORT_FORMATS).makeOptionMandatory())
-    .requiredOption('--out <path>', 'output file')
+    .requiredOption('--out <path>', 'output file', outFile('--out'))
     .option('--db <file>', 'store holding the module', nonEmpty)
     .option('--version <version>', 'with --db: this version instead of the deployed one', (v: string) => String(positiveInt(v)))
     .option('--name <name>', "model name inside a Fink zip (forest_g_AAD_<name>.onnx)")

@@ -1,9 +1,6 @@
-import { createWriteStream } from 'node:fs';
-import { once } from 'node:events';
 import { availableParallelism } from 'node:os';
-import { createGzip } from 'node:zlib';
-import type { Writable } from 'node:stream';
 import { startTsWorker } from '../core/workers.ts';
+import { OutputFile } from './output.ts';
 import { SIMULATED_CLASSES, type SimulatedClass, type SimulationOptions } from '../../datasets/index.ts';
 
 const CHUNK = 1000;
@@ -22,13 +19,7 @@ export async function simulateCommand(opts: { out: string; n: number; seed: numb
     }
     options.classWeights = classWeights;
   }
-  const file = createWriteStream(opts.out);
-  let sink: Writable = file;
-  if (opts.out.endsWith('.gz')) {
-    const gz = createGzip({ level: 1 });
-    gz.pipe(file);
-    sink = gz;
-  }
+  const sink = new OutputFile(opts.out);
   const started = performance.now();
   const nWorkers = Math.max(1, Math.min(opts.workers ?? availableParallelism(), Math.ceil(opts.n / CHUNK)));
   // Ranges start on chunk boundaries so that chunks can be written back in index order.
@@ -37,6 +28,9 @@ export async function simulateCommand(opts: { out: string; n: number; seed: numb
   let nextToWrite = 0;
   let written = 0;
   let writing = Promise.resolve();
+  // a failed write (full disk) stops the workers; the command then fails with the write's own error
+  let writeError: Error | null = null;
+  const workers: Array<{ terminate(): Promise<number> }> = [];
   const flush = () => {
     while (pending.has(nextToWrite)) {
       const text = pending.get(nextToWrite)!;
@@ -44,19 +38,27 @@ export async function simulateCommand(opts: { out: string; n: number; seed: numb
       const from = nextToWrite;
       nextToWrite = Math.min(opts.n, from + CHUNK);
       writing = writing.then(async () => {
-        if (!sink.write(text)) await once(sink, 'drain');
+        if (writeError) return;
+        try {
+          await sink.write(text);
+        } catch (e) {
+          writeError = e as Error;
+          for (const w of workers) void w.terminate();
+          return;
+        }
         written = nextToWrite;
         if (opts.progress && process.stderr.isTTY) process.stderr.write(`\rsimulated ${written}/${opts.n}`);
       });
     }
   };
-  await Promise.all(
+  const simulated = Promise.all(
     Array.from({ length: nWorkers }, (_, w) => {
       const start = w * per;
       const end = Math.min(opts.n, start + per);
       if (start >= end) return Promise.resolve();
       return new Promise<void>((resolve, reject) => {
         const worker = startTsWorker(new URL('./simulateWorker.ts', import.meta.url), { seed: opts.seed, start, end, options, chunkSize: CHUNK });
+        workers.push(worker);
         worker.on('message', (msg: { from?: number; text?: string; done?: boolean }) => {
           if (msg.done) return resolve();
           pending.set(msg.from!, msg.text!);
@@ -67,10 +69,16 @@ export async function simulateCommand(opts: { out: string; n: number; seed: numb
       });
     }),
   );
+  try {
+    await simulated;
+  } catch (e) {
+    await writing;
+    throw writeError ?? e;
+  }
   await writing;
+  if (writeError) throw writeError;
   if (nextToWrite !== opts.n) throw new Error(`simulation incomplete: ${nextToWrite}/${opts.n} objects written`);
-  sink.end();
-  await once(file, 'finish');
+  await sink.end();
   const seconds = (performance.now() - started) / 1000;
   process.stderr.write(`${opts.progress && process.stderr.isTTY ? '\n' : ''}${opts.n} objects (seed ${opts.seed}) written to ${opts.out} in ${seconds.toFixed(1)} s with ${nWorkers} worker(s)\n`);
 }

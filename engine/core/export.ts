@@ -7,6 +7,30 @@ import {
 export const EXPORT_FORMATS = ['bundle', 'onnx', 'fink-anomaly-zip', 'sklearn'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
+/** What each format holds and what loads it (the README's table is generated from this). */
+export const EXPORT_FORMAT_DOCS: Record<ExportFormat, { holds: string; models: string; loadedBy: string }> = {
+  bundle: {
+    holds: "Sieve's model bundle: one JSON file with the declaration, the FeatureSpec, the model and a sha256",
+    models: 'every model type',
+    loadedBy: '`sieve score --bundles DIR` (no store needed)',
+  },
+  onnx: {
+    holds: 'the forest as one ONNX graph (ai.onnx.ml tree ensemble), float32 inputs in the FeatureSpec\'s column order',
+    models: 'random forest, isolation forest, AAD forest',
+    loadedBy: 'onnxruntime (any language)',
+  },
+  'fink-anomaly-zip': {
+    holds: "one ONNX forest per band, `forest_<band>_AAD_<name>.onnx`, zipped as Fink's anomaly module loads them",
+    models: 'per-band anomaly modules',
+    loadedBy: "fink-science's anomaly_detection processors (ZTF, Rubin)",
+  },
+  sklearn: {
+    holds: 'a scikit-learn RandomForestClassifier pickle in the layout of scikit-learn 1.0.2, `classes_` 0..K-1',
+    models: 'random forest',
+    loadedBy: "fink-science's early SN Ia (ZTF, Rubin), kilonova and microlensing processors",
+  },
+};
+
 /** A model in one of the broker-facing formats, with the file name and media type to serve it under. */
 export function exportModelBytes(bundle: ModelBundle, source: string, format: string, name?: string): { bytes: Uint8Array; fileName: string; contentType: string } {
   const model = modelFromBundle(bundle);

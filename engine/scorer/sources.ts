@@ -1,10 +1,11 @@
 import { createReadStream, existsSync, readdirSync, readFileSync, appendFileSync, statSync, openSync, readSync, closeSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { detectFormat } from '../../datasets/index.ts';
 import { cutPartialLastLine } from './lineFiles.ts';
-import type { AlertSource, SourceUnit, WorkUnit } from './units.ts';
+import type { AlertSource, SourceUnit } from './units.ts';
 
 
 
@@ -96,7 +97,9 @@ export class PathSource implements AlertSource {
       return;
     }
     const per = this.o.linesPerUnit ?? 2000;
-    const input = gz ? createReadStream(file).pipe(createGunzip()) : createReadStream(file);
+    // pipeline() forwards a read error (a file removed meanwhile) into the gunzip stream, where the line reader
+    // below sees it and rejects; its own callback has nothing left to report
+    const input = gz ? pipeline(createReadStream(file), createGunzip(), () => undefined) : createReadStream(file);
     const rl = createInterface({ input, crlfDelay: Infinity });
     let lines: string[] = [];
     let first = 1;

@@ -6,8 +6,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SIMULATED_CLASSES } from '../../datasets/index.ts';
 import { EXTRACTOR_NAMES as EXTRACTORS } from '../../features/index.ts';
-import { STRATEGY_NAMES as STRATEGIES } from '../../engine/index.ts';
-import { EXPORT_FORMATS, EXTRACTOR_NAMES, SIMULATED_CLASS_NAMES, STRATEGY_NAMES } from '../../engine/cli/names.ts';
+import { EXPORT_FORMATS as FORMATS, STRATEGY_NAMES as STRATEGIES } from '../../engine/index.ts';
+import { AL_STRATEGIES, DEFAULT_AL_DATA, EXPORT_FORMATS, EXTRACTOR_NAMES, SIMULATED_CLASS_NAMES, STRATEGY_NAMES } from '../../engine/cli/names.ts';
+import { AL_STRATEGIES as AL_EXPERIMENT_STRATEGIES, DEFAULT_AL_DATA as AL_EXPERIMENT_DATA } from '../../engine/experiments/activeLearning.ts';
 import { REPO_ROOT, sharedPath } from '../shared.ts';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'sieve-cli-errors-'));
@@ -34,6 +35,13 @@ describe('every CLI error is one line', () => {
   const cases = (): Array<[string[], number, RegExp]> => [
     [['features', '--extractor', 'no-such-extractor', '--in', 'no-such-file', '--out', '/dev/null'], 2, /--extractor.*'no-such-extractor' is invalid.*early-snia, anomaly, kilonova/],
     [['features', '--extractor', 'anomaly', '--in', 'no-such-file', '--out', '/dev/null'], 2, /--in no-such-file: no such file or folder/],
+    // output paths are checked before any work; a write that fails later is one line too, never an 'error' event
+    [['features', '--extractor', 'anomaly', '--in', sharedPath('ztf', 'alerts.jsonl'), '--out', '/no/such/dir/x.csv'], 2, /--out \/no\/such\/dir\/x\.csv: no such folder \/no\/such\/dir/],
+    [['simulate', '--out', tmp, '--n', '10'], 2, /--out .*: is a folder, not a file/],
+    [['experiment', 'anomaly', '--out', '/dev/null/x'], 2, /--out \/dev\/null\/x: \/dev\/null is a file, not a folder/],
+    [['backup', tmp, '--db', db], 2, /backup .*: is a folder, not a file/],
+    [['features', '--extractor', 'anomaly', '--in', sharedPath('ztf', 'alerts.jsonl'), '--out', '/dev/full'], 1, /cannot write \/dev\/full: ENOSPC/],
+    [['simulate', '--out', '/dev/full', '--n', '3000', '--workers', '1'], 1, /cannot write \/dev\/full: ENOSPC/],
     [['features', '--db', db, '--extractor', 'anomaly'], 2, /give one or the other/],
     [['simulate', '--out', path.join(tmp, 's.jsonl'), '--classes', 'SN Ia,unicorn'], 2, /'unicorn' is not one of SN Ia, /],
     [['simulate', '--out', path.join(tmp, 's.jsonl'), '--workers', '-3'], 2, /--workers.*'-3' is not a positive integer/],
@@ -121,6 +129,8 @@ describe('every CLI error is one line', () => {
     expect([...SIMULATED_CLASS_NAMES]).toEqual([...SIMULATED_CLASSES]);
     expect([...EXTRACTOR_NAMES]).toEqual([...EXTRACTORS]);
     expect([...STRATEGY_NAMES]).toEqual([...STRATEGIES]);
-    expect([...EXPORT_FORMATS]).toEqual(['bundle', 'onnx', 'fink-anomaly-zip', 'sklearn']);
+    expect([...EXPORT_FORMATS]).toEqual([...FORMATS]);
+    expect([...AL_STRATEGIES]).toEqual([...AL_EXPERIMENT_STRATEGIES]);
+    expect(DEFAULT_AL_DATA).toBe(AL_EXPERIMENT_DATA);
   });
 });

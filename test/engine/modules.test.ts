@@ -176,7 +176,7 @@ describe('the shipped modules are declarations too', () => {
     // (the feature extractors share three of those names: their list in modules/parts.ts is not a module's)
     // names.ts lists simulated classes and extractor names; the experiment reproduces the early SN Ia paper
     const hits = grep.stdout.split('\n').filter((l) => l && !/engine\/core\/modules\/parts\.ts:\d+:\s+ztf: \[/.test(l) && !/engine\/cli\/names\.ts/.test(l)
-      && !/engine\/cli\/main\.ts:\d+:.*'--module <name\|file>'/.test(l) && !/engine\/experiments\/activeLearning\.ts:\d+:.*experimentModule\(o\.module \?\? 'early-snia'\)/.test(l)
+      && !/engine\/cli\/program\.ts:\d+:.*'--module <name\|file>'/.test(l) && !/engine\/experiments\/activeLearning\.ts:\d+:.*experimentModule\(o\.module \?\? 'early-snia'\)/.test(l)
       && !/engine\/experiments\/activeLearning\.ts:\d+:\s+const paper = .*def\.name === 'early-snia';$/.test(l));
     expect(hits).toEqual([]);
   });

@@ -1,5 +1,5 @@
 import { decodeFitsStamp } from '../../../datasets/index.ts';
-import { encodeRgbPng } from './png.ts';
+import { encode } from 'fast-png';
 
 export type Stretch = 'zscale' | 'asinh' | 'linear';
 
@@ -97,5 +97,5 @@ export function cutoutPng(fits: Uint8Array, stretch: Stretch, source: string, sc
     const py = (img.height - 1 - y) * scale;
     for (let a = 0; a < scale; a++) for (let b = 0; b < scale; b++) rgb.set(c, ((py + b) * W + x * scale + a) * 3);
   }
-  return encodeRgbPng(W, H, rgb);
+  return Buffer.from(encode({ width: W, height: H, data: rgb, channels: 3, depth: 8 }));
 }
