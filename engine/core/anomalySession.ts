@@ -1,44 +1,76 @@
-import { createBundle, minOverValid, modelFromBundle, type BandAADModel, type PerBandAADModel, type TwoBandAADModel } from '../../models/index.ts';
+import { createBundle, minOverValid, modelFromBundle, validRows, type AADForest, type BandAADModel, type PerBandAADModel, type TwoBandAADModel } from '../../models/index.ts';
 import { moduleOf, type ModuleDefinition } from './modules/index.ts';
 import type { QueueEntry } from './queue.ts';
 import type { Store } from './store/store.ts';
 import { anomalyLabelCount, anomalyVerdict, bandInputs } from './training.ts';
 
+/** Per band: every pool alert's leaf in every tree, as its rank among its tree's leaves (a byte for up to 256 leaves). */
+type LeafTable = Uint8Array | Uint16Array | Int32Array;
+
+/** Where each tree's leaves start in the forest's numbering, and the smallest array type their ranks fit in. */
+function leafLayout(f: AADForest): { first: Int32Array; make: (n: number) => LeafTable } {
+  const nodes = f.nodes!;
+  const T = nodes.roots.length;
+  const first = new Int32Array(T + 1).fill(-1);
+  for (let l = nodes.leafTree.length - 1; l >= 0; l--) first[nodes.leafTree[l]] = l;
+  first[T] = nodes.leafTree.length;
+  let most = 0;
+  for (let t = 0; t < T; t++) most = Math.max(most, first[t + 1] - first[t]);
+  return { first, make: most <= 256 ? (n) => new Uint8Array(n) : most <= 65536 ? (n) => new Uint16Array(n) : (n) => new Int32Array(n) };
+}
+
+const BLOCK_ROWS = 16384;
+
 /**
- * An anomaly module kept live in memory: the deployed AAD forests, every pool alert's leaf in every tree
- * (computed once), and the current scores. A label re-weights the leaves from all labels so far (warm
- * started from the current weights) and re-ranks the whole pool from the cached leaves, so the next queue
- * reflects it at once without traversing a tree. `persist` saves the weights as a new version.
+ * An anomaly module live in memory: the deployed AAD forests, every pool alert's leaf in every tree
+ * (computed once, a byte each), and the current scores. A label re-weights the leaves from all labels so far
+ * (warm started from the current weights) and re-scores the whole pool from the cached leaves, so the next
+ * queue reflects it at once without traversing a tree. `persist` saves the weights as a new version. The pool
+ * is read in blocks: what is held is the leaves and scores, not the features.
  */
 export class AnomalyQueueSession {
-  /** Per band of the model: every pool alert's leaf in every tree, whether its features are complete, its score. */
-  private readonly leaves: Int32Array[];
+  private readonly leaves: LeafTable[];
+  private readonly firstLeaf: Int32Array[];
   private readonly valid: Uint8Array[];
   private readonly scores: Float64Array[];
   private readonly final: Float64Array;
   private readonly alertIds: Int32Array;
   private readonly objectIds: string[];
-  private readonly passes: Uint8Array;
-  private readonly rowOfAlert = new Map<number, number>();
   private readonly T: number;
   private labelsSinceSave = 0;
 
   private constructor(private readonly store: Store, readonly def: ModuleDefinition, private readonly model: PerBandAADModel, private currentVersion: number) {
     store.computeFeatures(def.extractor());
-    const t = store.featureTable(def.extractor().spec);
-    const n = t.alertIds.length;
-    this.alertIds = t.alertIds;
-    this.objectIds = t.objectIds;
-    this.passes = t.passesCuts;
-    t.alertIds.forEach((id, i) => this.rowOfAlert.set(id, i));
-    const inputs = bandInputs(def, t.values, n, model.bands);
+    const spec = def.extractor().spec;
+    const n = store.poolCounts(spec, def.survey).passing;
+    const T = (this.T = model.nEstimators);
     const F = model.nFeatures;
-    this.leaves = model.forests.map((f, b) => f.leafIndices({ data: inputs[b], rows: n, cols: F }));
-    this.T = model.nEstimators;
-    const s = model.scoreBands(inputs, n);
-    this.valid = s.valid;
-    this.scores = s.scores;
-    this.final = s.final;
+    const layouts = model.forests.map(leafLayout);
+    this.firstLeaf = layouts.map((l) => l.first);
+    this.leaves = layouts.map((l) => l.make(n * T));
+    this.valid = model.bands.map(() => new Uint8Array(n));
+    this.scores = model.bands.map(() => new Float64Array(n));
+    this.final = new Float64Array(n);
+    this.alertIds = new Int32Array(n);
+    this.objectIds = new Array(n);
+    let row = 0;
+    for (const t of store.featureBlocks(spec, BLOCK_ROWS)) {
+      const m = t.alertIds.length;
+      if (row + m > n) throw new Error(`${def.name}: the pool grew while the session was opening`);
+      this.alertIds.set(t.alertIds, row);
+      for (let i = 0; i < m; i++) this.objectIds[row + i] = t.objectIds[i];
+      const inputs = bandInputs(def, t.values, m, model.bands);
+      model.forests.forEach((f, b) => {
+        const global = f.leafIndices({ data: inputs[b], rows: m, cols: F });
+        const first = this.firstLeaf[b];
+        const out = this.leaves[b];
+        for (let i = 0; i < m; i++) for (let k = 0; k < T; k++) out[(row + i) * T + k] = global[i * T + k] - first[k];
+        this.valid[b].set(validRows(inputs[b], m, F), row);
+      });
+      row += m;
+    }
+    if (row !== n) throw new Error(`${def.name}: ${n} pool rows counted, ${row} read`);
+    this.rescore();
   }
 
   static open(store: Store, moduleName: string): AnomalyQueueSession {
@@ -56,9 +88,23 @@ export class AnomalyQueueSession {
     return this.alertIds.length;
   }
 
+  /** Every band's scores from the cached leaves (the same sums, in the same order, as the forest's own). */
   private rescore(): void {
-    this.model.forests.forEach((f, b) => f.scoreFromLeaves(this.leaves[b], this.alertIds.length, this.scores[b]));
-    minOverValid(this.scores, this.valid, this.final.length, this.final);
+    const n = this.alertIds.length;
+    const T = this.T;
+    this.model.forests.forEach((f, b) => {
+      const wv = f.weights.map((w, l) => w * f.leafValue[l]);
+      const first = this.firstLeaf[b];
+      const leaves = this.leaves[b];
+      const out = this.scores[b];
+      for (let i = 0; i < n; i++) {
+        let s = 0;
+        const off = i * T;
+        for (let t = 0; t < T; t++) s += wv[first[t] + leaves[off + t]];
+        out[i] = s;
+      }
+    });
+    minOverValid(this.scores, this.valid, n, this.final);
   }
 
   get version(): number {
@@ -76,6 +122,15 @@ export class AnomalyQueueSession {
     if (anomalyVerdict(this.def, label) !== null) this.reweight();
   }
 
+  /** A pool row's leaves in a band's forest, in the forest's own numbering. */
+  private globalLeaves(b: number, i: number): Int32Array {
+    const T = this.T;
+    const first = this.firstLeaf[b];
+    const out = new Int32Array(T);
+    for (let t = 0; t < T; t++) out[t] = first[t] + this.leaves[b][i * T + t];
+    return out;
+  }
+
   /**
    * Re-weights the forests from every current anomaly/nominal label and re-ranks the pool. Warm-started
    * from the current weights; `fromScratch` (after an undo or a changed label) starts from uniform weights
@@ -83,14 +138,13 @@ export class AnomalyQueueSession {
    */
   reweight(fromScratch = false): void {
     const labels = this.store.trainingLabels(this.def.name);
-    const T = this.T;
     // Every alert of a labelled object carries its label, as in updateAnomalyModule.
     const lab: Array<{ leaves: Array<Int32Array | null>; anomaly: boolean }> = [];
     for (let i = 0; i < this.objectIds.length; i++) {
       const l = labels.get(this.objectIds[i]);
       const verdict = l === undefined ? null : anomalyVerdict(this.def, l);
       if (verdict === null) continue;
-      lab.push({ leaves: this.leaves.map((lv, b) => (this.valid[b][i] ? lv.subarray(i * T, i * T + T) : null)), anomaly: verdict });
+      lab.push({ leaves: this.leaves.map((_, b) => (this.valid[b][i] ? this.globalLeaves(b, i) : null)), anomaly: verdict });
     }
     if (fromScratch) {
       this.model.resetWeights();
@@ -102,21 +156,25 @@ export class AnomalyQueueSession {
     this.labelsSinceSave++;
   }
 
-  /** The most anomalous alerts not yet labelled by this expert nor in `exclude` (one per object). */
+  /**
+   * The most anomalous alerts not yet labelled by this expert nor in `exclude` (one per object): the k + |done|
+   * lowest scores are picked in one pass (a heap), not by sorting the pool on every request.
+   */
   queue(k: number, expert?: string, exclude?: ReadonlySet<string>): QueueEntry[] {
     const done = exclude ? new Set([...this.store.labelledObjects(this.def.name, expert), ...exclude]) : this.store.labelledObjects(this.def.name, expert);
-    const seen = new Set<string>();
-    const order: number[] = [];
-    for (let i = 0; i < this.final.length; i++) if (this.passes[i] && !Number.isNaN(this.final[i]) && !done.has(this.objectIds[i])) order.push(i);
-    order.sort((a, b) => this.final[a] - this.final[b] || a - b);
-    const out: QueueEntry[] = [];
-    for (const i of order) {
-      if (out.length >= k) break;
-      if (seen.has(this.objectIds[i])) continue;
-      seen.add(this.objectIds[i]);
-      out.push({ alertId: this.alertIds[i], objectId: this.objectIds[i], score: this.final[i], reason: `AAD score ${this.final[i].toFixed(5)} (lower = more anomalous)`, modelVersion: this.currentVersion });
+    for (let want = k + done.size + 16; ; want *= 4) {
+      const order = lowest(this.final, want);
+      const seen = new Set<string>();
+      const out: QueueEntry[] = [];
+      for (const i of order) {
+        if (out.length >= k) break;
+        const o = this.objectIds[i];
+        if (done.has(o) || seen.has(o)) continue;
+        seen.add(o);
+        out.push({ alertId: this.alertIds[i], objectId: o, score: this.final[i], reason: `AAD score ${this.final[i].toFixed(5)} (lower = more anomalous)`, modelVersion: this.currentVersion });
+      }
+      if (out.length >= k || order.length < want) return out;
     }
-    return out;
   }
 
   /** Saves the current weights as the next version and deploys it. */
@@ -139,4 +197,36 @@ export class AnomalyQueueSession {
     this.labelsSinceSave = 0;
     return version;
   }
+}
+
+/** Indices of the `k` lowest non-NaN values, lowest first (ties by index), by a bounded max-heap. */
+function lowest(values: Float64Array, k: number): number[] {
+  const heap: number[] = [];
+  // "a above b" in the max-heap: a larger value, or the same value at a larger index
+  const above = (a: number, b: number) => values[a] > values[b] || (values[a] === values[b] && a > b);
+  for (let i = 0; i < values.length; i++) {
+    if (Number.isNaN(values[i])) continue;
+    if (heap.length < k) {
+      heap.push(i);
+      for (let c = heap.length - 1; c > 0;) {
+        const p = (c - 1) >> 1;
+        if (!above(heap[c], heap[p])) break;
+        [heap[c], heap[p]] = [heap[p], heap[c]];
+        c = p;
+      }
+    } else if (above(heap[0], i)) {
+      heap[0] = i;
+      for (let p = 0; ;) {
+        const l = 2 * p + 1;
+        const r = l + 1;
+        let m = p;
+        if (l < heap.length && above(heap[l], heap[m])) m = l;
+        if (r < heap.length && above(heap[r], heap[m])) m = r;
+        if (m === p) break;
+        [heap[m], heap[p]] = [heap[p], heap[m]];
+        p = m;
+      }
+    }
+  }
+  return heap.sort((a, b) => values[a] - values[b] || a - b);
 }

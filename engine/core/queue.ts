@@ -1,8 +1,8 @@
-import { RandomForestClassifier, modelFromBundle, Random, type PerBandAADModel } from '../../models/index.ts';
+import { RandomForestClassifier, modelFromBundle, Random } from '../../models/index.ts';
 import { selectBatch, strategyScores, type StrategyName } from './strategies.ts';
-import { moduleOf } from './modules/index.ts';
+import { moduleOf, type ModuleDefinition } from './modules/index.ts';
+import { poolRanking, rankedEntries, type RankingKind } from './ranking.ts';
 import type { Store } from './store/store.ts';
-import { bandInputs } from './training.ts';
 
 export interface QueueEntry {
   alertId: number;
@@ -26,49 +26,59 @@ export interface QueueOptions {
 /**
  * The next alerts to show an expert for a module. Classifier modules rank the eligible, unlabelled alerts
  * (one per object) by the strategy applied to the deployed model's probabilities (random until a model is
- * deployed); the anomaly module ranks by the deployed AAD score, most anomalous first.
+ * deployed); the anomaly module ranks by the deployed AAD score, most anomalous first. The ranking of a
+ * deployed version is kept in the store and extended as alerts arrive (ranking.ts): a call reads k entries.
  */
 export function nextQueue(store: Store, moduleName: string, o: QueueOptions = {}): QueueEntry[] {
   const def = moduleOf(store, moduleName);
   const ex = def.extractor();
   store.computeFeatures(ex);
-  const t = store.featureTable(ex.spec);
   const done = store.labelledObjects(moduleName, o.expert);
   const deployed = store.deployedVersion(moduleName);
-  const n = t.alertIds.length;
-  // one candidate per object: its latest alert
-  const latest = new Map<string, number>();
-  for (let i = 0; i < n; i++) latest.set(t.objectIds[i], i);
-  const eligible = (i: number) => latest.get(t.objectIds[i]) === i && !done.has(t.objectIds[i]) && t.passesCuts[i] === 1;
   const k = o.k ?? 10;
-  if (def.kind === 'anomaly') {
-    if (deployed === null) return randomQueue(t, eligible, k, o.seed ?? 0, 'no anomaly model deployed yet: random');
-    const model = modelFromBundle(store.getBundle(moduleName, deployed)) as unknown as PerBandAADModel;
-    const s = model.scoreBands(bandInputs(def, t.values, n, model.bands), n);
-    const minusScore = Float64Array.from(s.final, (v) => -v);
-    return selectBatch(minusScore, k, { exclude: (i) => !eligible(i) }).map((q) => ({
-      alertId: t.alertIds[q.index], objectId: t.objectIds[q.index], score: s.final[q.index],
-      reason: `AAD score ${s.final[q.index].toFixed(5)} (lower = more anomalous)`, modelVersion: deployed,
-    }));
-  }
-  if (deployed === null) return randomQueue(t, eligible, k, o.seed ?? 0, 'no model deployed yet: random');
-  const model = modelFromBundle(store.getBundle(moduleName, deployed));
-  if (!(model instanceof RandomForestClassifier)) throw new Error(`${moduleName} v${deployed} is not a random forest`);
-  const X = { data: Float32Array.from(t.values), rows: n, cols: t.cols };
-  const proba = model.predictProba(X);
+  if (deployed === null) return randomQueue(store, def, done, k, o.seed ?? 0, `no ${def.kind === 'anomaly' ? 'anomaly ' : ''}model deployed yet: random`);
+  if (def.kind === 'anomaly') return rankedQueue(store, def, deployed, 'aad', k, (obj) => done.has(obj));
   const strategy = o.strategy ?? def.queueStrategy;
-  const scores = strategyScores(strategy, {
-    proba, nClasses: model.nClasses, n, seed: o.seed ?? 0, ...(strategy === 'committee' ? { votes: model.treeVotes(X) } : {}),
-  });
-  return selectBatch(scores, k, { exclude: (i) => !eligible(i), ...(o.minDistance ? { features: { values: t.values, cols: t.cols }, minDistance: o.minDistance } : {}) })
-    .map((q) => ({
-      alertId: t.alertIds[q.index], objectId: t.objectIds[q.index], score: q.score,
-      reason: `${strategy} ${q.score.toFixed(4)}; p(${def.classNames[def.positiveClass]}) = ${proba[q.index * model.nClasses + def.positiveClass].toFixed(3)}`, modelVersion: deployed,
-    }));
+  // random draws over the current pool, and batch diversity compares candidates' features: the pool is read
+  if (strategy === 'random' || o.minDistance) return wholePoolQueue(store, def, deployed, strategy, done, k, o.seed ?? 0, o.minDistance);
+  return rankedQueue(store, def, deployed, strategy, k, (obj) => done.has(obj));
 }
 
-function randomQueue(t: { alertIds: Int32Array; objectIds: string[] }, eligible: (i: number) => boolean, k: number, seed: number, reason: string): QueueEntry[] {
+/** The first k entries of a deployed version's stored ranking whose objects `skip` does not leave out. */
+export function rankedQueue(store: Store, def: ModuleDefinition, deployed: number, kind: RankingKind, k: number, skip: (objectId: string) => boolean): QueueEntry[] {
+  const r = poolRanking(store, def, deployed, kind);
+  if (kind === 'aad') {
+    return rankedEntries(store, r, k, skip, deployed, (i) => `AAD score ${r.shown[i].toFixed(5)} (lower = more anomalous)`).map((e) => ({ ...e, score: -e.score }));
+  }
+  return rankedEntries(store, r, k, skip, deployed, (i) => `${kind} ${r.score[i].toFixed(4)}; p(${def.classNames[def.positiveClass]}) = ${r.shown[i].toFixed(3)}`);
+}
+
+function wholePoolQueue(store: Store, def: ModuleDefinition, deployed: number, strategy: StrategyName, done: Set<string>, k: number, seed: number, minDistance?: number): QueueEntry[] {
+  const t = store.featureTable(def.extractor().spec);
+  const n = t.alertIds.length;
+  const model = modelFromBundle(store.getBundle(def.name, deployed));
+  if (!(model instanceof RandomForestClassifier)) throw new Error(`${def.name} v${deployed} is not a random forest`);
+  const X = { data: Float32Array.from(t.values), rows: n, cols: t.cols };
+  const proba = model.predictProba(X);
+  const scores = strategyScores(strategy, { proba, nClasses: model.nClasses, n, seed, ...(strategy === 'committee' ? { votes: model.treeVotes(X) } : {}) });
+  const eligible = eligibility(t, done);
+  return selectBatch(scores, k, { exclude: (i) => !eligible(i), ...(minDistance ? { features: { values: t.values, cols: t.cols }, minDistance } : {}) }).map((q) => ({
+    alertId: t.alertIds[q.index], objectId: t.objectIds[q.index], score: q.score,
+    reason: `${strategy} ${q.score.toFixed(4)}; p(${def.classNames[def.positiveClass]}) = ${proba[q.index * model.nClasses + def.positiveClass].toFixed(3)}`, modelVersion: deployed,
+  }));
+}
+
+/** One candidate per object, its latest alert in the pool, never an object already decided on. */
+function eligibility(t: { objectIds: string[] }, done: Set<string>): (i: number) => boolean {
+  const latest = new Map<string, number>();
+  for (let i = 0; i < t.objectIds.length; i++) latest.set(t.objectIds[i], i);
+  return (i) => latest.get(t.objectIds[i]) === i && !done.has(t.objectIds[i]);
+}
+
+function randomQueue(store: Store, def: ModuleDefinition, done: Set<string>, k: number, seed: number, reason: string): QueueEntry[] {
+  const t = store.poolIds(def.extractor().spec);
   const rng = new Random(seed, 0x9e1);
   const scores = Float64Array.from(t.alertIds, () => rng.next());
+  const eligible = eligibility(t, done);
   return selectBatch(scores, k, { exclude: (i) => !eligible(i) }).map((q) => ({ alertId: t.alertIds[q.index], objectId: t.objectIds[q.index], score: q.score, reason, modelVersion: null }));
 }

@@ -7,6 +7,7 @@ import {
 import { featureSpecHash } from '../../features/index.ts';
 import { moduleOf, type ModuleDefinition } from './modules/index.ts';
 import { promotionGate, type GateReport } from './gate.ts';
+import { poolRanking, rankRows, saveRanking } from './ranking.ts';
 import type { Store } from './store/store.ts';
 
 export interface TrainOptions {
@@ -171,7 +172,7 @@ export function retrainClassifier(store: Store, moduleName: string, o: TrainOpti
   // The version number, the champion and the decision are read inside the writing transaction (IMMEDIATE:
   // it holds the write lock), so two retrains of one module, in two processes or threads, never pick the
   // same number or compare with a champion that changed meanwhile.
-  return store.db.transaction((): TrainResult => {
+  const result = store.db.transaction((): TrainResult => {
     const deployed = store.deployedVersion(moduleName);
     let champion: { version: number; score: Float64Array; provisional: boolean } | null = null;
     let deployedMetrics: Record<string, number> | null = null;
@@ -202,6 +203,9 @@ export function retrainClassifier(store: Store, moduleName: string, o: TrainOpti
     if (promoted) store.deploy(moduleName, version, actor, `automatic: ${gate.reason}`);
     return { module: moduleName, version, nLabels: rows.y.length, metrics, deployedMetrics, promoted, provisional: gate.decision === 'deploy-provisional', reason: gate.reason, gate };
   })();
+  // a deployed version ranks the pool once, here (in the retrain's thread): the first queue reads it
+  if (result.promoted && def.queueStrategy !== 'random') poolRanking(store, def, result.version, def.queueStrategy);
+  return result;
 }
 
 /** Fink-wired per-band inputs of the anomaly module (forest_g takes r-band features, forest_r g-band). */
@@ -270,16 +274,27 @@ export function updateAnomalyModule(store: Store, moduleName: string, o: TrainOp
   const def = moduleOf(store, moduleName);
   if (def.kind !== 'anomaly') throw new Error(`${moduleName} is a classifier module: retrain it`);
   store.computeFeatures(def.extractor());
-  const t = store.featureTable(def.extractor().spec);
-  const n = t.alertIds.length;
   const deployed = store.deployedVersion(moduleName);
-  let model: PerBandAADModel;
-  if (deployed !== null) model = modelFromBundle(store.getBundle(moduleName, deployed)) as unknown as PerBandAADModel;
-  else {
-    const pb = def.perBand!;
-    const candidates = isFinkZtfAnomaly(def) ? ['g', 'r'] : pb.bands;
-    const inputs = bandInputs(def, t.values, n, candidates);
-    const F = isFinkZtfAnomaly(def) ? ANOMALY_FEATURE_NAMES.length : pb.featuresPerBand;
+  let model: PerBandAADModel | null = deployed === null ? null : modelFromBundle(store.getBundle(moduleName, deployed)) as unknown as PerBandAADModel;
+  const pb = def.perBand!;
+  const bands = model ? model.bands : isFinkZtfAnomaly(def) ? ['g', 'r'] : pb.bands;
+  const F = isFinkZtfAnomaly(def) ? ANOMALY_FEATURE_NAMES.length : pb.featuresPerBand;
+  // the pool read in blocks into what the forests read (float32 per band), never as one float64 table
+  const spec = def.extractor().spec;
+  const n = store.poolCounts(spec, def.survey).passing;
+  const inputs = bands.map(() => new Float32Array(n * F));
+  const objectIds: string[] = new Array(n);
+  const alertIds = new Int32Array(n);
+  let row = 0;
+  for (const t of store.featureBlocks(spec)) {
+    const m = t.alertIds.length;
+    if (row + m > n) throw new Error(`${moduleName}: the pool grew while it was read`);
+    bandInputs(def, t.values, m, bands).forEach((x, b) => inputs[b].set(x, row * F));
+    alertIds.set(t.alertIds, row);
+    for (let i = 0; i < m; i++) objectIds[row + i] = t.objectIds[i];
+    row += m;
+  }
+  if (!model) {
     const fit = (input: Float32Array, seed: number, minRows: number) => {
       const idx: number[] = [];
       for (let i = 0; i < n; i++) if (input.subarray(i * F, i * F + F).every(Number.isFinite)) idx.push(i);
@@ -290,33 +305,34 @@ export function updateAnomalyModule(store: Store, moduleName: string, o: TrainOp
         .fit({ data, rows: idx.length, cols: F });
       return { forest, rows: idx.length };
     };
-    const seed0 = (o.seed ?? 0) * candidates.length;
+    const seed0 = (o.seed ?? 0) * bands.length;
     if (isFinkZtfAnomaly(def)) {
       const g = fit(inputs[0], seed0 + 1, 4);
       const r = fit(inputs[1], seed0 + 2, 4);
       if (!g.forest || !r.forest) throw new Error(`${moduleName}: only ${g.forest ? r.rows : g.rows} alerts with complete features in a band`);
       model = new TwoBandAADModel(g.forest, r.forest);
     } else {
-      const fitted = candidates.map((band, b) => ({ band, ...fit(inputs[b], seed0 + b + 1, MIN_ROWS_PER_BAND_FOREST) }));
+      const fitted = bands.map((band, b) => ({ band, ...fit(inputs[b], seed0 + b + 1, MIN_ROWS_PER_BAND_FOREST) }));
       const kept = fitted.filter((x) => x.forest !== null);
       if (!kept.length) throw new Error(`${moduleName}: no band has ${MIN_ROWS_PER_BAND_FOREST} alerts with complete features (${fitted.map((x) => `${x.band} ${x.rows}`).join(', ')})`);
       model = new BandAADModel(kept.map((x) => x.band), kept.map((x) => x.forest!));
+      const keptInputs = kept.map((x) => inputs[bands.indexOf(x.band)]);
+      inputs.length = 0;
+      inputs.push(...keptInputs);
     }
   }
   model.resetWeights();
-  const inputs = bandInputs(def, t.values, n, model.bands);
   const labels = store.trainingLabels(moduleName);
-  const F = model.nFeatures;
   const scores = model.scoreBands(inputs, n);
   // leaves of the labelled rows only: the pool's are not needed for the update (a million rows x 150 trees
   // x bands would not fit in memory)
   const labelled: Array<{ leaves: Array<Int32Array | null>; anomaly: boolean }> = [];
   for (let i = 0; i < n; i++) {
-    const l = labels.get(t.objectIds[i]);
+    const l = labels.get(objectIds[i]);
     const verdict = l === undefined ? null : anomalyVerdict(def, l);
     if (verdict === null) continue;
     labelled.push({
-      leaves: model.forests.map((f, b) => (scores.valid[b][i] ? f.leafIndices({ data: inputs[b].subarray(i * F, i * F + F), rows: 1, cols: F }) : null)),
+      leaves: model!.forests.map((f, b) => (scores.valid[b][i] ? f.leafIndices({ data: inputs[b].subarray(i * F, i * F + F), rows: 1, cols: F }) : null)),
       anomaly: verdict,
     });
   }
@@ -336,5 +352,8 @@ export function updateAnomalyModule(store: Store, moduleName: string, o: TrainOp
     store.deploy(moduleName, v, actor, `AAD update from ${nLabels} labelled object(s)`);
     return v;
   })();
+  // the deployed version's ranking of the pool, from the inputs in hand: the first queue reads it
+  const final = model.scoreBands(inputs, n).final;
+  saveRanking(store, def, version, 'aad', rankRows(alertIds, objectIds, final.map((x) => -x), final));
   return { module: moduleName, version, nLabels, metrics: { labels: nLabels }, deployedMetrics: null, promoted: true, reason: 'AAD update' };
 }

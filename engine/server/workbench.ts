@@ -1,7 +1,7 @@
 import { modelFromBundle } from '../../models/index.ts';
 import { AnomalyQueueSession } from '../core/anomalySession.ts';
 import { moduleOf, storeModules, UnknownModuleError, type ModuleDefinition } from '../core/modules/index.ts';
-import { nextQueue, type QueueEntry } from '../core/queue.ts';
+import { nextQueue, rankedQueue, type QueueEntry } from '../core/queue.ts';
 import { labelsSinceLastModel, retrainInWorker } from '../core/retrain.ts';
 import { Store, StoreError, type LabelRow, type User } from '../core/store/store.ts';
 import type { StrategyName } from '../core/strategies.ts';
@@ -31,11 +31,6 @@ export class RequestError extends Error {
   }
 }
 
-interface Ranking {
-  key: string;
-  entries: QueueEntry[];
-}
-
 /**
  * The workbench's live state behind the API: queues (ranked once per deployed version, then filtered per
  * expert and lease), labels, the anomaly session (re-weighted on every label), retrains in worker threads
@@ -43,7 +38,6 @@ interface Ranking {
  */
 export class Workbench {
   readonly events = new EventHub();
-  private readonly rankings = new Map<string, Ranking>();
   private readonly retrains = new Map<string, Promise<TrainResult | null>>();
   private readonly models = new Map<string, { version: number; model: unknown }>();
   /** Each anomaly module's live session, and its labels since the weights were saved. */
@@ -86,18 +80,6 @@ export class Workbench {
     return s;
   }
 
-  /** Every eligible alert of a classifier module ranked by the strategy (cached per deployed version and pool). */
-  private ranking(name: string, strategy: StrategyName): QueueEntry[] {
-    const key = `${this.store.deployedVersion(name)}:${strategy}:${this.store.countAlerts()}`;
-    const id = `${name}/${strategy}`;
-    const hit = this.rankings.get(id);
-    if (hit && hit.key === key) return hit.entries;
-    // An expert name nobody can have (names are [A-Za-z0-9_.@-]) leaves no object out: the full ranking.
-    const entries = nextQueue(this.store, name, { strategy, k: Number.MAX_SAFE_INTEGER, expert: ' ', seed: this.options.seed });
-    this.rankings.set(id, { key, entries });
-    return entries;
-  }
-
   /**
    * The next k alerts for an expert: not labelled by them, not leased to someone else; the returned
    * objects are leased to this expert for leaseMs.
@@ -111,11 +93,17 @@ export class Workbench {
     const done = new Set(this.store.trainingLabels(name).keys());
     if (expert) for (const o of this.store.labelledObjects(name, expert)) done.add(o);
     let pool: QueueEntry[];
+    const skip = (obj: string) => done.has(obj) || others.has(obj);
+    const deployed = this.store.deployedVersion(name);
+    const chosen = strategy ?? def.queueStrategy;
+    // new alerts since the last call are featurised and ranked now (nothing when there are none)
+    this.store.computeFeatures(def.extractor());
     if (def.kind === 'anomaly') {
       const s = this.anomalySession(def);
       const exclude = new Set([...done, ...others]);
       pool = s ? s.queue(k, expert, exclude) : nextQueue(this.store, name, { k: k + exclude.size, expert, seed: this.options.seed });
-    } else pool = this.ranking(name, strategy ?? def.queueStrategy);
+    } else if (deployed === null || chosen === 'random') pool = nextQueue(this.store, name, { strategy: chosen, k: k + done.size + others.size, expert: ' ', seed: this.options.seed });
+    else pool = rankedQueue(this.store, def, deployed, chosen, k, skip);
     const out: QueueEntry[] = [];
     for (const e of pool) {
       if (out.length >= k) break;

@@ -204,7 +204,7 @@ export const MIGRATIONS: ReadonlyArray<Migration> = [
   },
   {
     version: 7,
-    description: 'each value stored once: compact light curves and candidates, stamps by content, ingests; features per extractor with integer spec ids, module pools of the alerts that pass the cuts, progress marks',
+    description: 'each value stored once: compact light curves and candidates, stamps by content, ingests; features per extractor with integer spec ids, module pools of the alerts that pass the cuts, progress marks; the pool rankings of deployed versions',
     sql: `
       CREATE TABLE stamps (
         id INTEGER PRIMARY KEY,
@@ -251,6 +251,17 @@ export const MIGRATIONS: ReadonlyArray<Migration> = [
       CREATE TABLE feature_progress (
         spec INTEGER PRIMARY KEY,
         through_alert INTEGER NOT NULL
+      );
+      CREATE TABLE rankings (
+        module TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        strategy TEXT NOT NULL,
+        revision TEXT NOT NULL,
+        through_alert INTEGER NOT NULL,
+        alert_ids BLOB NOT NULL,
+        scores BLOB NOT NULL,
+        shown BLOB NOT NULL,
+        PRIMARY KEY (module, version, strategy, revision)
       );
     `,
     run: migrateToCompactRows,

@@ -58,6 +58,8 @@ export interface FeatureTable {
   cols: number;
 }
 
+type TableRow = { alert_id: number; object_id: string; passes: number; fields?: Buffer | null } & Record<string, Buffer>;
+
 const specHashes = new WeakMap<FeatureSpec, string>();
 /** featureSpecHash, once per spec object (it is asked for on every queue and alert view). */
 function specHash(spec: FeatureSpec): string {
@@ -362,56 +364,113 @@ export class Store {
    * column order. `objects` keeps the rows of those objects only (a retrain reads its labelled objects).
    */
   featureTable(spec: FeatureSpec, o: { objects?: Iterable<string> } = {}): FeatureTable {
+    const q = this.tableQuery(spec);
+    if (o.objects) {
+      const st = this.stmt(`${q.sql} AND a.object_id = ? ORDER BY p.alert_id`);
+      const rows: TableRow[] = [];
+      for (const obj of new Set(o.objects)) rows.push(...(st.all(q.id, obj) as TableRow[]));
+      rows.sort((x, y) => x.alert_id - y.alert_id);
+      return q.fill(rows, rows.length);
+    }
+    const n = (this.stmt(`SELECT COUNT(*) AS n FROM ${q.module ? 'module_pool' : 'feature_values'} WHERE spec = ?`).get(q.id) as { n: number }).n;
+    const t = q.fill(this.stmt(`${q.sql} ORDER BY p.alert_id`).iterate(q.id) as Iterable<TableRow>, n);
+    if (t.alertIds.length < n) throw new StoreError(`${spec.name}: ${n} rows counted, ${t.alertIds.length} read (a part's values are missing)`);
+    return t;
+  }
+
+  /**
+   * The same rows in blocks of at most `blockRows`, each read when it is taken (the store stays usable
+   * between blocks): what passes over a million-row pool hold in memory is one block.
+   */
+  *featureBlocks(spec: FeatureSpec, blockRows = 16384, afterAlert = 0): Generator<FeatureTable> {
+    const q = this.tableQuery(spec);
+    const st = this.stmt(`${q.sql} AND p.alert_id > ? ORDER BY p.alert_id LIMIT ?`);
+    for (let after = afterAlert; ;) {
+      const rows = st.all(q.id, after, blockRows) as TableRow[];
+      if (!rows.length) return;
+      after = rows[rows.length - 1].alert_id;
+      yield q.fill(rows, rows.length);
+    }
+  }
+
+  /** The SQL that reads a spec's rows (a module's pool joined with its extractors' values) and how to decode them. */
+  private tableQuery(spec: FeatureSpec): { id: number; module: boolean; sql: string; fill: (rows: Iterable<TableRow>, n: number) => FeatureTable } {
     const d = spec.columns.length;
     const parts = this.moduleParts(spec);
     const id = this.specId(spec);
-    const joins = parts ? parts.filter((p) => p.spec !== null).map((p, k) => `JOIN feature_values v${k} ON v${k}.spec = ${p.spec} AND v${k}.alert_id = p.alert_id`).join(' ') : '';
-    const valueCols = parts ? parts.filter((p) => p.spec !== null).map((_, k) => `, v${k}.vals AS v${k}`).join('') : '';
-    const base = parts
-      ? `SELECT p.alert_id, a.object_id, 1 AS passes, p.fields${valueCols} FROM module_pool p JOIN alerts a ON a.id = p.alert_id ${joins} WHERE p.spec = ?`
+    const stored = parts ? parts.filter((p) => p.spec !== null) : [];
+    const joins = stored.map((p, k) => `JOIN feature_values v${k} ON v${k}.spec = ${p.spec} AND v${k}.alert_id = p.alert_id`).join(' ');
+    const sql = parts
+      ? `SELECT p.alert_id, a.object_id, 1 AS passes, p.fields${stored.map((_, k) => `, v${k}.vals AS v${k}`).join('')} FROM module_pool p JOIN alerts a ON a.id = p.alert_id ${joins} WHERE p.spec = ?`
       : 'SELECT p.alert_id, a.object_id, p.passes, p.vals AS v0 FROM feature_values p JOIN alerts a ON a.id = p.alert_id WHERE p.spec = ?';
-    type Row = { alert_id: number; object_id: string; passes: number; fields?: Buffer | null } & Record<string, Buffer>;
-    let rows: Iterable<Row>;
-    let n: number;
-    if (o.objects) {
-      const q = this.stmt(`${base} AND a.object_id = ? ORDER BY p.alert_id`);
-      const all: Row[] = [];
-      for (const obj of new Set(o.objects)) all.push(...(q.all(id, obj) as Row[]));
-      all.sort((x, y) => x.alert_id - y.alert_id);
-      rows = all;
-      n = all.length;
-    } else {
-      n = (this.stmt(`SELECT COUNT(*) AS n FROM ${parts ? 'module_pool' : 'feature_values'} WHERE spec = ?`).get(id) as { n: number }).n;
-      rows = this.stmt(`${base} ORDER BY p.alert_id`).iterate(id) as Iterable<Row>;
-    }
-    const alertIds = new Int32Array(n);
-    const objectIds: string[] = new Array(n);
-    const passesCuts = new Uint8Array(n);
-    const values = new Float64Array(n * d);
     const fieldParts = parts?.filter((p) => p.spec === null) ?? [];
     const nFields = fieldParts.reduce((s, p) => s + p.n, 0);
     const fields = new Float64Array(nFields);
-    let i = 0;
-    for (const r of rows) {
-      if (i >= n) break;
-      alertIds[i] = r.alert_id;
-      objectIds[i] = r.object_id;
-      passesCuts[i] = r.passes;
-      const where = `alert ${r.alert_id}, ${spec.name}`;
-      if (!parts) decodeFeatureRow(r.v0, d, values, i * d, where);
-      else {
-        let k = 0;
-        for (const p of parts) if (p.spec !== null) decodeFeatureRow(r[`v${k++}`], p.n, values, i * d + p.offset, where);
-        if (nFields) {
-          decodeFeatureRow(r.fields!, nFields, fields, 0, where);
-          let f = 0;
-          for (const p of fieldParts) for (let j = 0; j < p.n; j++) values[i * d + p.offset + j] = fields[f++];
+    const fill = (rows: Iterable<TableRow>, n: number): FeatureTable => {
+      const alertIds = new Int32Array(n);
+      const objectIds: string[] = new Array(n);
+      const passesCuts = new Uint8Array(n);
+      const values = new Float64Array(n * d);
+      let i = 0;
+      for (const r of rows) {
+        if (i >= n) break;
+        alertIds[i] = r.alert_id;
+        objectIds[i] = r.object_id;
+        passesCuts[i] = r.passes;
+        const where = `alert ${r.alert_id}, ${spec.name}`;
+        if (!parts) decodeFeatureRow(r.v0, d, values, i * d, where);
+        else {
+          stored.forEach((p, k) => decodeFeatureRow(r[`v${k}`], p.n, values, i * d + p.offset, where));
+          if (nFields) {
+            decodeFeatureRow(r.fields!, nFields, fields, 0, where);
+            let f = 0;
+            for (const p of fieldParts) for (let j = 0; j < p.n; j++) values[i * d + p.offset + j] = fields[f++];
+          }
         }
+        i++;
       }
-      i++;
-    }
-    if (i < n) throw new StoreError(`${spec.name}: ${n} rows counted, ${i} read (a part's values are missing)`);
-    return { alertIds, objectIds, passesCuts, values, cols: d };
+      return i === n ? { alertIds, objectIds, passesCuts, values, cols: d } : { alertIds: alertIds.subarray(0, i), objectIds: objectIds.slice(0, i), passesCuts: passesCuts.subarray(0, i), values: values.subarray(0, i * d), cols: d };
+    };
+    return { id, module: parts !== null, sql, fill };
+  }
+
+  /** A spec's rows without their values: alert and object ids, in alert order (a random queue reads no more). */
+  poolIds(spec: FeatureSpec): { alertIds: Int32Array; objectIds: string[] } {
+    const q = this.tableQuery(spec);
+    const table = q.module ? 'module_pool' : 'feature_values';
+    const rows = this.stmt(`SELECT p.alert_id, a.object_id FROM ${table} p JOIN alerts a ON a.id = p.alert_id WHERE p.spec = ? ORDER BY p.alert_id`).all(q.id) as Array<{ alert_id: number; object_id: string }>;
+    return { alertIds: Int32Array.from(rows, (r) => r.alert_id), objectIds: rows.map((r) => r.object_id) };
+  }
+
+  /** An alert's object id. */
+  objectOf(alertId: number): string {
+    const r = this.stmt('SELECT object_id FROM alerts WHERE id = ?').get(alertId) as { object_id: string } | undefined;
+    if (!r) throw new StoreError(`no alert with id ${alertId}`);
+    return r.object_id;
+  }
+
+  /** The ids of an object's alerts. */
+  alertIdsOfObject(objectId: string): number[] {
+    return (this.stmt('SELECT id FROM alerts WHERE object_id = ?').all(objectId) as Array<{ id: number }>).map((r) => r.id);
+  }
+
+  /** A deployed version's stored ranking of its module's pool (ranking.ts), or null. */
+  loadRanking(module: string, version: number, strategy: string, revision: string): { through: number; alertIds: Int32Array; score: Float64Array; shown: Float64Array } | null {
+    const r = this.stmt('SELECT through_alert, alert_ids, scores, shown FROM rankings WHERE module = ? AND version = ? AND strategy = ? AND revision = ?')
+      .get(module, version, strategy, revision) as { through_alert: number; alert_ids: Buffer; scores: Buffer; shown: Buffer } | undefined;
+    if (!r) return null;
+    const copy = (b: Buffer) => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
+    return { through: r.through_alert, alertIds: new Int32Array(copy(r.alert_ids)), score: new Float64Array(copy(r.scores)), shown: new Float64Array(copy(r.shown)) };
+  }
+
+  /** Stores a ranking; the module's rankings of other versions go (they are recomputed if asked for again). */
+  saveRanking(module: string, version: number, strategy: string, revision: string, r: { through: number; alertIds: Int32Array; score: Float64Array; shown: Float64Array }): void {
+    const bytes = (a: Int32Array | Float64Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+    this.db.transaction(() => {
+      this.stmt('DELETE FROM rankings WHERE module = ? AND (version != ? OR revision != ?)').run(module, version, revision);
+      this.stmt('INSERT OR REPLACE INTO rankings (module, version, strategy, revision, through_alert, alert_ids, scores, shown) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(module, version, strategy, revision, r.through, bytes(r.alertIds), bytes(r.score), bytes(r.shown));
+    })();
   }
 
   /** How many stored alerts of the module's survey went through a module's cuts, and how many pass. */
