@@ -19,9 +19,16 @@ function canonical(value: unknown): unknown {
   return value;
 }
 
-/** sha256 of the spec's canonical JSON (keys sorted), stable across runs and machines. */
+const hashes = new WeakMap<FeatureSpec, string>();
+
+/**
+ * sha256 of the spec's canonical JSON (keys sorted), stable across runs and machines; once per spec object
+ * (specs are not changed after they are made, and views and queues ask for the hash on every request).
+ */
 export function featureSpecHash(spec: FeatureSpec): string {
-  return createHash('sha256').update(JSON.stringify(canonical(spec))).digest('hex');
+  let h = hashes.get(spec);
+  if (h === undefined) hashes.set(spec, (h = createHash('sha256').update(JSON.stringify(canonical(spec))).digest('hex')));
+  return h;
 }
 
 export class FeatureSpecMismatchError extends Error {

@@ -116,18 +116,58 @@ function addLeaf(out: Float64Array, o: number, value: Float64Array, v: number, C
   for (let c = 0; c < C; c++) out[o + c] += value[v + c];
 }
 
-/** Each row's leaf (original node id) in every tree: rows x T, for votes and per-tree statistics. */
-export function leavesOf(forest: CompiledForest, X: Matrix): Int32Array {
+/**
+ * Rows per block of leavesOf: a block's rows stay in cache while every tree walks them (measured on an
+ * isolation forest of 150 trees x 256 samples, 40,000 x 25 rows: 64 rows 411 ms, 1,024 rows 332 ms, all rows
+ * at once 468 ms, row by row through the trees 800 ms).
+ */
+const LEAF_BLOCK_ROWS = 1024;
+
+/**
+ * Each row's leaf in every tree (rows x T, row-major): the leaf's original node id, or `map[node]` when a map
+ * is given (an isolation forest's leaf numbering). Tree by tree over a block of rows, four rows in lock-step,
+ * as accumulateLeafValues.
+ */
+export function leavesOf(forest: CompiledForest, X: Matrix, map?: Int32Array): Int32Array {
   const { slots, thresholds, roots } = forest;
   const T = roots.length;
   const out = new Int32Array(X.rows * T);
-  for (let i = 0; i < X.rows; i++) {
-    const off = i * X.cols;
-    for (let t = 0; t < T; t++) {
-      let k = roots[t];
-      while (slots[4 * k + 3] < 0) k = X.data[off + slots[4 * k]] <= thresholds[4 * k + 1] ? k + 1 : slots[4 * k + 2];
-      out[i * T + t] = slots[4 * k + 3];
-    }
+  const data = X.data;
+  const d = X.cols;
+  for (let start = 0; start < X.rows; start += LEAF_BLOCK_ROWS) {
+    const n = Math.min(X.rows, start + LEAF_BLOCK_ROWS);
+    for (let t = 0; t < T; t++) leavesOfTree(slots, thresholds, roots[t], data, d, start, n, T, t, out, map);
   }
   return out;
+}
+
+function leavesOfTree(slots: Int32Array, thresholds: Float32Array, root: number, data: ArrayLike<number>, d: number, start: number, n: number, T: number, t: number, out: Int32Array, map?: Int32Array): void {
+  let i = start;
+  for (; i + 4 <= n; i += 4) {
+    const o0 = i * d;
+    const o1 = o0 + d;
+    const o2 = o1 + d;
+    const o3 = o2 + d;
+    let k0 = root; let k1 = root; let k2 = root; let k3 = root;
+    while ((slots[4 * k0 + 3] | slots[4 * k1 + 3] | slots[4 * k2 + 3] | slots[4 * k3 + 3]) < 0) {
+      const r0 = slots[4 * k0 + 2];
+      k0 = r0 + ((k0 + 1 - r0) & -(data[o0 + slots[4 * k0]] <= thresholds[4 * k0 + 1]));
+      const r1 = slots[4 * k1 + 2];
+      k1 = r1 + ((k1 + 1 - r1) & -(data[o1 + slots[4 * k1]] <= thresholds[4 * k1 + 1]));
+      const r2 = slots[4 * k2 + 2];
+      k2 = r2 + ((k2 + 1 - r2) & -(data[o2 + slots[4 * k2]] <= thresholds[4 * k2 + 1]));
+      const r3 = slots[4 * k3 + 2];
+      k3 = r3 + ((k3 + 1 - r3) & -(data[o3 + slots[4 * k3]] <= thresholds[4 * k3 + 1]));
+    }
+    out[i * T + t] = map ? map[slots[4 * k0 + 3]] : slots[4 * k0 + 3];
+    out[(i + 1) * T + t] = map ? map[slots[4 * k1 + 3]] : slots[4 * k1 + 3];
+    out[(i + 2) * T + t] = map ? map[slots[4 * k2 + 3]] : slots[4 * k2 + 3];
+    out[(i + 3) * T + t] = map ? map[slots[4 * k3 + 3]] : slots[4 * k3 + 3];
+  }
+  for (; i < n; i++) {
+    const off = i * d;
+    let k = root;
+    while (slots[4 * k + 3] < 0) k = data[off + slots[4 * k]] <= thresholds[4 * k + 1] ? k + 1 : slots[4 * k + 2];
+    out[i * T + t] = map ? map[slots[4 * k + 3]] : slots[4 * k + 3];
+  }
 }

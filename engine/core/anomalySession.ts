@@ -1,32 +1,18 @@
-import { createBundle, minOverValid, modelFromBundle, validRows, type AADForest, type BandAADModel, type PerBandAADModel, type TwoBandAADModel } from '../../models/index.ts';
+import { createBundle, minOverValid, modelFromBundle, type BandAADModel, type PerBandAADModel, type TwoBandAADModel } from '../../models/index.ts';
 import { moduleOf, type ModuleDefinition } from './modules/index.ts';
 import type { QueueEntry } from './queue.ts';
 import type { Store } from './store/store.ts';
-import { anomalyLabelCount, anomalyVerdict, bandInputs } from './training.ts';
-
-/** Per band: every pool alert's leaf in every tree, as its rank among its tree's leaves (a byte for up to 256 leaves). */
-type LeafTable = Uint8Array | Uint16Array | Int32Array;
-
-/** Where each tree's leaves start in the forest's numbering, and the smallest array type their ranks fit in. */
-function leafLayout(f: AADForest): { first: Int32Array; make: (n: number) => LeafTable } {
-  const nodes = f.nodes!;
-  const T = nodes.roots.length;
-  const first = new Int32Array(T + 1).fill(-1);
-  for (let l = nodes.leafTree.length - 1; l >= 0; l--) first[nodes.leafTree[l]] = l;
-  first[T] = nodes.leafTree.length;
-  let most = 0;
-  for (let t = 0; t < T; t++) most = Math.max(most, first[t + 1] - first[t]);
-  return { first, make: most <= 256 ? (n) => new Uint8Array(n) : most <= 65536 ? (n) => new Uint16Array(n) : (n) => new Int32Array(n) };
-}
-
-const BLOCK_ROWS = 16384;
+import { anomalyLabelCount, anomalyVerdict } from './training.ts';
+import { leafLayout, sessionPool, type LeafTable, type SessionPool } from './anomalyPool.ts';
+import { startTsWorker } from './workers.ts';
 
 /**
  * An anomaly module live in memory: the deployed AAD forests, every pool alert's leaf in every tree
  * (computed once, a byte each), and the current scores. A label re-weights the leaves from all labels so far
  * (warm started from the current weights) and re-scores the whole pool from the cached leaves, so the next
  * queue reflects it at once without traversing a tree. `persist` saves the weights as a new version. The pool
- * is read in blocks: what is held is the leaves and scores, not the features.
+ * is read in blocks: what is held is the leaves and scores, not the features. A large pool's leaves are
+ * computed in a worker thread (`openInWorker`), so that a server keeps answering meanwhile.
  */
 export class AnomalyQueueSession {
   private readonly leaves: LeafTable[];
@@ -39,37 +25,16 @@ export class AnomalyQueueSession {
   private readonly T: number;
   private labelsSinceSave = 0;
 
-  private constructor(private readonly store: Store, readonly def: ModuleDefinition, private readonly model: PerBandAADModel, private currentVersion: number) {
-    store.computeFeatures(def.extractor());
-    const spec = def.extractor().spec;
-    const n = store.poolCounts(spec, def.survey).passing;
-    const T = (this.T = model.nEstimators);
-    const F = model.nFeatures;
-    const layouts = model.forests.map(leafLayout);
-    this.firstLeaf = layouts.map((l) => l.first);
-    this.leaves = layouts.map((l) => l.make(n * T));
-    this.valid = model.bands.map(() => new Uint8Array(n));
+  private constructor(private readonly store: Store, readonly def: ModuleDefinition, private readonly model: PerBandAADModel, private currentVersion: number, pool: SessionPool) {
+    this.T = model.nEstimators;
+    this.firstLeaf = model.forests.map((f) => leafLayout(f).first);
+    this.leaves = pool.leaves;
+    this.valid = pool.valid;
+    this.alertIds = pool.alertIds;
+    this.objectIds = pool.objectIds;
+    const n = pool.alertIds.length;
     this.scores = model.bands.map(() => new Float64Array(n));
     this.final = new Float64Array(n);
-    this.alertIds = new Int32Array(n);
-    this.objectIds = new Array(n);
-    let row = 0;
-    for (const t of store.featureBlocks(spec, BLOCK_ROWS)) {
-      const m = t.alertIds.length;
-      if (row + m > n) throw new Error(`${def.name}: the pool grew while the session was opening`);
-      this.alertIds.set(t.alertIds, row);
-      for (let i = 0; i < m; i++) this.objectIds[row + i] = t.objectIds[i];
-      const inputs = bandInputs(def, t.values, m, model.bands);
-      model.forests.forEach((f, b) => {
-        const global = f.leafIndices({ data: inputs[b], rows: m, cols: F });
-        const first = this.firstLeaf[b];
-        const out = this.leaves[b];
-        for (let i = 0; i < m; i++) for (let k = 0; k < T; k++) out[(row + i) * T + k] = global[i * T + k] - first[k];
-        this.valid[b].set(validRows(inputs[b], m, F), row);
-      });
-      row += m;
-    }
-    if (row !== n) throw new Error(`${def.name}: ${n} pool rows counted, ${row} read`);
     this.rescore();
   }
 
@@ -77,9 +42,28 @@ export class AnomalyQueueSession {
     const def = moduleOf(store, moduleName);
     const v = store.deployedVersion(moduleName);
     if (v === null) throw new Error(`${moduleName}: no deployed version to start a session from`);
-    const session = new AnomalyQueueSession(store, def, modelFromBundle(store.getBundle(moduleName, v)) as unknown as PerBandAADModel, v);
-    // Labels given after the saved weights (e.g. before a crash) are applied now, so none is lost.
-    const saved = store.getModel(moduleName, v).nLabels;
+    const model = modelFromBundle(store.getBundle(moduleName, v)) as unknown as PerBandAADModel;
+    return AnomalyQueueSession.withPool(store, def, model, v, sessionPool(store, def, model));
+  }
+
+  /** The same, the pool's leaves computed in a worker thread on its own connection to the store file. */
+  static async openInWorker(store: Store, moduleName: string): Promise<AnomalyQueueSession> {
+    const def = moduleOf(store, moduleName);
+    const worker = startTsWorker(new URL('./anomalySessionWorker.ts', import.meta.url), { dbPath: store.path, module: moduleName });
+    const m = await new Promise<{ version: number; pool: SessionPool } | { error: string }>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`the session worker of ${moduleName} exited with code ${code}`)));
+    }).finally(() => void worker.terminate());
+    if ('error' in m) throw new Error(m.error);
+    const model = modelFromBundle(store.getBundle(moduleName, m.version)) as unknown as PerBandAADModel;
+    return AnomalyQueueSession.withPool(store, def, model, m.version, m.pool);
+  }
+
+  private static withPool(store: Store, def: ModuleDefinition, model: PerBandAADModel, v: number, pool: SessionPool): AnomalyQueueSession {
+    const session = new AnomalyQueueSession(store, def, model, v, pool);
+    // Labels given after the saved weights (e.g. before a crash, or while the session opened) are applied now, so none is lost.
+    const saved = store.getModel(def.name, v).nLabels;
     if (anomalyLabelCount(store, def) !== saved) session.reweight();
     return session;
   }

@@ -1,17 +1,12 @@
 import { RandomForestClassifier, modelFromBundle, Random } from '../../models/index.ts';
 import { selectBatch, strategyScores, type StrategyName } from './strategies.ts';
 import { moduleOf, type ModuleDefinition } from './modules/index.ts';
-import { poolRanking, rankedEntries, type RankingKind } from './ranking.ts';
-import type { Store } from './store/store.ts';
+import { poolRanking, rankedEntries, type QueueEntry, type RankingKind } from './ranking.ts';
 
-export interface QueueEntry {
-  alertId: number;
-  objectId: string;
-  /** Why it was chosen: the strategy's score, and the model output it came from. */
-  score: number;
-  reason: string;
-  modelVersion: number | null;
-}
+export type { QueueEntry };
+import type { Store } from './store/store.ts';
+import { computeFeatures } from './features/pipeline.ts';
+
 
 export interface QueueOptions {
   strategy?: StrategyName;
@@ -32,7 +27,7 @@ export interface QueueOptions {
 export function nextQueue(store: Store, moduleName: string, o: QueueOptions = {}): QueueEntry[] {
   const def = moduleOf(store, moduleName);
   const ex = def.extractor();
-  store.computeFeatures(ex);
+  computeFeatures(store, ex);
   const done = store.labelledObjects(moduleName, o.expert);
   const deployed = store.deployedVersion(moduleName);
   const k = o.k ?? 10;

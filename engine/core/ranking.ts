@@ -1,9 +1,17 @@
 import { modelFromBundle, RandomForestClassifier, type PerBandAADModel } from '../../models/index.ts';
 import type { ModuleDefinition } from './modules/index.ts';
-import type { QueueEntry } from './queue.ts';
 import { strategyScores, type StrategyName } from './strategies.ts';
 import type { FeatureTable, Store } from './store/store.ts';
-import { bandInputs } from './training.ts';
+import { bandInputs } from './bandInputs.ts';
+
+export interface QueueEntry {
+  alertId: number;
+  objectId: string;
+  /** Why it was chosen: the strategy's score, and the model output it came from. */
+  score: number;
+  reason: string;
+  modelVersion: number | null;
+}
 
 /** How a deployed version orders a pool: a query strategy (classifiers) or the AAD score (anomaly modules). */
 export type RankingKind = Exclude<StrategyName, 'random'> | 'aad';

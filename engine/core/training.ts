@@ -8,7 +8,9 @@ import { featureSpecHash } from '../../features/index.ts';
 import { moduleOf, type ModuleDefinition } from './modules/index.ts';
 import { promotionGate, type GateReport } from './gate.ts';
 import { poolRanking, rankRows, saveRanking } from './ranking.ts';
+import { bandInputs, isFinkZtfAnomaly } from './bandInputs.ts';
 import type { Store } from './store/store.ts';
+import { computeFeatures } from './features/pipeline.ts';
 
 export interface TrainOptions {
   seed?: number;
@@ -145,7 +147,7 @@ export function forestParams(def: ModuleDefinition, o: TrainOptions): Partial<Ra
 export function retrainClassifier(store: Store, moduleName: string, o: TrainOptions = {}): TrainResult {
   const def = moduleOf(store, moduleName);
   if (def.kind !== 'classifier') throw new Error(`${moduleName} is an anomaly module: it updates on every label`);
-  store.computeFeatures(def.extractor());
+  computeFeatures(store, def.extractor());
   const rows = labelledRows(store, def, o.holdoutFraction ?? 0.25);
   const train = subset(rows, 0);
   const test = subset(rows, 1);
@@ -208,46 +210,7 @@ export function retrainClassifier(store: Store, moduleName: string, o: TrainOpti
   return result;
 }
 
-/** Fink-wired per-band inputs of the anomaly module (forest_g takes r-band features, forest_r g-band). */
-export function anomalyInputs(values: ArrayLike<number>, rows: number): { inputG: Float32Array; inputR: Float32Array } {
-  const F = ANOMALY_FEATURE_NAMES.length;
-  const gOff = FINK_FOREST_INPUT_BAND.forest_g === 'r' ? F : 0;
-  const rOff = FINK_FOREST_INPUT_BAND.forest_r === 'g' ? 0 : F;
-  const inputG = new Float32Array(rows * F);
-  const inputR = new Float32Array(rows * F);
-  for (let i = 0; i < rows; i++) for (let j = 0; j < F; j++) {
-    inputG[i * F + j] = values[i * 2 * F + gOff + j];
-    inputR[i * F + j] = values[i * 2 * F + rOff + j];
-  }
-  return { inputG, inputR };
-}
-
-/** Fink's ZTF anomaly module: g and r, its 25 features per band, its two forests wired as Fink wires them. */
-export function isFinkZtfAnomaly(def: ModuleDefinition): boolean {
-  return def.survey === 'ztf' && def.perBand !== null && def.perBand.bands.join(',') === 'g,r' && def.perBand.featuresPerBand === ANOMALY_FEATURE_NAMES.length;
-}
-
-/**
- * Each band's feature rows of a per-band anomaly module, in the order of `bands` (the model's): Fink's
- * wiring for its ZTF module, the module's own column blocks otherwise.
- */
-export function bandInputs(def: ModuleDefinition, values: ArrayLike<number>, rows: number, bands: readonly string[]): Float32Array[] {
-  const pb = def.perBand;
-  if (!pb) throw new Error(`${def.name}: not a per-band anomaly module`);
-  if (isFinkZtfAnomaly(def)) {
-    const { inputG, inputR } = anomalyInputs(values, rows);
-    return [inputG, inputR];
-  }
-  const F = pb.featuresPerBand;
-  const D = pb.bands.length * F;
-  return bands.map((band) => {
-    const b = pb.bands.indexOf(band);
-    if (b < 0) throw new Error(`${def.name}: the model has a band '${band}' the module does not`);
-    const out = new Float32Array(rows * F);
-    for (let i = 0; i < rows; i++) for (let j = 0; j < F; j++) out[i * F + j] = values[i * D + b * F + j];
-    return out;
-  });
-}
+export { anomalyInputs, bandInputs, isFinkZtfAnomaly } from './bandInputs.ts';
 
 /** Alerts with every feature of a band finite that a band's first forest needs (fewer: the band is left out). */
 const MIN_ROWS_PER_BAND_FOREST = 16;
@@ -273,7 +236,7 @@ export function anomalyVerdict(def: ModuleDefinition, label: string): boolean | 
 export function updateAnomalyModule(store: Store, moduleName: string, o: TrainOptions = {}): TrainResult {
   const def = moduleOf(store, moduleName);
   if (def.kind !== 'anomaly') throw new Error(`${moduleName} is a classifier module: retrain it`);
-  store.computeFeatures(def.extractor());
+  computeFeatures(store, def.extractor());
   const deployed = store.deployedVersion(moduleName);
   let model: PerBandAADModel | null = deployed === null ? null : modelFromBundle(store.getBundle(moduleName, deployed)) as unknown as PerBandAADModel;
   const pb = def.perBand!;

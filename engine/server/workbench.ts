@@ -7,6 +7,7 @@ import { Store, StoreError, type LabelRow, type User } from '../core/store/store
 import type { StrategyName } from '../core/strategies.ts';
 import type { TrainResult } from '../core/training.ts';
 import { EventHub } from './events.ts';
+import { computeFeatures } from '../core/features/pipeline.ts';
 
 export interface WorkbenchOptions {
   /** Retrain a classifier module after this many new labels (0: only on demand). */
@@ -19,9 +20,11 @@ export interface WorkbenchOptions {
   nEstimators?: number;
   /** Where failures the API cannot answer (a background retrain) are written; stderr by default. */
   log?: (line: string) => void;
+  /** An anomaly pool this large has its session opened in a worker thread (the API answers meanwhile). */
+  backgroundSessionRows: number;
 }
 
-export const DEFAULT_WORKBENCH_OPTIONS: WorkbenchOptions = { retrainEvery: 10, leaseMs: 120_000, persistAnomalyEvery: 25, seed: 0 };
+export const DEFAULT_WORKBENCH_OPTIONS: WorkbenchOptions = { retrainEvery: 10, leaseMs: 120_000, persistAnomalyEvery: 25, seed: 0, backgroundSessionRows: 50_000 };
 
 /** A 4xx for the API: the message names what was wrong. */
 export class RequestError extends Error {
@@ -43,6 +46,7 @@ export class Workbench {
   /** Each anomaly module's live session, and its labels since the weights were saved. */
   private readonly anomaly = new Map<string, AnomalyQueueSession>();
   private readonly anomalyLabels = new Map<string, number>();
+  private readonly warming = new Map<string, Promise<void>>();
   private closed = false;
 
   constructor(readonly store: Store, readonly options: WorkbenchOptions = DEFAULT_WORKBENCH_OPTIONS) {}
@@ -71,13 +75,43 @@ export class Workbench {
     return loaded;
   }
 
+  /**
+   * The module's live AAD session. A pool of backgroundSessionRows alerts or more is opened in a worker
+   * thread: until it is ready (null here), queues come from the deployed version's stored ranking and labels
+   * are recorded, to be applied when it opens.
+   */
   private anomalySession(def: ModuleDefinition): AnomalyQueueSession | null {
     const v = this.store.deployedVersion(def.name);
     if (v === null) return null;
-    let s = this.anomaly.get(def.name);
+    const s = this.anomaly.get(def.name);
     // a new version, or a new revision of the declaration (another feature space): a new session
-    if (!s || s.version !== v || s.def.revisionSha256 !== def.revisionSha256) this.anomaly.set(def.name, (s = AnomalyQueueSession.open(this.store, def.name)));
-    return s;
+    if (s && s.version === v && s.def.revisionSha256 === def.revisionSha256) return s;
+    if (this.store.poolCounts(def.extractor().spec, def.survey).passing < this.options.backgroundSessionRows) {
+      const opened = AnomalyQueueSession.open(this.store, def.name);
+      this.anomaly.set(def.name, opened);
+      return opened;
+    }
+    const key = `${def.name}:${v}:${def.revisionSha256}`;
+    if (!this.warming.has(key)) {
+      this.warming.set(key, AnomalyQueueSession.openInWorker(this.store, def.name).then((opened) => {
+        this.warming.delete(key);
+        if (!this.closed) this.anomaly.set(def.name, opened);
+      }, (e: Error) => {
+        this.warming.delete(key);
+        (this.options.log ?? ((l: string) => process.stderr.write(`${l}\n`)))(`sieve: the AAD session of ${def.name} did not open: ${e.message}`);
+      }));
+    }
+    return null;
+  }
+
+  /** Opens the anomaly modules' sessions (large ones in the background): a server calls it as it starts. */
+  warmUp(): void {
+    for (const def of this.modules()) if (def.kind === 'anomaly') this.anomalySession(def);
+  }
+
+  /** Anomaly modules whose session is being opened in the background. */
+  get warmingSessions(): string[] {
+    return [...this.warming.keys()].map((k) => k.split(':')[0]);
   }
 
   /**
@@ -97,7 +131,7 @@ export class Workbench {
     const deployed = this.store.deployedVersion(name);
     const chosen = strategy ?? def.queueStrategy;
     // new alerts since the last call are featurised and ranked now (nothing when there are none)
-    this.store.computeFeatures(def.extractor());
+    computeFeatures(this.store, def.extractor());
     if (def.kind === 'anomaly') {
       const s = this.anomalySession(def);
       const exclude = new Set([...done, ...others]);
@@ -259,7 +293,7 @@ export class Workbench {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all([...this.retrains.values()]);
+    await Promise.all([...this.retrains.values(), ...this.warming.values()]);
     for (const name of this.anomaly.keys()) this.persistAnomaly(name, 'shutdown');
   }
 }

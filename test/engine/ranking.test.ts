@@ -9,6 +9,9 @@ import { nextQueue } from '../../engine/core/queue.ts';
 import { selectBatch, strategyScores } from '../../engine/core/strategies.ts';
 import { Store } from '../../engine/core/store/store.ts';
 import { bandInputs, retrainClassifier, updateAnomalyModule } from '../../engine/core/training.ts';
+import { AnomalyQueueSession } from '../../engine/core/anomalySession.ts';
+import { DEFAULT_WORKBENCH_OPTIONS, Workbench } from '../../engine/server/workbench.ts';
+import { computeFeatures } from '../../engine/core/features/pipeline.ts';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'sieve-ranking-'));
 
@@ -40,7 +43,7 @@ describe('pool rankings kept in the store', () => {
     const alerts: Alert[] = [...simulate(400, 31)].map((o) => o.alert);
     store.insertAlerts(alerts, 'sim');
     const def = moduleOf(store, 'microlensing');
-    store.computeFeatures(def.extractor());
+    computeFeatures(store, def.extractor());
     // labels from the simulated classes, as the module maps them
     let n = 0;
     for (const id of store.alertIds()) {
@@ -70,6 +73,31 @@ describe('pool rankings kept in the store', () => {
     expect(after.some((e) => e.alertId === head.alertId)).toBe(false);
     expect(after.filter((e) => e.objectId === top.objectId)).toHaveLength(1);
     expect(store.loadRanking('microlensing', trained.version, 'entropy', def.revisionSha256)?.through).toBe(store.maxAlertId());
+    store.close();
+  });
+
+  it("opens a large pool's AAD session in a worker thread, answering from the stored ranking meanwhile", async () => {
+    const store = Store.create(path.join(tmp, 'session.db'));
+    ensureBuiltinModules(store);
+    store.insertAlerts([...simulate(300, 41)].map((o) => o.alert), 'sim');
+    updateAnomalyModule(store, 'anomaly', { seed: 3, nEstimators: 30 });
+    const wb = new Workbench(store, { ...DEFAULT_WORKBENCH_OPTIONS, backgroundSessionRows: 10 });
+    const user = store.addUser('ana', 'expert').user;
+    const stored = nextQueue(store, 'anomaly', { k: 5 }).map((e) => e.alertId);
+    expect(wb.queue('anomaly', user, 5).map((e) => e.alertId)).toEqual(stored);
+    expect(wb.warmingSessions).toEqual(['anomaly']);
+    for (let waited = 0; wb.warmingSessions.length; waited += 50) {
+      if (waited > 60_000) throw new Error('the session did not open');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    // the session's queue: the same ranking as the session opened in this thread, and a label re-ranks it
+    const live = wb.queue('anomaly', user, 5);
+    expect(live.map((e) => e.alertId)).toEqual(AnomalyQueueSession.open(store, 'anomaly').queue(5).map((e) => e.alertId));
+    wb.label(user, { module: 'anomaly', alertId: live[0].alertId, label: 'anomaly' });
+    const after = wb.queue('anomaly', user, 5);
+    expect(after.some((e) => e.objectId === live[0].objectId)).toBe(false);
+    expect(after.map((e) => e.score)).not.toEqual(live.slice(1).map((e) => e.score));
+    await wb.close();
     store.close();
   });
 });

@@ -7,6 +7,7 @@ import { decodeLightCurve, parseJsonExact } from '../../datasets/index.ts';
 import { moduleOf, storeModules } from '../../engine/core/modules/index.ts';
 import { nextQueue } from '../../engine/core/queue.ts';
 import { Store } from '../../engine/core/store/store.ts';
+import { computeFeatures } from '../../engine/core/features/pipeline.ts';
 
 const FIXTURE = new URL('../fixtures/store/schema6.db', import.meta.url).pathname;
 
@@ -68,10 +69,10 @@ describe('a store of schema 6 opens and migrates to schema 7', () => {
       expect(Array.from(t.alertIds), name).toEqual(passing.map((f) => f.alert_id));
       passing.forEach((f, i) => expect(Array.from(t.values.subarray(i * t.cols, (i + 1) * t.cols))).toEqual(Array.from(new Float64Array(f.vals.buffer.slice(f.vals.byteOffset, f.vals.byteOffset + f.vals.byteLength)))));
       // nothing left to compute for them; the modules schema 6 never computed start from the first alert
-      expect(store.computeFeatures(ex).computed, name).toBe(0);
+      expect(computeFeatures(store, ex).computed, name).toBe(0);
     }
     const pending = storeModules(store).filter((m) => !['microlensing', 'anomaly-rubin', 'satellite-glints'].includes(m.name));
-    for (const m of pending) expect(store.computeFeatures(m.extractor()).computed, m.name).toBe(old.alerts.filter((a) => a.survey === m.survey).length);
+    for (const m of pending) expect(computeFeatures(store, m.extractor()).computed, m.name).toBe(old.alerts.filter((a) => a.survey === m.survey).length);
     expect(nextQueue(store, 'microlensing', { k: 5 }).length).toBe(5);
     store.close();
   });

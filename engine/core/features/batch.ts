@@ -1,6 +1,6 @@
 import type { Alert } from '../../../datasets/index.ts';
 import type { FeatureExtractor } from '../../../features/index.ts';
-import type { ModuleFeatures } from '../modules/index.ts';
+import type { ModuleFeatures } from '../modules/compile.ts';
 import { alertFromRow, type AlertRow } from '../store/alertRow.ts';
 import { decodeFeatureRow, encodeFeatureRow } from '../store/featureCodec.ts';
 
@@ -11,6 +11,12 @@ export type BatchTask =
 
 /** Values already stored for the batch's alerts, per extractor spec id. */
 export type StoredValues = Map<number, Map<number, { passes: number; vals: Uint8Array }>>;
+
+/** What a feature worker starts from: the modules (as declarations) and the store's spec ids. */
+export interface FeatureWorkerData {
+  modules: Array<{ declaration: unknown; specId: number; through: number }>;
+  extractorIds: Array<[string, number]>;
+}
 
 export interface BatchResult {
   /** [spec id, alert id, passes, encoded values] of every extractor row computed here. */

@@ -1,9 +1,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { featureSpecHash, type FeatureExtractor } from '../../../features/index.ts';
-import { moduleFromDeclaration, type ModuleDeclaration } from '../modules/index.ts';
+import { moduleFromDeclaration } from '../modules/registry.ts';
+import type { ModuleDeclaration } from '../modules/declaration.ts';
 import type { AlertRow } from '../store/alertRow.ts';
-import { processBatch, type BatchTask, type StoredValues } from './batch.ts';
-import type { FeatureWorkerData } from './pipeline.ts';
+import { processBatch, type BatchTask, type FeatureWorkerData, type StoredValues } from './batch.ts';
 
 /** One thread of computeFeaturesParallel: batches of stored alert rows in, feature and pool rows out. */
 const data = workerData as FeatureWorkerData;

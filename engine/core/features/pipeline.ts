@@ -1,11 +1,11 @@
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { featureSpecHash, type FeatureExtractor } from '../../../features/index.ts';
-import { moduleFeaturesOf, type ModuleDefinition } from '../modules/index.ts';
+import { moduleFeaturesOf, type ModuleDefinition } from '../modules/compile.ts';
 import type { Store } from '../store/store.ts';
 import type { AlertRow } from '../store/alertRow.ts';
 import { startTsWorker } from '../workers.ts';
-import { processBatch, type BatchResult, type BatchTask, type StoredValues } from './batch.ts';
+import { processBatch, type BatchResult, type BatchTask, type FeatureWorkerData, type StoredValues } from './batch.ts';
 
 /**
  * Feature computation over the store: batches of stored alerts read in id order (memory holds one batch per
@@ -75,6 +75,14 @@ function add(run: FeatureRun, rows: number, r: BatchResult): void {
   run.skipped += r.skipped;
 }
 
+/**
+ * Brings one extractor's features (a module's: its pool) up to date on this thread: only alerts after its
+ * progress mark are read. `computed` counts the alerts read.
+ */
+export function computeFeatures(store: Store, extractor: FeatureExtractor): { computed: number; specHash: string } {
+  return { computed: computeFeaturesInThread(store, [extractor]).alerts, specHash: featureSpecHash(extractor.spec) };
+}
+
 /** Brings the extractors' and modules' features up to date on this thread (queues, retrains, tests). */
 export function computeFeaturesInThread(store: Store, extractors: readonly FeatureExtractor[]): FeatureRun {
   const p = plan(store, extractors);
@@ -90,12 +98,6 @@ export function computeFeaturesInThread(store: Store, extractors: readonly Featu
   }
   store.writeFeatureBatch(null, p.tasks.map((t) => [t.specId, p.to]));
   return run;
-}
-
-/** What a feature worker starts from: the modules (as declarations) and the store's spec ids. */
-export interface FeatureWorkerData {
-  modules: Array<{ declaration: unknown; specId: number; through: number }>;
-  extractorIds: Array<[string, number]>;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { featureSpecHash } from '../../../features/index.ts';
 import type { Store } from '../store/store.ts';
 import { moduleOf } from './registry.ts';
+import { computeFeatures } from '../features/pipeline.ts';
 
 /**
  * What an expert wants to know of a module: its declaration and revisions, how many stored alerts pass its
@@ -10,7 +11,7 @@ import { moduleOf } from './registry.ts';
 export function moduleSummary(store: Store, name: string) {
   const def = moduleOf(store, name);
   const ex = def.extractor();
-  store.computeFeatures(ex);
+  computeFeatures(store, ex);
   const hash = featureSpecHash(ex.spec);
   const counts = store.poolCounts(ex.spec, def.survey);
   const cut = { n: counts.alerts, pass: counts.passing };

@@ -8,7 +8,6 @@ import { parseBundle, serializeBundle, type ModelBundle } from '../../../models/
 import { MIGRATIONS } from './schema.ts';
 import { alertFromRow, magpsfColumn, STAMP_KINDS, stampWriter, storedCandidateJson, type AlertRow, type StampKind } from './alertRow.ts';
 import { decodeFeatureRow } from './featureCodec.ts';
-import { computeFeaturesInThread } from '../features/pipeline.ts';
 import type { GateReport } from '../gate.ts';
 
 export class StoreError extends Error {
@@ -49,6 +48,17 @@ export interface LabelRow {
 
 export type Role = 'expert' | 'admin';
 
+export interface ModuleDeclarationRow {
+  name: string;
+  revision: number;
+  declarationJson: string;
+  sha256: string;
+  featureSpecHash: string;
+  author: string;
+  createdAt: string;
+  disabled: boolean;
+}
+
 /** Feature rows of one spec: alert ids, object ids, passes_cuts and an n x d Float64 matrix. */
 export interface FeatureTable {
   alertIds: Int32Array;
@@ -58,15 +68,11 @@ export interface FeatureTable {
   cols: number;
 }
 
+/** A version's row without its bundle (an AAD bundle is megabytes of JSON; the views read the row, not the model). */
+const MODEL_ROW_COLUMNS = 'module, version, status, model_type, feature_spec_hash, sha256, metrics_json, n_labels, parent_version, created_at, gate_json, provisional';
+
 type TableRow = { alert_id: number; object_id: string; passes: number; fields?: Buffer | null } & Record<string, Buffer>;
 
-const specHashes = new WeakMap<FeatureSpec, string>();
-/** featureSpecHash, once per spec object (it is asked for on every queue and alert view). */
-function specHash(spec: FeatureSpec): string {
-  let h = specHashes.get(spec);
-  if (h === undefined) specHashes.set(spec, (h = featureSpecHash(spec)));
-  return h;
-}
 
 const asBuffer = (b: Uint8Array): Buffer => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 
@@ -111,6 +117,8 @@ export class Store {
   readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
   private readonly specIds = new Map<string, number>();
+  private modulesChanged = 0;
+  private readonly declarations: Array<{ version: string; rows: ModuleDeclarationRow[] } | undefined> = [];
 
   constructor(readonly path: string) {
     this.db = new Database(path);
@@ -161,7 +169,7 @@ export class Store {
   }
 
   get schemaVersion(): number {
-    return (this.db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations').get() as { v: number }).v;
+    return (this.stmt('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations').get() as { v: number }).v;
   }
 
   private migrate(): void {
@@ -180,7 +188,7 @@ export class Store {
             const broken = this.db.pragma('foreign_key_check') as unknown[];
             if (broken.length) throw new StoreError(`migration ${m.version}: ${broken.length} broken reference(s): ${JSON.stringify(broken.slice(0, 3))}`);
           }
-          this.db.prepare('INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)').run(m.version, m.description, now());
+          this.stmt('INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)').run(m.version, m.description, now());
         })();
       } finally {
         if (m.rebuildsTables) this.db.pragma('foreign_keys = ON');
@@ -189,7 +197,7 @@ export class Store {
   }
 
   audit(actor: string, action: string, details: Record<string, unknown>): void {
-    this.db.prepare('INSERT INTO audit (at, actor, action, details_json) VALUES (?, ?, ?, ?)').run(now(), actor, action, stringifyJsonExact(details));
+    this.stmt('INSERT INTO audit (at, actor, action, details_json) VALUES (?, ?, ?, ?)').run(now(), actor, action, stringifyJsonExact(details));
   }
 
   /**
@@ -207,11 +215,11 @@ export class Store {
 
   /** Inserts alerts (already-stored ones are skipped); the caller holds the transaction. */
   private insertAlertRows(alerts: readonly Alert[], ingestId: number): number {
-    const insert = this.db.prepare(`INSERT OR IGNORE INTO alerts
+    const insert = this.stmt(`INSERT OR IGNORE INTO alerts
       (alert_key, candid, object_id, survey, ra, dec, jd, band, magpsf, source_label, candidate_json, light_curve,
        stamp_science, stamp_template, stamp_difference, ingest_id)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-    const exists = this.db.prepare('SELECT 1 FROM alerts WHERE alert_key = ?').pluck();
+    const exists = this.stmt('SELECT 1 AS x FROM alerts WHERE alert_key = ?');
     const stamp = stampWriter(this.db);
     let inserted = 0;
     for (const a of alerts) {
@@ -230,7 +238,7 @@ export class Store {
 
   /** One ingest (a file, a batch): alerts point at it for where and when they came from. */
   private newIngest(sourceFile: string, at: string): number {
-    return Number(this.db.prepare('INSERT INTO ingests (source_file, ingested_at) VALUES (?, ?)').run(sourceFile, at).lastInsertRowid);
+    return Number(this.stmt('INSERT INTO ingests (source_file, ingested_at) VALUES (?, ?)').run(sourceFile, at).lastInsertRowid);
   }
 
   /**
@@ -269,7 +277,7 @@ export class Store {
   }
 
   countAlerts(): number {
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM alerts').get() as { n: number }).n;
+    return (this.stmt('SELECT COUNT(*) AS n FROM alerts').get() as { n: number }).n;
   }
 
   /** An alert back as the common type (light curve and candidate; cutouts attached). */
@@ -291,7 +299,7 @@ export class Store {
 
   /** Alert ids in insertion order. */
   alertIds(): number[] {
-    return (this.db.prepare('SELECT id FROM alerts ORDER BY id').all() as Array<{ id: number }>).map((r) => r.id);
+    return (this.stmt('SELECT id FROM alerts ORDER BY id').all() as Array<{ id: number }>).map((r) => r.id);
   }
 
   maxAlertId(): number {
@@ -308,7 +316,7 @@ export class Store {
 
   /** A spec's id in this store, registered on first use (features and pools are keyed by it). */
   specId(spec: FeatureSpec): number {
-    const hash = specHash(spec);
+    const hash = featureSpecHash(spec);
     let id = this.specIds.get(hash);
     if (id !== undefined) return id;
     this.stmt('INSERT OR IGNORE INTO feature_specs (spec_hash, name, version, spec_json) VALUES (?, ?, ?, ?)').run(hash, spec.name, spec.version, JSON.stringify(spec));
@@ -347,15 +355,6 @@ export class Store {
       }
       for (const [spec, through] of progress) mark.run(spec, through);
     })();
-  }
-
-  /**
-   * Brings the extractor's features (a module's: its pool) up to date on this thread: only alerts after its
-   * progress mark are read. `computed` counts the alerts read.
-   */
-  computeFeatures(extractor: FeatureExtractor): { computed: number; specHash: string } {
-    const run = computeFeaturesInThread(this, [extractor]);
-    return { computed: run.alerts, specHash: specHash(extractor.spec) };
   }
 
   /**
@@ -531,20 +530,20 @@ export class Store {
 
   /** Records a label; it belongs to the alert's object. */
   addLabel(input: LabelInput): LabelRow {
-    const alert = this.db.prepare('SELECT object_id FROM alerts WHERE id = ?').get(input.alertId) as { object_id: string } | undefined;
+    const alert = this.stmt('SELECT object_id FROM alerts WHERE id = ?').get(input.alertId) as { object_id: string } | undefined;
     if (!alert) throw new StoreError(`label: no alert with id ${input.alertId}`);
     if (!input.label.trim()) throw new StoreError('label: empty label');
     const at = now();
     const info = this.db.transaction(() => {
       // One decision per expert, object and module: a second label by the same person replaces the first
       // (kept, undone, in the table and the audit log), so contradictory labels never both count.
-      const previous = input.authorKind === 'model' ? [] : this.db.prepare(`SELECT id, label FROM labels WHERE module = ? AND object_id = ? AND author = ?
+      const previous = input.authorKind === 'model' ? [] : this.stmt(`SELECT id, label FROM labels WHERE module = ? AND object_id = ? AND author = ?
         AND author_kind = ? AND undone_at IS NULL`).all(input.module, alert.object_id, input.author, input.authorKind ?? 'person') as Array<{ id: number; label: string }>;
       for (const p of previous) {
-        this.db.prepare('UPDATE labels SET undone_at = ? WHERE id = ?').run(at, p.id);
+        this.stmt('UPDATE labels SET undone_at = ? WHERE id = ?').run(at, p.id);
         this.audit(input.author, 'replace-label', { id: p.id, module: input.module, objectId: alert.object_id, from: p.label, to: input.label });
       }
-      const r = this.db.prepare(`INSERT INTO labels (module, object_id, alert_id, label, author, author_kind, queue, model_version, comment, created_at)
+      const r = this.stmt(`INSERT INTO labels (module, object_id, alert_id, label, author, author_kind, queue, model_version, comment, created_at)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(input.module, alert.object_id, input.alertId, input.label, input.author, input.authorKind ?? 'person',
         input.queue ?? null, input.modelVersion ?? null, input.comment ?? null, at);
       this.audit(input.author, 'label', { module: input.module, alertId: input.alertId, label: input.label });
@@ -554,7 +553,7 @@ export class Store {
   }
 
   getLabel(id: number): LabelRow {
-    const r = this.db.prepare('SELECT * FROM labels WHERE id = ?').get(id) as Record<string, unknown> | undefined;
+    const r = this.stmt('SELECT * FROM labels WHERE id = ?').get(id) as Record<string, unknown> | undefined;
     if (!r) throw new StoreError(`no label with id ${id}`);
     return {
       id: r.id as number, module: r.module as string, objectId: r.object_id as string, alertId: r.alert_id as number | null, label: r.label as string,
@@ -565,7 +564,7 @@ export class Store {
 
   /** Undoes a label (kept in the table with its undo time, for the audit trail). */
   undoLabel(id: number, actor: string): void {
-    const r = this.db.prepare('UPDATE labels SET undone_at = ? WHERE id = ? AND undone_at IS NULL').run(now(), id);
+    const r = this.stmt('UPDATE labels SET undone_at = ? WHERE id = ? AND undone_at IS NULL').run(now(), id);
     if (r.changes === 0) throw new StoreError(`label ${id} does not exist or is already undone`);
     this.audit(actor, 'undo-label', { id });
   }
@@ -576,7 +575,7 @@ export class Store {
    */
   trainingLabels(module: string): Map<string, string> {
     // catalogue labels first, experts' after: an expert's decision on an object overrides its catalogue class
-    const rows = this.db.prepare(`SELECT object_id, label FROM labels WHERE module = ? AND undone_at IS NULL AND author_kind IN ('person', 'catalog')
+    const rows = this.stmt(`SELECT object_id, label FROM labels WHERE module = ? AND undone_at IS NULL AND author_kind IN ('person', 'catalog')
       ORDER BY author_kind = 'person', id`).all(module) as Array<{ object_id: string; label: string }>;
     const out = new Map<string, string>();
     for (const r of rows) {
@@ -589,13 +588,13 @@ export class Store {
   /** Objects an expert has already decided on for a module (any label, including unsure/skip). */
   labelledObjects(module: string, author?: string): Set<string> {
     const rows = (author
-      ? this.db.prepare('SELECT DISTINCT object_id FROM labels WHERE module = ? AND author = ? AND undone_at IS NULL').all(module, author)
-      : this.db.prepare('SELECT DISTINCT object_id FROM labels WHERE module = ? AND undone_at IS NULL').all(module)) as Array<{ object_id: string }>;
+      ? this.stmt('SELECT DISTINCT object_id FROM labels WHERE module = ? AND author = ? AND undone_at IS NULL').all(module, author)
+      : this.stmt('SELECT DISTINCT object_id FROM labels WHERE module = ? AND undone_at IS NULL').all(module)) as Array<{ object_id: string }>;
     return new Set(rows.map((r) => r.object_id));
   }
 
   countLabels(module: string): number {
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM labels WHERE module = ? AND undone_at IS NULL').get(module) as { n: number }).n;
+    return (this.stmt('SELECT COUNT(*) AS n FROM labels WHERE module = ? AND undone_at IS NULL').get(module) as { n: number }).n;
   }
 
   /** Stores a verified bundle as the module's next version (a candidate until deployed). */
@@ -605,18 +604,18 @@ export class Store {
     const version = Number(bundle.manifest.version);
     if (!Number.isInteger(version) || version < 1) throw new StoreError(`bundle version '${bundle.manifest.version}' is not a positive integer`);
     this.db.transaction(() => {
-      this.db.prepare(`INSERT INTO models (module, version, status, model_type, feature_spec_hash, sha256, metrics_json, n_labels, parent_version, bundle_json, created_at, gate_json, provisional)
+      this.stmt(`INSERT INTO models (module, version, status, model_type, feature_spec_hash, sha256, metrics_json, n_labels, parent_version, bundle_json, created_at, gate_json, provisional)
         VALUES (?, ?, 'candidate', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(module, version, bundle.manifest.modelType, bundle.manifest.featureSpecHash, bundle.sha256,
         JSON.stringify(bundle.manifest.metrics), nLabels, bundle.manifest.parentVersion === null ? null : Number(bundle.manifest.parentVersion),
         serializeBundle(bundle), now(), gate === null ? null : JSON.stringify(gate), gate?.decision === 'deploy-provisional' || gate?.tooSmall ? 1 : 0);
-      this.db.prepare('INSERT INTO learning_curve (module, version, n_labels, metrics_json, created_at) VALUES (?, ?, ?, ?, ?)').run(module, version, nLabels, JSON.stringify(bundle.manifest.metrics), now());
+      this.stmt('INSERT INTO learning_curve (module, version, n_labels, metrics_json, created_at) VALUES (?, ?, ?, ?, ?)').run(module, version, nLabels, JSON.stringify(bundle.manifest.metrics), now());
       this.audit(actor, 'save-model', { module, version, sha256: bundle.sha256 });
     })();
     return this.getModel(module, version);
   }
 
   nextVersion(module: string): number {
-    return (this.db.prepare('SELECT COALESCE(MAX(version), 0) + 1 AS v FROM models WHERE module = ?').get(module) as { v: number }).v;
+    return (this.stmt('SELECT COALESCE(MAX(version), 0) + 1 AS v FROM models WHERE module = ?').get(module) as { v: number }).v;
   }
 
   private toModelRow(r: Record<string, unknown>): ModelRow {
@@ -629,25 +628,25 @@ export class Store {
   }
 
   getModel(module: string, version: number): ModelRow {
-    const r = this.db.prepare('SELECT * FROM models WHERE module = ? AND version = ?').get(module, version) as Record<string, unknown> | undefined;
+    const r = this.stmt(`SELECT ${MODEL_ROW_COLUMNS} FROM models WHERE module = ? AND version = ?`).get(module, version) as Record<string, unknown> | undefined;
     if (!r) throw new StoreError(`no model ${module} v${version}`);
     return this.toModelRow(r);
   }
 
   listModels(module?: string): ModelRow[] {
-    const rows = (module ? this.db.prepare('SELECT * FROM models WHERE module = ? ORDER BY version').all(module) : this.db.prepare('SELECT * FROM models ORDER BY module, version').all()) as Array<Record<string, unknown>>;
+    const rows = (module ? this.stmt(`SELECT ${MODEL_ROW_COLUMNS} FROM models WHERE module = ? ORDER BY version`).all(module) : this.stmt(`SELECT ${MODEL_ROW_COLUMNS} FROM models ORDER BY module, version`).all()) as Array<Record<string, unknown>>;
     return rows.map((r) => this.toModelRow(r));
   }
 
   /** The verified bundle of a version (checksum checked on the way out too). */
   getBundle(module: string, version: number): ModelBundle {
-    const r = this.db.prepare('SELECT bundle_json FROM models WHERE module = ? AND version = ?').get(module, version) as { bundle_json: string } | undefined;
+    const r = this.stmt('SELECT bundle_json FROM models WHERE module = ? AND version = ?').get(module, version) as { bundle_json: string } | undefined;
     if (!r) throw new StoreError(`no model ${module} v${version}`);
     return parseBundle(r.bundle_json, undefined, `${module} v${version}`);
   }
 
   deployedVersion(module: string): number | null {
-    const r = this.db.prepare("SELECT version FROM models WHERE module = ? AND status = 'deployed'").get(module) as { version: number } | undefined;
+    const r = this.stmt("SELECT version FROM models WHERE module = ? AND status = 'deployed'").get(module) as { version: number } | undefined;
     return r ? r.version : null;
   }
 
@@ -655,16 +654,16 @@ export class Store {
   deploy(module: string, version: number, actor: string, reason: string | null = null, action: 'deploy' | 'rollback' = 'deploy'): void {
     this.getModel(module, version);
     this.db.transaction(() => {
-      this.db.prepare("UPDATE models SET status = 'retired' WHERE module = ? AND status = 'deployed'").run(module);
-      this.db.prepare("UPDATE models SET status = 'deployed' WHERE module = ? AND version = ?").run(module, version);
-      this.db.prepare('INSERT INTO deployments (module, version, action, actor, reason, created_at) VALUES (?, ?, ?, ?, ?, ?)').run(module, version, action, actor, reason, now());
+      this.stmt("UPDATE models SET status = 'retired' WHERE module = ? AND status = 'deployed'").run(module);
+      this.stmt("UPDATE models SET status = 'deployed' WHERE module = ? AND version = ?").run(module, version);
+      this.stmt('INSERT INTO deployments (module, version, action, actor, reason, created_at) VALUES (?, ?, ?, ?, ?, ?)').run(module, version, action, actor, reason, now());
       this.audit(actor, action, { module, version, reason });
     })();
   }
 
   /** Back to the version deployed before the current one. */
   rollback(module: string, actor: string, reason: string | null = null): number {
-    const history = this.db.prepare('SELECT version FROM deployments WHERE module = ? ORDER BY id').all(module) as Array<{ version: number }>;
+    const history = this.stmt('SELECT version FROM deployments WHERE module = ? ORDER BY id').all(module) as Array<{ version: number }>;
     const current = this.deployedVersion(module);
     if (current === null) throw new StoreError(`rollback: ${module} has no deployed version`);
     // walk back past every entry of the current version to the one deployed before it
@@ -676,12 +675,12 @@ export class Store {
   }
 
   deploymentHistory(module: string): Array<{ version: number; action: string; actor: string; reason: string | null; createdAt: string }> {
-    return (this.db.prepare('SELECT version, action, actor, reason, created_at FROM deployments WHERE module = ? ORDER BY id').all(module) as Array<Record<string, unknown>>)
+    return (this.stmt('SELECT version, action, actor, reason, created_at FROM deployments WHERE module = ? ORDER BY id').all(module) as Array<Record<string, unknown>>)
       .map((r) => ({ version: r.version as number, action: r.action as string, actor: r.actor as string, reason: r.reason as string | null, createdAt: r.created_at as string }));
   }
 
   learningCurve(module: string): Array<{ version: number; nLabels: number; metrics: Record<string, number> }> {
-    return (this.db.prepare('SELECT version, n_labels, metrics_json FROM learning_curve WHERE module = ? ORDER BY n_labels, version').all(module) as Array<Record<string, unknown>>)
+    return (this.stmt('SELECT version, n_labels, metrics_json FROM learning_curve WHERE module = ? ORDER BY n_labels, version').all(module) as Array<Record<string, unknown>>)
       .map((r) => ({ version: r.version as number, nLabels: r.n_labels as number, metrics: JSON.parse(r.metrics_json as string) }));
   }
 
@@ -692,7 +691,7 @@ export class Store {
     const token = `sv_${randomBytes(32).toString('base64url')}`;
     const at = now();
     this.db.transaction(() => {
-      this.db.prepare(`INSERT INTO users (name, role, token_sha256, created_at) VALUES (?, ?, ?, ?)
+      this.stmt(`INSERT INTO users (name, role, token_sha256, created_at) VALUES (?, ?, ?, ?)
         ON CONFLICT(name) DO UPDATE SET role = excluded.role, token_sha256 = excluded.token_sha256, disabled_at = NULL`).run(name, role, tokenHash(token), at);
       this.audit(actor, 'add-user', { name, role });
     })();
@@ -700,17 +699,17 @@ export class Store {
   }
 
   userByToken(token: string): User | null {
-    const r = this.db.prepare('SELECT name, role, created_at FROM users WHERE token_sha256 = ? AND disabled_at IS NULL').get(tokenHash(token)) as Record<string, string> | undefined;
+    const r = this.stmt('SELECT name, role, created_at FROM users WHERE token_sha256 = ? AND disabled_at IS NULL').get(tokenHash(token)) as Record<string, string> | undefined;
     return r ? { name: r.name, role: r.role as Role, createdAt: r.created_at } : null;
   }
 
   listUsers(): Array<User & { disabled: boolean }> {
-    return (this.db.prepare('SELECT name, role, created_at, disabled_at FROM users ORDER BY name').all() as Array<Record<string, string | null>>)
+    return (this.stmt('SELECT name, role, created_at, disabled_at FROM users ORDER BY name').all() as Array<Record<string, string | null>>)
       .map((r) => ({ name: r.name!, role: r.role as Role, createdAt: r.created_at!, disabled: r.disabled_at !== null }));
   }
 
   disableUser(name: string, actor: string): void {
-    const r = this.db.prepare('UPDATE users SET disabled_at = ? WHERE name = ? AND disabled_at IS NULL').run(now(), name);
+    const r = this.stmt('UPDATE users SET disabled_at = ? WHERE name = ? AND disabled_at IS NULL').run(now(), name);
     if (r.changes === 0) throw new StoreError(`no active user '${name}'`);
     this.audit(actor, 'disable-user', { name });
   }
@@ -722,7 +721,7 @@ export class Store {
    */
   leaseObjects(module: string, objectIds: readonly string[], expert: string, expiresAtMs: number, nowMs = Date.now()): Set<string> {
     const held = new Set<string>();
-    const upsert = this.db.prepare(`INSERT INTO leases (module, object_id, expert, expires_at) VALUES (?, ?, ?, ?)
+    const upsert = this.stmt(`INSERT INTO leases (module, object_id, expert, expires_at) VALUES (?, ?, ?, ?)
       ON CONFLICT(module, object_id) DO UPDATE SET expert = excluded.expert, expires_at = excluded.expires_at
       WHERE leases.expert = excluded.expert OR leases.expires_at <= ?`);
     this.db.transaction(() => {
@@ -733,12 +732,12 @@ export class Store {
 
   /** Objects of a module leased, unexpired, to anyone but this expert. */
   leasedByOthers(module: string, expert: string, nowMs = Date.now()): Set<string> {
-    const rows = this.db.prepare('SELECT object_id FROM leases WHERE module = ? AND expert != ? AND expires_at > ?').all(module, expert, nowMs) as Array<{ object_id: string }>;
+    const rows = this.stmt('SELECT object_id FROM leases WHERE module = ? AND expert != ? AND expires_at > ?').all(module, expert, nowMs) as Array<{ object_id: string }>;
     return new Set(rows.map((r) => r.object_id));
   }
 
   releaseLease(module: string, objectId: string, expert: string): void {
-    this.db.prepare('DELETE FROM leases WHERE module = ? AND object_id = ? AND expert = ?').run(module, objectId, expert);
+    this.stmt('DELETE FROM leases WHERE module = ? AND object_id = ? AND expert = ?').run(module, objectId, expert);
   }
 
   /** Replaces a label by another (the old one is kept, undone) in one transaction; only its author may. */
@@ -754,13 +753,13 @@ export class Store {
 
   /** An object's current labels in every module, oldest first, with who gave them (an expert, a model, a catalogue). */
   objectLabels(objectId: string): LabelRow[] {
-    const ids = this.db.prepare('SELECT id FROM labels WHERE object_id = ? AND undone_at IS NULL ORDER BY id').all(objectId) as Array<{ id: number }>;
+    const ids = this.stmt('SELECT id FROM labels WHERE object_id = ? AND undone_at IS NULL ORDER BY id').all(objectId) as Array<{ id: number }>;
     return ids.map((r) => this.getLabel(r.id));
   }
 
   /** An author's latest labels for a module, newest first (undone ones left out). */
   recentLabels(module: string, author: string, limit = 10): LabelRow[] {
-    const ids = this.db.prepare('SELECT id FROM labels WHERE module = ? AND author = ? AND undone_at IS NULL ORDER BY id DESC LIMIT ?').all(module, author, limit) as Array<{ id: number }>;
+    const ids = this.stmt('SELECT id FROM labels WHERE module = ? AND author = ? AND undone_at IS NULL ORDER BY id DESC LIMIT ?').all(module, author, limit) as Array<{ id: number }>;
     return ids.map((r) => this.getLabel(r.id));
   }
 
@@ -769,7 +768,7 @@ export class Store {
     const day = now().slice(0, 10);
     const who = author ? ' AND author = ?' : '';
     const args = author ? [module, author] : [module];
-    const rows = this.db.prepare(`SELECT label, COUNT(*) AS n, SUM(created_at >= ?) AS today FROM labels
+    const rows = this.stmt(`SELECT label, COUNT(*) AS n, SUM(created_at >= ?) AS today FROM labels
       WHERE module = ? AND undone_at IS NULL AND author_kind = 'person'${who} GROUP BY label`).all(day, ...args) as Array<{ label: string; n: number; today: number }>;
     const perLabel: Record<string, number> = {};
     let total = 0;
@@ -787,14 +786,15 @@ export class Store {
    * same declaration as the current revision changes nothing. Returns the revision in force.
    */
   addModuleRevision(name: string, declarationJson: string, sha256: string, featureSpecHash: string, author: string): { revision: number; created: boolean; featureSpaceChanged: boolean } {
+    this.modulesChanged++;
     return this.db.transaction(() => {
-      const cur = this.db.prepare('SELECT m.revision, r.sha256, r.feature_spec_hash, m.disabled_at FROM modules m JOIN module_revisions r ON r.name = m.name AND r.revision = m.revision WHERE m.name = ?')
+      const cur = this.stmt('SELECT m.revision, r.sha256, r.feature_spec_hash, m.disabled_at FROM modules m JOIN module_revisions r ON r.name = m.name AND r.revision = m.revision WHERE m.name = ?')
         .get(name) as { revision: number; sha256: string; feature_spec_hash: string; disabled_at: string | null } | undefined;
       if (cur && cur.sha256 === sha256 && cur.disabled_at === null) return { revision: cur.revision, created: false, featureSpaceChanged: false };
-      const revision = (this.db.prepare('SELECT COALESCE(MAX(revision), 0) + 1 AS v FROM module_revisions WHERE name = ?').get(name) as { v: number }).v;
-      this.db.prepare('INSERT INTO module_revisions (name, revision, declaration_json, sha256, feature_spec_hash, author, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      const revision = (this.stmt('SELECT COALESCE(MAX(revision), 0) + 1 AS v FROM module_revisions WHERE name = ?').get(name) as { v: number }).v;
+      this.stmt('INSERT INTO module_revisions (name, revision, declaration_json, sha256, feature_spec_hash, author, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
         .run(name, revision, declarationJson, sha256, featureSpecHash, author, now());
-      this.db.prepare(`INSERT INTO modules (name, revision) VALUES (?, ?)
+      this.stmt(`INSERT INTO modules (name, revision) VALUES (?, ?)
         ON CONFLICT(name) DO UPDATE SET revision = excluded.revision, disabled_at = NULL, disabled_by = NULL`).run(name, revision);
       const featureSpaceChanged = cur !== undefined && cur.feature_spec_hash !== featureSpecHash;
       this.audit(author, 'module-revision', { name, revision, sha256, featureSpecHash, featureSpaceChanged });
@@ -803,33 +803,40 @@ export class Store {
   }
 
   /** Current declarations of the enabled modules (or of every module with `includeDisabled`), by name. */
-  moduleDeclarations(includeDisabled = false): Array<{ name: string; revision: number; declarationJson: string; sha256: string; featureSpecHash: string; author: string; createdAt: string; disabled: boolean }> {
-    return (this.db.prepare(`SELECT m.name, m.revision, m.disabled_at, r.declaration_json, r.sha256, r.feature_spec_hash, r.author, r.created_at
+  moduleDeclarations(includeDisabled = false): ModuleDeclarationRow[] {
+    // read again only when this connection changed them or another connection committed (data_version)
+    const version = `${this.modulesChanged}:${this.db.pragma('data_version', { simple: true }) as number}`;
+    const hit = this.declarations[includeDisabled ? 1 : 0];
+    if (hit && hit.version === version) return hit.rows;
+    const rows = (this.stmt(`SELECT m.name, m.revision, m.disabled_at, r.declaration_json, r.sha256, r.feature_spec_hash, r.author, r.created_at
       FROM modules m JOIN module_revisions r ON r.name = m.name AND r.revision = m.revision ${includeDisabled ? '' : 'WHERE m.disabled_at IS NULL'} ORDER BY m.rowid`).all() as Array<Record<string, string | number | null>>)
       .map((r) => ({
         name: r.name as string, revision: r.revision as number, declarationJson: r.declaration_json as string, sha256: r.sha256 as string,
         featureSpecHash: r.feature_spec_hash as string, author: r.author as string, createdAt: r.created_at as string, disabled: r.disabled_at !== null,
       }));
+    this.declarations[includeDisabled ? 1 : 0] = { version, rows };
+    return rows;
   }
 
   moduleRevisions(name: string): Array<{ revision: number; sha256: string; featureSpecHash: string; author: string; createdAt: string }> {
-    return (this.db.prepare('SELECT revision, sha256, feature_spec_hash, author, created_at FROM module_revisions WHERE name = ? ORDER BY revision').all(name) as Array<Record<string, string | number>>)
+    return (this.stmt('SELECT revision, sha256, feature_spec_hash, author, created_at FROM module_revisions WHERE name = ? ORDER BY revision').all(name) as Array<Record<string, string | number>>)
       .map((r) => ({ revision: r.revision as number, sha256: r.sha256 as string, featureSpecHash: r.feature_spec_hash as string, author: r.author as string, createdAt: r.created_at as string }));
   }
 
   disableModule(name: string, actor: string): void {
-    const r = this.db.prepare('UPDATE modules SET disabled_at = ?, disabled_by = ? WHERE name = ? AND disabled_at IS NULL').run(now(), actor, name);
+    this.modulesChanged++;
+    const r = this.stmt('UPDATE modules SET disabled_at = ?, disabled_by = ? WHERE name = ? AND disabled_at IS NULL').run(now(), actor, name);
     if (r.changes === 0) throw new StoreError(`no enabled module '${name}'`);
     this.audit(actor, 'disable-module', { name });
   }
 
   /** Whether a page of a broker's API was already stored (a resumed pull skips it). */
   pagePulled(source: string, page: string): boolean {
-    return this.db.prepare('SELECT 1 FROM pulled_pages WHERE source = ? AND page = ?').get(source, page) !== undefined;
+    return this.stmt('SELECT 1 FROM pulled_pages WHERE source = ? AND page = ?').get(source, page) !== undefined;
   }
 
   markPagePulled(source: string, page: string, alerts: number): void {
-    this.db.prepare('INSERT OR REPLACE INTO pulled_pages (source, page, alerts, pulled_at) VALUES (?, ?, ?, ?)').run(source, page, alerts, now());
+    this.stmt('INSERT OR REPLACE INTO pulled_pages (source, page, alerts, pulled_at) VALUES (?, ?, ?, ?)').run(source, page, alerts, now());
   }
 
   /** A consistent copy of the whole store, safe while other connections write (SQLite online backup). */
