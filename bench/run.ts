@@ -12,7 +12,7 @@ import { anomalyExtractor, earlySnIaExtractor, kilonovaExtractor, type FeatureEx
 import { runKndetectSideBySide } from './kndetect.ts';
 import { runRubinSideBySide } from './rubin.ts';
 import { runSigmoidSideBySide } from './sigmoid.ts';
-import { runForestSideBySide, runModelBenchmarks } from './models.ts';
+import { runForestPredictCompiled, runForestSideBySide, runModelBenchmarks } from './models.ts';
 import { runEngineBenchmarks } from './engine.ts';
 import { runIngestMemoryBenchmarks } from './ingestMemory.ts';
 import { runServerBenchmarks } from './server.ts';
@@ -133,10 +133,16 @@ if (ONLY.has('models')) {
     const b = m.baselineCpuSeconds;
     console.log(`  ${m.what.padEnd(50)} ${m.sieveCpuSeconds.toFixed(3).padStart(8)} ${(b === null ? '-' : b.toFixed(3)).padStart(8)}  ${b === null ? `baseline unavailable (${m.baseline})` : `${(b / m.sieveCpuSeconds).toFixed(2)}x`}`);
   }
+  const compiled = runForestPredictCompiled();
+  console.log(`\nRandom-forest predict on the compiled code (plain node, as the CLI runs it) vs ${compiled.note}, the same trees, CPU-seconds: first call / median of 3 after 2 more (goal >= 2x on both)`);
+  for (const m of compiled.rows ?? []) {
+    console.log(`  ${m.what.padEnd(66)} ${m.nodes} nodes, depth ${m.depth}: Sieve ${m.sieveFirst.toFixed(3)} / ${m.sieveWarm.toFixed(3)}, sklearn ${m.sklearnFirst.toFixed(3)} / ${m.sklearnWarm.toFixed(3)}, ${(m.sklearnFirst / m.sieveFirst).toFixed(2)}x / ${(m.sklearnWarm / m.sieveWarm).toFixed(2)}x; ${m.differ === 0 ? 'bit-identical probabilities' : `${m.differ} probabilities DIFFER`}`);
+  }
+  if (!compiled.rows) console.log(`  ${compiled.note}`);
   const models = runModelBenchmarks();
   console.log('\nActive anomaly discovery, 1 thread');
   for (const m of models) console.log(`  ${m.what.padEnd(58)} ${m.seconds.toFixed(3).padStart(8)} s${m.goal ? `   goal ${m.goal}` : ''}`);
-  writeFileSync(new URL('./results/models.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), node: process.version, forests, models }, null, 2));
+  writeFileSync(new URL('./results/models.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), node: process.version, forests, compiled, models }, null, 2));
 
 }
 
