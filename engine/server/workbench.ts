@@ -93,7 +93,9 @@ export class Workbench {
     }
     const key = `${def.name}:${v}:${def.revisionSha256}`;
     if (!this.warming.has(key)) {
-      this.warming.set(key, AnomalyQueueSession.openInWorker(this.store, def.name).then((opened) => {
+      // one session opens at a time: the other core keeps answering requests
+      const previous = Promise.all(this.warming.values());
+      this.warming.set(key, previous.then(() => AnomalyQueueSession.openInWorker(this.store, def.name)).then((opened) => {
         this.warming.delete(key);
         if (!this.closed) this.anomaly.set(def.name, opened);
       }, (e: Error) => {
