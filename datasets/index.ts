@@ -3,7 +3,7 @@ export * from './photometry.ts';
 export { LightCurveBuilder, candidateFromLightCurve } from './lightcurve.ts';
 export { readAvroContainer, writeAvroContainer, avroTypeForSchema, isAvroContainer, type AvroCodec } from './avro.ts';
 export { readParquetRows, isParquet } from './parquet.ts';
-export { parseJsonExact, stringifyJsonExact } from './json.ts';
+export { exactNumber, forEachJsonArrayElement, parseJsonExact, stringifyJsonExact, type JsonArrayProgress } from './json.ts';
 export { alertFromZtfPacket, ztfLeanFields } from './ztf.ts';
 export { compileAvroDecoder, type FieldFilter } from './avroDecoder.ts';
 export { alertFromLsstPacket, isLsstPacket } from './lsst.ts';

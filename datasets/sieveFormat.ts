@@ -2,7 +2,7 @@ import type { Alert, LightCurve, Survey } from './types.ts';
 import { LSST_BANDS, ZTF_BANDS } from './types.ts';
 import { candidateFromLightCurve } from './lightcurve.ts';
 import { fluxErrNanoJyFromMag, fluxNanoJyFromMag } from './photometry.ts';
-import { isRecord, requiredNum, requiredString, type RawRecord } from './values.ts';
+import { isRecord, requiredNum, requiredString, scalarFields, type RawRecord } from './values.ts';
 
 /**
  * Sieve's own line format for light curves that are not broker packets (simulations, converted tables):
@@ -91,6 +91,8 @@ export function isSieveRecord(rec: RawRecord): boolean {
   return rec.format === SIEVE_FORMAT;
 }
 
+const NO_FIELDS: ReadonlySet<string> = new Set();
+
 /** Reads one Sieve light-curve record back into an Alert; the candidate is its last detection. */
 export function alertFromSieveRecord(rec: RawRecord): Alert {
   const objectId = requiredString(rec, 'objectId');
@@ -145,6 +147,7 @@ export function alertFromSieveRecord(rec: RawRecord): Alert {
     lightCurve: lc,
     cutouts: {},
     ...(typeof rec.label === 'string' ? { label: rec.label } : {}),
-    extra: isRecord(rec.extra) ? (rec.extra as Alert['extra']) : {},
+    // scalars only, a 64-bit integer as its decimal text (as every reader gives `extra`)
+    extra: isRecord(rec.extra) ? scalarFields(rec.extra, NO_FIELDS) : {},
   };
 }

@@ -11,6 +11,8 @@ export { importSklearnModel, type SklearnImportResult } from './core/importSklea
 export { exportModelBytes, EXPORT_FORMATS, EXPORT_FORMAT_DOCS, type ExportFormat } from './core/export.ts';
 export { retrainInWorker, labelsSinceLastModel } from './core/retrain.ts';
 export { AnomalyQueueSession } from './core/anomalySession.ts';
-export { pullFink, pullPages, alertsFromRows, PullError, type PullQuery, type PullOptions, type PullResult } from './adapters/finkApi.ts';
+export {
+  pullFink, parseRetryAfter, PullError, CUTOUT_CHOICES, FINK_API_HOSTS, MAX_CONE_RADIUS_ARCSEC, type CutoutChoice, type PullQuery, type PullOptions, type PullResult, type PullSurvey, type Transport, type HttpAnswer,
+} from './adapters/finkApi.ts';
 export { cutoutPng, zscaleLimits, stretchPixels, type Stretch } from './adapters/image/cutoutPng.ts';
 export { OffsetTracker, kafkaClientConfig, parseKafkaUrl, nextOffset, type KafkaAddress } from './adapters/kafka.ts';

@@ -8,6 +8,8 @@ import {
 import {
   UsageError, commaList, finiteNumber, fraction, int, nonEmpty, nonNegativeInt, nonNegativeNumber, outFile, outFolder, port, positiveInt, requireFiles, samples,
 } from './options.ts';
+import { checkPullFlags, type PullFlags } from './pullOptions.ts';
+import { CUTOUT_CHOICES } from '../adapters/finkApi/types.ts';
 
 // Commands load their code only when they run: `sieve` checks its options and answers --help without
 // loading the feature, model and server code (start-up time).
@@ -187,29 +189,23 @@ export function buildProgram(apps: Applications): Command {
     .addOption(dbOption()).option('--actor <name>', 'who disables it', 'cli').action(lazy(() => import('./moduleCommands.ts'), 'moduleDisableCommand'));
 
   const pull = program.command('pull').description("alerts from a broker's API into the store");
-  pull.command('fink').description("Fink's REST API: the latest alerts of a class, objects by id (full history, upper limits, cutouts), or a cone search")
-    .addOption(new Option('--survey <survey>', 'survey').choices(['ztf', 'lsst']).default('ztf'))
+  pull.command('fink').description("Fink's REST APIs (ZTF, LSST): the latest alerts of a class, objects by id (history, upper limits, bad-quality detections, cutouts), or a cone search")
+    .addOption(new Option('--survey <survey>', 'whose API: ztf (api.ztf.fink-portal.org) or lsst (api.lsst.fink-portal.org)').choices(['ztf', 'lsst']).default('ztf'))
     .addOption(dbOption())
-    .option('--class <name>', "latests: a Fink class, e.g. 'Early SN Ia candidate'")
+    .option('--class <name>', "ZTF latests: a Fink class, e.g. 'Early SN Ia candidate' or '(TNS) SN Ia'")
     .option('--start <date>', 'latests: first day (YYYY-MM-DD)').option('--stop <date>', 'latests: day after the last (YYYY-MM-DD)')
     .option('--n <count>', 'latests: alerts per page at most', positiveInt, 1000).option('--window-days <d>', 'latests: days per page', positiveInt, 1)
-    .option('--object <id...>', 'objects: objectIds (one page each)')
-    .option('--cone <ra,dec,radius>', 'conesearch: degrees, degrees, arcsec')
-    .option('--base-url <url>', "the API's address", 'https://api.fink-portal.org')
-    .option('--rate <per-second>', 'requests per second at most', finiteNumber, 2).option('--retries <n>', 'retries after a failed request or a server error', nonNegativeInt, 3)
-    .action(async (opts: { survey: string; db: string; class?: string; start?: string; stop?: string; n: number; windowDays: number; object?: string[]; cone?: string; baseUrl: string; rate: number; retries: number }) => {
-      if (opts.survey !== 'ztf') throw new UsageError("--survey lsst: Fink's LSST API answers in another column layout, not read yet; use its Data Transfer files or livestream (sieve ingest / sieve score)");
-      const kinds = [opts.class !== undefined, opts.object !== undefined, opts.cone !== undefined].filter(Boolean).length;
-      if (kinds !== 1) throw new UsageError('give one query: --class with --start and --stop, --object IDS, or --cone RA,DEC,RADIUS');
-      if (opts.class !== undefined && (!opts.start || !opts.stop || !/^\d{4}-\d{2}-\d{2}$/.test(opts.start) || !/^\d{4}-\d{2}-\d{2}$/.test(opts.stop))) throw new UsageError('--class needs --start and --stop as YYYY-MM-DD');
-      let cone: number[] = [];
-      if (opts.cone !== undefined) {
-        cone = opts.cone.split(',').map(Number);
-        if (cone.length !== 3 || cone.some((x) => !Number.isFinite(x)) || !(cone[2] > 0)) throw new UsageError(`--cone ${opts.cone}: RA,DEC,RADIUS in degrees, degrees and arcsec`);
-      }
-      if (!(opts.rate > 0)) throw new UsageError('--rate must be above 0');
-      return (await storeCmds()).pullFinkCommand(opts.class !== undefined ? { kind: 'latests', className: opts.class, start: opts.start!, stop: opts.stop!, n: opts.n, windowDays: opts.windowDays }
-        : opts.object !== undefined ? { kind: 'objects', objectIds: opts.object } : { kind: 'conesearch', ra: cone[0], dec: cone[1], radiusArcsec: cone[2] }, opts);
+    .option('--object <id...>', 'objects: ZTF objectIds or Rubin diaObjectIds (one page each)')
+    .option('--cone <ra,dec,radius>', 'conesearch: degrees, degrees, arcsec (at most 18000)')
+    .option('--base-url <url>', "the API's address (default: Fink's API of the survey)")
+    .addOption(new Option('--cutouts <which>', 'whose stamps to keep: latest (the newest alert of each object), all, none').choices(CUTOUT_CHOICES).default('latest'))
+    .option('--rate <per-second>', 'requests per second at most', finiteNumber, 2).option('--retries <n>', 'retries after a network failure, a timeout, a 429 or a 5xx', nonNegativeInt, 3)
+    .option('--timeout <seconds>', 'a request that sends nothing for this long fails', finiteNumber, 30)
+    .option('--deadline <seconds>', 'stop the whole pull after this long (default: none)', finiteNumber)
+    .option('--max-wait <seconds>', 'the longest Retry-After obeyed; a longer one stops the pull', finiteNumber, 300)
+    .action(async (opts: PullFlags) => {
+      const call = checkPullFlags(opts);
+      return (await storeCmds()).pullFinkCommand(call, opts);
     });
 
   const imp = program.command('import').description('bring models made elsewhere into a module');

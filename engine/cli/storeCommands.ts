@@ -8,7 +8,8 @@ import { writeChart } from '../adapters/plot/render.ts';
 import { learningCurveChart, moduleReportHtml } from '../adapters/report.ts';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { importSklearnModel } from '../core/importSklearn.ts';
-import { pullFink, type PullQuery } from '../adapters/finkApi.ts';
+import { pullFink } from '../adapters/finkApi.ts';
+import type { PullCall, PullFlags } from './pullOptions.ts';
 import { UsageError } from './options.ts';
 import { withStore } from './withStore.ts';
 import { computeFeaturesParallel } from '../core/features/pipeline.ts';
@@ -159,13 +160,16 @@ export function importSklearnCommand(file: string, opts: { module: string; db: s
   });
 }
 
-export async function pullFinkCommand(q: PullQuery, opts: { db: string; baseUrl: string; rate: number; retries: number }): Promise<void> {
+export async function pullFinkCommand(call: PullCall, opts: PullFlags): Promise<void> {
   const store = Store.create(opts.db);
   try {
     const added = ensureBuiltinModules(store, 'pull');
     if (added.length) console.log(`modules: ${added.join(', ')} (the shipped declarations)`);
-    const r = await pullFink(store, q, { baseUrl: opts.baseUrl, rate: opts.rate, retries: opts.retries });
-    console.log(`${r.pages} page(s) pulled (${r.skipped} already stored), ${r.alerts} alerts, ${r.inserted} new; ${r.tnsLabels} TNS label(s) -> ${opts.db}`);
+    const r = await pullFink(store, call.query, {
+      survey: call.survey, baseUrl: call.baseUrl, cutouts: call.cutouts, rate: opts.rate, retries: opts.retries,
+      timeoutSeconds: opts.timeout, deadlineSeconds: opts.deadline, maxWaitSeconds: opts.maxWait,
+    });
+    console.log(`${r.pages} page(s) pulled (${r.skipped} already stored), ${r.alerts} alerts, ${r.inserted} new (${r.alreadyStored} already stored); ${r.tnsLabels} TNS label(s) -> ${opts.db}`);
   } finally {
     store.close();
   }

@@ -102,7 +102,8 @@ export interface ModelRow {
   gate: GateReport | null;
 }
 
-function alertKey(a: Alert): string {
+/** The key an alert is stored under (unique in the store): survey and alert id, else object and time. */
+export function alertKey(a: Alert): string {
   return a.candid !== null ? `${a.survey}:${a.candid}` : `${a.survey}:${a.objectId}@${a.candidate.jd}`;
 }
 
