@@ -78,43 +78,12 @@ const BLOCK_ROWS = 65536;
  */
 export function accumulateLeafValues(forest: CompiledForest, X: Matrix, value: Float64Array, C: number, out: Float64Array): void {
   const { slots, thresholds, roots } = forest;
-  const data = X.data;
-  const d = X.cols;
-  const T = roots.length;
+  const leaf = new Int32Array(Math.min(X.rows, BLOCK_ROWS));
   for (let start = 0; start < X.rows; start += BLOCK_ROWS) {
     const end = Math.min(X.rows, start + BLOCK_ROWS);
-    for (let t = 0; t < T; t++) {
-      const root = roots[t];
-      let i = start;
-      // four rows walk the tree together: their paths are independent, and a select (not a branch) picks
-      // each one's next node, so the processor overlaps them instead of guessing directions
-      for (; i + 4 <= end; i += 4) {
-        const o0 = i * d;
-        const o1 = o0 + d;
-        const o2 = o1 + d;
-        const o3 = o2 + d;
-        let k0 = root; let k1 = root; let k2 = root; let k3 = root;
-        while ((slots[4 * k0 + 3] | slots[4 * k1 + 3] | slots[4 * k2 + 3] | slots[4 * k3 + 3]) < 0) {
-          const r0 = slots[4 * k0 + 2];
-          k0 = r0 + ((k0 + 1 - r0) & -(data[o0 + slots[4 * k0]] <= thresholds[4 * k0 + 1]));
-          const r1 = slots[4 * k1 + 2];
-          k1 = r1 + ((k1 + 1 - r1) & -(data[o1 + slots[4 * k1]] <= thresholds[4 * k1 + 1]));
-          const r2 = slots[4 * k2 + 2];
-          k2 = r2 + ((k2 + 1 - r2) & -(data[o2 + slots[4 * k2]] <= thresholds[4 * k2 + 1]));
-          const r3 = slots[4 * k3 + 2];
-          k3 = r3 + ((k3 + 1 - r3) & -(data[o3 + slots[4 * k3]] <= thresholds[4 * k3 + 1]));
-        }
-        addLeaf(out, (i + 0) * C, value, slots[4 * k0 + 3] * C, C);
-        addLeaf(out, (i + 1) * C, value, slots[4 * k1 + 3] * C, C);
-        addLeaf(out, (i + 2) * C, value, slots[4 * k2 + 3] * C, C);
-        addLeaf(out, (i + 3) * C, value, slots[4 * k3 + 3] * C, C);
-      }
-      for (; i < end; i++) {
-        const off = i * d;
-        let k = root;
-        while (slots[4 * k + 3] < 0) k = data[off + slots[4 * k]] <= thresholds[4 * k + 1] ? k + 1 : slots[4 * k + 2];
-        addLeaf(out, i * C, value, slots[4 * k + 3] * C, C);
-      }
+    for (let t = 0; t < roots.length; t++) {
+      leafNumbersOfTree(slots, thresholds, roots[t], X.data, X.cols, start, end, leaf);
+      for (let i = start; i < end; i++) addLeaf(out, i * C, value, leaf[i - start] * C, C);
     }
   }
 }
@@ -147,18 +116,25 @@ export function leavesOf(forest: CompiledForest, X: Matrix, map?: Int32Array): I
   const byLeaf = map ? Int32Array.from(forest.leafNode, (node) => map[node]) : forest.leafNode;
   const T = roots.length;
   const out = new Int32Array(X.rows * T);
-  const data = X.data;
-  const d = X.cols;
+  const leaf = new Int32Array(Math.min(X.rows, LEAF_BLOCK_ROWS));
   for (let start = 0; start < X.rows; start += LEAF_BLOCK_ROWS) {
-    const n = Math.min(X.rows, start + LEAF_BLOCK_ROWS);
-    for (let t = 0; t < T; t++) leavesOfTree(slots, thresholds, roots[t], data, d, start, n, T, t, out, byLeaf);
+    const end = Math.min(X.rows, start + LEAF_BLOCK_ROWS);
+    for (let t = 0; t < T; t++) {
+      leafNumbersOfTree(slots, thresholds, roots[t], X.data, X.cols, start, end, leaf);
+      for (let i = start; i < end; i++) out[i * T + t] = byLeaf[leaf[i - start]];
+    }
   }
   return out;
 }
 
-function leavesOfTree(slots: Int32Array, thresholds: Float32Array, root: number, data: ArrayLike<number>, d: number, start: number, n: number, T: number, t: number, out: Int32Array, map: Int32Array): void {
+/**
+ * The leaf number each row of start..end reaches in the tree at root, into leaf[i - start]. Four rows walk
+ * the tree together: their paths are independent, and a select (not a branch) picks each one's next node, so
+ * the processor overlaps them instead of guessing directions.
+ */
+function leafNumbersOfTree(slots: Int32Array, thresholds: Float32Array, root: number, data: ArrayLike<number>, d: number, start: number, end: number, leaf: Int32Array): void {
   let i = start;
-  for (; i + 4 <= n; i += 4) {
+  for (; i + 4 <= end; i += 4) {
     const o0 = i * d;
     const o1 = o0 + d;
     const o2 = o1 + d;
@@ -174,15 +150,15 @@ function leavesOfTree(slots: Int32Array, thresholds: Float32Array, root: number,
       const r3 = slots[4 * k3 + 2];
       k3 = r3 + ((k3 + 1 - r3) & -(data[o3 + slots[4 * k3]] <= thresholds[4 * k3 + 1]));
     }
-    out[i * T + t] = map[slots[4 * k0 + 3]];
-    out[(i + 1) * T + t] = map[slots[4 * k1 + 3]];
-    out[(i + 2) * T + t] = map[slots[4 * k2 + 3]];
-    out[(i + 3) * T + t] = map[slots[4 * k3 + 3]];
+    leaf[i - start] = slots[4 * k0 + 3];
+    leaf[i + 1 - start] = slots[4 * k1 + 3];
+    leaf[i + 2 - start] = slots[4 * k2 + 3];
+    leaf[i + 3 - start] = slots[4 * k3 + 3];
   }
-  for (; i < n; i++) {
+  for (; i < end; i++) {
     const off = i * d;
     let k = root;
     while (slots[4 * k + 3] < 0) k = data[off + slots[4 * k]] <= thresholds[4 * k + 1] ? k + 1 : slots[4 * k + 2];
-    out[i * T + t] = map[slots[4 * k + 3]];
+    leaf[i - start] = slots[4 * k + 3];
   }
 }
