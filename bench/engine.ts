@@ -12,6 +12,7 @@ import { Store } from '../engine/core/store/store.ts';
 import { retrainClassifier, updateAnomalyModule } from '../engine/core/training.ts';
 import { builtinModule, ensureBuiltinModules } from '../engine/core/modules/index.ts';
 import { AnomalyQueueSession } from '../engine/core/anomalySession.ts';
+import { computeFeatures } from '../engine/core/features/pipeline.ts';
 
 export async function runEngineBenchmarks(nPool: number, nLabels: number): Promise<Array<{ what: string; seconds: number; goal?: string; rate?: string }>> {
   const dir = mkdtempSync(path.join(tmpdir(), 'sieve-bench-'));
@@ -35,7 +36,7 @@ export async function runEngineBenchmarks(nPool: number, nLabels: number): Promi
       rows.push({ what: `ingest ${copies.length} real ZTF packets with 3 stamps each`, seconds: s, rate: `${Math.round(copies.length / s)} alerts/s` });
     }
     t0 = performance.now();
-    store.computeFeatures(nextQueueModuleExtractor('anomaly'));
+    computeFeatures(store, nextQueueModuleExtractor('anomaly'));
     rows.push({ what: `anomaly features of ${nPool} stored alerts`, seconds: (performance.now() - t0) / 1000 });
     // labels: the simulated truth, eclipsing binaries as the anomalies of interest; 1999 already given
     updateAnomalyModule(store, 'anomaly', { seed: 1 });
@@ -51,7 +52,7 @@ export async function runEngineBenchmarks(nPool: number, nLabels: number): Promi
     session.label(last, truth(last), 'bench');
     session.queue(10);
     rows.push({ what: `AAD: label ${nLabels} -> re-weighted, re-ranked queue over ${nPool} alerts`, seconds: (performance.now() - t0) / 1000, goal: '< 1 s' });
-    store.computeFeatures(nextQueueModuleExtractor('early-snia'));
+    computeFeatures(store, nextQueueModuleExtractor('early-snia'));
     const eligible = nextQueue(store, 'early-snia', { k: nLabels, strategy: 'random' });
     for (const e of eligible) {
       const a = store.getAlert(e.alertId);

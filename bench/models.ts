@@ -5,7 +5,7 @@
  * warm-up runs: it has no JIT, and its first call was not slower when measured.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -195,4 +195,53 @@ export async function runNetworkBenchmarks(): Promise<NetworkRow[]> {
     rows.push({ what: `  same passes in TensorFlow.js ${backend}, 2,000 alerts, x50 for 100,000`, cpuSeconds: 50 * c, wallSeconds: 50 * w });
   }
   return rows;
+}
+
+export interface ForestPredictRow {
+  what: string;
+  nodes: number;
+  depth: number;
+  /** CPU-seconds of Sieve's first predictProba after loading the pickle, and the median of 3 after 2 more. */
+  sieveFirst: number;
+  sieveWarm: number;
+  sklearnFirst: number;
+  sklearnWarm: number;
+  /** Probabilities that differ from scikit-learn's (0: bit-identical). */
+  differ: number;
+}
+
+/**
+ * Random-forest predict as the CLI and the scorer run it: plain node on the compiled code (dist/, built by
+ * `npm run build`), in a child process (`forestPredict.mjs`), on the very trees scikit-learn fitted
+ * (`baselines/sklearn_predict.py` pickles them), first call and warm, on blobs and on deep trees
+ * (make_classification). Null with the reason when the baseline or dist/ is missing.
+ */
+export function runForestPredictCompiled(): { rows: ForestPredictRow[] | null; note: string } {
+  const dist = fileURLToPath(new URL('../dist/models/index.js', import.meta.url));
+  if (!existsSync(dist)) return { rows: null, note: 'dist/ not built (npm run build)' };
+  const dir = mkdtempSync(path.join(tmpdir(), 'sieve-bench-'));
+  try {
+    const t = blobs(20_000, 25, 1);
+    writeFileSync(path.join(dir, 'blobs.f32'), Buffer.from(t.X.data.buffer, t.X.data.byteOffset, t.X.data.byteLength));
+    writeFileSync(path.join(dir, 'blobs.i32'), Buffer.from(t.y.buffer, t.y.byteOffset, t.y.byteLength));
+    const specs = ['blobs:20000:25', 'deep:40000:25'];
+    const script = fileURLToPath(new URL('./baselines/sklearn_predict.py', import.meta.url));
+    const py = spawnSync(DEBIAN_PYTHON, ['-B', script, dir, specs[0], `${specs[1]}:make:10`], { encoding: 'utf8', maxBuffer: 1 << 20 });
+    if (py.error) return { rows: null, note: `baseline unavailable: ${DEBIAN_PYTHON}: ${py.error.message}` };
+    if (py.status !== 0) return { rows: null, note: `baseline unavailable: ${(py.stderr.trim().split('\n').pop() ?? 'failed').slice(0, 160)}` };
+    const base = JSON.parse(py.stdout) as Record<string, { first: number; warm: number }> & { sklearn: string };
+    const node = spawnSync(process.execPath, [fileURLToPath(new URL('./forestPredict.mjs', import.meta.url)), dir, ...specs], { encoding: 'utf8', maxBuffer: 1 << 20 });
+    if (node.status !== 0) throw new Error(`bench forestPredict.mjs: ${node.stderr.trim().split('\n').pop()}`);
+    const sieve = JSON.parse(node.stdout) as Record<string, { first: number; warm: number; nodes: number; depth: number; differ: number }>;
+    const label: Record<string, string> = { blobs: 'blobs 20,000 x 25', deep: 'make_classification 40,000 x 25, 10 informative' };
+    return {
+      note: `scikit-learn ${base.sklearn}`,
+      rows: Object.keys(label).map((k) => ({
+        what: `random forest predict, 100 trees, ${label[k]}`, nodes: sieve[k].nodes, depth: sieve[k].depth,
+        sieveFirst: sieve[k].first, sieveWarm: sieve[k].warm, sklearnFirst: base[k].first, sklearnWarm: base[k].warm, differ: sieve[k].differ,
+      })),
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -4,28 +4,31 @@
  * kilonova features side by side with their Python baselines run in the same command on the same alerts,
  * and the forests against scikit-learn (see bench/README.md).
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { readAlertFile, simulate, type Alert } from '../datasets/index.ts';
 import { anomalyExtractor, earlySnIaExtractor, kilonovaExtractor, type FeatureExtractor } from '../features/index.ts';
 import { runKndetectSideBySide } from './kndetect.ts';
 import { earlySnIaRubinPath, runRubinSideBySide } from './rubin.ts';
 import { runSigmoidSideBySide } from './sigmoid.ts';
-import { runForestSideBySide, runModelBenchmarks, runNetworkBenchmarks } from './models.ts';
+import { runForestPredictCompiled, runForestSideBySide, runModelBenchmarks, runNetworkBenchmarks } from './models.ts';
 import { randomForestFromSklearnPickle } from '../models/index.ts';
 import { runEngineBenchmarks } from './engine.ts';
 import { runIngestMemoryBenchmarks } from './ingestMemory.ts';
 import { runServerBenchmarks } from './server.ts';
 import { runScorerBenchmarks } from './scorer.ts';
 import { runCliBenchmarks } from './cli.ts';
+import { exponents, runScaleApi, runScaleSteps } from './scale.ts';
 
 const SHARED = new URL('../../shared/data/', import.meta.url).pathname;
 const N_SIM = Number(process.env.SIEVE_BENCH_NSIM ?? 100_000);
 const SECONDS = Number(process.env.SIEVE_BENCH_SECONDS ?? 3);
 /**
- * SIEVE_BENCH_ONLY=cli,features,models,engine,server,scorer runs only those sections (all by default); `rubin`
- * picks the Rubin rows of features alone.
+ * SIEVE_BENCH_ONLY=cli,features,models,engine,server,scorer,scale runs only those sections (all by default);
+ * `rubin` picks the Rubin rows of features alone.
  */
-const ONLY = new Set((process.env.SIEVE_BENCH_ONLY ?? 'cli,features,models,engine,server,scorer').split(',').map((x) => x.trim()));
+const ONLY = new Set((process.env.SIEVE_BENCH_ONLY ?? 'cli,features,models,engine,server,scorer,scale').split(',').map((x) => x.trim()));
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
 
 interface Row {
@@ -142,13 +145,19 @@ if (ONLY.has('models')) {
     const b = m.baselineCpuSeconds;
     console.log(`  ${m.what.padEnd(50)} ${m.sieveCpuSeconds.toFixed(3).padStart(8)} ${(b === null ? '-' : b.toFixed(3)).padStart(8)}  ${b === null ? `baseline unavailable (${m.baseline})` : `${(b / m.sieveCpuSeconds).toFixed(2)}x`}`);
   }
+  const compiled = runForestPredictCompiled();
+  console.log(`\nRandom-forest predict on the compiled code (plain node, as the CLI runs it) vs ${compiled.note}, the same trees, CPU-seconds: first call / median of 3 after 2 more (goal >= 2x on both)`);
+  for (const m of compiled.rows ?? []) {
+    console.log(`  ${m.what.padEnd(66)} ${m.nodes} nodes, depth ${m.depth}: Sieve ${m.sieveFirst.toFixed(3)} / ${m.sieveWarm.toFixed(3)}, sklearn ${m.sklearnFirst.toFixed(3)} / ${m.sklearnWarm.toFixed(3)}, ${(m.sklearnFirst / m.sieveFirst).toFixed(2)}x / ${(m.sklearnWarm / m.sieveWarm).toFixed(2)}x; ${m.differ === 0 ? 'bit-identical probabilities' : `${m.differ} probabilities DIFFER`}`);
+  }
+  if (!compiled.rows) console.log(`  ${compiled.note}`);
   const models = runModelBenchmarks();
   console.log('\nActive anomaly discovery, 1 thread');
   for (const m of models) console.log(`  ${m.what.padEnd(58)} ${m.seconds.toFixed(3).padStart(8)} s${m.goal ? `   goal ${m.goal}` : ''}`);
   const networks = await runNetworkBenchmarks();
   console.log('\nMC-dropout network (TensorFlow.js training, Sieve JS passes), 1 thread: CPU-seconds, wall seconds');
   for (const m of networks) console.log(`  ${m.what.padEnd(84)} ${m.cpuSeconds.toFixed(2).padStart(7)} CPU-s ${m.wallSeconds.toFixed(2).padStart(7)} s${m.goal ? `   goal ${m.goal}` : ''}`);
-  writeFileSync(new URL('./results/models.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), node: process.version, forests, models, networks }, null, 2));
+  writeFileSync(new URL('./results/models.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), node: process.version, forests, compiled, models, networks }, null, 2));
 
 }
 
@@ -175,4 +184,26 @@ if (ONLY.has('scorer')) {
   console.log('\nBroker scorer, end to end (Avro files -> JSONL)');
   for (const r of scorer) console.log(`  ${r.what.padEnd(100)} ${r.value}`);
   writeFileSync(new URL('./results/scorer.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), node: process.version, scorer }, null, 2));
+}
+
+if (ONLY.has('scale')) {
+  // SIEVE_BENCH_SCALE: pool sizes (half ZTF, half Rubin); SIEVE_BENCH_SCALE_DIR: where the stores go (deleted after)
+  const sizes = (process.env.SIEVE_BENCH_SCALE ?? '10000,100000,1000000').split(',').map(Number);
+  const dir = process.env.SIEVE_BENCH_SCALE_DIR ?? path.join(tmpdir(), `sieve-bench-scale-${process.pid}`);
+  console.log(`\nScale: simulated pools of ${sizes.join(', ')} alerts (half ZTF, half Rubin) through the CLI, one process per step (${dir})`);
+  try {
+    const r = runScaleSteps(sizes, dir, (l) => console.log(l));
+    const e = exponents(r.steps.filter((s) => !s.step.startsWith('simulate')));
+    console.log('  growth exponents (CPU-seconds; 1 is linear):');
+    for (const step of [...new Set(e.map((x) => x.step))]) console.log(`    ${step.padEnd(44)} ${e.filter((x) => x.step === step).map((x) => `${x.from / 1000}k->${x.to / 1000}k ${x.exponent.toFixed(2)}`).join(', ')}`);
+    const largest = Math.max(...sizes);
+    console.log(`  stored bytes per alert by kind (${sizes.join(' / ')} alerts):`);
+    for (const kind of [...new Set(r.storage.map((x) => x.kind))]) console.log(`    ${kind.padEnd(70)} ${sizes.map((n) => r.storage.find((x) => x.kind === kind && x.n === n)!.bytesPerAlert.toFixed(0)).join(' / ')}`);
+    const api = await runScaleApi(r.dbOf.get(largest)!, largest);
+    console.log(`  the API over the ${largest}-alert store:`);
+    for (const x of api) console.log(`    ${x.what.padEnd(86)} ${x.value}`);
+    writeFileSync(new URL('./results/scale.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), node: process.version, sizes, steps: r.steps, exponents: e, storage: r.storage, api }, null, 2));
+  } finally {
+    if (!process.env.SIEVE_BENCH_SCALE_KEEP) rmSync(dir, { recursive: true, force: true });
+  }
 }

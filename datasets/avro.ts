@@ -188,6 +188,17 @@ export type FieldFilterFactory = (writerSchema: unknown) => FieldFilter | null;
 export interface ReadAvroOptions {
   /** Decode only the fields this filter keeps, skipping the others in place (see avroDecoder.ts). */
   fields?: FieldFilterFactory;
+  /**
+   * Where the blocks after this buffer's header sit in a longer file (a window of a streamed file behind a
+   * copy of its header): block and record numbers and byte offsets are counted from there.
+   */
+  continuing?: AvroPosition & { byteOffset: number };
+}
+
+/** Blocks and records read so far. */
+export interface AvroPosition {
+  block: number;
+  record: number;
 }
 
 /**
@@ -195,7 +206,7 @@ export interface ReadAvroOptions {
  * one-alert message is mostly header (the schema is ~20 KB), and copying it per message was the scorer's
  * largest single cost on Kafka streams.
  */
-function readContainerHeader(buf: Buffer, file: string): { value: { meta: Record<string, Buffer>; sync: Buffer }; offset: number } {
+export function readContainerHeader(buf: Buffer, file: string): { value: { meta: Record<string, Buffer>; sync: Buffer }; offset: number } {
   const truncated = () => new AlertReadError(file, 'header', 'truncated Avro header');
   const meta = Object.create(null) as Record<string, Buffer>;
   let pos = 4;
@@ -233,7 +244,7 @@ function readContainerHeader(buf: Buffer, file: string): { value: { meta: Record
  * than with avsc's stream decoder so that a corrupt or truncated block is reported (file, block, record) and
  * the reader resynchronises on the next sync marker instead of losing the rest of the file.
  */
-export function openAvroContainer(buf: Buffer, file: string, options: ReadAvroOptions = {}): { schema: unknown; codec: string; items: () => Generator<{ index: number; value: Record<string, unknown> } | AlertReadError> } {
+export function openAvroContainer(buf: Buffer, file: string, options: ReadAvroOptions = {}): { schema: unknown; codec: string; items: () => Generator<{ index: number; value: Record<string, unknown> } | AlertReadError, AvroPosition> } {
   if (!isAvroContainer(buf)) throw new AlertReadError(file, 'header', 'not an Avro object container file (bad magic)');
   let header: ReturnType<typeof readContainerHeader>;
   try {
@@ -253,21 +264,22 @@ export function openAvroContainer(buf: Buffer, file: string, options: ReadAvroOp
     throw new AlertReadError(file, 'header', `bad Avro schema: ${(e as Error).message}`);
   }
   const sync = header.value.sync;
-  return { schema, codec, items: () => containerItems(buf, file, header.offset, sync, codec, decode) };
+  return { schema, codec, items: () => containerItems(buf, file, header.offset, sync, codec, decode, options.continuing) };
 }
 
-/** Every record of the file, or the error that stopped a block, one at a time. */
-function* containerItems(buf: Buffer, file: string, start: number, sync: Buffer, codec: string, decode: Decode): Generator<{ index: number; value: Record<string, unknown> } | AlertReadError> {
+/** Every record of the file, or the error that stopped a block, one at a time; returns where it stopped. */
+function* containerItems(buf: Buffer, file: string, start: number, sync: Buffer, codec: string, decode: Decode, at?: ReadAvroOptions['continuing']): Generator<{ index: number; value: Record<string, unknown> } | AlertReadError, AvroPosition> {
   let pos = start;
-  let block = 0;
-  let recordIndex = 0;
+  let block = at?.block ?? 0;
+  let recordIndex = at?.record ?? 0;
+  const shift = at ? at.byteOffset - start : 0;
   while (pos < buf.length) {
-    const where = `block ${block} (byte ${pos})`;
+    const where = `block ${block} (byte ${pos + shift})`;
     const count = readVarLong(buf, pos);
     const size = count && readVarLong(buf, count[1]);
     if (!count || !size || size[1] + size[0] + 16 > buf.length || count[0] < 0 || size[0] < 0) {
-      yield new AlertReadError(file, where, `truncated Avro block (file ends at byte ${buf.length})`);
-      return;
+      yield new AlertReadError(file, where, `truncated Avro block (file ends at byte ${buf.length + shift})`);
+      return { block, record: recordIndex };
     }
     const dataStart = size[1];
     const dataEnd = dataStart + size[0];
@@ -275,7 +287,7 @@ function* containerItems(buf: Buffer, file: string, start: number, sync: Buffer,
     if (!blockSync.equals(sync)) {
       yield new AlertReadError(file, where, 'sync marker mismatch: block is corrupt');
       const next = buf.indexOf(sync, pos);
-      if (next < 0) return;
+      if (next < 0) return { block, record: recordIndex };
       pos = next + 16;
       block++;
       continue;
@@ -311,6 +323,7 @@ function* containerItems(buf: Buffer, file: string, start: number, sync: Buffer,
     pos = dataEnd + 16;
     block++;
   }
+  return { block, record: recordIndex };
 }
 
 export function readAvroContainer(buf: Buffer, file: string, options: ReadAvroOptions = {}): AvroContainer {

@@ -7,9 +7,12 @@ export function fluxNanoJyFromMag(mag: number): number {
   return Math.pow(10, -0.4 * (mag - NANOJY_ZERO_POINT));
 }
 
+/** d(flux)/d(mag) / flux: ln(10) / 2.5. */
+export const FLUX_ERR_PER_MAG = Math.LN10 / 2.5;
+
 /** First-order error propagation: sigma_f = f * ln(10)/2.5 * sigma_m. */
 export function fluxErrNanoJyFromMag(mag: number, magErr: number): number {
-  return fluxNanoJyFromMag(mag) * (Math.LN10 / 2.5) * magErr;
+  return fluxNanoJyFromMag(mag) * FLUX_ERR_PER_MAG * magErr;
 }
 
 /** NaN for non-positive flux: a magnitude does not exist there. */

@@ -2,7 +2,7 @@ import { closeSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { isAvroContainer, openAvroContainer, readAvroContainer } from './avro.ts';
+import { isAvroContainer, readAvroContainer } from './avro.ts';
 import { parseJsonExact } from './json.ts';
 import { alertFromLsstPacket, isLsstPacket } from './lsst.ts';
 import { isParquet, readParquetRows } from './parquet.ts';
@@ -59,7 +59,8 @@ function recordName(rec: unknown, index: number, unit: string): string {
   return `${unit} ${index}`;
 }
 
-function mapRecords(file: string, unit: string, records: Array<{ index: number; value: unknown }>, out: ReadResult): void {
+/** Records into alerts (or errors naming file and record) appended to `out`. */
+export function mapRecords(file: string, unit: string, records: Array<{ index: number; value: unknown }>, out: ReadResult): void {
   for (const { index, value } of records) {
     if (!isRecord(value)) {
       out.errors.push(new AlertReadError(file, `${unit} ${index}`, 'not a JSON object / record'));
@@ -137,60 +138,6 @@ export async function readAlertFile(path: string, options: ReadOptions = {}): Pr
   }
   if (buf.length === 0) throw new AlertReadError(path, 'file', 'empty file');
   return readAlertsFromBuffer(buf, path, options);
-}
-
-/**
- * A file's alerts in batches of at most `batchSize`, decoded only as the batches are taken, so that memory
- * holds the file's bytes and one batch rather than every decoded alert (ingest of large files). Each batch
- * carries the bad records met while reading it. Avro and JSON lines stream; a Parquet file is decoded whole
- * (its row groups are not read one by one yet) and comes as one batch.
- */
-export async function alertBatches(buf: Buffer, file: string, batchSize = 500): Promise<Iterable<ReadResult>> {
-  buf = gunzippedIfGzip(buf, file);
-  const format = detectFormat(buf.subarray(0, 64), file);
-  if (format === 'parquet') return [await readAlertsFromBuffer(buf, file)];
-  if (format === 'avro') {
-    const container = openAvroContainer(buf, file);
-    return (function* () {
-      let out: ReadResult = { file, format, alerts: [], errors: [] };
-      for (const item of container.items()) {
-        if (item instanceof AlertReadError) out.errors.push(item);
-        else mapRecords(file, 'record', [item], out);
-        if (out.alerts.length >= batchSize) {
-          yield out;
-          out = { file, format, alerts: [], errors: [] };
-        }
-      }
-      yield out;
-    })();
-  }
-  const text = buf;
-  return (function* () {
-    let out: ReadResult = { file, format, alerts: [], errors: [] };
-    let start = 0;
-    let lineNo = 0;
-    while (start < text.length) {
-      let end = text.indexOf(0x0a, start);
-      if (end < 0) end = text.length;
-      lineNo++;
-      const line = text.toString('utf8', start, end).trim();
-      start = end + 1;
-      if (line === '') continue;
-      let value: unknown;
-      try {
-        value = parseJsonExact(line);
-      } catch (e) {
-        out.errors.push(new AlertReadError(file, `line ${lineNo}`, `invalid JSON: ${(e as Error).message}`));
-        continue;
-      }
-      mapRecords(file, 'line', [{ index: lineNo, value }], out);
-      if (out.alerts.length >= batchSize) {
-        yield out;
-        out = { file, format, alerts: [], errors: [] };
-      }
-    }
-    yield out;
-  })();
 }
 
 /**

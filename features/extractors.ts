@@ -20,6 +20,11 @@ export interface FeatureExtractor {
    * row extract() just wrote for this alert, saves cuts on feature columns from computing it again.
    */
   passesCuts(alert: Alert, values?: ArrayLike<number>): boolean;
+  /**
+   * False when passesCuts is certain to be false, decided without computing the features (an alert-field
+   * selection, a point count): a store skips the extraction for such alerts. Absent: no cheap decision.
+   */
+  prefilter?(alert: Alert): boolean;
   /** Writes spec.columns.length values into `out` (allocated when omitted) and returns it. */
   extract(alert: Alert, out?: Float64Array): Float64Array;
   /** The fitted model behind the features, sampled for display over the light curve (when there is one). */
@@ -79,6 +84,7 @@ export function earlySnIaExtractor(params: SigmoidParams = DEFAULT_SIGMOID_PARAM
   return {
     spec,
     passesCuts: (a) => passesEarlySnIaCuts(a, params),
+    prefilter: (a) => passesEarlySnIaCuts(a, params),
     extract: (a, out) => sigmoidFeatures(a.lightCurve, params, out),
     fitCurves: (a, values) => sigmoidFitCurves(a.lightCurve, values, params),
   };
@@ -138,6 +144,8 @@ export function earlySnIaRubinExtractor(params: RubinSniaParams = DEFAULT_RUBIN_
   return {
     spec,
     passesCuts: (a, values) => (values ? values[1] !== 0 : rubinSniaSelection(rubinPoints(a.lightCurve), params).passes),
+    // an alert outside Fink's selection gets the zero row without a fit
+    prefilter: (a) => rubinSniaSelection(rubinPoints(a.lightCurve), params).passes,
     extract: (a, out) => earlySnIaRubinFeatures(a.lightCurve, params, out),
     // the vector lacks the fit's reference time: fit again for the curve (one alert at a time, on display)
     fitCurves: (a, values) => (values[1] === 0 ? [] : rainbowFitCurves(a.lightCurve, rainbowFeatures(a.lightCurve, params), params)),

@@ -25,10 +25,19 @@ function canonical(value: unknown): unknown {
   return value;
 }
 
-/** sha256 of the spec's canonical JSON (keys sorted), stable across runs and machines. */
+const hashes = new WeakMap<FeatureSpec, string>();
+
+/**
+ * sha256 of the spec's canonical JSON (keys sorted), stable across runs and machines; once per spec object
+ * (specs are not changed after they are made, and views and queues ask for the hash on every request).
+ */
 export function featureSpecHash(spec: FeatureSpec): string {
-  const { units: _units, ...identity } = spec;
-  return createHash('sha256').update(JSON.stringify(canonical(identity))).digest('hex');
+  let h = hashes.get(spec);
+  if (h === undefined) {
+    const { units: _units, ...identity } = spec;
+    hashes.set(spec, (h = createHash('sha256').update(JSON.stringify(canonical(identity))).digest('hex')));
+  }
+  return h;
 }
 
 /** A column's unit as its extractor declares it: null for a dimensionless value, a count, or an undeclared unit. */

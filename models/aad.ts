@@ -27,6 +27,8 @@ export const DEFAULT_AAD_PARAMS: AADParams = {
 
 export const AAD_SCHEMA = 'sieve-aad-forest/1';
 
+const SCORE_BLOCK_ROWS = 8192;
+
 /** The k-th smallest value (0-based) of a copy, by quickselect: O(n). */
 export function kthSmallest(values: ArrayLike<number>, k: number): number {
   const a = Float64Array.from(values);
@@ -113,7 +115,15 @@ export class AADForest extends IsolationForest {
 
   /** Fink's `score`: lower is more anomalous. */
   override scoreSamples(X: Matrix): Float64Array {
-    return this.scoreFromLeaves(this.leafIndices(X), X.rows);
+    // in blocks of rows: the leaves of a whole pool (rows x trees) would not fit in memory at a million rows
+    const out = new Float64Array(X.rows);
+    const d = X.cols;
+    for (let start = 0; start < X.rows; start += SCORE_BLOCK_ROWS) {
+      const end = Math.min(X.rows, start + SCORE_BLOCK_ROWS);
+      const block = { data: X.data.subarray(start * d, end * d), rows: end - start, cols: d };
+      this.scoreFromLeaves(this.leafIndices(block), end - start, out.subarray(start, end));
+    }
+    return out;
   }
 
   /** Higher is more anomalous (the negated Fink score), for rankings. */

@@ -1,4 +1,5 @@
 import { assertCols, type Matrix } from './matrix.ts';
+import { compileForest, leavesOf, type CompiledForest } from './forestLayout.ts';
 import { Random } from '../datasets/index.ts';
 import { checkCount, checkFlatForest, checkNumbers, ModelStructureError } from './structure.ts';
 
@@ -192,21 +193,12 @@ export class IsolationForest {
   leafIndices(X: Matrix): Int32Array {
     const nodes = this.requireFitted();
     assertCols(X, this.nFeatures, this.constructor.name);
-    const T = nodes.roots.length;
-    const out = new Int32Array(X.rows * T);
-    const { feature, threshold, left, right, leafId, roots } = nodes;
-    const data = X.data;
-    const d = X.cols;
-    for (let i = 0; i < X.rows; i++) {
-      const off = i * d;
-      for (let t = 0; t < T; t++) {
-        let node = roots[t];
-        while (feature[node] >= 0) node = data[off + feature[node]] <= threshold[node] ? left[node] : right[node];
-        out[i * T + t] = leafId[node];
-      }
-    }
-    return out;
+    // the prediction layout (forestLayout.ts), built once per fitted or loaded forest
+    if (!this.layout || this.layout.nodes !== nodes) this.layout = { nodes, compiled: compileForest(nodes) };
+    return leavesOf(this.layout.compiled, X, nodes.leafId);
   }
+
+  private layout: { nodes: IsolationNodes; compiled: CompiledForest } | null = null;
 
   /** Mean path length E[h(x)] per row. */
   meanPathLength(X: Matrix): Float64Array {

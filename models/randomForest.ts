@@ -1,5 +1,5 @@
 import { assertCols, type Matrix } from './matrix.ts';
-import { accumulateLeafValues, compileForest, leavesOf, type CompiledForest } from './forestLayout.ts';
+import { accumulateLeafValues, compileForest, leafValues, leavesOf, type CompiledForest } from './forestLayout.ts';
 import { Random } from '../datasets/index.ts';
 import { checkCount, checkFlatForest, checkNumbers, MODEL_LIMITS } from './structure.ts';
 
@@ -251,8 +251,7 @@ export class RandomForestClassifier {
       wSamples: buf.wSamples.slice(0, buf.size),
       impurity: buf.impurity.slice(0, buf.size),
     };
-    this.leafProbaCache = null;
-    this.compiledCache = null;
+    this.layOut();
     let s = 0;
     for (let f = 0; f < d; f++) s += importance[f];
     this.featureImportances = importance.map((v) => (s > 0 ? v / s : 0));
@@ -411,6 +410,16 @@ export class RandomForestClassifier {
   private leafProbaCache: Float64Array | null = null;
   private compiledCache: CompiledForest | null = null;
 
+  /**
+   * The prediction layout and the leaves' probabilities, made when the trees are (fit, load, import): the
+   * first prediction, which is all a retrain's pool or a queue gets, pays for neither.
+   */
+  private layOut(): void {
+    this.compiledCache = compileForest(this.requireFitted());
+    this.leafProbaCache = null;
+    this.leafProba();
+  }
+
   private compiled(): CompiledForest {
     return (this.compiledCache ??= compileForest(this.requireFitted()));
   }
@@ -432,7 +441,8 @@ export class RandomForestClassifier {
       if (s === 0) s = 1;
       for (let c = 0; c < C; c++) out[node * C + c] = value[node * C + c] / s;
     }
-    return (this.leafProbaCache = out);
+    // by leaf number: a tree's leaves side by side, in the order the walks reach them
+    return (this.leafProbaCache = leafValues(this.compiled(), out, C));
   }
 
   /** n x nClasses probabilities, row-major. */
@@ -540,6 +550,7 @@ export class RandomForestClassifier {
     };
     rf.featureImportances = Float64Array.from(json.featureImportances);
     rf.oobScore = json.oobScore;
+    rf.layOut();
     return rf;
   }
 }

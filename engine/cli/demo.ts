@@ -7,6 +7,7 @@ import { Store } from '../core/store/store.ts';
 import type { ServerApp } from './applications.ts';
 import { DEFAULT_SHARED_DATA } from './storeCommands.ts';
 import { retrainClassifier, updateAnomalyModule } from '../core/training.ts';
+import { computeFeaturesParallel } from '../core/features/pipeline.ts';
 
 
 /**
@@ -65,11 +66,11 @@ export async function demoCommand(opts: { in?: string[]; shared?: string; n: num
     const added = ensureBuiltinModules(store, 'demo');
     if (added.length) console.log(`modules: ${added.join(', ')} (the shipped declarations)`);
     const modules = storeModules(store);
-    for (const def of modules) store.computeFeatures(def.extractor());
+    await computeFeaturesParallel(store, modules);
     // Seed labels so that every classifier has a first version: the known class of simulated and catalogued
     // alerts, as the module's declaration maps catalogue classes to its labels (its `catalog`), recorded as
     // catalogue labels (author demo-seed, kind catalog: not an expert's, hidden from experts until they label).
-    const archive = new Set((store.db.prepare('SELECT id FROM alerts WHERE source_file = ?').all(archiveSource(opts)) as Array<{ id: number }>).map((r) => r.id));
+    const archive = new Set((store.db.prepare('SELECT a.id FROM alerts a JOIN ingests i ON i.id = a.ingest_id WHERE i.source_file = ?').all(archiveSource(opts)) as Array<{ id: number }>).map((r) => r.id));
     for (const def of modules) {
       if (def.kind !== 'classifier' || store.deployedVersion(def.name) !== null) continue;
       // Every eligible archive alert, and half of the night's eligible alerts with a known class (at most 200),

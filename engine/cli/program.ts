@@ -55,12 +55,13 @@ export function buildProgram(apps: Applications): Command {
     .option('--out <file>', 'output CSV', outFile('--out'))
     .option('--db <file>', 'compute into the store instead, for every module (or --module)', nonEmpty)
     .option('--module <name>', 'with --db: only this module', moduleArg)
-    .action(async (opts: { extractor?: string; in?: string[]; out?: string; db?: string; module?: string }) => {
+    .option('--workers <count>', 'with --db: worker threads (default: all cores)', positiveInt)
+    .action(async (opts: { extractor?: string; in?: string[]; out?: string; db?: string; module?: string; workers?: number }) => {
       if (opts.db) {
         if (opts.extractor || opts.in || opts.out) throw new UsageError('--db computes the modules\' features into the store; --extractor, --in and --out write a CSV instead: give one or the other');
-        return (await storeCmds()).storeFeaturesCommand({ db: opts.db, ...(opts.module ? { module: opts.module } : {}) });
+        return (await storeCmds()).storeFeaturesCommand({ db: opts.db, ...(opts.module ? { module: opts.module } : {}), ...(opts.workers ? { workers: opts.workers } : {}) });
       }
-      if (opts.module) throw new UsageError('--module goes with --db');
+      if (opts.module || opts.workers) throw new UsageError('--module and --workers go with --db');
       if (!opts.extractor || !opts.in || !opts.out) throw new UsageError('features needs --extractor, --in and --out (or --db)');
       requireFiles('--in', opts.in);
       return (await import('./features.ts')).featuresCommand({ extractor: opts.extractor, in: opts.in, out: opts.out });

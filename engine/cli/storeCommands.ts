@@ -14,6 +14,8 @@ import type { PullCall, PullFlags } from './pullOptions.ts';
 import { UsageError } from './options.ts';
 import { alertFilesOf } from '../../datasets/index.ts';
 import { withStore } from './withStore.ts';
+import { computeFeaturesParallel } from '../core/features/pipeline.ts';
+import { featureSpecHash } from '../../features/index.ts';
 
 export { DEFAULT_DB, DEFAULT_SHARED_DATA } from './names.ts';
 
@@ -34,15 +36,21 @@ export async function ingestCommand(paths: string[], opts: { db: string; actor: 
   }
 }
 
-export function storeFeaturesCommand(opts: { db: string; module?: string }): void {
-  withStore(opts.db, (store) => {
-    const names = opts.module ? [opts.module] : storeModules(store).map((m) => m.name);
-    for (const name of names) {
-      const ex = moduleOf(store, name).extractor();
-      const r = store.computeFeatures(ex);
-      console.log(`${name}: ${r.computed} alerts featurised (${ex.spec.name}@${ex.spec.version}, spec ${r.specHash.slice(0, 12)})`);
+export async function storeFeaturesCommand(opts: { db: string; module?: string; workers?: number }): Promise<void> {
+  const store = Store.open(opts.db);
+  try {
+    const modules = opts.module ? [moduleOf(store, opts.module)] : storeModules(store);
+    const before = new Map(modules.map((m) => [m.name, store.poolCounts(m.extractor().spec, m.survey).alerts]));
+    const run = await computeFeaturesParallel(store, modules, { ...(opts.workers ? { workers: opts.workers } : {}) });
+    for (const m of modules) {
+      const ex = m.extractor();
+      const c = store.poolCounts(ex.spec, m.survey);
+      console.log(`${m.name}: ${c.alerts - before.get(m.name)!} alerts featurised, ${c.passing} of ${c.alerts} pass the cuts (${ex.spec.name}@${ex.spec.version}, spec ${featureSpecHash(ex.spec).slice(0, 12)})`);
     }
-  });
+    if (run.alerts) console.log(`${run.alerts} alerts read, ${run.decoded} decoded once each; ${run.computed} extractor rows computed, ${run.skipped} spared by the modules' cuts`);
+  } finally {
+    store.close();
+  }
 }
 
 export async function trainCommand(module: string, opts: { db: string; seed: number; trees?: number; actor: string }): Promise<void> {

@@ -2,52 +2,68 @@ import { createBundle, minOverValid, modelFromBundle, type BandAADModel, type Pe
 import { moduleOf, type ModuleDefinition } from './modules/index.ts';
 import type { QueueEntry } from './queue.ts';
 import type { Store } from './store/store.ts';
-import { anomalyLabelCount, anomalyVerdict, bandInputs } from './training.ts';
+import { anomalyLabelCount, anomalyVerdict } from './training.ts';
+import { leafLayout, sessionPool, type LeafTable, type SessionPool } from './anomalyPool.ts';
+import { startTsWorker } from './workers.ts';
 
 /**
- * An anomaly module kept live in memory: the deployed AAD forests, every pool alert's leaf in every tree
- * (computed once), and the current scores. A label re-weights the leaves from all labels so far (warm
- * started from the current weights) and re-ranks the whole pool from the cached leaves, so the next queue
- * reflects it at once without traversing a tree. `persist` saves the weights as a new version.
+ * An anomaly module live in memory: the deployed AAD forests, every pool alert's leaf in every tree
+ * (computed once, a byte each), and the current scores. A label re-weights the leaves from all labels so far
+ * (warm started from the current weights) and re-scores the whole pool from the cached leaves, so the next
+ * queue reflects it at once without traversing a tree. `persist` saves the weights as a new version. The pool
+ * is read in blocks: what is held is the leaves and scores, not the features. A large pool's leaves are
+ * computed in a worker thread (`openInWorker`), so that a server keeps answering meanwhile.
  */
 export class AnomalyQueueSession {
-  /** Per band of the model: every pool alert's leaf in every tree, whether its features are complete, its score. */
-  private readonly leaves: Int32Array[];
+  private readonly leaves: LeafTable[];
+  private readonly firstLeaf: Int32Array[];
   private readonly valid: Uint8Array[];
   private readonly scores: Float64Array[];
   private readonly final: Float64Array;
   private readonly alertIds: Int32Array;
   private readonly objectIds: string[];
-  private readonly passes: Uint8Array;
-  private readonly rowOfAlert = new Map<number, number>();
   private readonly T: number;
   private labelsSinceSave = 0;
 
-  private constructor(private readonly store: Store, readonly def: ModuleDefinition, private readonly model: PerBandAADModel, private currentVersion: number) {
-    store.computeFeatures(def.extractor());
-    const t = store.featureTable(def.extractor().spec);
-    const n = t.alertIds.length;
-    this.alertIds = t.alertIds;
-    this.objectIds = t.objectIds;
-    this.passes = t.passesCuts;
-    t.alertIds.forEach((id, i) => this.rowOfAlert.set(id, i));
-    const inputs = bandInputs(def, t.values, n, model.bands);
-    const F = model.nFeatures;
-    this.leaves = model.forests.map((f, b) => f.leafIndices({ data: inputs[b], rows: n, cols: F }));
+  private constructor(private readonly store: Store, readonly def: ModuleDefinition, private readonly model: PerBandAADModel, private currentVersion: number, pool: SessionPool) {
     this.T = model.nEstimators;
-    const s = model.scoreBands(inputs, n);
-    this.valid = s.valid;
-    this.scores = s.scores;
-    this.final = s.final;
+    this.firstLeaf = model.forests.map((f) => leafLayout(f).first);
+    this.leaves = pool.leaves;
+    this.valid = pool.valid;
+    this.alertIds = pool.alertIds;
+    this.objectIds = pool.objectIds;
+    const n = pool.alertIds.length;
+    this.scores = model.bands.map(() => new Float64Array(n));
+    this.final = new Float64Array(n);
+    this.rescore();
   }
 
   static open(store: Store, moduleName: string): AnomalyQueueSession {
     const def = moduleOf(store, moduleName);
     const v = store.deployedVersion(moduleName);
     if (v === null) throw new Error(`${moduleName}: no deployed version to start a session from`);
-    const session = new AnomalyQueueSession(store, def, modelFromBundle(store.getBundle(moduleName, v)) as unknown as PerBandAADModel, v);
-    // Labels given after the saved weights (e.g. before a crash) are applied now, so none is lost.
-    const saved = store.getModel(moduleName, v).nLabels;
+    const model = modelFromBundle(store.getBundle(moduleName, v)) as unknown as PerBandAADModel;
+    return AnomalyQueueSession.withPool(store, def, model, v, sessionPool(store, def, model));
+  }
+
+  /** The same, the pool's leaves computed in a worker thread on its own connection to the store file. */
+  static async openInWorker(store: Store, moduleName: string): Promise<AnomalyQueueSession> {
+    const def = moduleOf(store, moduleName);
+    const worker = startTsWorker(new URL('./anomalySessionWorker.ts', import.meta.url), { dbPath: store.path, module: moduleName });
+    const m = await new Promise<{ version: number; pool: SessionPool } | { error: string }>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`the session worker of ${moduleName} exited with code ${code}`)));
+    }).finally(() => void worker.terminate());
+    if ('error' in m) throw new Error(m.error);
+    const model = modelFromBundle(store.getBundle(moduleName, m.version)) as unknown as PerBandAADModel;
+    return AnomalyQueueSession.withPool(store, def, model, m.version, m.pool);
+  }
+
+  private static withPool(store: Store, def: ModuleDefinition, model: PerBandAADModel, v: number, pool: SessionPool): AnomalyQueueSession {
+    const session = new AnomalyQueueSession(store, def, model, v, pool);
+    // Labels given after the saved weights (e.g. before a crash, or while the session opened) are applied now, so none is lost.
+    const saved = store.getModel(def.name, v).nLabels;
     if (anomalyLabelCount(store, def) !== saved) session.reweight();
     return session;
   }
@@ -56,9 +72,23 @@ export class AnomalyQueueSession {
     return this.alertIds.length;
   }
 
+  /** Every band's scores from the cached leaves (the same sums, in the same order, as the forest's own). */
   private rescore(): void {
-    this.model.forests.forEach((f, b) => f.scoreFromLeaves(this.leaves[b], this.alertIds.length, this.scores[b]));
-    minOverValid(this.scores, this.valid, this.final.length, this.final);
+    const n = this.alertIds.length;
+    const T = this.T;
+    this.model.forests.forEach((f, b) => {
+      const wv = f.weights.map((w, l) => w * f.leafValue[l]);
+      const first = this.firstLeaf[b];
+      const leaves = this.leaves[b];
+      const out = this.scores[b];
+      for (let i = 0; i < n; i++) {
+        let s = 0;
+        const off = i * T;
+        for (let t = 0; t < T; t++) s += wv[first[t] + leaves[off + t]];
+        out[i] = s;
+      }
+    });
+    minOverValid(this.scores, this.valid, n, this.final);
   }
 
   get version(): number {
@@ -76,6 +106,15 @@ export class AnomalyQueueSession {
     if (anomalyVerdict(this.def, label) !== null) this.reweight();
   }
 
+  /** A pool row's leaves in a band's forest, in the forest's own numbering. */
+  private globalLeaves(b: number, i: number): Int32Array {
+    const T = this.T;
+    const first = this.firstLeaf[b];
+    const out = new Int32Array(T);
+    for (let t = 0; t < T; t++) out[t] = first[t] + this.leaves[b][i * T + t];
+    return out;
+  }
+
   /**
    * Re-weights the forests from every current anomaly/nominal label and re-ranks the pool. Warm-started
    * from the current weights; `fromScratch` (after an undo or a changed label) starts from uniform weights
@@ -83,14 +122,13 @@ export class AnomalyQueueSession {
    */
   reweight(fromScratch = false): void {
     const labels = this.store.trainingLabels(this.def.name);
-    const T = this.T;
     // Every alert of a labelled object carries its label, as in updateAnomalyModule.
     const lab: Array<{ leaves: Array<Int32Array | null>; anomaly: boolean }> = [];
     for (let i = 0; i < this.objectIds.length; i++) {
       const l = labels.get(this.objectIds[i]);
       const verdict = l === undefined ? null : anomalyVerdict(this.def, l);
       if (verdict === null) continue;
-      lab.push({ leaves: this.leaves.map((lv, b) => (this.valid[b][i] ? lv.subarray(i * T, i * T + T) : null)), anomaly: verdict });
+      lab.push({ leaves: this.leaves.map((_, b) => (this.valid[b][i] ? this.globalLeaves(b, i) : null)), anomaly: verdict });
     }
     if (fromScratch) {
       this.model.resetWeights();
@@ -102,21 +140,25 @@ export class AnomalyQueueSession {
     this.labelsSinceSave++;
   }
 
-  /** The most anomalous alerts not yet labelled by this expert nor in `exclude` (one per object). */
+  /**
+   * The most anomalous alerts not yet labelled by this expert nor in `exclude` (one per object): the k + |done|
+   * lowest scores are picked in one pass (a heap), not by sorting the pool on every request.
+   */
   queue(k: number, expert?: string, exclude?: ReadonlySet<string>): QueueEntry[] {
     const done = exclude ? new Set([...this.store.labelledObjects(this.def.name, expert), ...exclude]) : this.store.labelledObjects(this.def.name, expert);
-    const seen = new Set<string>();
-    const order: number[] = [];
-    for (let i = 0; i < this.final.length; i++) if (this.passes[i] && !Number.isNaN(this.final[i]) && !done.has(this.objectIds[i])) order.push(i);
-    order.sort((a, b) => this.final[a] - this.final[b] || a - b);
-    const out: QueueEntry[] = [];
-    for (const i of order) {
-      if (out.length >= k) break;
-      if (seen.has(this.objectIds[i])) continue;
-      seen.add(this.objectIds[i]);
-      out.push({ alertId: this.alertIds[i], objectId: this.objectIds[i], score: this.final[i], reason: `AAD score ${this.final[i].toFixed(5)} (lower = more anomalous)`, modelVersion: this.currentVersion });
+    for (let want = k + done.size + 16; ; want *= 4) {
+      const order = lowest(this.final, want);
+      const seen = new Set<string>();
+      const out: QueueEntry[] = [];
+      for (const i of order) {
+        if (out.length >= k) break;
+        const o = this.objectIds[i];
+        if (done.has(o) || seen.has(o)) continue;
+        seen.add(o);
+        out.push({ alertId: this.alertIds[i], objectId: o, score: this.final[i], reason: `AAD score ${this.final[i].toFixed(5)} (lower = more anomalous)`, modelVersion: this.currentVersion });
+      }
+      if (out.length >= k || order.length < want) return out;
     }
-    return out;
   }
 
   /** Saves the current weights as the next version and deploys it. */
@@ -139,4 +181,36 @@ export class AnomalyQueueSession {
     this.labelsSinceSave = 0;
     return version;
   }
+}
+
+/** Indices of the `k` lowest non-NaN values, lowest first (ties by index), by a bounded max-heap. */
+function lowest(values: Float64Array, k: number): number[] {
+  const heap: number[] = [];
+  // "a above b" in the max-heap: a larger value, or the same value at a larger index
+  const above = (a: number, b: number) => values[a] > values[b] || (values[a] === values[b] && a > b);
+  for (let i = 0; i < values.length; i++) {
+    if (Number.isNaN(values[i])) continue;
+    if (heap.length < k) {
+      heap.push(i);
+      for (let c = heap.length - 1; c > 0;) {
+        const p = (c - 1) >> 1;
+        if (!above(heap[c], heap[p])) break;
+        [heap[c], heap[p]] = [heap[p], heap[c]];
+        c = p;
+      }
+    } else if (above(heap[0], i)) {
+      heap[0] = i;
+      for (let p = 0; ;) {
+        const l = 2 * p + 1;
+        const r = l + 1;
+        let m = p;
+        if (l < heap.length && above(heap[l], heap[m])) m = l;
+        if (r < heap.length && above(heap[r], heap[m])) m = r;
+        if (m === p) break;
+        [heap[m], heap[p]] = [heap[p], heap[m]];
+        p = m;
+      }
+    }
+  }
+  return heap.sort((a, b) => values[a] - values[b] || a - b);
 }

@@ -3,6 +3,7 @@ import { createBundle, randomForestFromSklearnPickle } from '../../models/index.
 import { moduleOf } from './modules/index.ts';
 import type { Store } from './store/store.ts';
 import { evaluateClassifier, labelledRows } from './training.ts';
+import { computeFeatures } from './features/pipeline.ts';
 
 export interface SklearnImportResult {
   module: string;
@@ -29,7 +30,7 @@ export function importSklearnModel(store: Store, moduleName: string, bytes: Uint
     throw new Error(`${source}: feature_names_in_ (${imported.featureNames.join(', ')}) are not ${moduleName}'s columns (${spec.columns.join(', ')})`);
   }
   if (imported.classes.length !== def.classNames.length) throw new Error(`${source}: ${imported.classes.length} classes, ${moduleName} has ${def.classNames.length} (${def.classNames.join(', ')})`);
-  store.computeFeatures(def.extractor());
+  computeFeatures(store, def.extractor());
   const rows = labelledRows(store, def, 0.25);
   const idx: number[] = [];
   for (let i = 0; i < rows.y.length; i++) if (rows.holdout[i]) idx.push(i);

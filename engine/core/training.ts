@@ -7,7 +7,11 @@ import {
 import { featureSpecHash } from '../../features/index.ts';
 import { moduleOf, type ModuleDefinition } from './modules/index.ts';
 import { promotionGate, type GateReport } from './gate.ts';
+import { poolRanking, rankRows, saveRanking } from './ranking.ts';
+import { MC_STRATEGIES } from './strategies.ts';
+import { bandInputs, isFinkZtfAnomaly } from './bandInputs.ts';
 import type { Store } from './store/store.ts';
+import { computeFeatures } from './features/pipeline.ts';
 
 export interface TrainOptions {
   seed?: number;
@@ -59,7 +63,8 @@ interface LabelledRows {
 /** Every alert of every labelled object (an object's label is inherited by all its alerts). */
 export function labelledRows(store: Store, def: ModuleDefinition, holdoutFraction: number): LabelledRows {
   const labels = store.trainingLabels(def.name);
-  const t = store.featureTable(def.extractor().spec);
+  // the labelled objects' rows only: a retrain reads what it learns from, not the pool
+  const t = store.featureTable(def.extractor().spec, { objects: labels.keys() });
   const keep: number[] = [];
   const y: number[] = [];
   for (let i = 0; i < t.alertIds.length; i++) {
@@ -271,7 +276,7 @@ function gateScores(p: ArrayLike<number>, y: Int32Array, K: number, positiveClas
 export async function retrainClassifier(store: Store, moduleName: string, o: TrainOptions = {}): Promise<TrainResult> {
   const def = moduleOf(store, moduleName);
   if (def.kind !== 'classifier') throw new Error(`${moduleName} is an anomaly module: it updates on every label`);
-  store.computeFeatures(def.extractor());
+  computeFeatures(store, def.extractor());
   const all = labelledRows(store, def, o.holdoutFraction ?? DEFAULT_HOLDOUT_FRACTION);
   const rows = refusesMissing(def) ? completeRows(all) : all;
   const train = subset(rows, 0);
@@ -305,7 +310,7 @@ export async function retrainClassifier(store: Store, moduleName: string, o: Tra
   // The version number, the champion and the decision are read inside the writing transaction (IMMEDIATE:
   // it holds the write lock), so two retrains of one module, in two processes or threads, never pick the
   // same number or compare with a champion that changed meanwhile.
-  return store.db.transaction((): TrainResult => {
+  const result = store.db.transaction((): TrainResult => {
     const deployed = store.deployedVersion(moduleName);
     let champion: { version: number; score: Float64Array; provisional: boolean } | null = null;
     let championPooled: Float64Array | undefined;
@@ -353,6 +358,10 @@ export async function retrainClassifier(store: Store, moduleName: string, o: Tra
     if (promoted) store.deploy(moduleName, version, actor, `automatic: ${gate.summary ?? gate.reason}`);
     return { module: moduleName, version, nLabels: rows.y.length, metrics, deployedMetrics, promoted, provisional: gate.decision === 'deploy-provisional', reason: gate.reason, summary: gate.summary ?? gate.reason, gate };
   })();
+  // a deployed forest ranks the pool once, here (in the retrain's thread): the first queue reads it (a
+  // network's queue runs its dropout passes over the eligible rows at each call)
+  if (result.promoted && def.model.type !== 'mlp' && def.queueStrategy !== 'random' && !MC_STRATEGIES.has(def.queueStrategy)) poolRanking(store, def, result.version, def.queueStrategy);
+  return result;
 }
 
 /**
@@ -381,46 +390,7 @@ export function heldOutCalibration(store: Store, moduleName: string, version: nu
   return { what: 'probability of the predicted class', rows: test.X.rows, curve: reliabilityCurve(Int32Array.from(pred, (c, i) => (c === test.y[i] ? 1 : 0)), top, bins) };
 }
 
-/** Fink-wired per-band inputs of the anomaly module (forest_g takes r-band features, forest_r g-band). */
-export function anomalyInputs(values: ArrayLike<number>, rows: number): { inputG: Float32Array; inputR: Float32Array } {
-  const F = ANOMALY_FEATURE_NAMES.length;
-  const gOff = FINK_FOREST_INPUT_BAND.forest_g === 'r' ? F : 0;
-  const rOff = FINK_FOREST_INPUT_BAND.forest_r === 'g' ? 0 : F;
-  const inputG = new Float32Array(rows * F);
-  const inputR = new Float32Array(rows * F);
-  for (let i = 0; i < rows; i++) for (let j = 0; j < F; j++) {
-    inputG[i * F + j] = values[i * 2 * F + gOff + j];
-    inputR[i * F + j] = values[i * 2 * F + rOff + j];
-  }
-  return { inputG, inputR };
-}
-
-/** Fink's ZTF anomaly module: g and r, its 25 features per band, its two forests wired as Fink wires them. */
-export function isFinkZtfAnomaly(def: ModuleDefinition): boolean {
-  return def.survey === 'ztf' && def.perBand !== null && def.perBand.bands.join(',') === 'g,r' && def.perBand.featuresPerBand === ANOMALY_FEATURE_NAMES.length;
-}
-
-/**
- * Each band's feature rows of a per-band anomaly module, in the order of `bands` (the model's): Fink's
- * wiring for its ZTF module, the module's own column blocks otherwise.
- */
-export function bandInputs(def: ModuleDefinition, values: ArrayLike<number>, rows: number, bands: readonly string[]): Float32Array[] {
-  const pb = def.perBand;
-  if (!pb) throw new Error(`${def.name}: not a per-band anomaly module`);
-  if (isFinkZtfAnomaly(def)) {
-    const { inputG, inputR } = anomalyInputs(values, rows);
-    return [inputG, inputR];
-  }
-  const F = pb.featuresPerBand;
-  const D = pb.bands.length * F;
-  return bands.map((band) => {
-    const b = pb.bands.indexOf(band);
-    if (b < 0) throw new Error(`${def.name}: the model has a band '${band}' the module does not`);
-    const out = new Float32Array(rows * F);
-    for (let i = 0; i < rows; i++) for (let j = 0; j < F; j++) out[i * F + j] = values[i * D + b * F + j];
-    return out;
-  });
-}
+export { anomalyInputs, bandInputs, isFinkZtfAnomaly } from './bandInputs.ts';
 
 /** Alerts with every feature of a band finite that a band's first forest needs (fewer: the band is left out). */
 const MIN_ROWS_PER_BAND_FOREST = 16;
@@ -446,17 +416,28 @@ export function anomalyVerdict(def: ModuleDefinition, label: string): boolean | 
 export function updateAnomalyModule(store: Store, moduleName: string, o: TrainOptions = {}): TrainResult {
   const def = moduleOf(store, moduleName);
   if (def.kind !== 'anomaly') throw new Error(`${moduleName} is a classifier module: retrain it`);
-  store.computeFeatures(def.extractor());
-  const t = store.featureTable(def.extractor().spec);
-  const n = t.alertIds.length;
+  computeFeatures(store, def.extractor());
   const deployed = store.deployedVersion(moduleName);
-  let model: PerBandAADModel;
-  if (deployed !== null) model = modelFromBundle(store.getBundle(moduleName, deployed)) as unknown as PerBandAADModel;
-  else {
-    const pb = def.perBand!;
-    const candidates = isFinkZtfAnomaly(def) ? ['g', 'r'] : pb.bands;
-    const inputs = bandInputs(def, t.values, n, candidates);
-    const F = isFinkZtfAnomaly(def) ? ANOMALY_FEATURE_NAMES.length : pb.featuresPerBand;
+  let model: PerBandAADModel | null = deployed === null ? null : modelFromBundle(store.getBundle(moduleName, deployed)) as unknown as PerBandAADModel;
+  const pb = def.perBand!;
+  const bands = model ? model.bands : isFinkZtfAnomaly(def) ? ['g', 'r'] : pb.bands;
+  const F = isFinkZtfAnomaly(def) ? ANOMALY_FEATURE_NAMES.length : pb.featuresPerBand;
+  // the pool read in blocks into what the forests read (float32 per band), never as one float64 table
+  const spec = def.extractor().spec;
+  const n = store.poolCounts(spec, def.survey).passing;
+  const inputs = bands.map(() => new Float32Array(n * F));
+  const objectIds: string[] = new Array(n);
+  const alertIds = new Int32Array(n);
+  let row = 0;
+  for (const t of store.featureBlocks(spec)) {
+    const m = t.alertIds.length;
+    if (row + m > n) throw new Error(`${moduleName}: the pool grew while it was read`);
+    bandInputs(def, t.values, m, bands).forEach((x, b) => inputs[b].set(x, row * F));
+    alertIds.set(t.alertIds, row);
+    for (let i = 0; i < m; i++) objectIds[row + i] = t.objectIds[i];
+    row += m;
+  }
+  if (!model) {
     const fit = (input: Float32Array, seed: number, minRows: number) => {
       const idx: number[] = [];
       for (let i = 0; i < n; i++) if (input.subarray(i * F, i * F + F).every(Number.isFinite)) idx.push(i);
@@ -467,32 +448,36 @@ export function updateAnomalyModule(store: Store, moduleName: string, o: TrainOp
         .fit({ data, rows: idx.length, cols: F });
       return { forest, rows: idx.length };
     };
-    const seed0 = (o.seed ?? 0) * candidates.length;
+    const seed0 = (o.seed ?? 0) * bands.length;
     if (isFinkZtfAnomaly(def)) {
       const g = fit(inputs[0], seed0 + 1, 4);
       const r = fit(inputs[1], seed0 + 2, 4);
       if (!g.forest || !r.forest) throw new Error(`${moduleName}: only ${g.forest ? r.rows : g.rows} alerts with complete features in a band`);
       model = new TwoBandAADModel(g.forest, r.forest);
     } else {
-      const fitted = candidates.map((band, b) => ({ band, ...fit(inputs[b], seed0 + b + 1, MIN_ROWS_PER_BAND_FOREST) }));
+      const fitted = bands.map((band, b) => ({ band, ...fit(inputs[b], seed0 + b + 1, MIN_ROWS_PER_BAND_FOREST) }));
       const kept = fitted.filter((x) => x.forest !== null);
       if (!kept.length) throw new Error(`${moduleName}: no band has ${MIN_ROWS_PER_BAND_FOREST} alerts with complete features (${fitted.map((x) => `${x.band} ${x.rows}`).join(', ')})`);
       model = new BandAADModel(kept.map((x) => x.band), kept.map((x) => x.forest!));
+      const keptInputs = kept.map((x) => inputs[bands.indexOf(x.band)]);
+      inputs.length = 0;
+      inputs.push(...keptInputs);
     }
   }
   model.resetWeights();
-  const inputs = bandInputs(def, t.values, n, model.bands);
   const labels = store.trainingLabels(moduleName);
-  const T = model.nEstimators;
-  const F = model.nFeatures;
-  const leaves = model.forests.map((f, b) => f.leafIndices({ data: inputs[b], rows: n, cols: F }));
   const scores = model.scoreBands(inputs, n);
+  // leaves of the labelled rows only: the pool's are not needed for the update (a million rows x 150 trees
+  // x bands would not fit in memory)
   const labelled: Array<{ leaves: Array<Int32Array | null>; anomaly: boolean }> = [];
   for (let i = 0; i < n; i++) {
-    const l = labels.get(t.objectIds[i]);
+    const l = labels.get(objectIds[i]);
     const verdict = l === undefined ? null : anomalyVerdict(def, l);
     if (verdict === null) continue;
-    labelled.push({ leaves: leaves.map((lv, b) => (scores.valid[b][i] ? lv.subarray(i * T, i * T + T) : null)), anomaly: verdict });
+    labelled.push({
+      leaves: model!.forests.map((f, b) => (scores.valid[b][i] ? f.leafIndices({ data: inputs[b].subarray(i * F, i * F + F), rows: 1, cols: F }) : null)),
+      anomaly: verdict,
+    });
   }
   const pool = (s: Float64Array, v: Uint8Array) => Array.from(s).filter((_, i) => v[i]);
   if (labelled.length) model.updateBands(labelled, scores.scores.map((s, b) => pool(s, scores.valid[b])));
@@ -510,5 +495,8 @@ export function updateAnomalyModule(store: Store, moduleName: string, o: TrainOp
     store.deploy(moduleName, v, actor, `AAD update from ${nLabels} labelled object(s)`);
     return v;
   })();
+  // the deployed version's ranking of the pool, from the inputs in hand: the first queue reads it
+  const final = model.scoreBands(inputs, n).final;
+  saveRanking(store, def, version, 'aad', rankRows(alertIds, objectIds, final.map((x) => -x), final));
   return { module: moduleName, version, nLabels, metrics: { labels: nLabels }, deployedMetrics: null, promoted: true, reason: 'AAD update' };
 }

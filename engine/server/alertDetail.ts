@@ -5,6 +5,7 @@ import { baldScore, entropyScore } from '../core/strategies.ts';
 import { bandInputs, isFinkZtfAnomaly } from '../core/training.ts';
 import { featureSpecHash } from '../../features/index.ts';
 import type { Workbench } from './workbench.ts';
+import type { Alert } from '../../datasets/index.ts';
 
 /** JSON has no NaN: missing numbers travel as null. */
 export function numbers(a: ArrayLike<number>): Array<number | null> {
@@ -64,15 +65,43 @@ function portalLinks(survey: string, objectId: string, ra: number, dec: number):
   return out;
 }
 
+/**
+ * A module's values of an alert: its pool row when the alert passes the cuts, otherwise assembled from its
+ * extractors' stored rows (an alert the cuts reject after a fit keeps that fit's values), computing only the
+ * extractors nothing stored, and its alert fields.
+ */
+function moduleValues(wb: Workbench, def: ModuleDefinition, alert: Alert & { id: number }): { values: Float64Array; passesCuts: boolean } {
+  const ex = def.extractor();
+  const stored = wb.store.featureRow(alert.id, ex.spec);
+  if (stored) return stored;
+  const m = def.features();
+  const values = new Float64Array(ex.spec.columns.length);
+  let passesCuts = true;
+  for (const p of m.extractors) {
+    const row = wb.store.featureRow(alert.id, p.extractor.spec) ?? (() => {
+      const v = p.extractor.extract(alert, new Float64Array(p.extractor.spec.columns.length));
+      return { values: v, passesCuts: p.extractor.passesCuts(alert, v) };
+    })();
+    values.set(row.values, p.offset);
+    passesCuts &&= row.passesCuts;
+  }
+  const fields = m.fieldValues(alert, new Float64Array(m.fields.length));
+  m.fields.forEach((f, k) => (values[f.offset] = fields[k]));
+  return { values, passesCuts: passesCuts && m.declaredCuts(alert, values) };
+}
+
 /** One module's view of an alert: features, fitted curves, and the deployed model's output. */
 function moduleView(wb: Workbench, def: ModuleDefinition, alert: ReturnType<Workbench['store']['getAlert']>): ModuleView {
   const name = def.name;
   const ex = def.extractor();
-  const stored = wb.store.featureRow(alert.id, ex.spec);
-  const values = stored ? stored.values : ex.extract(alert, new Float64Array(ex.spec.columns.length));
   const units = moduleColumnUnits(def);
+  // a module of another survey reads nothing of this alert (its row would be NaN: nothing to fit or score)
+  if (def.survey !== alert.survey) {
+    return { module: name, kind: def.kind, passesCuts: false, features: ex.spec.columns.map((c, j) => ({ name: c, value: null, unit: units[j] ?? null })), fits: [], modelVersion: null };
+  }
+  const { values, passesCuts } = moduleValues(wb, def, alert);
   const view: ModuleView = {
-    module: name, kind: def.kind, passesCuts: stored ? stored.passesCuts : ex.passesCuts(alert),
+    module: name, kind: def.kind, passesCuts,
     features: ex.spec.columns.map((c, j) => ({ name: c, value: Number.isFinite(values[j]) ? values[j] : null, unit: units[j] ?? null })),
     fits: (ex.fitCurves?.(alert, values) ?? []).map((f) => ({ band: f.band, model: f.model, jd: Array.from(f.jd), fluxNanoJy: numbers(f.fluxNanoJy) })),
     modelVersion: null,

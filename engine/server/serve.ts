@@ -42,6 +42,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     throw e;
   }
   const workbench = new Workbench(store, { ...DEFAULT_WORKBENCH_OPTIONS, ...o.workbench });
+  workbench.warmUp();
   const app = await buildApp(workbench, { ...o, uiDist });
   const address = await app.listen({ port: o.port, host: o.host ?? '127.0.0.1' });
   let closing: Promise<void> | null = null;

@@ -1,12 +1,13 @@
 import { modelFromBundle } from '../../models/index.ts';
 import { AnomalyQueueSession } from '../core/anomalySession.ts';
 import { moduleOf, storeModules, surveyMismatch, UnknownModuleError, type ModuleDefinition } from '../core/modules/index.ts';
-import { nextQueue, type QueueEntry } from '../core/queue.ts';
+import { nextQueue, rankedQueue, type QueueEntry } from '../core/queue.ts';
 import { labelsSinceLastModel, retrainInWorker } from '../core/retrain.ts';
 import { Store, StoreError, type LabelRow, type User } from '../core/store/store.ts';
-import type { StrategyName } from '../core/strategies.ts';
+import { MC_STRATEGIES, type StrategyName } from '../core/strategies.ts';
 import type { TrainResult } from '../core/training.ts';
 import { EventHub } from './events.ts';
+import { computeFeatures } from '../core/features/pipeline.ts';
 
 export interface WorkbenchOptions {
   /** Retrain a classifier module after this many new labels (0: only on demand). */
@@ -19,9 +20,11 @@ export interface WorkbenchOptions {
   nEstimators?: number;
   /** Where failures the API cannot answer (a background retrain) are written; stderr by default. */
   log?: (line: string) => void;
+  /** An anomaly pool this large has its session opened in a worker thread (the API answers meanwhile). */
+  backgroundSessionRows: number;
 }
 
-export const DEFAULT_WORKBENCH_OPTIONS: WorkbenchOptions = { retrainEvery: 10, leaseMs: 120_000, persistAnomalyEvery: 25, seed: 0 };
+export const DEFAULT_WORKBENCH_OPTIONS: WorkbenchOptions = { retrainEvery: 10, leaseMs: 120_000, persistAnomalyEvery: 25, seed: 0, backgroundSessionRows: 50_000 };
 
 /** A 4xx for the API: the message names what was wrong. */
 export class RequestError extends Error {
@@ -31,11 +34,6 @@ export class RequestError extends Error {
   }
 }
 
-interface Ranking {
-  key: string;
-  entries: QueueEntry[];
-}
-
 /**
  * The workbench's live state behind the API: queues (ranked once per deployed version, then filtered per
  * expert and lease), labels, the anomaly session (re-weighted on every label), retrains in worker threads
@@ -43,12 +41,12 @@ interface Ranking {
  */
 export class Workbench {
   readonly events = new EventHub();
-  private readonly rankings = new Map<string, Ranking>();
   private readonly retrains = new Map<string, Promise<TrainResult | null>>();
   private readonly models = new Map<string, { version: number; model: unknown }>();
   /** Each anomaly module's live session, and its labels since the weights were saved. */
   private readonly anomaly = new Map<string, AnomalyQueueSession>();
   private readonly anomalyLabels = new Map<string, number>();
+  private readonly warming = new Map<string, Promise<void>>();
   private closed = false;
 
   constructor(readonly store: Store, readonly options: WorkbenchOptions = DEFAULT_WORKBENCH_OPTIONS) {}
@@ -77,25 +75,45 @@ export class Workbench {
     return loaded;
   }
 
+  /**
+   * The module's live AAD session. A pool of backgroundSessionRows alerts or more is opened in a worker
+   * thread: until it is ready (null here), queues come from the deployed version's stored ranking and labels
+   * are recorded, to be applied when it opens.
+   */
   private anomalySession(def: ModuleDefinition): AnomalyQueueSession | null {
     const v = this.store.deployedVersion(def.name);
     if (v === null) return null;
-    let s = this.anomaly.get(def.name);
+    const s = this.anomaly.get(def.name);
     // a new version, or a new revision of the declaration (another feature space): a new session
-    if (!s || s.version !== v || s.def.revisionSha256 !== def.revisionSha256) this.anomaly.set(def.name, (s = AnomalyQueueSession.open(this.store, def.name)));
-    return s;
+    if (s && s.version === v && s.def.revisionSha256 === def.revisionSha256) return s;
+    if (this.store.poolCounts(def.extractor().spec, def.survey).passing < this.options.backgroundSessionRows) {
+      const opened = AnomalyQueueSession.open(this.store, def.name);
+      this.anomaly.set(def.name, opened);
+      return opened;
+    }
+    const key = `${def.name}:${v}:${def.revisionSha256}`;
+    if (!this.warming.has(key)) {
+      // one session opens at a time: the other core keeps answering requests
+      const previous = Promise.all(this.warming.values());
+      this.warming.set(key, previous.then(() => AnomalyQueueSession.openInWorker(this.store, def.name)).then((opened) => {
+        this.warming.delete(key);
+        if (!this.closed) this.anomaly.set(def.name, opened);
+      }, (e: Error) => {
+        this.warming.delete(key);
+        (this.options.log ?? ((l: string) => process.stderr.write(`${l}\n`)))(`sieve: the AAD session of ${def.name} did not open: ${e.message}`);
+      }));
+    }
+    return null;
   }
 
-  /** Every eligible alert of a classifier module ranked by the strategy (cached per deployed version and pool). */
-  private ranking(name: string, strategy: StrategyName): QueueEntry[] {
-    const key = `${this.store.deployedVersion(name)}:${strategy}:${this.store.countAlerts()}`;
-    const id = `${name}/${strategy}`;
-    const hit = this.rankings.get(id);
-    if (hit && hit.key === key) return hit.entries;
-    // An expert name nobody can have (names are [A-Za-z0-9_.@-]) leaves no object out: the full ranking.
-    const entries = nextQueue(this.store, name, { strategy, k: Number.MAX_SAFE_INTEGER, expert: ' ', seed: this.options.seed });
-    this.rankings.set(id, { key, entries });
-    return entries;
+  /** Opens the anomaly modules' sessions (large ones in the background): a server calls it as it starts. */
+  warmUp(): void {
+    for (const def of this.modules()) if (def.kind === 'anomaly') this.anomalySession(def);
+  }
+
+  /** Anomaly modules whose session is being opened in the background. */
+  get warmingSessions(): string[] {
+    return [...this.warming.keys()].map((k) => k.split(':')[0]);
   }
 
   /**
@@ -111,11 +129,19 @@ export class Workbench {
     const done = new Set(this.store.trainingLabels(name).keys());
     if (expert) for (const o of this.store.labelledObjects(name, expert)) done.add(o);
     let pool: QueueEntry[];
+    const skip = (obj: string) => done.has(obj) || others.has(obj);
+    const deployed = this.store.deployedVersion(name);
+    const chosen = strategy ?? def.queueStrategy;
+    // new alerts since the last call are featurised and ranked now (nothing when there are none)
+    computeFeatures(this.store, def.extractor());
     if (def.kind === 'anomaly') {
       const s = this.anomalySession(def);
       const exclude = new Set([...done, ...others]);
       pool = s ? s.queue(k, expert, exclude) : nextQueue(this.store, name, { k: k + exclude.size, expert, seed: this.options.seed });
-    } else pool = this.ranking(name, strategy ?? def.queueStrategy);
+    } else if (deployed === null || chosen === 'random' || MC_STRATEGIES.has(chosen) || this.store.getModel(name, deployed).modelType === 'mlp') {
+      // no stored ranking: random draws, a network's dropout passes, or a strategy the deployed forest cannot run
+      pool = nextQueue(this.store, name, { strategy: chosen, k: k + done.size + others.size, expert: ' ', seed: this.options.seed });
+    } else pool = rankedQueue(this.store, def, deployed, chosen, k, skip);
     const out: QueueEntry[] = [];
     for (const e of pool) {
       if (out.length >= k) break;
@@ -296,7 +322,7 @@ export class Workbench {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all([...this.retrains.values()]);
+    await Promise.all([...this.retrains.values(), ...this.warming.values()]);
     for (const name of this.anomaly.keys()) this.persistAnomaly(name, 'shutdown');
   }
 }

@@ -7,6 +7,7 @@ import { readAlertFile } from '../../datasets/index.ts';
 import { DeclarationError, Store, compileExpression, ensureBuiltinModules, moduleOf, parseDeclaration } from '../../engine/index.ts';
 import { RegistryProvider, runScorer, PathSource, type ResultSink, type UnitResult } from '../../engine/scorer/index.ts';
 import { REPO_ROOT, sharedPath } from '../shared.ts';
+import { computeFeatures } from '../../engine/core/features/pipeline.ts';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'sieve-modules-'));
 const EXAMPLE = readFileSync(path.join(REPO_ROOT, 'examples', 'fast-transient.json'), 'utf8');
@@ -120,7 +121,7 @@ describe('a module an expert adds, end to end (the fast-transient example on rea
     // an expert labels by the module's labels: the real alerts that pass the cuts, alternately fast / slow
     const store = Store.create(db);
     const passing = store.featureTable(moduleOf(store, 'fast-transient').extractor().spec);
-    store.computeFeatures(moduleOf(store, 'fast-transient').extractor());
+    computeFeatures(store, moduleOf(store, 'fast-transient').extractor());
     const t = store.featureTable(moduleOf(store, 'fast-transient').extractor().spec);
     expect(passing.alertIds.length).toBe(0);
     const objects = new Map<string, number>();

@@ -7,6 +7,7 @@ import { MIGRATIONS } from '../../engine/core/store/schema.ts';
 import { earlySnIaExtractor, anomalyExtractor, DEFAULT_SIGMOID_PARAMS } from '../../features/index.ts';
 import { RandomForestClassifier, createBundle, type Matrix } from '../../models/index.ts';
 import { sharedPath } from '../shared.ts';
+import { computeFeatures } from '../../engine/core/features/pipeline.ts';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'sieve-store-'));
 
@@ -53,16 +54,16 @@ describe('the SQLite store', () => {
 
   it('keys features by FeatureSpec hash so that versions never mix', () => {
     const store = Store.create(file);
-    const v1 = store.computeFeatures(earlySnIaExtractor());
+    const v1 = computeFeatures(store, earlySnIaExtractor());
     expect(v1.computed).toBe(140);
-    expect(store.computeFeatures(earlySnIaExtractor()).computed).toBe(0);
-    const v2 = store.computeFeatures(earlySnIaExtractor({ ...DEFAULT_SIGMOID_PARAMS, minDataPoints: 3 }));
+    expect(computeFeatures(store, earlySnIaExtractor()).computed).toBe(0);
+    const v2 = computeFeatures(store, earlySnIaExtractor({ ...DEFAULT_SIGMOID_PARAMS, minDataPoints: 3 }));
     expect(v2.specHash).not.toBe(v1.specHash);
     expect(v2.computed).toBe(140);
     const t = store.featureTable(earlySnIaExtractor().spec);
     expect(t.values.length).toBe(140 * 12);
     expect(t.passesCuts.reduce((s, x) => s + x, 0)).toBe(3);
-    expect(store.computeFeatures(anomalyExtractor()).computed).toBe(140);
+    expect(computeFeatures(store, anomalyExtractor()).computed).toBe(140);
     store.close();
   });
 

@@ -44,7 +44,6 @@ let db = '';
 /** The first version of a module from its catalogue mapping, else from the alerts' known classes spread over its labels. */
 async function trainFirstVersion(store: Store, name: string): Promise<void> {
   const def = moduleOf(store, name);
-  store.computeFeatures(def.extractor());
   const training = def.labels.filter((l) => def.labelToClass(l.label) !== null).map((l) => l.label);
   const known = nextQueue(store, name, { k: Number.MAX_SAFE_INTEGER, expert: 'test-seed', strategy: 'random', seed: 1 })
     .map((e) => ({ e, a: store.getAlert(e.alertId) })).filter(({ a }) => a.label !== undefined).slice(0, 300);

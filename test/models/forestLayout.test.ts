@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RandomForestClassifier, Random, type Matrix } from '../../models/index.ts';
+import { IsolationForest, RandomForestClassifier, Random, type Matrix } from '../../models/index.ts';
 
 /** The textbook walk over the forest as trained (feature/threshold/left/right arrays), for comparison. */
 function naiveProba(rf: RandomForestClassifier, X: Matrix): Float64Array {
@@ -30,7 +30,8 @@ describe('the forest layout used for prediction', () => {
       for (let j = 0; j < d; j++) data[i * d + j] = Math.round(rng.normal(y[i] === j ? 1 : 0, 1) * 4) / 4;
     }
     const rf = new RandomForestClassifier({ nEstimators: 25, seed: 3 }).fit({ data, rows: n, cols: d }, y);
-    const thresholds = rf.toJSON().nodes.threshold.filter((t, k) => rf.toJSON().nodes.feature[k] >= 0);
+    const { nodes } = rf.toJSON();
+    const thresholds = nodes.threshold.filter((t, k) => nodes.feature[k] >= 0);
     // probe rows: exactly on thresholds, just above them, NaN, -0/+0, infinities; 1..7 rows (the 4-row lanes and the tail)
     const specials = [NaN, -0, 0, Infinity, -Infinity, thresholds[0], Math.fround(thresholds[1] + 1e-6), thresholds[2]];
     for (let rows = 1; rows <= 7; rows++) {
@@ -50,5 +51,25 @@ describe('the forest layout used for prediction', () => {
     const rf = new RandomForestClassifier({ nEstimators: 3, seed: 1 }).fit({ data, rows: 5, cols: 1 }, Int32Array.from([1, 1, 1, 1, 1]));
     const X: Matrix = { data: Float32Array.from([0, NaN, 9, 2, 3]), rows: 5, cols: 1 };
     expect(Array.from(rf.predictProba(X))).toEqual(Array.from(naiveProba(rf, X)));
+  });
+
+  it("gives an isolation forest's leaves as the plain walk does, across blocks of rows, NaN going right", () => {
+    const rng = new Random(11, 2);
+    const d = 5;
+    const n = 2500;
+    const data = new Float32Array(n * d).map(() => rng.normal(0, 1));
+    for (let k = 0; k < n * d; k += 37) data[k] = [NaN, -0, Infinity, -Infinity][k % 4];
+    const f = new IsolationForest({ nEstimators: 40, seed: 5 }).fit({ data: data.subarray(0, 1000 * d), rows: 1000, cols: d });
+    const { feature, threshold, left, right, leafId, roots } = f.nodes!;
+    for (const rows of [1, 3, 4, 7, n]) {
+      const got = f.leafIndices({ data: data.subarray(0, rows * d), rows, cols: d });
+      const want = new Int32Array(rows * roots.length);
+      for (let i = 0; i < rows; i++) roots.forEach((root, t) => {
+        let k = root;
+        while (feature[k] >= 0) k = data[i * d + feature[k]] <= threshold[k] ? left[k] : right[k];
+        want[i * roots.length + t] = leafId[k];
+      });
+      expect(Array.from(got), `${rows} rows`).toEqual(Array.from(want));
+    }
   });
 });

@@ -213,7 +213,7 @@ describe('API labelling', () => {
 
 describe('API alerts and models', () => {
   it('gives an alert with light curve, features, fits, probabilities, context, links and PNG cutouts', async () => {
-    const id = (store.db.prepare("SELECT id FROM alerts WHERE cutout_science IS NOT NULL AND object_id LIKE 'ZTF%' ORDER BY id LIMIT 1").get() as { id: number }).id;
+    const id = (store.db.prepare("SELECT id FROM alerts WHERE stamp_science IS NOT NULL AND object_id LIKE 'ZTF%' ORDER BY id LIMIT 1").get() as { id: number }).id;
     const a = (await app.inject({ url: `/api/alerts/${id}` })).json();
     expect(a.lightCurve.jd.length).toBeGreaterThan(0);
     expect(a.context.rb).toBeTypeOf('number');
@@ -239,9 +239,9 @@ describe('API alerts and models', () => {
       expect(png.rawPayload.readUInt32BE(16)).toBe(63 * 4);
     }
     // a fitted early SN Ia alert carries its sigmoid for the plot
-    const fitted = store.db.prepare('SELECT alert_id, vals FROM features f JOIN feature_specs s USING (spec_hash) WHERE s.name = ?').all('module:early-snia') as Array<{ alert_id: number; vals: Buffer }>;
-    const withFit = fitted.find((r) => new Float64Array(r.vals.buffer.slice(r.vals.byteOffset, r.vals.byteOffset + r.vals.byteLength))[0] !== 0)!;
-    const b = (await app.inject({ url: `/api/alerts/${withFit.alert_id}?modules=early-snia` })).json();
+    const fitted = store.featureTable(wb.module('early-snia').extractor().spec);
+    const withFit = Array.from(fitted.alertIds).find((_, i) => fitted.values[i * fitted.cols] !== 0)!;
+    const b = (await app.inject({ url: `/api/alerts/${withFit}?modules=early-snia` })).json();
     expect(b.modules).toHaveLength(1);
     expect(b.modules[0].fits.length).toBeGreaterThan(0);
     expect(b.modules[0].fits[0].model).toBe('sigmoid');

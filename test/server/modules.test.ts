@@ -55,8 +55,9 @@ describe('modules through the API', () => {
     expect(bad.statusCode).toBe(400);
     expect(bad.json().message).toMatch(/^declaration:\d+:\d+: cuts: the expression ends where a value is expected$/);
     const summary = (await app.inject({ url: '/api/modules/fast-transient' })).json();
-    // its own survey's alerts only
-    expect(summary.cuts.alerts).toBe((store.db.prepare('SELECT COUNT(*) AS n FROM alerts WHERE survey = ?').get(summary.survey) as { n: number }).n);
+    // the module's own survey: Rubin alerts are not fast-transient's to pass or fail
+    expect(summary.cuts.alerts).toBe((store.db.prepare("SELECT COUNT(*) AS n FROM alerts WHERE survey = 'ztf'").get() as { n: number }).n);
+    expect(summary.cuts.alerts).toBeLessThan(store.countAlerts());
     expect(summary.cuts.passing).toBeGreaterThan(0);
     expect(summary.cuts.passing).toBeLessThan(summary.cuts.alerts);
   });

@@ -1,7 +1,7 @@
 import type { Alert } from '../../../datasets/index.ts';
 import type { FeatureExtractor, FeatureSpec, FitCurve } from '../../../features/index.ts';
 import { canonicalDeclaration, catalogEntries, type ModuleDeclaration } from './declaration.ts';
-import { compileExpression, expressionNames, type Value } from './expression.ts';
+import { compilePartialExpression, expressionNames, UNKNOWN, type Value } from './expression.ts';
 import { alertField, namedExtractor, numericField, PER_BAND_EXTRACTORS } from './parts.ts';
 
 export type StrategyName = 'uncertainty' | 'margin' | 'entropy' | 'committee' | 'random' | 'bald' | 'predictive-entropy';
@@ -20,6 +20,8 @@ export interface ModuleDefinition {
   revisionSha256: string;
   /** The module's features and cuts (cached): its spec changes exactly when features or cuts change. */
   extractor(): FeatureExtractor;
+  /** The same, part by part, as the store computes and keeps it (moduleFeaturesOf(extractor())). */
+  features(): ModuleFeatures;
   /** Training classes; for two classes the positive one is index 1 (FoM, probabilities as Fink writes them). */
   classNames: string[];
   positiveClass: number;
@@ -50,6 +52,28 @@ function globToRegExp(pattern: string): RegExp {
   return new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
 }
 
+/**
+ * A module's features as parts: named extractors (stored once per extractor, whichever modules use them)
+ * and alert fields, with the module's cuts split into what can be decided before any feature is computed
+ * and what needs the values.
+ */
+export interface ModuleFeatures {
+  survey: 'ztf' | 'lsst';
+  /** The module's own spec (features and cuts). */
+  spec: FeatureSpec;
+  extractors: Array<{ extractor: FeatureExtractor; offset: number }>;
+  fields: Array<{ name: string; offset: number }>;
+  /**
+   * False when the alert fails the cuts whatever its features are: another survey, an extractor's own cheap
+   * selection (FeatureExtractor.prefilter), or the declared cuts decided by alert fields alone.
+   */
+  prefilter(alert: Alert): boolean;
+  /** The declared cuts on the module's values (the extractors' own cuts are their stored pass flags). */
+  declaredCuts(alert: Alert, values: ArrayLike<number>): boolean;
+  /** The alert-field columns, as model inputs, into out[offset + k] in `fields` order. */
+  fieldValues(alert: Alert, out: Float64Array, offset?: number): Float64Array;
+}
+
 const declaredCutsOf = new WeakMap<FeatureSpec, (alert: Alert, values: ArrayLike<number>) => boolean>();
 const cutErrors = new WeakMap<FeatureSpec, string | null>();
 
@@ -62,6 +86,13 @@ function reportCutFailure(module: string, reason: string): void {
   process.stderr.write(`${line}\n`);
 }
 
+const moduleFeatures = new WeakMap<FeatureExtractor, ModuleFeatures>();
+
+/** The parts of a module's extractor (undefined for a plain extractor). */
+export function moduleFeaturesOf(extractor: FeatureExtractor): ModuleFeatures | undefined {
+  return moduleFeatures.get(extractor);
+}
+
 /** The module's features: the named extractors' columns, then the alert fields, in declaration order. */
 function moduleExtractor(d: ModuleDeclaration): FeatureExtractor {
   const parts: Array<{ ex: FeatureExtractor; offset: number } | { field: string; offset: number }> = [];
@@ -72,7 +103,9 @@ function moduleExtractor(d: ModuleDeclaration): FeatureExtractor {
       const ex = namedExtractor(f);
       parts.push({ ex, offset: columns.length });
       columns.push(...ex.spec.columns);
-      specs.push(ex.spec);
+      // an extractor's units are how its values are shown, not what they are: no part of the module's identity
+      const { units: _units, ...identity } = ex.spec;
+      specs.push(identity);
     } else {
       for (const field of f.alert) {
         parts.push({ field, offset: columns.length });
@@ -84,7 +117,7 @@ function moduleExtractor(d: ModuleDeclaration): FeatureExtractor {
   const d1 = columns.length;
   // names the cuts read that are not columns: alert fields, looked up per alert after the columns
   let cutFields: string[] = [];
-  let cut: ((row: ArrayLike<Value>) => boolean) | null = null;
+  let cut: ((row: ArrayLike<Value>) => boolean | null) | null = null;
   // A stored declaration is not parsed again (it was checked when added, by the rules of that day): a cut
   // those rules let through and today's compiler refuses turns the module's cut off — no alert passes, one
   // line says why — instead of failing every request that touches the module.
@@ -92,7 +125,7 @@ function moduleExtractor(d: ModuleDeclaration): FeatureExtractor {
   if (d.cuts) {
     try {
       cutFields = expressionNames(d.cuts).filter((n) => !columns.includes(n));
-      cut = compileExpression(d.cuts, (name) => {
+      cut = compilePartialExpression(d.cuts, (name) => {
         const c = columns.indexOf(name);
         if (c >= 0) return c;
         const k = cutFields.indexOf(name);
@@ -113,53 +146,86 @@ function moduleExtractor(d: ModuleDeclaration): FeatureExtractor {
   };
   const scratch = new Map<FeatureExtractor, Float64Array>();
   const row: Value[] = new Array(d1 + cutFields.length);
+  const readCutFields = (alert: Alert) => {
+    for (let k = 0; k < cutFields.length; k++) {
+      const x = alertField(alert, cutFields[k]);
+      row[d1 + k] = x === undefined ? null : x;
+    }
+  };
   /** The declaration's own `cuts` expression alone (without the extractors' built-in broker cuts). */
   const declaredCuts = (alert: Alert, v: ArrayLike<number>): boolean => {
     if (cutError !== null) return false;
     if (!cut) return true;
     for (let i = 0; i < d1; i++) row[i] = v[i];
-    for (let k = 0; k < cutFields.length; k++) {
-      const x = alertField(alert, cutFields[k]);
-      row[d1 + k] = x === undefined ? null : x;
-    }
-    try {
-      return cut(row);
-    } catch (e) {
-      // compiled cuts do not throw (expression.ts); should one ever, this alert fails the module's cut alone
-      reportCutFailure(d.name, `${(e as Error).message} (alert ${alert.objectId})`);
-      return false;
-    }
+    readCutFields(alert);
+    return cut(row) === true;
   };
   declaredCutsOf.set(spec, declaredCuts);
   cutErrors.set(spec, cutError);
-  return {
+  const extractors = parts.filter((p): p is { ex: FeatureExtractor; offset: number } => 'ex' in p);
+  const fields = parts.filter((p): p is { field: string; offset: number } => 'field' in p);
+  const fieldValues = (alert: Alert, out: Float64Array, offset = 0): Float64Array => {
+    for (let k = 0; k < fields.length; k++) out[offset + k] = numericField(alertField(alert, fields[k].field));
+    return out;
+  };
+  const features: ModuleFeatures = {
+    survey: d.survey,
+    spec,
+    extractors: extractors.map((p) => ({ extractor: p.ex, offset: p.offset })),
+    fields: fields.map((p) => ({ name: p.field, offset: p.offset })),
+    prefilter(alert) {
+      if (alert.survey !== d.survey) return false;
+      for (const p of extractors) if (p.ex.prefilter && !p.ex.prefilter(alert)) return false;
+      if (cutError !== null) return false;
+      if (!cut) return true;
+      // the feature columns unknown, the fields (columns or not) read from the alert
+      row.fill(UNKNOWN, 0, d1);
+      for (const p of fields) row[p.offset] = numericField(alertField(alert, p.field));
+      readCutFields(alert);
+      return cut(row) !== false;
+    },
+    declaredCuts,
+    fieldValues,
+  };
+  const extractor: FeatureExtractor = {
     spec,
     passesCuts(alert: Alert, values?: ArrayLike<number>): boolean {
       // a module reads its own survey's alerts only (ZTF magnitudes and Rubin fluxes are different features)
       if (alert.survey !== d.survey) return false;
-      for (const p of parts) if ('ex' in p && !p.ex.passesCuts(alert)) return false;
-      return declaredCuts(alert, values ?? this.extract(alert));
+      const v = values ?? this.extract(alert);
+      // each extractor's own cuts see its slice of the values just computed (a fit is never run twice)
+      for (const p of extractors) if (!p.ex.passesCuts(alert, slice(v, p.offset, p.ex.spec.columns.length))) return false;
+      return declaredCuts(alert, v);
     },
     extract(alert: Alert, out = new Float64Array(d1)): Float64Array {
       if (alert.survey !== d.survey) return out.fill(NaN);
-      for (const p of parts) {
-        if ('ex' in p) {
-          let s = scratch.get(p.ex);
-          if (!s) scratch.set(p.ex, (s = new Float64Array(p.ex.spec.columns.length)));
-          out.set(p.ex.extract(alert, s), p.offset);
-        } else out[p.offset] = numericField(alertField(alert, p.field));
+      for (const p of extractors) {
+        let s = scratch.get(p.ex);
+        if (!s) scratch.set(p.ex, (s = new Float64Array(p.ex.spec.columns.length)));
+        out.set(p.ex.extract(alert, s), p.offset);
       }
+      for (const p of fields) out[p.offset] = numericField(alertField(alert, p.field));
       return out;
     },
     fitCurves(alert: Alert, values: ArrayLike<number>): FitCurve[] {
+      // another survey's row is NaN: nothing was fitted
+      if (alert.survey !== d.survey) return [];
       const out: FitCurve[] = [];
-      for (const p of parts) if ('ex' in p && p.ex.fitCurves) {
+      for (const p of extractors) if (p.ex.fitCurves) {
         const n = p.ex.spec.columns.length;
         out.push(...p.ex.fitCurves(alert, Array.prototype.slice.call(values, p.offset, p.offset + n) as number[]));
       }
       return out;
     },
   };
+  moduleFeatures.set(extractor, features);
+  return extractor;
+}
+
+/** values[offset, offset + n) without a copy where the values are a typed array. */
+function slice(values: ArrayLike<number>, offset: number, n: number): ArrayLike<number> {
+  if (values instanceof Float64Array) return values.subarray(offset, offset + n);
+  return Array.prototype.slice.call(values, offset, offset + n) as number[];
 }
 
 /** Compiles a validated declaration (parseDeclaration) into the module the engine runs. */
@@ -202,6 +268,7 @@ export function compileModule(d: ModuleDeclaration): ModuleDefinition {
     declaration: d,
     revisionSha256: sha256,
     extractor,
+    features: () => moduleFeaturesOf(extractor())!,
     declaredCuts: (alert, values) => declaredCutsOf.get(extractor().spec)!(alert, values),
     cutError: () => cutErrors.get(extractor().spec) ?? null,
     classNames: classes,

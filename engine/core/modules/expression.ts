@@ -13,7 +13,14 @@
  * comparison with it is false, so a cut on a missing field excludes the alert.
  */
 
-export type Value = number | string | boolean | null | readonly Value[];
+export type Value = number | string | boolean | null | readonly Value[] | typeof UNKNOWN;
+
+/**
+ * A value not known yet (a feature column before the features are computed). Every operation on it is
+ * unknown, except where the other side decides: `false and ?` is false, `true or ?` is true. A cut that comes
+ * out false with its feature columns unknown fails whatever they are: the features need not be computed.
+ */
+export const UNKNOWN: unique symbol = Symbol('unknown');
 
 /** Longest cut accepted (Fink's kilonova mask, with its list of SIMBAD classes, is ~450 characters). */
 export const MAX_EXPRESSION_LENGTH = 4096;
@@ -314,10 +321,11 @@ export function checkExpression(expression: string, typeOf: (name: string) => Na
 }
 
 type Fn = (row: ArrayLike<Value>) => Value;
+const U: typeof UNKNOWN = UNKNOWN;
 
 const num = (v: Value): number => (typeof v === 'number' ? v : typeof v === 'boolean' ? Number(v) : NaN);
 const missing = (v: Value) => v === null || (typeof v === 'number' && Number.isNaN(v));
-const truthy = (v: Value) => (typeof v === 'boolean' ? v : typeof v === 'number' ? v !== 0 && !Number.isNaN(v) : v !== null && v !== '');
+const truthy = (v: Value) => (v === U ? true : typeof v === 'boolean' ? v : typeof v === 'number' ? v !== 0 && !Number.isNaN(v) : v !== null && v !== '');
 
 function ordered<T extends string | number>(op: string, x: T, y: T): boolean {
   switch (op) {
@@ -348,6 +356,28 @@ export function parseExpression(expression: string): ExpressionNode {
  * never throw, whatever the row holds.
  */
 export function compileExpression(expression: string, resolve: NameResolver): (row: ArrayLike<Value>) => boolean {
+  const f = compileValue(expression, resolve);
+  return (row) => truthy(f(row));
+}
+
+/** The same, where the row may hold UNKNOWN: true, false, or null when the answer depends on the unknowns. */
+export function compilePartialExpression(expression: string, resolve: NameResolver): (row: ArrayLike<Value>) => boolean | null {
+  const f = compileValue(expression, resolve);
+  return (row) => {
+    const v = f(row);
+    return v === U ? null : truthy(v);
+  };
+}
+
+function unknownOr(v: Value, f: (v: Value) => Value): Value {
+  return v === U ? U : f(v);
+}
+
+function both(a: Value, b: Value, f: (a: Value, b: Value) => Value): Value {
+  return a === U || b === U ? U : f(a, b);
+}
+
+function compileValue(expression: string, resolve: NameResolver): Fn {
   const build = (n: Node): Fn => {
     switch (n.kind) {
       case 'literal': {
@@ -365,31 +395,45 @@ export function compileExpression(expression: string, resolve: NameResolver): (r
       }
       case 'unary': {
         const arg = build(n.arg);
-        if (n.op === '!' || n.op === 'not') return (row) => !truthy(arg(row));
-        if (n.op === '-') return (row) => -num(arg(row));
-        return (row) => num(arg(row));
+        if (n.op === '!' || n.op === 'not') return (row) => unknownOr(arg(row), (a) => !truthy(a));
+        if (n.op === '-') return (row) => unknownOr(arg(row), (a) => -num(a));
+        return (row) => unknownOr(arg(row), num);
       }
       case 'binary': {
         const l = build(n.left);
         const r = build(n.right);
         switch (n.op) {
-          case 'and': case '&&': return (row) => truthy(l(row)) && truthy(r(row));
-          case 'or': case '||': return (row) => truthy(l(row)) || truthy(r(row));
+          case 'and': case '&&': return (row) => {
+            const a = l(row);
+            if (a !== U && !truthy(a)) return false;
+            const c = r(row);
+            if (c !== U && !truthy(c)) return false;
+            return a === U || c === U ? U : true;
+          };
+          case 'or': case '||': return (row) => {
+            const a = l(row);
+            if (a !== U && truthy(a)) return true;
+            const c = r(row);
+            if (c !== U && truthy(c)) return true;
+            return a === U || c === U ? U : false;
+          };
           case 'in': {
             if (n.right.kind !== 'list') throw new ExpressionError(expression, n.right.at, "'in' needs a list on its right, e.g. x in ['a', 'b']");
             return (row) => {
               const list = r(row);
               const v = l(row);
-              return Array.isArray(list) && !missing(v) && list.some((x) => compare('==', v, x));
+              if (!Array.isArray(list)) return false;
+              if (v === U || list.includes(U)) return U;
+              return !missing(v) && list.some((x) => compare('==', v, x));
             };
           }
-          case '+': return (row) => num(l(row)) + num(r(row));
-          case '-': return (row) => num(l(row)) - num(r(row));
-          case '*': return (row) => num(l(row)) * num(r(row));
-          case '/': return (row) => num(l(row)) / num(r(row));
+          case '+': return (row) => both(l(row), r(row), (x, y) => num(x) + num(y));
+          case '-': return (row) => both(l(row), r(row), (x, y) => num(x) - num(y));
+          case '*': return (row) => both(l(row), r(row), (x, y) => num(x) * num(y));
+          case '/': return (row) => both(l(row), r(row), (x, y) => num(x) / num(y));
           default: {
             const op = n.op;
-            return (row) => compare(op, l(row), r(row));
+            return (row) => both(l(row), r(row), (x, y) => compare(op, x, y));
           }
         }
       }
@@ -398,16 +442,18 @@ export function compileExpression(expression: string, resolve: NameResolver): (r
           // a missing value: an absent field, null, or NaN
           if (n.args.length !== 1) throw new ExpressionError(expression, n.at, 'isnull takes 1 argument');
           const a = build(n.args[0]);
-          return (row) => missing(a(row));
+          return (row) => unknownOr(a(row), missing);
         }
         if (!Object.hasOwn(FUNCTIONS, n.name)) throw new ExpressionError(expression, n.at, `unknown function '${n.name}' (known: ${FUNCTION_NAMES.join(', ')})`);
         const fn = FUNCTIONS[n.name];
         if (n.args.length < fn.arity[0] || n.args.length > fn.arity[1]) throw new ExpressionError(expression, n.at, `${n.name} takes ${fn.arity.join('-')} argument(s)`);
         const args = n.args.map(build);
-        return (row) => fn.f(...args.map((a) => num(a(row))));
+        return (row) => {
+          const vals = args.map((a) => a(row));
+          return vals.includes(U) ? U : fn.f(...vals.map(num));
+        };
       }
     }
   };
-  const f = build(parse(expression));
-  return (row) => truthy(f(row));
+  return build(parse(expression));
 }

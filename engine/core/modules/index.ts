@@ -1,5 +1,5 @@
 export { parseDeclaration, canonicalDeclaration, DeclarationError, DECLARATION_LIMITS, MODULE_SCHEMA, type ModuleDeclaration } from './declaration.ts';
-export { compileModule, type ModuleDefinition, type StrategyName } from './compile.ts';
+export { compileModule, moduleFeaturesOf, type ModuleDefinition, type ModuleFeatures, type StrategyName } from './compile.ts';
 export { compileExpression, expressionNames, ExpressionError, parseExpression } from './expression.ts';
 export { alertFieldUnit, knownAlertFields, type SurveyName } from './fields.ts';
 export { alertField, EXTRACTORS_BY_SURVEY, namedExtractor, PER_BAND_EXTRACTORS } from './parts.ts';

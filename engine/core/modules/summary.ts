@@ -2,6 +2,7 @@ import { featureSpecHash } from '../../../features/index.ts';
 import type { Store } from '../store/store.ts';
 import { moduleOf } from './registry.ts';
 import { truthPatterns } from './truth.ts';
+import { computeFeatures } from '../features/pipeline.ts';
 
 /**
  * What an expert wants to know of a module: its declaration and revisions, how many stored alerts pass its
@@ -11,11 +12,11 @@ import { truthPatterns } from './truth.ts';
 export function moduleSummary(store: Store, name: string) {
   const def = moduleOf(store, name);
   const ex = def.extractor();
-  store.computeFeatures(ex);
+  computeFeatures(store, ex);
   const hash = featureSpecHash(ex.spec);
   // a module reads its own survey's alerts only: the others are no part of its pass rate
-  const cut = store.db.prepare(`SELECT COUNT(*) AS n, COALESCE(SUM(f.passes_cuts), 0) AS pass FROM features f JOIN alerts a ON a.id = f.alert_id
-    WHERE f.spec_hash = ? AND a.survey = ?`).get(hash, def.survey) as { n: number; pass: number };
+  const counts = store.poolCounts(ex.spec, def.survey);
+  const cut = { n: counts.alerts, pass: counts.passing };
   const perLabel = store.labelProgress(name).perLabel;
   const perClass: Record<string, number> = Object.fromEntries(def.classNames.map((c) => [c, 0]));
   let notTrained = 0;

@@ -1,8 +1,21 @@
+import type Database from 'better-sqlite3';
+import { migrateToCompactRows } from './migrateV8.ts';
+
+export interface Migration {
+  version: number;
+  description: string;
+  sql: string;
+  /** Data moved by code after the SQL, in the same transaction. */
+  run?: (db: Database.Database) => void;
+  /** Rebuilds a table that others reference: foreign keys are checked once at the end instead of on the way. */
+  rebuildsTables?: boolean;
+}
+
 /**
  * Versioned schema migrations, run in order on open. A migration is applied in one transaction together
  * with its row in schema_migrations, so a store is always at a well-defined version.
  */
-export const MIGRATIONS: ReadonlyArray<{ version: number; description: string; sql: string }> = [
+export const MIGRATIONS: ReadonlyArray<Migration> = [
   {
     version: 1,
     description: 'alerts, features, labels, models, deployments, learning curves, audit log',
@@ -209,5 +222,70 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; description: string; s
       INSERT OR IGNORE INTO alert_ids SELECT CAST(json_extract(candidate_json, '$.raw.ssObjectId') AS TEXT), 'ssObjectId', id FROM alerts
         WHERE json_type(candidate_json, '$.raw.ssObjectId') IN ('integer', 'text') AND CAST(json_extract(candidate_json, '$.raw.ssObjectId') AS TEXT) != '0';
     `,
+  },
+  {
+    version: 8,
+    description: 'each value stored once: compact light curves and candidates, stamps by content, ingests; features per extractor with integer spec ids, module pools of the alerts that pass the cuts, progress marks; the pool rankings of deployed versions',
+    sql: `
+      CREATE TABLE stamps (
+        id INTEGER PRIMARY KEY,
+        sha256 BLOB NOT NULL UNIQUE,
+        bytes BLOB NOT NULL
+      );
+      CREATE TABLE ingests (
+        id INTEGER PRIMARY KEY,
+        source_file TEXT,
+        ingested_at TEXT NOT NULL
+      );
+      CREATE TABLE alerts_v7 (
+        id INTEGER PRIMARY KEY,
+        alert_key TEXT NOT NULL UNIQUE,
+        candid TEXT,
+        object_id TEXT NOT NULL,
+        survey TEXT NOT NULL,
+        ra REAL, dec REAL, jd REAL, band TEXT, magpsf REAL,
+        source_label TEXT,
+        candidate_json TEXT NOT NULL,
+        light_curve BLOB NOT NULL,
+        stamp_science INTEGER REFERENCES stamps(id),
+        stamp_template INTEGER REFERENCES stamps(id),
+        stamp_difference INTEGER REFERENCES stamps(id),
+        ingest_id INTEGER REFERENCES ingests(id)
+      );
+      CREATE TABLE spec_ids (
+        id INTEGER PRIMARY KEY,
+        spec_hash TEXT NOT NULL UNIQUE REFERENCES feature_specs(spec_hash)
+      );
+      CREATE TABLE feature_values (
+        spec INTEGER NOT NULL,
+        alert_id INTEGER NOT NULL,
+        passes INTEGER NOT NULL,
+        vals BLOB NOT NULL,
+        PRIMARY KEY (spec, alert_id)
+      ) WITHOUT ROWID;
+      CREATE TABLE module_pool (
+        spec INTEGER NOT NULL,
+        alert_id INTEGER NOT NULL,
+        fields BLOB,
+        PRIMARY KEY (spec, alert_id)
+      ) WITHOUT ROWID;
+      CREATE TABLE feature_progress (
+        spec INTEGER PRIMARY KEY,
+        through_alert INTEGER NOT NULL
+      );
+      CREATE TABLE rankings (
+        module TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        strategy TEXT NOT NULL,
+        revision TEXT NOT NULL,
+        through_alert INTEGER NOT NULL,
+        alert_ids BLOB NOT NULL,
+        scores BLOB NOT NULL,
+        shown BLOB NOT NULL,
+        PRIMARY KEY (module, version, strategy, revision)
+      );
+    `,
+    run: migrateToCompactRows,
+    rebuildsTables: true,
   },
 ];

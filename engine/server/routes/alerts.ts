@@ -27,8 +27,8 @@ export async function alertRoutes(app: FastifyInstance, { wb }: { wb: Workbench 
       where.push('object_id = ?');
       args.push(q.objectId);
     }
-    if (q.withCutouts !== undefined) where.push(q.withCutouts ? 'cutout_science IS NOT NULL' : 'cutout_science IS NULL');
-    const rows = wb.store.db.prepare(`SELECT id, object_id, survey, jd, band, magpsf, cutout_science IS NOT NULL AS stamps FROM alerts
+    if (q.withCutouts !== undefined) where.push(q.withCutouts ? 'stamp_science IS NOT NULL' : 'stamp_science IS NULL');
+    const rows = wb.store.db.prepare(`SELECT id, object_id, survey, jd, band, magpsf, stamp_science IS NOT NULL AS stamps FROM alerts
       ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ?`).all(...args, q.limit) as Array<Record<string, unknown>>;
     return rows.map((r) => ({ id: r.id, objectId: r.object_id, survey: r.survey, jd: r.jd, band: r.band, magpsf: r.magpsf, hasCutouts: r.stamps === 1 }));
   });
@@ -79,10 +79,12 @@ export async function alertRoutes(app: FastifyInstance, { wb }: { wb: Workbench 
     const { id, file } = req.params as { id: number; file: string };
     const { stretch } = req.query as { stretch: Stretch };
     const kind = file.replace('.png', '') as 'science' | 'template' | 'difference';
-    const row = wb.store.db.prepare(`SELECT cutout_${kind} AS c FROM alerts WHERE id = ?`).get(id) as { c: Buffer | null } | undefined;
-    if (!row) throw new RequestError(404, `no alert with id ${id}`);
-    if (!row.c) throw new RequestError(404, `alert ${id} has no ${kind} cutout`);
-    const png = cutoutPng(new Uint8Array(row.c), stretch, `alert ${id} ${kind} cutout`);
+    const bytes = wb.store.stamp(id, kind);
+    if (!bytes) {
+      if (!wb.store.db.prepare('SELECT 1 FROM alerts WHERE id = ?').get(id)) throw new RequestError(404, `no alert with id ${id}`);
+      throw new RequestError(404, `alert ${id} has no ${kind} cutout`);
+    }
+    const png = cutoutPng(new Uint8Array(bytes), stretch, `alert ${id} ${kind} cutout`);
     return reply.type('image/png').header('cache-control', 'private, max-age=3600').send(png);
   });
 }
