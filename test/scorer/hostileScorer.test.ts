@@ -64,9 +64,10 @@ describe('bundle corruption never stops the scorer (issue 23, point 7)', () => {
 });
 
 describe('write failures name the file they are about (issue 23, point 7)', () => {
+  // 300 alerts: more than the one page the full store may still take (alerts are ~1.8 KB in 32 KB pages)
   const alerts = () => {
     const file = path.join(tmp, `alerts-${Math.random().toString(36).slice(2)}.jsonl`);
-    writeFileSync(file, [...simulate(30, 4)].map((o) => stringifyJsonExact(toSieveRecord(o.alert))).join('\n'));
+    writeFileSync(file, [...simulate(300, 4)].map((o) => stringifyJsonExact(toSieveRecord(o.alert))).join('\n'));
     return file;
   };
   const nowhere: ResultSink = { write: async (_r: UnitResult) => {}, close: async () => {} };
