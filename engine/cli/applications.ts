@@ -36,6 +36,8 @@ export interface ScoreCliOptions {
   group?: string;
   schema?: string;
   schemaDir?: string;
+  /** After a stop signal, seconds the units in flight may take before the process exits anyway. */
+  stopSeconds?: number;
 }
 
 export interface ScorerApp {
