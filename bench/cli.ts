@@ -2,9 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { ROOT } from './paths.ts';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /** Median wall time of a command over `runs` runs, in seconds. */
 function median(args: string[], runs: number, env: NodeJS.ProcessEnv = {}): number {

@@ -13,6 +13,7 @@ import { retrainClassifier, updateAnomalyModule } from '../engine/core/training.
 import { builtinModule, ensureBuiltinModules } from '../engine/core/modules/index.ts';
 import { AnomalyQueueSession } from '../engine/core/anomalySession.ts';
 import { computeFeatures } from '../engine/core/features/pipeline.ts';
+import { SHARED_DATA } from './paths.ts';
 
 export async function runEngineBenchmarks(nPool: number, nLabels: number): Promise<Array<{ what: string; seconds: number; goal?: string; rate?: string }>> {
   const dir = mkdtempSync(path.join(tmpdir(), 'sieve-bench-'));
@@ -70,7 +71,7 @@ export async function runEngineBenchmarks(nPool: number, nLabels: number): Promi
 }
 
 function realAlerts(): Alert[] {
-  const file = new URL('../../shared/data/ztf/alerts.jsonl', import.meta.url).pathname;
+  const file = `${SHARED_DATA}ztf/alerts.jsonl`;
   if (!existsSync(file)) return [];
   const out = { file, format: 'jsonl' as const, alerts: [] as Alert[], errors: [] };
   readJsonLines(readFileSync(file, 'utf8'), file, out);

@@ -7,11 +7,11 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { readAvroContainer, readParquetRows, writeAvroContainer } from '../datasets/index.ts';
+import { SHARED_DATA, SIEVE_BIN } from './paths.ts';
 
-const SHARED = new URL('../../shared/data/', import.meta.url).pathname;
-const SIEVE = fileURLToPath(new URL('../bin/sieve.js', import.meta.url));
+const SHARED = SHARED_DATA;
+const SIEVE = SIEVE_BIN;
 
 export async function runIngestMemoryBenchmarks(): Promise<Array<{ what: string; value: string }>> {
   const tmp = mkdtempSync(path.join(tmpdir(), 'sieve-bench-ingest-'));

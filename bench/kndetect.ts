@@ -9,9 +9,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Alert } from '../datasets/index.ts';
 import { bandFluxcal, kndetectFeatures, loadKndetectPcs } from '../features/index.ts';
+import { benchFile } from './paths.ts';
 
 export interface KndetectRow {
   alerts: number;
@@ -58,7 +58,7 @@ export function runKndetectSideBySide(alerts: Alert[]): KndetectRow {
       }
     });
     writeFileSync(path.join(tmp, 'lc.csv'), `${lines.join('\n')}\n`);
-    const script = fileURLToPath(new URL('./baselines/kndetect_features.py', import.meta.url));
+    const script = benchFile('baselines/kndetect_features.py');
     const r = spawnSync('/usr/bin/python3', ['-B', script, src.dir, tmp], { encoding: 'utf8' });
     if (r.error || r.status !== 0) {
       const why = r.error ? r.error.message : r.stderr.trim().split('\n').pop() ?? 'failed';

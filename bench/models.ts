@@ -8,8 +8,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { AADForest, IsolationForest, MLPClassifier, RandomForestClassifier, Random, dropoutThreshold, loadTensorFlow, type Matrix, type TfBackend } from '../models/index.ts';
+import { benchFile, ROOT } from './paths.ts';
 
 function blobs(n: number, d: number, seed: number): { X: Matrix; y: Int32Array } {
   const rng = new Random(seed, 5);
@@ -66,7 +66,7 @@ function sklearnBaseline(tables: Array<{ name: string; X: Matrix; y: Int32Array 
       writeFileSync(path.join(dir, `${t.name}.f32`), Buffer.from(t.X.data.buffer, t.X.data.byteOffset, t.X.data.byteLength));
       writeFileSync(path.join(dir, `${t.name}.i32`), Buffer.from(t.y.buffer, t.y.byteOffset, t.y.byteLength));
     }
-    const script = fileURLToPath(new URL('./baselines/sklearn_forests.py', import.meta.url));
+    const script = benchFile('baselines/sklearn_forests.py');
     const r = spawnSync(DEBIAN_PYTHON, ['-B', script, dir, ...tables.map((t) => `${t.name}:${t.X.rows}:${t.X.cols}`)], { encoding: 'utf8', maxBuffer: 1 << 20 });
     if (r.error) return { result: null, note: `${DEBIAN_PYTHON}: ${r.error.message}` };
     if (r.status !== 0) return { result: null, note: (r.stderr.trim().split('\n').pop() ?? 'failed').slice(0, 160) };
@@ -217,7 +217,7 @@ export interface ForestPredictRow {
  * (make_classification). Null with the reason when the baseline or dist/ is missing.
  */
 export function runForestPredictCompiled(): { rows: ForestPredictRow[] | null; note: string } {
-  const dist = fileURLToPath(new URL('../dist/models/index.js', import.meta.url));
+  const dist = path.join(ROOT, 'dist/models/index.js');
   if (!existsSync(dist)) return { rows: null, note: 'dist/ not built (npm run build)' };
   const dir = mkdtempSync(path.join(tmpdir(), 'sieve-bench-'));
   try {
@@ -225,12 +225,12 @@ export function runForestPredictCompiled(): { rows: ForestPredictRow[] | null; n
     writeFileSync(path.join(dir, 'blobs.f32'), Buffer.from(t.X.data.buffer, t.X.data.byteOffset, t.X.data.byteLength));
     writeFileSync(path.join(dir, 'blobs.i32'), Buffer.from(t.y.buffer, t.y.byteOffset, t.y.byteLength));
     const specs = ['blobs:20000:25', 'deep:40000:25'];
-    const script = fileURLToPath(new URL('./baselines/sklearn_predict.py', import.meta.url));
+    const script = benchFile('baselines/sklearn_predict.py');
     const py = spawnSync(DEBIAN_PYTHON, ['-B', script, dir, specs[0], `${specs[1]}:make:10`], { encoding: 'utf8', maxBuffer: 1 << 20 });
     if (py.error) return { rows: null, note: `baseline unavailable: ${DEBIAN_PYTHON}: ${py.error.message}` };
     if (py.status !== 0) return { rows: null, note: `baseline unavailable: ${(py.stderr.trim().split('\n').pop() ?? 'failed').slice(0, 160)}` };
     const base = JSON.parse(py.stdout) as Record<string, { first: number; warm: number }> & { sklearn: string };
-    const node = spawnSync(process.execPath, [fileURLToPath(new URL('./forestPredict.mjs', import.meta.url)), dir, ...specs], { encoding: 'utf8', maxBuffer: 1 << 20 });
+    const node = spawnSync(process.execPath, [benchFile('forestPredict.mjs'), dir, ...specs], { encoding: 'utf8', maxBuffer: 1 << 20 });
     if (node.status !== 0) throw new Error(`bench forestPredict.mjs: ${node.stderr.trim().split('\n').pop()}`);
     const sieve = JSON.parse(node.stdout) as Record<string, { first: number; warm: number; nodes: number; depth: number; differ: number }>;
     const label: Record<string, string> = { blobs: 'blobs 20,000 x 25', deep: 'make_classification 40,000 x 25, 10 informative' };

@@ -14,13 +14,13 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Alert } from '../datasets/index.ts';
 import {
   earlySnIaRubinFeatures, LSST_WAVELENGTH_ANGSTROM, rainbowFeatures, rainbowObjective, RUBIN_ANOMALY_FEATURE_NAMES, rubinAnomalyFeatures,
   rubinPoints, RUBIN_BANDS,
 } from '../features/index.ts';
 import type { RandomForestClassifier } from '../models/index.ts';
+import { benchFile } from './paths.ts';
 
 export interface RubinBenchRow {
   what: string;
@@ -135,7 +135,7 @@ export function runRubinSideBySide(alerts: readonly Alert[]): RubinBenchRow[] {
       for (let i = 0; i < p.n; i++) lines.push(`${id},${p.mjd[i]},${p.band[i]},${p.flux[i]},${p.err[i]}`);
     });
     writeFileSync(path.join(tmp, 'points.csv'), `${lines.join('\n')}\n`);
-    const script = fileURLToPath(new URL('./baselines/rubin_features.py', import.meta.url));
+    const script = benchFile('baselines/rubin_features.py');
     const r = spawnSync('/usr/bin/python3', ['-B', script, src.dir, tmp], { encoding: 'utf8', maxBuffer: 1 << 26 });
     if (r.error || r.status !== 0) {
       const why = r.error ? r.error.message : r.stderr.trim().split('\n').pop() ?? 'failed';

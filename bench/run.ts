@@ -20,8 +20,9 @@ import { runServerBenchmarks } from './server.ts';
 import { runScorerBenchmarks } from './scorer.ts';
 import { runCliBenchmarks } from './cli.ts';
 import { exponents, runScaleApi, runScaleSteps } from './scale.ts';
+import { SHARED_DATA, benchFile } from './paths.ts';
 
-const SHARED = new URL('../../shared/data/', import.meta.url).pathname;
+const SHARED = SHARED_DATA;
 const N_SIM = Number(process.env.SIEVE_BENCH_NSIM ?? 100_000);
 const SECONDS = Number(process.env.SIEVE_BENCH_SECONDS ?? 3);
 /**
@@ -29,7 +30,7 @@ const SECONDS = Number(process.env.SIEVE_BENCH_SECONDS ?? 3);
  * `rubin` picks the Rubin rows of features alone.
  */
 const ONLY = new Set((process.env.SIEVE_BENCH_ONLY ?? 'cli,features,models,engine,server,scorer,scale').split(',').map((x) => x.trim()));
-mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+mkdirSync(benchFile('results'), { recursive: true });
 
 interface Row {
   extractor: string;
@@ -60,7 +61,7 @@ if (ONLY.has('cli')) {
   const cli = runCliBenchmarks();
   console.log('\nCLI start-up (median wall time)');
   for (const r of cli) console.log(`  ${r.what.padEnd(78)} ${r.value}`);
-  writeFileSync(new URL('./results/cli.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), node: process.version, cli }, null, 2));
+  writeFileSync(benchFile('results/cli.json'), JSON.stringify({ date: new Date().toISOString(), node: process.version, cli }, null, 2));
 }
 
 if (ONLY.has('features')) {
@@ -112,7 +113,7 @@ if (ONLY.has('features')) {
   const knRatio = kn.baselineCpuSecondsPerAlert === null ? kn.note : `${(kn.baselineCpuSecondsPerAlert / kn.sieveCpuSecondsPerAlert).toFixed(0)}x  (${kn.note})`;
   console.log(`  ${'kilonova (kndetect)'.padEnd(26)} ${`real ZTF alerts, ${kn.alerts}`.padEnd(52)} ${perCpuS(kn.sieveCpuSecondsPerAlert).padStart(8)} ${perCpuS(kn.baselineCpuSecondsPerAlert).padStart(8)}  ${knRatio}`);
   console.log('  goal: early SN Ia features >= 100x the Python reference per CPU-second on the fit-heavy TNS set');
-  writeFileSync(new URL('./results/features.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), node: process.version, rows, sigmoid: sigmoidRows, kndetect: kn }, null, 2));
+  writeFileSync(benchFile('results/features.json'), JSON.stringify({ date: new Date().toISOString(), node: process.version, rows, sigmoid: sigmoidRows, kndetect: kn }, null, 2));
 }
 
 // Rubin (part of features; SIEVE_BENCH_ONLY=rubin runs it alone): the 752 ELAsTiCC and real Rubin alerts of
@@ -134,7 +135,7 @@ if (ONLY.has('features') || ONLY.has('rubin')) {
     console.log(`  ${r.what.padEnd(42)} ${`${r.units} ${r.unitName}`.padEnd(26)} ${r.sievePerCpuSecond.toFixed(0).padStart(9)} ${(r.baselinePerCpuSecond === null ? '-' : r.baselinePerCpuSecond.toFixed(1)).padStart(9)}  ${ratio}`);
   }
   console.log('  goals: Rainbow >= 1,200 fits per CPU-second; anomaly-rubin >= 100,000 band light curves per CPU-second; early-snia-rubin path >= 1,000 alerts per CPU-second');
-  writeFileSync(new URL('./results/rubin.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), node: process.version, rubin }, null, 2));
+  writeFileSync(benchFile('results/rubin.json'), JSON.stringify({ date: new Date().toISOString(), node: process.version, rubin }, null, 2));
 }
 
 if (ONLY.has('models')) {
@@ -157,7 +158,7 @@ if (ONLY.has('models')) {
   const networks = await runNetworkBenchmarks();
   console.log('\nMC-dropout network (TensorFlow.js training, Sieve JS passes), 1 thread: CPU-seconds, wall seconds');
   for (const m of networks) console.log(`  ${m.what.padEnd(84)} ${m.cpuSeconds.toFixed(2).padStart(7)} CPU-s ${m.wallSeconds.toFixed(2).padStart(7)} s${m.goal ? `   goal ${m.goal}` : ''}`);
-  writeFileSync(new URL('./results/models.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), node: process.version, forests, compiled, models, networks }, null, 2));
+  writeFileSync(benchFile('results/models.json'), JSON.stringify({ date: new Date().toISOString(), node: process.version, forests, compiled, models, networks }, null, 2));
 
 }
 
@@ -169,21 +170,21 @@ if (ONLY.has('engine')) {
   const engine = await runEngineBenchmarks(pool, 2000);
   console.log(`\nEngine (store on a temporary SQLite file, ${pool} alerts)`);
   for (const m of engine) console.log(`  ${m.what.padEnd(72)} ${m.seconds.toFixed(3).padStart(8)} s${m.rate ? `  ${m.rate}` : ''}${m.goal ? `   goal ${m.goal}` : ''}`);
-  writeFileSync(new URL('./results/engine.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), node: process.version, pool, engine }, null, 2));
+  writeFileSync(benchFile('results/engine.json'), JSON.stringify({ date: new Date().toISOString(), node: process.version, pool, engine }, null, 2));
 }
 
 if (ONLY.has('server')) {
   const server = await runServerBenchmarks();
   console.log('\nWorkbench API and UI (demo store, localhost)');
   for (const r of server) console.log(`  ${r.what.padEnd(78)} ${r.value}`);
-  writeFileSync(new URL('./results/server.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), node: process.version, server }, null, 2));
+  writeFileSync(benchFile('results/server.json'), JSON.stringify({ date: new Date().toISOString(), node: process.version, server }, null, 2));
 }
 
 if (ONLY.has('scorer')) {
   const scorer = await runScorerBenchmarks();
   console.log('\nBroker scorer, end to end (Avro files -> JSONL)');
   for (const r of scorer) console.log(`  ${r.what.padEnd(100)} ${r.value}`);
-  writeFileSync(new URL('./results/scorer.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), node: process.version, scorer }, null, 2));
+  writeFileSync(benchFile('results/scorer.json'), JSON.stringify({ date: new Date().toISOString(), node: process.version, scorer }, null, 2));
 }
 
 if (ONLY.has('scale')) {
@@ -202,7 +203,7 @@ if (ONLY.has('scale')) {
     const api = await runScaleApi(r.dbOf.get(largest)!, largest);
     console.log(`  the API over the ${largest}-alert store:`);
     for (const x of api) console.log(`    ${x.what.padEnd(86)} ${x.value}`);
-    writeFileSync(new URL('./results/scale.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), node: process.version, sizes, steps: r.steps, exponents: e, storage: r.storage, api }, null, 2));
+    writeFileSync(benchFile('results/scale.json'), JSON.stringify({ date: new Date().toISOString(), node: process.version, sizes, steps: r.steps, exponents: e, storage: r.storage, api }, null, 2));
   } finally {
     if (!process.env.SIEVE_BENCH_SCALE_KEEP) rmSync(dir, { recursive: true, force: true });
   }

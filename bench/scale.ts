@@ -11,11 +11,11 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Store } from '../engine/core/store/store.ts';
 import { BUILTIN_DECLARATIONS_DIR, compileModule, moduleOf, parseDeclaration, storeModules } from '../engine/core/modules/index.ts';
+import { SIEVE_BIN } from './paths.ts';
 
-const SIEVE = fileURLToPath(new URL('../bin/sieve.js', import.meta.url));
+const SIEVE = SIEVE_BIN;
 
 export interface StepRun {
   step: string;

@@ -10,8 +10,9 @@ import { readAvroContainer, readParquetRows, writeAvroContainer } from '../datas
 import { JsonlSink, KafkaSource, PathSource, RegistryProvider, runScorer } from '../engine/scorer/index.ts';
 import { parseKafkaUrl } from '../engine/index.ts';
 import { demoCommand } from '../engine/cli/demo.ts';
+import { SHARED_DATA } from './paths.ts';
 
-const SHARED = new URL('../../shared/data/', import.meta.url).pathname;
+const SHARED = SHARED_DATA;
 
 /** The 51 real alerts of Fink's alerts.parquet (with their stamps), repeated with fresh candids, as ZTF Avro. */
 async function writeAvroStream(dir: string, files: number, perFile: number): Promise<number> {

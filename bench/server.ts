@@ -9,8 +9,9 @@ import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { startServer } from '../engine/server/index.ts';
 import { demoCommand } from '../engine/cli/demo.ts';
+import { SHARED_DATA } from './paths.ts';
 
-const SHARED = new URL('../../shared/data/', import.meta.url).pathname;
+const SHARED = SHARED_DATA;
 
 function percentile(xs: number[], q: number): number {
   const s = [...xs].sort((a, b) => a - b);

@@ -12,9 +12,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Alert } from '../datasets/index.ts';
 import { sigmoidFeatures } from '../features/index.ts';
+import { benchFile } from './paths.ts';
 
 export interface SigmoidRow {
   data: string;
@@ -66,7 +66,7 @@ export function runSigmoidSideBySide(data: string, alerts: Alert[], reference: n
     let r: ReturnType<typeof spawnSync> | null = null;
     let why = 'SIEVE_ACTSNFINK is not set';
     if (actsnfink) {
-      const script = fileURLToPath(new URL('./baselines/actsnfink_sigmoid.py', import.meta.url));
+      const script = benchFile('baselines/actsnfink_sigmoid.py');
       r = spawnSync('/usr/bin/python3', ['-B', script, actsnfink, tmp], { encoding: 'utf8' });
       row.baseline = `actsnfink get_sigmoid_features_dev_fast (SIEVE_ACTSNFINK)`;
       if (r.error || r.status !== 0) {
@@ -75,7 +75,7 @@ export function runSigmoidSideBySide(data: string, alerts: Alert[], reference: n
       }
     }
     if (!r) {
-      const script = fileURLToPath(new URL('./baselines/sigmoid_features.py', import.meta.url));
+      const script = benchFile('baselines/sigmoid_features.py');
       r = spawnSync('/usr/bin/python3', ['-B', script, tmp], { encoding: 'utf8' });
       row.baseline = `fallback: our re-implementation of actsnfink's recipe, bench/baselines/sigmoid_features.py (${why})`;
     }

@@ -1,5 +1,6 @@
 // Compiles the CLI and engine to dist/ (plain JavaScript: the CLI starts without compiling TypeScript),
 // copies the data files the code reads next to it, and stamps the build. Run by `npm ci` (prepare).
+// `--bench` compiles bench/ too (dist/bench/run.js): `npm run bench` measures the code as the CLI runs it.
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -7,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dist = `${root}dist`;
 rmSync(dist, { recursive: true, force: true });
-const tsc = spawnSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-p', `${root}tsconfig.build.json`], { stdio: 'inherit' });
+const tsc = spawnSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-p', `${root}${process.argv.includes('--bench') ? 'tsconfig.bench.json' : 'tsconfig.build.json'}`], { stdio: 'inherit' });
 if (tsc.status !== 0) {
   rmSync(dist, { recursive: true, force: true });
   process.stderr.write('sieve build: tsc failed; the CLI will run from TypeScript through tsx\n');
