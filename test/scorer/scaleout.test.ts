@@ -166,7 +166,7 @@ describe('a scorer that leaves the group (kafkajs assigner and OffsetManager, fa
     const clusters = new Map(['sieve-scorer-a', 'sieve-scorer-b', 'sieve-scorer-c'].map((id) => [id, broker.cluster()]));
     const scored: string[] = []; // every message whose results a member wrote, as topic[partition]@offset
     const finish = async (u: SourceUnit) => {
-      if (u.unit.kind !== 'messages') throw new Error('a Kafka unit carries messages');
+      if (u.unit.kind !== 'messages' || !u.unit.wheres || !u.ack) throw new Error('a Kafka unit carries messages, where they came from, and an ack');
       scored.push(...u.unit.wheres);
       await u.ack();
     };
@@ -183,7 +183,7 @@ describe('a scorer that leaves the group (kafkajs assigner and OffsetManager, fa
       await Promise.all(m.handled);
     }
     const bUnits = b1.units();
-    expect(bUnits.map((u) => u.unit.origin)).toEqual([`${TOPIC}[1]@100-103`, `${TOPIC}[1]@104-107`, `${TOPIC}[1]@108-111`, `${TOPIC}[4]@100-103`, `${TOPIC}[4]@104-107`, `${TOPIC}[4]@108-111`]);
+    expect(bUnits.map((u) => (u.unit.kind === 'messages' ? u.unit.origin : u.unit.kind))).toEqual([`${TOPIC}[1]@100-103`, `${TOPIC}[1]@104-107`, `${TOPIC}[1]@108-111`, `${TOPIC}[4]@100-103`, `${TOPIC}[4]@104-107`, `${TOPIC}[4]@108-111`]);
     for (const i of [1, 3, 5]) await finish(bUnits[i]);
     expect(Object.fromEntries(broker.committed)).toEqual({ 0: '112', 2: '112', 3: '112', 4: '104', 5: '112' });
 
