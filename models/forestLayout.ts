@@ -107,13 +107,13 @@ export function leafValues(forest: CompiledForest, value: Float64Array, C: numbe
 const LEAF_BLOCK_ROWS = 1024;
 
 /**
- * Each row's leaf in every tree (rows x T, row-major): the leaf's node id in the trained numbering, or
- * `map[node]` when a map is given (an isolation forest's leaf numbering). Tree by tree over a block of rows, four rows in lock-step,
- * as accumulateLeafValues.
+ * Each row's leaf in every tree (rows x T, row-major): `forest.leafNode` of the leaf it reaches (the node id in
+ * the trained numbering; an isolation forest maps it to its global leaf ids once, when it builds its layout).
+ * Tree by tree over a block of rows, four rows in lock-step, as accumulateLeafValues.
  */
-export function leavesOf(forest: CompiledForest, X: Matrix, map?: Int32Array): Int32Array {
+export function leavesOf(forest: CompiledForest, X: Matrix): Int32Array {
   const { slots, thresholds, roots } = forest;
-  const byLeaf = map ? Int32Array.from(forest.leafNode, (node) => map[node]) : forest.leafNode;
+  const byLeaf = forest.leafNode;
   const T = roots.length;
   const out = new Int32Array(X.rows * T);
   const leaf = new Int32Array(Math.min(X.rows, LEAF_BLOCK_ROWS));

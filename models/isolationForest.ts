@@ -193,11 +193,17 @@ export class IsolationForest {
   leafIndices(X: Matrix): Int32Array {
     const nodes = this.requireFitted();
     assertCols(X, this.nFeatures, this.constructor.name);
-    // the prediction layout (forestLayout.ts), built once per fitted or loaded forest
-    if (!this.layout || this.layout.nodes !== nodes) this.layout = { nodes, compiled: compileForest(nodes) };
-    return leavesOf(this.layout.compiled, X, nodes.leafId);
+    // the prediction layout (forestLayout.ts), built once per fitted or loaded forest, its leaves numbered by
+    // global leaf id once here rather than at every call (a scorer calls this per small batch: mapping the
+    // 150 trees' leaves each time cost more than walking them)
+    if (!this.layout || this.layout.nodes !== nodes) {
+      const compiled = compileForest(nodes);
+      this.layout = { nodes, compiled: { ...compiled, leafNode: Int32Array.from(compiled.leafNode, (node) => nodes.leafId[node]) } };
+    }
+    return leavesOf(this.layout.compiled, X);
   }
 
+  /** The layout with leafNode mapped to global leaf ids (leavesOf then returns those). */
   private layout: { nodes: IsolationNodes; compiled: CompiledForest } | null = null;
 
   /** Mean path length E[h(x)] per row. */
