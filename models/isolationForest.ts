@@ -49,12 +49,28 @@ export const ISOLATION_FOREST_SCHEMA = 'sieve-isolation-forest/1';
  * `score` returns the anomaly score in [0, 1] (higher = more anomalous). NaN feature values go right at
  * every split, as ONNX's BRANCH_LEQ does.
  */
+/**
+ * The prediction layout (forestLayout.ts) of each set of trees, built when the trees are set (fit, load):
+ * forests cloned for other experts share their trees and so their layout.
+ */
+const layouts = new WeakMap<IsolationNodes, CompiledForest>();
+
 export class IsolationForest {
   readonly params: IsolationForestParams;
   nFeatures = 0;
   /** The subsample size actually used (psi). */
   psi = 0;
-  nodes: IsolationNodes | null = null;
+  private fitted: IsolationNodes | null = null;
+
+  /** The trees; setting them (fit, load, a clone) also builds their prediction layout. */
+  get nodes(): IsolationNodes | null {
+    return this.fitted;
+  }
+
+  set nodes(nodes: IsolationNodes | null) {
+    this.fitted = nodes;
+    if (nodes && !layouts.has(nodes)) layouts.set(nodes, compileForest(nodes, nodes.leafId));
+  }
 
   constructor(params: Partial<IsolationForestParams> = {}) {
     this.params = { ...DEFAULT_ISOLATION_FOREST_PARAMS, ...params };
@@ -193,12 +209,8 @@ export class IsolationForest {
   leafIndices(X: Matrix): Int32Array {
     const nodes = this.requireFitted();
     assertCols(X, this.nFeatures, this.constructor.name);
-    // the prediction layout (forestLayout.ts), built once per fitted or loaded forest
-    if (!this.layout || this.layout.nodes !== nodes) this.layout = { nodes, compiled: compileForest(nodes) };
-    return leavesOf(this.layout.compiled, X, nodes.leafId);
+    return leavesOf(layouts.get(nodes)!, X);
   }
-
-  private layout: { nodes: IsolationNodes; compiled: CompiledForest } | null = null;
 
   /** Mean path length E[h(x)] per row. */
   meanPathLength(X: Matrix): Float64Array {
