@@ -93,17 +93,23 @@ function scratchRoom(forest: CompiledForest, bytes: number): ArrayBuffer {
 }
 
 /**
- * Places the leaves' values (value: nNodes x C by trained node) by leaf number after the slots, for
- * accumulateLeafValues; the scratch moves after them.
+ * Places the leaves' values (leaves x C, by leaf field: see compileForest) after the slots, for
+ * accumulateLeafValues; the scratch moves after them. Once per forest.
  */
-export function setLeafValues(forest: CompiledForest, value: Float64Array, C: number): void {
-  const L = forest.leafNode.length;
-  const at = forest.values >= 0 ? forest.values : forest.scratch;
-  forest.values = at;
+export function setLeafValues(forest: CompiledForest, values: Float64Array, C: number): void {
+  if (forest.values >= 0) throw new Error('forest layout: leaf values already set');
+  if (values.length !== forest.leafNode.length * C) throw new RangeError(`forest layout: ${values.length} leaf values for ${forest.leafNode.length} leaves x ${C}`);
+  forest.values = forest.scratch;
   forest.C = C;
-  forest.scratch = at + L * C * 8;
-  const out = new Float64Array(scratchRoom(forest, 0), at, L * C);
-  for (let l = 0; l < L; l++) for (let c = 0; c < C; c++) out[l * C + c] = value[forest.leafNode[l] * C + c];
+  forest.scratch += values.length * 8;
+  new Float64Array(scratchRoom(forest, 0), forest.values, values.length).set(values);
+}
+
+/** A per-node table (nNodes x C, trained numbering) by leaf number, for setLeafValues. */
+export function byLeafNumber(forest: CompiledForest, value: Float64Array, C: number): Float64Array {
+  const out = new Float64Array(forest.leafNode.length * C);
+  for (let l = 0; l < forest.leafNode.length; l++) for (let c = 0; c < C; c++) out[l * C + c] = value[forest.leafNode[l] * C + c];
+  return out;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { assertCols, type Matrix } from './matrix.ts';
-import { accumulateLeafValues, compileForest, leavesOf, setLeafValues, type CompiledForest } from './forestLayout.ts';
+import { accumulateLeafValues, byLeafNumber, compileForest, leavesOf, setLeafValues, type CompiledForest } from './forestLayout.ts';
 import { Random } from '../datasets/index.ts';
 import { checkCount, checkFlatForest, checkNumbers, MODEL_LIMITS } from './structure.ts';
 
@@ -415,7 +415,7 @@ export class RandomForestClassifier {
    */
   private layOut(): void {
     const compiled = compileForest(this.requireFitted());
-    setLeafValues(compiled, this.nodeProba(), this.nClasses);
+    setLeafValues(compiled, byLeafNumber(compiled, this.nodeProba(), this.nClasses), this.nClasses);
     this.compiledCache = compiled;
   }
 

@@ -71,7 +71,7 @@ describe('the forest layout used for prediction', () => {
     expect(Array.from(rf.predictProba(X))).toEqual(Array.from(naiveProba(rf, X)));
   });
 
-  it("gives an isolation forest's leaves as the plain walk does, across blocks of rows, NaN going right", () => {
+  it("gives an isolation forest's leaves and mean path lengths as the plain walk does, across blocks of rows, NaN going right", () => {
     const rng = new Random(11, 2);
     const d = 5;
     const n = 2500;
@@ -88,6 +88,14 @@ describe('the forest layout used for prediction', () => {
         want[i * roots.length + t] = leafId[k];
       });
       expect(Array.from(got), `${rows} rows`).toEqual(Array.from(want));
+      // the mean path length: the leaves' path lengths summed in tree order, over the same walk
+      const meanPath = new Float64Array(rows);
+      for (let i = 0; i < rows; i++) {
+        let s = 0;
+        for (let t = 0; t < roots.length; t++) s += f.nodes!.leafPathLength[want[i * roots.length + t]];
+        meanPath[i] = s / roots.length;
+      }
+      expect(Array.from(f.meanPathLength({ data: data.subarray(0, rows * d), rows, cols: d })), `${rows} rows`).toEqual(Array.from(meanPath));
     }
   });
 });
