@@ -120,10 +120,13 @@ if (ONLY.has('features')) {
 // ../shared, side by side with light-curve's Python code
 if (ONLY.has('features') || ONLY.has('rubin')) {
   const rubinAlerts: Alert[] = [];
+  const rubinSource: string[] = [];
   for (const f of ['rubin/elasticc_earlysnia.parquet', 'rubin/elasticc_sample_seed0.parquet', 'rubin/elasticc_agn.parquet', 'lsst/part-2-918301.avro']) {
-    rubinAlerts.push(...(await readAlertFile(`${SHARED}${f}`)).alerts);
+    const alerts = (await readAlertFile(`${SHARED}${f}`)).alerts;
+    rubinAlerts.push(...alerts);
+    rubinSource.push(...alerts.map(() => (f.startsWith('rubin/elasticc') ? 'ELAsTiCC' : 'Rubin alerts')));
   }
-  const rubin = runRubinSideBySide(rubinAlerts);
+  const rubin = runRubinSideBySide(rubinAlerts, rubinSource);
   // the module as Fink's Rubin processor runs it, with the forest of ../shared/data/fink/rubin/models
   const earlySnia = (await readAlertFile(`${SHARED}rubin/elasticc_earlysnia.parquet`)).alerts;
   const forest = randomForestFromSklearnPickle(new Uint8Array(readFileSync(`${SHARED}fink/rubin/models/early-snia-rubin.pkl`)), 'early-snia-rubin.pkl').rf;
@@ -134,7 +137,7 @@ if (ONLY.has('features') || ONLY.has('rubin')) {
     const ratio = r.baselinePerCpuSecond === null ? r.note : `${(r.sievePerCpuSecond / r.baselinePerCpuSecond).toFixed(0)}x  (${r.note})`;
     console.log(`  ${r.what.padEnd(42)} ${`${r.units} ${r.unitName}`.padEnd(26)} ${r.sievePerCpuSecond.toFixed(0).padStart(9)} ${(r.baselinePerCpuSecond === null ? '-' : r.baselinePerCpuSecond.toFixed(1)).padStart(9)}  ${ratio}`);
   }
-  console.log('  goals: Rainbow >= 1,200 fits per CPU-second; anomaly-rubin >= 100,000 band light curves per CPU-second; early-snia-rubin path >= 1,000 alerts per CPU-second');
+  console.log('  goals: Rainbow >= 1,200 fits per CPU-second on ELAsTiCC\'s light curves; anomaly-rubin >= 100,000 band light curves per CPU-second; early-snia-rubin path >= 1,000 alerts per CPU-second');
   writeFileSync(benchFile('results/rubin.json'), JSON.stringify({ date: new Date().toISOString(), node: process.version, rubin }, null, 2));
 }
 

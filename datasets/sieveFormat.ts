@@ -44,6 +44,11 @@ export interface SieveLightCurveRecord {
   /** Noise-free model magnitude at each epoch (simulations only). */
   modelMag?: Array<number | null>;
   extra?: Record<string, string | number | boolean | null>;
+  /**
+   * The scalar fields of the survey's own record of the alert (Alert.raw: a ZTF candidate's ndethist,
+   * jdstarthist, ..., a Rubin diaSource), which module cuts read. Absent in files written before it.
+   */
+  raw?: Record<string, string | number | boolean | null>;
 }
 
 function roundOrNull(x: number, digits: number): number | null {
@@ -92,6 +97,7 @@ export function toSieveRecord(alert: Alert, modelMag?: Float64Array): SieveLight
     },
     ...(modelMag ? { modelMag: column(modelMag, 3) } : {}),
     ...(Object.keys(alert.extra).length ? { extra: { ...alert.extra } } : {}),
+    ...(alert.raw ? { raw: scalarFields(alert.raw as RawRecord, NO_FIELDS) } : {}),
   };
 }
 
@@ -181,5 +187,6 @@ export function alertFromSieveRecord(rec: RawRecord): Alert {
     ...(typeof rec.label === 'string' ? { label: rec.label } : {}),
     // scalars only, a 64-bit integer as its decimal text (as every reader gives `extra`)
     extra: isRecord(rec.extra) ? scalarFields(rec.extra, NO_FIELDS) : {},
+    ...(isRecord(rec.raw) ? { raw: scalarFields(rec.raw, NO_FIELDS) } : {}),
   };
 }

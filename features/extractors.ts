@@ -147,9 +147,15 @@ export function earlySnIaRubinExtractor(params: RubinSniaParams = DEFAULT_RUBIN_
     // an alert outside Fink's selection gets the zero row without a fit
     prefilter: (a) => rubinSniaSelection(rubinPoints(a.lightCurve), params).passes,
     extract: (a, out) => earlySnIaRubinFeatures(a.lightCurve, params, out),
-    // the vector lacks the fit's reference time: fit again for the curve (one alert at a time, on display)
-    fitCurves: (a, values) => (values[1] === 0 ? [] : rainbowFitCurves(a.lightCurve, rainbowFeatures(a.lightCurve, params), params)),
+    // the vector lacks the fit's reference time: fit again for the curve (one alert at a time, on display). Only
+    // a row with a fit is refitted: 0 is Fink's row without one, NaN a row never computed (another survey's alert)
+    fitCurves: (a, values) => (hasRainbowFit(values) ? rainbowFitCurves(a.lightCurve, rainbowFeatures(a.lightCurve, params), params) : []),
   };
+}
+
+/** Whether an `early-snia-rubin` row holds a fit: its amplitude is a number other than Fink's 0 for "no fit". */
+function hasRainbowFit(values: ArrayLike<number>): boolean {
+  return Number.isFinite(values[1]) && values[1] !== 0;
 }
 
 /** The Rainbow fit alone (`rainbow`), for every alert with at least 7 points; NaN where it cannot be fitted. */

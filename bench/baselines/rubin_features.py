@@ -7,7 +7,8 @@ Usage: rubin_features.py LIGHT_CURVE_SRC DIR
   (bench/rubin.ts prepares it from a checkout of light-curve/light-curve-python; the Rust extension is
   not needed by the Python features).
   DIR/points.csv: id,mjd,band,flux,err rows (Fink's Rubin light curve: detections, NaN fluxes dropped,
-  sorted by time). Writes DIR/rainbow.csv (id, reference_time ... reduced_chi2; nan where the fit raised)
+  sorted by time). Writes DIR/rainbow.csv (id, reference_time ... reduced_chi2, nan where the fit raised;
+  then the fit's CPU-seconds)
   and DIR/ad.csv (id, band, the 26 features of fink_science/rubin/ad_features), and prints
   {"rainbow_seconds", "rainbow_fits", "ad_seconds", "ad_bands"}.
   --perturbed: the Rainbow fit of every light curve of ../shared/data/rubin/reference/lightcurves.jsonl with
@@ -95,15 +96,16 @@ def main():
             continue
         mx = flux.max()
         fits += 1
+        t1 = time.process_time()
         try:
-            v = rainbow(t, flux / mx, sigma=err / mx, band=band)
-            rows.append([key] + [repr(float(x)) for x in v])
+            v = [repr(float(x)) for x in rainbow(t, flux / mx, sigma=err / mx, band=band)]
         except Exception:
-            rows.append([key] + ["nan"] * 7)
+            v = ["nan"] * 7
+        rows.append([key] + v + [repr(time.process_time() - t1)])
     rainbow_seconds = time.process_time() - t0
     with open(f"{folder}/rainbow.csv", "w", newline="") as out:
         w = csv.writer(out)
-        w.writerow(["id", "reference_time", "amplitude", "rise_time", "Tmin", "delta_T", "k_sig", "reduced_chi2"])
+        w.writerow(["id", "reference_time", "amplitude", "rise_time", "Tmin", "delta_T", "k_sig", "reduced_chi2", "seconds"])
         w.writerows(rows)
     result = {"rainbow_seconds": rainbow_seconds, "rainbow_fits": fits}
     # fink_science/rubin/ad_features create_extractor(), one call per band with Fink's fill value

@@ -4,7 +4,7 @@ export { describeUnit, type AlertSource, type SourceUnit, type WorkUnit, type Re
 export { PathSource, type PathSourceOptions } from './sources.ts';
 export { JsonlSink, StoreSink, SinkWriteError, type JsonlSinkOptions } from './sinks.ts';
 export { cutPartialLastLine, type SinkFileOps } from './lineFiles.ts';
-export { KafkaSource, KafkaSink } from './kafka.ts';
+export { KafkaSource, KafkaSink, scorerConsumerConfig } from './kafka.ts';
 export { processUnit } from './processUnit.ts';
 export { runScorer, type ScorerOptions, type ScorerStats } from './run.ts';
 export { scoreColumns, renderResultLines, type ModuleColumns } from './score.ts';

@@ -1,6 +1,16 @@
-import { Kafka, type Consumer, type EachBatchPayload, type Producer } from 'kafkajs';
+import { Kafka, PartitionAssigners, type Consumer, type ConsumerConfig, type EachBatchPayload, type Producer } from 'kafkajs';
 import { kafkaClientConfig, OffsetTracker, parseKafkaUrl, type KafkaAddress } from '../adapters/kafka.ts';
 import type { AlertSource, ResultSink, SourceUnit, UnitResult } from './units.ts';
+
+/**
+ * The consumer settings of every scorer in a group. The partition assigner is named rather than left to
+ * kafkajs' default so that all members offer the same group protocol, and so that the test of the assignment
+ * (test/scorer/scaleout.test.ts) exercises the assigner the scorer really uses: kafkajs' round-robin, which
+ * deals the topic's partitions over the members sorted by member id.
+ */
+export function scorerConsumerConfig(groupId: string): ConsumerConfig {
+  return { groupId, partitionAssigners: [PartitionAssigners.roundRobin] };
+}
 
 /**
  * Alerts from Kafka topics in a consumer group: N scorers with the same group share the partitions.
@@ -19,7 +29,7 @@ export class KafkaSource implements AlertSource {
   static connect(url: string, clientId = 'sieve-scorer', messagesPerUnit?: number): KafkaSource {
     const a = parseKafkaUrl(url);
     const kafka = new Kafka(kafkaClientConfig(clientId, a.brokers));
-    return new KafkaSource(kafka.consumer({ groupId: a.groupId }), a, messagesPerUnit);
+    return new KafkaSource(kafka.consumer(scorerConsumerConfig(a.groupId)), a, messagesPerUnit);
   }
 
   /** kafkajs' eachBatch handler (public so that it can be exercised without a broker). */

@@ -129,6 +129,9 @@ describe('simulated ZTF-like light curves', () => {
     expect(back.objectId).toBe(o.alert.objectId);
     expect(back.candid).toBe(o.alert.candid);
     expect(back.label).toBe(o.alert.label);
+    // the survey record's fields that cuts read (Fink's kilonova mask: jd - jdstarthist < 20)
+    expect(back.raw).toEqual(o.alert.raw);
+    expect(Number.isFinite(back.raw!.jdstarthist)).toBe(true);
     expect(back.lightCurve.jd.length).toBe(o.alert.lightCurve.jd.length);
     for (let i = 0; i < back.lightCurve.jd.length; i++) {
       expect(Math.abs(back.lightCurve.jd[i] - o.alert.lightCurve.jd[i])).toBeLessThan(1e-5);
