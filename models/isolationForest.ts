@@ -44,17 +44,17 @@ export interface IsolationNodes {
 export const ISOLATION_FOREST_SCHEMA = 'sieve-isolation-forest/1';
 
 /**
- * Isolation forest (Liu, Ting & Zhou 2008) with scikit-learn's conventions: `scoreSamples` is minus the
- * anomaly score 2^(-E[h(x)]/c(psi)), `decisionFunction` adds 0.5 so that negative means anomalous, and
- * `score` returns the anomaly score in [0, 1] (higher = more anomalous). NaN feature values go right at
- * every split, as ONNX's BRANCH_LEQ does.
- */
-/**
  * The prediction layout (forestLayout.ts) of each set of trees, built when the trees are set (fit, load):
  * forests cloned for other experts share their trees and so their layout.
  */
 const layouts = new WeakMap<IsolationNodes, CompiledForest>();
 
+/**
+ * Isolation forest (Liu, Ting & Zhou 2008) with scikit-learn's conventions: `scoreSamples` is minus the
+ * anomaly score 2^(-E[h(x)]/c(psi)), `decisionFunction` adds 0.5 so that negative means anomalous, and
+ * `score` returns the anomaly score in [0, 1] (higher = more anomalous). NaN feature values go right at
+ * every split, as ONNX's BRANCH_LEQ does.
+ */
 export class IsolationForest {
   readonly params: IsolationForestParams;
   nFeatures = 0;
