@@ -126,6 +126,12 @@ if (ONLY.has('features') || ONLY.has('rubin')) {
     rubinAlerts.push(...alerts);
     rubinSource.push(...alerts.map(() => (f.startsWith('rubin/elasticc') ? 'ELAsTiCC' : 'Rubin alerts')));
   }
+  // simulated Rubin light curves of a seed the choice of Rainbow's starts did not see (features/rainbow.ts):
+  // whether Sieve's cost stays at or below the Python fit's away from the light curves it was tuned on
+  for (const o of simulate(200, 7, { survey: 'lsst' })) {
+    rubinAlerts.push(o.alert);
+    rubinSource.push('simulated (sieve simulate --survey lsst --seed 7)');
+  }
   const rubin = runRubinSideBySide(rubinAlerts, rubinSource);
   // the module as Fink's Rubin processor runs it, with the forest of ../shared/data/fink/rubin/models
   const earlySnia = (await readAlertFile(`${SHARED}rubin/elasticc_earlysnia.parquet`)).alerts;

@@ -10,16 +10,35 @@ export interface PerBandAADModel {
   readonly forests: readonly AADForest[];
   readonly nFeatures: number;
   readonly nEstimators: number;
+  /** Per band, each row's score (NaN where the band's features are incomplete) and validity; the minimum over the valid bands. */
   scoreBands(inputs: readonly Float32Array[], rows: number): { scores: Float64Array[]; valid: Uint8Array[]; final: Float64Array };
   updateBands(labels: ReadonlyArray<{ leaves: ReadonlyArray<ArrayLike<number> | null>; anomaly: boolean }>, poolScores: readonly ArrayLike<number>[]): void;
   resetWeights(): void;
 }
 
+/**
+ * Each band's scores and validity, and their minimum over the valid bands. A row whose features in a band are
+ * incomplete is not walked through that band's forest: its score there is NaN (no score is defined for it,
+ * and most alerts of a night have too few points in one band or both).
+ */
 export function scoreForestBands(forests: readonly AADForest[], inputs: readonly Float32Array[], rows: number): { scores: Float64Array[]; valid: Uint8Array[]; final: Float64Array } {
   const d = forests[0].nFeatures;
-  const scores = forests.map((f, b) => f.scoreSamples({ data: inputs[b], rows, cols: d }));
   const valid = inputs.map((x) => validRows(x, rows, d));
+  const scores = forests.map((f, b) => scoreValidRows(f, inputs[b], valid[b], rows, d));
   return { scores, valid, final: minOverValid(scores, valid, rows) };
+}
+
+function scoreValidRows(forest: AADForest, data: Float32Array, valid: Uint8Array, rows: number, d: number): Float64Array {
+  let n = 0;
+  for (let i = 0; i < rows; i++) n += valid[i];
+  if (n === rows) return forest.scoreSamples({ data, rows, cols: d });
+  const out = new Float64Array(rows).fill(NaN);
+  if (n === 0) return out;
+  const kept = new Float32Array(n * d);
+  for (let i = 0, k = 0; i < rows; i++) if (valid[i]) kept.set(data.subarray(i * d, i * d + d), d * k++);
+  const s = forest.scoreSamples({ data: kept, rows: n, cols: d });
+  for (let i = 0, k = 0; i < rows; i++) if (valid[i]) out[i] = s[k++];
+  return out;
 }
 
 export function updateForestBands(

@@ -212,6 +212,8 @@ export class IsolationForest {
   leafIndices(X: Matrix): Int32Array {
     const nodes = this.requireFitted();
     assertCols(X, this.nFeatures, this.constructor.name);
+    // the layout's leaf field is the global leaf id, set once when the trees are (a scorer calls this per
+    // small batch: mapping the 150 trees' leaves at every call cost more than walking them)
     return leavesOf(layouts.get(nodes)!, X);
   }
 

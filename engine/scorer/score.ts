@@ -125,7 +125,6 @@ export function scoreColumns(alerts: readonly Alert[], modules: readonly LoadedM
     const s = model.scoreBands(bandInputs(m.def, f.values, n, model.bands), n);
     for (let i = 0; i < n; i++) {
       score[i] = s.final[i];
-      for (let b = 0; b < s.scores.length; b++) if (!s.valid[b][i]) s.scores[b][i] = NaN;
       passes[i] = f.cuts[i] && Number.isFinite(s.final[i]) ? 1 : 0;
       if (!f.cuts[i]) score[i] = m.def.broker.outside;
       // the scorer's --anomaly-threshold, else the declaration's broker.threshold; no tag without either

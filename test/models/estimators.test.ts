@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RandomForestClassifier as MlRandomForest } from 'ml-random-forest';
 import {
-  AADForest, IsolationForest, RandomForestClassifier, averagePathLength, precisionAtK, selectRows, type AADLabel,
+  AADForest, BandAADModel, IsolationForest, RandomForestClassifier, averagePathLength, precisionAtK, selectRows, type AADLabel,
 } from '../../models/index.ts';
 import { plantedAnomalies, twoClasses } from './data.ts';
 
@@ -165,5 +165,37 @@ describe('AADForest (Active Anomaly Discovery)', () => {
     expect(norm).toBeCloseTo(1, 10);
     const back = AADForest.fromJSON(JSON.parse(JSON.stringify(alice.toJSON())));
     expect(Array.from(back.scoreSamples(X))).toEqual(Array.from(alice.scoreSamples(X)));
+  });
+});
+
+describe('per-band AAD scoring', () => {
+  it('scores each band on its complete rows only, as if those rows were scored alone, and combines the valid bands', () => {
+    const { X } = plantedAnomalies(5, 600, 20);
+    const d = X.cols;
+    const n = 300;
+    const band = (offset: number) => X.data.slice(offset * d, (offset + n) * d);
+    const model = new BandAADModel(['g', 'r'], [new AADForest({ seed: 1, nEstimators: 40 }).fit(X), new AADForest({ seed: 2, nEstimators: 40 }).fit(X)]);
+    const inputs = [band(0), band(n)];
+    // g: every third row incomplete; r: every fifth, and row 0 incomplete in both bands
+    for (let i = 0; i < n; i += 3) inputs[0][i * d + (i % d)] = NaN;
+    for (let i = 0; i < n; i += 5) inputs[1][i * d] = Infinity;
+    const s = model.scoreBands(inputs, n);
+    inputs.forEach((x, b) => {
+      const alone = model.forests[b].scoreSamples({ data: x, rows: n, cols: d });
+      for (let i = 0; i < n; i++) {
+        expect(s.valid[b][i]).toBe(b === 0 ? (i % 3 ? 1 : 0) : i % 5 ? 1 : 0);
+        if (s.valid[b][i]) expect(s.scores[b][i]).toBe(alone[i]);
+        else expect(s.scores[b][i]).toBeNaN();
+      }
+    });
+    for (let i = 0; i < n; i++) {
+      const kept = [0, 1].filter((b) => s.valid[b][i]).map((b) => s.scores[b][i]);
+      if (kept.length) expect(s.final[i]).toBe(Math.min(...kept));
+      else expect(s.final[i]).toBeNaN();
+    }
+    expect(s.final[0]).toBeNaN();
+    // a batch with every row complete takes the whole-table path and gives the same numbers
+    const complete = model.scoreBands([band(0), band(n)], n);
+    expect(Array.from(complete.scores[0])).toEqual(Array.from(model.forests[0].scoreSamples({ data: band(0), rows: n, cols: d })));
   });
 });
