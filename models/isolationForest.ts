@@ -1,5 +1,5 @@
 import { assertCols, type Matrix } from './matrix.ts';
-import { compileForest, leavesOf, type CompiledForest } from './forestLayout.ts';
+import { accumulateLeafValues, compileForest, leavesOf, setLeafValues, type CompiledForest } from './forestLayout.ts';
 import { Random } from '../datasets/index.ts';
 import { checkCount, checkFlatForest, checkNumbers, ModelStructureError } from './structure.ts';
 
@@ -44,6 +44,12 @@ export interface IsolationNodes {
 export const ISOLATION_FOREST_SCHEMA = 'sieve-isolation-forest/1';
 
 /**
+ * The prediction layout (forestLayout.ts) of each set of trees, built when the trees are set (fit, load):
+ * forests cloned for other experts share their trees and so their layout.
+ */
+const layouts = new WeakMap<IsolationNodes, CompiledForest>();
+
+/**
  * Isolation forest (Liu, Ting & Zhou 2008) with scikit-learn's conventions: `scoreSamples` is minus the
  * anomaly score 2^(-E[h(x)]/c(psi)), `decisionFunction` adds 0.5 so that negative means anomalous, and
  * `score` returns the anomaly score in [0, 1] (higher = more anomalous). NaN feature values go right at
@@ -54,7 +60,20 @@ export class IsolationForest {
   nFeatures = 0;
   /** The subsample size actually used (psi). */
   psi = 0;
-  nodes: IsolationNodes | null = null;
+  private fitted: IsolationNodes | null = null;
+
+  /** The trees; setting them (fit, load, a clone) also builds their prediction layout. */
+  get nodes(): IsolationNodes | null {
+    return this.fitted;
+  }
+
+  set nodes(nodes: IsolationNodes | null) {
+    this.fitted = nodes;
+    if (!nodes || layouts.has(nodes)) return;
+    const layout = compileForest(nodes, nodes.leafId);
+    setLeafValues(layout, nodes.leafPathLength, 1);
+    layouts.set(nodes, layout);
+  }
 
   constructor(params: Partial<IsolationForestParams> = {}) {
     this.params = { ...DEFAULT_ISOLATION_FOREST_PARAMS, ...params };
@@ -193,46 +212,19 @@ export class IsolationForest {
   leafIndices(X: Matrix): Int32Array {
     const nodes = this.requireFitted();
     assertCols(X, this.nFeatures, this.constructor.name);
-    // the prediction layout (forestLayout.ts), built once per fitted or loaded forest, its leaves numbered by
-    // global leaf id once here rather than at every call (a scorer calls this per small batch: mapping the
-    // 150 trees' leaves each time cost more than walking them)
-    if (!this.layout || this.layout.nodes !== nodes) {
-      const compiled = compileForest(nodes);
-      this.layout = { nodes, compiled: { ...compiled, leafNode: Int32Array.from(compiled.leafNode, (node) => nodes.leafId[node]) } };
-    }
-    return leavesOf(this.layout.compiled, X);
+    // the layout's leaf field is the global leaf id, set once when the trees are (a scorer calls this per
+    // small batch: mapping the 150 trees' leaves at every call cost more than walking them)
+    return leavesOf(layouts.get(nodes)!, X);
   }
 
-  /** The layout with leafNode mapped to global leaf ids (leavesOf then returns those). */
-  private layout: { nodes: IsolationNodes; compiled: CompiledForest } | null = null;
-
-  /** Mean path length E[h(x)] per row. */
+  /** Mean path length E[h(x)] per row: the leaves' path lengths summed in tree order (the layout's walk). */
   meanPathLength(X: Matrix): Float64Array {
     const nodes = this.requireFitted();
     assertCols(X, this.nFeatures, this.constructor.name);
-    const { feature, threshold, left, leafId, roots, leafPathLength } = nodes;
-    // Children are allocated in pairs (right = left + 1) and the path length is read per node, which
-    // saves two dependent loads per step on this, the hot loop of scoring.
-    const nodePath = new Float64Array(feature.length);
-    for (let k = 0; k < feature.length; k++) if (feature[k] < 0) nodePath[k] = leafPathLength[leafId[k]];
-    const T = roots.length;
-    const d = X.cols;
-    const data = X.data;
     const out = new Float64Array(X.rows);
-    for (let i = 0; i < X.rows; i++) {
-      const off = i * d;
-      let s = 0;
-      for (let t = 0; t < T; t++) {
-        let node = roots[t];
-        let f = feature[node];
-        while (f >= 0) {
-          node = data[off + f] <= threshold[node] ? left[node] : left[node] + 1;
-          f = feature[node];
-        }
-        s += nodePath[node];
-      }
-      out[i] = s / T;
-    }
+    accumulateLeafValues(layouts.get(nodes)!, X, out);
+    const T = nodes.roots.length;
+    for (let i = 0; i < out.length; i++) out[i] /= T;
     return out;
   }
 

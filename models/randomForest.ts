@@ -1,5 +1,5 @@
 import { assertCols, type Matrix } from './matrix.ts';
-import { accumulateLeafValues, compileForest, leafValues, leavesOf, type CompiledForest } from './forestLayout.ts';
+import { accumulateLeafValues, byLeafNumber, compileForest, leavesOf, setLeafValues, type CompiledForest } from './forestLayout.ts';
 import { Random } from '../datasets/index.ts';
 import { checkCount, checkFlatForest, checkNumbers, MODEL_LIMITS } from './structure.ts';
 
@@ -407,21 +407,21 @@ export class RandomForestClassifier {
     return this.nodes;
   }
 
-  private leafProbaCache: Float64Array | null = null;
   private compiledCache: CompiledForest | null = null;
 
   /**
-   * The prediction layout and the leaves' probabilities, made when the trees are (fit, load, import): the
-   * first prediction, which is all a retrain's pool or a queue gets, pays for neither.
+   * The prediction layout with the leaves' probabilities in it, made when the trees are (fit, load,
+   * import): the first prediction, which is all a retrain's pool or a queue gets, pays for neither.
    */
   private layOut(): void {
-    this.compiledCache = compileForest(this.requireFitted());
-    this.leafProbaCache = null;
-    this.leafProba();
+    const compiled = compileForest(this.requireFitted());
+    setLeafValues(compiled, byLeafNumber(compiled, this.nodeProba(), this.nClasses), this.nClasses);
+    this.compiledCache = compiled;
   }
 
   private compiled(): CompiledForest {
-    return (this.compiledCache ??= compileForest(this.requireFitted()));
+    if (!this.compiledCache) this.layOut();
+    return this.compiledCache!;
   }
 
   /**
@@ -430,8 +430,7 @@ export class RandomForestClassifier {
    * tree order and divided by the number of trees (RandomForestClassifier.predict_proba), a forest
    * exported to scikit-learn (or imported from it) gives bit-identical probabilities.
    */
-  private leafProba(): Float64Array {
-    if (this.leafProbaCache) return this.leafProbaCache;
+  private nodeProba(): Float64Array {
     const { value } = this.requireFitted();
     const C = this.nClasses;
     const out = new Float64Array(value.length);
@@ -441,18 +440,16 @@ export class RandomForestClassifier {
       if (s === 0) s = 1;
       for (let c = 0; c < C; c++) out[node * C + c] = value[node * C + c] / s;
     }
-    // by leaf number: a tree's leaves side by side, in the order the walks reach them
-    return (this.leafProbaCache = leafValues(this.compiled(), out, C));
+    return out;
   }
 
   /** n x nClasses probabilities, row-major. */
   predictProba(X: Matrix): Float64Array {
     this.requireFitted();
     assertCols(X, this.nFeatures, 'RandomForestClassifier');
-    const C = this.nClasses;
-    const out = new Float64Array(X.rows * C);
+    const out = new Float64Array(X.rows * this.nClasses);
     const compiled = this.compiled();
-    accumulateLeafValues(compiled, X, this.leafProba(), C, out);
+    accumulateLeafValues(compiled, X, out);
     const T = compiled.roots.length;
     for (let i = 0; i < out.length; i++) out[i] /= T;
     return out;
@@ -464,11 +461,12 @@ export class RandomForestClassifier {
     assertCols(X, this.nFeatures, 'RandomForestClassifier');
     const C = this.nClasses;
     const T = nodes.roots.length;
-    const leaves = leavesOf(this.compiled(), X);
+    const compiled = this.compiled();
+    const leaves = leavesOf(compiled, X);
     const votes = new Int32Array(X.rows * C);
     for (let i = 0; i < X.rows; i++) {
       for (let t = 0; t < T; t++) {
-        const leaf = leaves[i * T + t];
+        const leaf = compiled.leafNode[leaves[i * T + t]];
         let best = 0;
         for (let c = 1; c < C; c++) if (nodes.value[leaf * C + c] > nodes.value[leaf * C + best]) best = c;
         votes[i * C + best]++;
