@@ -19,7 +19,7 @@ import { runIngestMemoryBenchmarks } from './ingestMemory.ts';
 import { runServerBenchmarks } from './server.ts';
 import { runScorerBenchmarks } from './scorer.ts';
 import { runCliBenchmarks } from './cli.ts';
-import { exponents, runScaleApi, runScaleSteps } from './scale.ts';
+import { exponents, runScaleApi, runScaleSteps, scaleStoreAlerts } from './scale.ts';
 import { SHARED_DATA, benchFile } from './paths.ts';
 
 const SHARED = SHARED_DATA;
@@ -196,7 +196,13 @@ if (ONLY.has('scorer')) {
   writeFileSync(benchFile('results/scorer.json'), JSON.stringify({ date: new Date().toISOString(), node: process.version, scorer }, null, 2));
 }
 
-if (ONLY.has('scale')) {
+if (ONLY.has('scale') && process.env.SIEVE_BENCH_SCALE_API) {
+  // SIEVE_BENCH_SCALE_API: only the API part, over a store a previous scale run kept (it adds four experts and a label per module)
+  const db = process.env.SIEVE_BENCH_SCALE_API;
+  const n = scaleStoreAlerts(db);
+  console.log(`\nScale: the API over ${db} (${n} alerts), nothing else`);
+  for (const x of await runScaleApi(db, n)) console.log(`    ${x.what.padEnd(86)} ${x.value}`);
+} else if (ONLY.has('scale')) {
   // SIEVE_BENCH_SCALE: pool sizes (half ZTF, half Rubin); SIEVE_BENCH_SCALE_DIR: where the stores go (deleted after)
   const sizes = (process.env.SIEVE_BENCH_SCALE ?? '10000,100000,1000000').split(',').map(Number);
   const dir = process.env.SIEVE_BENCH_SCALE_DIR ?? path.join(tmpdir(), `sieve-bench-scale-${process.pid}`);

@@ -91,9 +91,14 @@ export class AADForest extends IsolationForest {
   /** Back to the uniform weights of a plain isolation forest. */
   resetWeights(): void {
     const nodes = this.requireFitted();
-    const L = nodes.leafPathLength.length;
     this.leafValue = nodes.leafPathLength.map((h) => -1 / h);
-    this.weights = new Float64Array(L).fill(1 / Math.sqrt(L));
+    this.weights = this.uniformWeights();
+  }
+
+  /** The uniform weights w0 = 1/sqrt(L) that `resetWeights` sets (a new array; the forest's own are left as they are). */
+  uniformWeights(): Float64Array {
+    const L = this.requireFitted().leafPathLength.length;
+    return new Float64Array(L).fill(1 / Math.sqrt(L));
   }
 
   /** Scores from precomputed leaf ids (n x T): re-ranking after an update needs no tree traversal. */
@@ -155,23 +160,61 @@ export class AADForest extends IsolationForest {
     const w0 = 1 / Math.sqrt(L);
     const nA = labels.filter((l) => l.anomaly).length;
     const nN = labels.length - nA;
-    const v = this.leafValue;
-    const w = Float64Array.from(this.weights);
-    const scoreOf = (wv: Float64Array, lab: AADLabel) => {
-      let s = 0;
+    const nLab = labels.length;
+    // the labels' leaves and leaf values in one flat array each (label k's tree t at k T + t): the loops
+    // below are over these, with the same products in the same order as over the forest's own arrays
+    const leafAt = new Int32Array(nLab * T);
+    const valueAt = new Float64Array(nLab * T);
+    const isAnomaly = new Uint8Array(nLab);
+    labels.forEach((lab, k) => {
+      isAnomaly[k] = lab.anomaly ? 1 : 0;
       for (let t = 0; t < T; t++) {
         const l = lab.leaves[t];
-        s += wv[l] * v[l];
+        leafAt[k * T + t] = l;
+        valueAt[k * T + t] = this.leafValue[l];
       }
+    });
+    const w = Float64Array.from(this.weights);
+    // sign * sum over t of x[leaf] v[leaf] per label, 4 labels at once (independent chains of additions;
+    // each label's sum in tree order): the labels' scores (x = w, sign 1) and their change along -g (x = g, sign -1)
+    const sums = (x: Float64Array, sign: 1 | -1, out: Float64Array) => {
+      let k = 0;
+      for (; k + 4 <= nLab; k += 4) {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        for (let j = k * T, end = j + T; j < end; j++) {
+          s0 += sign * (x[leafAt[j]] * valueAt[j]);
+          s1 += sign * (x[leafAt[j + T]] * valueAt[j + T]);
+          s2 += sign * (x[leafAt[j + 2 * T]] * valueAt[j + 2 * T]);
+          s3 += sign * (x[leafAt[j + 3 * T]] * valueAt[j + 3 * T]);
+        }
+        out[k] = s0;
+        out[k + 1] = s1;
+        out[k + 2] = s2;
+        out[k + 3] = s3;
+      }
+      for (; k < nLab; k++) {
+        let s = 0;
+        for (let j = k * T, end = j + T; j < end; j++) s += sign * (x[leafAt[j]] * valueAt[j]);
+        out[k] = s;
+      }
+    };
+    const scoreOf = (wv: Float64Array, k: number) => {
+      let s = 0;
+      for (let j = k * T, end = j + T; j < end; j++) s += wv[leafAt[j]] * valueAt[j];
       return s;
     };
+    const hingeCoef = new Float64Array(nLab);
+    for (let k = 0; k < nLab; k++) hingeCoef[k] = isAnomaly[k] ? p.Ca / nA : p.Cn / nN;
     const objective = (wv: Float64Array): number => {
       let prior = 0;
       for (let l = 0; l < L; l++) prior += (wv[l] - w0) ** 2;
       let hinge = 0;
-      for (const lab of labels) {
-        const s = scoreOf(wv, lab);
-        if (lab.anomaly) hinge += (p.Ca / nA) * Math.max(0, s - q);
+      for (let k = 0; k < nLab; k++) {
+        const s = scoreOf(wv, k);
+        if (isAnomaly[k]) hinge += (p.Ca / nA) * Math.max(0, s - q);
         else hinge += (p.Cn / nN) * Math.max(0, q - s);
       }
       return hinge + 0.5 * p.priorInfluence * prior;
@@ -179,10 +222,8 @@ export class AADForest extends IsolationForest {
     const before = objective(w);
     let current = before;
     const g = new Float64Array(L);
-    const nLab = labels.length;
     const s0 = new Float64Array(nLab);
     const ds = new Float64Array(nLab);
-    const hingeCoef = labels.map((lab) => (lab.anomaly ? p.Ca / nA : p.Cn / nN));
     let lastStep = 1 / p.priorInfluence;
     // Along a search direction d, label scores and the prior are exact low-cost functions of the step t:
     // s(w + t d) = s0 + t ds, |w + t d - w0|^2 = c + 2 t b + t^2 a. A line-search trial is then O(labels).
@@ -190,22 +231,18 @@ export class AADForest extends IsolationForest {
       let hinge = 0;
       for (let k = 0; k < nLab; k++) {
         const sk = s0[k] + t * ds[k];
-        hinge += hingeCoef[k] * (labels[k].anomaly ? Math.max(0, sk - q) : Math.max(0, q - sk));
+        hinge += hingeCoef[k] * (isAnomaly[k] ? Math.max(0, sk - q) : Math.max(0, q - sk));
       }
       return hinge + 0.5 * p.priorInfluence * (c + 2 * t * b + t * t * a);
     };
     for (let it = 0; it < p.maxIterations; it++) {
       for (let l = 0; l < L; l++) g[l] = p.priorInfluence * (w[l] - w0);
+      sums(w, 1, s0);
       for (let k = 0; k < nLab; k++) {
-        const lab = labels[k];
-        const sk = scoreOf(w, lab);
-        s0[k] = sk;
-        const coef = lab.anomaly ? (sk > q ? hingeCoef[k] : 0) : (sk < q ? -hingeCoef[k] : 0);
+        const sk = s0[k];
+        const coef = isAnomaly[k] ? (sk > q ? hingeCoef[k] : 0) : (sk < q ? -hingeCoef[k] : 0);
         if (coef === 0) continue;
-        for (let t = 0; t < T; t++) {
-          const l = lab.leaves[t];
-          g[l] += coef * v[l];
-        }
+        for (let j = k * T, end = j + T; j < end; j++) g[leafAt[j]] += coef * valueAt[j];
       }
       let g2 = 0;
       let a = 0;
@@ -219,15 +256,7 @@ export class AADForest extends IsolationForest {
       }
       if (g2 === 0) break;
       a = g2;
-      for (let k = 0; k < nLab; k++) {
-        let d = 0;
-        const lab = labels[k];
-        for (let t = 0; t < T; t++) {
-          const l = lab.leaves[t];
-          d -= g[l] * v[l];
-        }
-        ds[k] = d;
-      }
+      sums(g, -1, ds);
       // backtracking from twice the last accepted step (at most the prior's natural step 1/alpha)
       let step = Math.min(1 / p.priorInfluence, 2 * lastStep);
       let accepted = false;

@@ -44,11 +44,14 @@ function scoreValidRows(forest: AADForest, data: Float32Array, valid: Uint8Array
 export function updateForestBands(
   forests: readonly AADForest[], labels: ReadonlyArray<{ leaves: ReadonlyArray<ArrayLike<number> | null>; anomaly: boolean }>, poolScores: readonly ArrayLike<number>[],
 ): void {
-  forests.forEach((forest, b) => {
-    const own: AADLabel[] = [];
-    for (const l of labels) if (l.leaves[b]) own.push({ leaves: l.leaves[b]!, anomaly: l.anomaly });
-    if (own.length) forest.update(own, poolScores[b]);
-  });
+  forests.forEach((forest, b) => updateForestBand(forest, b, labels, poolScores[b]));
+}
+
+/** Band b's forest updated from the labels valid in that band (none: left as it is); `poolScores` are the band's valid pool rows' scores. */
+export function updateForestBand(forest: AADForest, b: number, labels: ReadonlyArray<{ leaves: ReadonlyArray<ArrayLike<number> | null>; anomaly: boolean }>, poolScores: ArrayLike<number>): void {
+  const own: AADLabel[] = [];
+  for (const l of labels) if (l.leaves[b]) own.push({ leaves: l.leaves[b]!, anomaly: l.anomaly });
+  if (own.length) forest.update(own, poolScores);
 }
 
 /**

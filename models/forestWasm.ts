@@ -29,10 +29,10 @@ const LANES = 6;
 // opcodes (WebAssembly core specification 1.0, section 5.4)
 const BLOCK = 0x02, LOOP = 0x03, IF = 0x04, END = 0x0b, BR = 0x0c, BR_IF = 0x0d, SELECT = 0x1b;
 const GET = 0x20, SET = 0x21, TEE = 0x22;
-const I32_LOAD = 0x28, F32_LOAD = 0x2a, F64_LOAD = 0x2b, I32_STORE = 0x36, F64_STORE = 0x39;
-const I32_CONST = 0x41, I32_NE = 0x47, I32_LT_S = 0x48, I32_GE_S = 0x4e, F32_LE = 0x5f;
-const I32_ADD = 0x6a, I32_SUB = 0x6b, I32_MUL = 0x6c, I32_OR = 0x72, I32_XOR = 0x73, F64_ADD = 0xa0;
-const VOID = 0x40, I32 = 0x7f;
+const I32_LOAD = 0x28, F32_LOAD = 0x2a, F64_LOAD = 0x2b, I32_LOAD8_U = 0x2d, I32_LOAD16_U = 0x2f, I32_STORE = 0x36, F64_STORE = 0x39;
+const I32_CONST = 0x41, F64_CONST = 0x44, I32_NE = 0x47, I32_LT_S = 0x48, I32_GT_S = 0x4a, I32_GE_S = 0x4e, F32_LE = 0x5f;
+const I32_ADD = 0x6a, I32_SUB = 0x6b, I32_MUL = 0x6c, I32_OR = 0x72, I32_XOR = 0x73, I32_SHL = 0x74, F64_ADD = 0xa0;
+const VOID = 0x40, I32 = 0x7f, F64 = 0x7c;
 
 function uleb(n: number): number[] {
   const out: number[] = [];
@@ -158,4 +158,72 @@ let compiled: WebAssembly.Module | null = null;
 export function forestWalk(memory: WebAssembly.Memory): ForestWalk {
   compiled ??= new WebAssembly.Module(moduleBytes());
   return new WebAssembly.Instance(compiled, { m: { memory } }).exports as unknown as ForestWalk;
+}
+
+/**
+ * An AAD session's re-scoring from cached leaves (engine/core/anomalySession.ts), a row's leaves being its
+ * leaf's rank within each tree: out[k] = sum over trees t, in order, of wv[first[t] + leaves[k * T + t]]
+ * (float64), SUM_LANES rows at once (each row's sum is a chain of dependent additions; independent chains
+ * keep the processor busy). One function per leaf width: `sum8`, `sum16`, `sum32` (bytes, uint16, int32).
+ * Each takes byte addresses (leaves, first (int32), wv (float64), out (float64)), T and rows. On the
+ * session's pools: 1.3 ns per (row, tree), 4 rows at once; JavaScript's loop 3 ns (4 rows) to 5.5 ns (1 row).
+ */
+const SUM_LANES = 4;
+
+function sumFunction(width: 1 | 2 | 4): number[] {
+  const [leaves, first, wv, T, rows, out] = [0, 1, 2, 3, 4, 5];
+  let next = 6;
+  const [k, t, o, base, fp] = [next++, next++, next++, next++, next++];
+  const nI32 = next - 6;
+  const s = Array.from({ length: SUM_LANES }, (_, j) => next + j);
+  const load = width === 1 ? mem(I32_LOAD8_U, 0) : width === 2 ? mem(I32_LOAD16_U, 1) : mem(I32_LOAD, 2);
+  const shift = width === 1 ? [] : [...i32(width === 2 ? 1 : 2), I32_SHL];
+  // one group of `lanes` rows from row k: o = leaves + k T width
+  const group = (lanes: number): number[] => {
+    const code: number[] = [];
+    for (let j = 0; j < lanes; j++) code.push(F64_CONST, 0, 0, 0, 0, 0, 0, 0, 0, SET, s[j]);
+    code.push(GET, k, GET, T, I32_MUL, ...shift, GET, leaves, I32_ADD, SET, o);
+    code.push(GET, first, SET, fp, ...i32(0), SET, t);
+    code.push(BLOCK, VOID, LOOP, VOID, GET, t, GET, T, I32_GE_S, BR_IF, 1);
+    // base = wv + first[t] * 8
+    code.push(GET, fp, ...mem(I32_LOAD, 2), ...i32(3), I32_SHL, GET, wv, I32_ADD, SET, base);
+    for (let j = 0; j < lanes; j++) {
+      // s_j += wv at base + leaf * 8, the leaf at o + (j T + t) width
+      code.push(GET, s[j], GET, o, GET, t);
+      if (j) code.push(GET, T, ...i32(j), I32_MUL, I32_ADD);
+      code.push(...shift, I32_ADD, ...load, ...i32(3), I32_SHL, GET, base, I32_ADD, ...mem(F64_LOAD, 3), F64_ADD, SET, s[j]);
+    }
+    code.push(GET, t, ...i32(1), I32_ADD, SET, t, GET, fp, ...i32(4), I32_ADD, SET, fp, BR, 0, END, END);
+    for (let j = 0; j < lanes; j++) code.push(GET, out, GET, k, ...i32(j), I32_ADD, ...i32(3), I32_SHL, I32_ADD, GET, s[j], ...mem(F64_STORE, 3));
+    return code;
+  };
+  const code: number[] = [...i32(0), SET, k];
+  // whole groups while k + SUM_LANES <= rows, then the rest one row at a time
+  code.push(BLOCK, VOID, LOOP, VOID, GET, k, ...i32(SUM_LANES), I32_ADD, GET, rows, I32_GT_S, BR_IF, 1);
+  code.push(...group(SUM_LANES), GET, k, ...i32(SUM_LANES), I32_ADD, SET, k, BR, 0, END, END);
+  code.push(BLOCK, VOID, LOOP, VOID, GET, k, GET, rows, I32_GE_S, BR_IF, 1);
+  code.push(...group(1), GET, k, ...i32(1), I32_ADD, SET, k, BR, 0, END, END, END);
+  const locals = vec([[...uleb(nI32), I32], [...uleb(SUM_LANES), F64]]);
+  return [...uleb(locals.length + code.length), ...locals, ...code];
+}
+
+export interface LeafSums {
+  sum8(leaves: number, first: number, wv: number, T: number, rows: number, out: number): void;
+  sum16(leaves: number, first: number, wv: number, T: number, rows: number, out: number): void;
+  sum32(leaves: number, first: number, wv: number, T: number, rows: number, out: number): void;
+}
+
+let compiledSums: WebAssembly.Module | null = null;
+
+/** The leaf-sum functions on a memory (compiled once per process). */
+export function leafSums(memory: WebAssembly.Memory): LeafSums {
+  compiledSums ??= new WebAssembly.Module(Uint8Array.from([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, vec([[0x60, ...vec(Array.from({ length: 6 }, () => [I32])), 0]])),
+    ...section(2, vec([[...name('m'), ...name('memory'), 0x02, 0x00, 0x00]])),
+    ...section(3, vec([[0], [0], [0]])),
+    ...section(7, vec([[...name('sum8'), 0x00, 0], [...name('sum16'), 0x00, 1], [...name('sum32'), 0x00, 2]])),
+    ...section(10, vec([sumFunction(1), sumFunction(2), sumFunction(4)])),
+  ]));
+  return new WebAssembly.Instance(compiledSums, { m: { memory } }).exports as unknown as LeafSums;
 }

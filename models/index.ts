@@ -15,7 +15,8 @@ export {
 } from './bundle.ts';
 export { Random } from '../datasets/index.ts';
 export { TwoBandAADModel, TWO_BAND_SCHEMA, type TwoBandJSON } from './twoBand.ts';
-export { BandAADModel, BAND_AAD_SCHEMA, minOverValid, type BandAADJSON, type PerBandAADModel } from './bandAAD.ts';
+export { BandAADModel, BAND_AAD_SCHEMA, minOverValid, updateForestBand, type BandAADJSON, type PerBandAADModel } from './bandAAD.ts';
+export { leafSums, type LeafSums } from './forestWasm.ts';
 export { randomForestToSklearnPickle, randomForestFromSklearnPickle, SKLEARN_FOREST_GLOBALS, type ImportedForest, type SklearnExportOptions } from './sklearn.ts';
 export { readPickle, writePickle, PickleError, type Py } from './pickle.ts';
 export { checkTrees, checkNumbers, ModelStructureError, MODEL_LIMITS } from './structure.ts';

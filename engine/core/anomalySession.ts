@@ -1,41 +1,51 @@
-import { createBundle, minOverValid, modelFromBundle, type BandAADModel, type PerBandAADModel, type TwoBandAADModel } from '../../models/index.ts';
+import { createBundle, modelFromBundle, updateForestBand, type AADForest, type BandAADModel, type PerBandAADModel, type TwoBandAADModel } from '../../models/index.ts';
 import { moduleOf, type ModuleDefinition } from './modules/index.ts';
 import type { QueueEntry } from './queue.ts';
 import type { Store } from './store/store.ts';
 import { anomalyLabelCount, anomalyVerdict } from './training.ts';
-import { leafLayout, sessionPool, type LeafTable, type SessionPool } from './anomalyPool.ts';
+import { BandLeaves, leafLayout, sessionPool, type SessionPool } from './anomalyPool.ts';
 import { startTsWorker } from './workers.ts';
 
 /**
- * An anomaly module live in memory: the deployed AAD forests, every pool alert's leaf in every tree
- * (computed once, a byte each), and the current scores. A label re-weights the leaves from all labels so far
- * (warm started from the current weights) and re-scores the whole pool from the cached leaves, so the next
- * queue reflects it at once without traversing a tree. `persist` saves the weights as a new version. The pool
- * is read in blocks: what is held is the leaves and scores, not the features. A large pool's leaves are
- * computed in a worker thread (`openInWorker`), so that a server keeps answering meanwhile.
+ * An anomaly module live in memory: the deployed AAD forests, every pool alert's leaf in every tree of each
+ * band where its features are complete (computed once, a byte each, held in a WebAssembly memory per band),
+ * and the current scores. A label re-weights the leaves from all labels so far (warm started from the
+ * current weights) and re-scores the pool from the cached leaves, so the next queue reflects it at once
+ * without traversing a tree. The scores are the forest's own (`scoreSamples`) with the same weights, bit for
+ * bit: each row's leaf values are added in tree order, as the forest adds them. `persist` saves the weights
+ * as a new version. The pool is read in blocks: what is held is the leaves and scores, not the features. A
+ * large pool's leaves are computed in a worker thread (`openInWorker`), so that a server keeps answering
+ * meanwhile; a server re-weights with `reweightInSlices`, which yields to its other requests between slices.
  */
 export class AnomalyQueueSession {
-  private readonly leaves: LeafTable[];
-  private readonly firstLeaf: Int32Array[];
-  private readonly valid: Uint8Array[];
-  private readonly scores: Float64Array[];
+  /** Per band: the pool rows whose features in the band are complete (ascending), their leaves and scores. */
+  private readonly rows: Int32Array[];
+  private readonly leaves: BandLeaves[];
+  private scores: Float64Array[];
+  /** Per band, where the next scores are written before they replace `scores` (a queue never sees half of them). */
+  private spare: Float64Array[];
+  /** Per band, the scores under uniform weights (where an undo restarts), kept from the first undo on. */
+  private readonly uniformScores: Array<Float64Array | null>;
   private readonly final: Float64Array;
   private readonly alertIds: Int32Array;
   private readonly objectIds: string[];
-  private readonly T: number;
+  /** Pool rows of the objects labelled so far (the pool is fixed for the session's life). */
+  private readonly rowsOfObject = new Map<string, number[]>();
+  /** The re-weighting under way in slices, if any: the next one starts after it. */
+  private running: Promise<void> = Promise.resolve();
   private labelsSinceSave = 0;
 
-  private constructor(private readonly store: Store, readonly def: ModuleDefinition, private readonly model: PerBandAADModel, private currentVersion: number, pool: SessionPool) {
-    this.T = model.nEstimators;
-    this.firstLeaf = model.forests.map((f) => leafLayout(f).first);
-    this.leaves = pool.leaves;
-    this.valid = pool.valid;
+  private constructor(private readonly store: Store, readonly def: ModuleDefinition, readonly model: PerBandAADModel, private currentVersion: number, pool: SessionPool) {
+    const T = model.nEstimators;
+    this.rows = pool.rows;
+    this.leaves = model.forests.map((f, b) => new BandLeaves(pool.leaves[b], leafLayout(f).first, f.weights.length, T));
     this.alertIds = pool.alertIds;
     this.objectIds = pool.objectIds;
-    const n = pool.alertIds.length;
-    this.scores = model.bands.map(() => new Float64Array(n));
-    this.final = new Float64Array(n);
-    this.rescore();
+    this.scores = pool.rows.map((r) => new Float64Array(r.length));
+    this.spare = pool.rows.map((r) => new Float64Array(r.length));
+    this.uniformScores = pool.rows.map(() => null);
+    this.final = new Float64Array(pool.alertIds.length);
+    drain(this.rescoreSteps());
   }
 
   static open(store: Store, moduleName: string): AnomalyQueueSession {
@@ -72,23 +82,42 @@ export class AnomalyQueueSession {
     return this.alertIds.length;
   }
 
-  /** Every band's scores from the cached leaves (the same sums, in the same order, as the forest's own). */
-  private rescore(): void {
-    const n = this.alertIds.length;
-    const T = this.T;
-    this.model.forests.forEach((f, b) => {
-      const wv = f.weights.map((w, l) => w * f.leafValue[l]);
-      const first = this.firstLeaf[b];
-      const leaves = this.leaves[b];
-      const out = this.scores[b];
-      for (let i = 0; i < n; i++) {
-        let s = 0;
-        const off = i * T;
-        for (let t = 0; t < T; t++) s += wv[first[t] + leaves[off + t]];
-        out[i] = s;
+  /** Each pool alert's id and its current score (the minimum over its valid bands; NaN where none is), in pool order. */
+  poolScores(): { alertIds: Int32Array; scores: Float64Array } {
+    return { alertIds: this.alertIds.slice(), scores: this.final.slice() };
+  }
+
+  /**
+   * Every band's scores from the cached leaves with the forests' current weights (the same sums, in the same
+   * order, as the forest's own), written to `spare`, then swapped in with their minimum; a slice at a time.
+   */
+  private *rescoreSteps(): Generator<void> {
+    for (let b = 0; b < this.leaves.length; b++) yield* this.scoreSteps(b, leafScores(this.model.forests[b].weights, this.model.forests[b]), this.spare[b]);
+    [this.scores, this.spare] = [this.spare, this.scores];
+    this.combine();
+  }
+
+  /** Band b's scores with leaf scores wv into out, a slice of rows per step. */
+  private *scoreSteps(b: number, wv: Float64Array, out: Float64Array): Generator<void> {
+    const leaves = this.leaves[b];
+    leaves.setLeafScores(wv);
+    for (let from = 0; from < leaves.rows; from += leaves.sliceRows) {
+      leaves.score(from, Math.min(leaves.rows, from + leaves.sliceRows), out);
+      yield;
+    }
+  }
+
+  /** Per pool row, the minimum over its valid bands, compared band after band as `minOverValid` does. */
+  private combine(): void {
+    const final = this.final;
+    final.fill(NaN);
+    this.rows.forEach((rows, b) => {
+      const s = this.scores[b];
+      for (let k = 0; k < rows.length; k++) {
+        const i = rows[k];
+        if (!(s[k] >= final[i])) final[i] = s[k];
       }
     });
-    minOverValid(this.scores, this.valid, n, this.final);
   }
 
   get version(): number {
@@ -106,13 +135,24 @@ export class AnomalyQueueSession {
     if (anomalyVerdict(this.def, label) !== null) this.reweight();
   }
 
-  /** A pool row's leaves in a band's forest, in the forest's own numbering. */
-  private globalLeaves(b: number, i: number): Int32Array {
-    const T = this.T;
-    const first = this.firstLeaf[b];
-    const out = new Int32Array(T);
-    for (let t = 0; t < T; t++) out[t] = first[t] + this.leaves[b][i * T + t];
-    return out;
+  /** A pool row's leaves in a band's forest, in the forest's own numbering; null where the row is not valid in the band. */
+  private globalLeaves(b: number, row: number): Int32Array | null {
+    const k = indexOf(this.rows[b], row);
+    return k < 0 ? null : this.leaves[b].globalLeaves(k);
+  }
+
+  /** The pool rows of an object's alerts (looked up once per object: pool rows are in alert id order). */
+  private poolRowsOf(objectId: string): number[] {
+    let rows = this.rowsOfObject.get(objectId);
+    if (!rows) {
+      rows = [];
+      for (const id of this.store.alertIdsOfObject(objectId)) {
+        const i = indexOf(this.alertIds, id);
+        if (i >= 0) rows.push(i);
+      }
+      this.rowsOfObject.set(objectId, rows);
+    }
+    return rows;
   }
 
   /**
@@ -121,23 +161,63 @@ export class AnomalyQueueSession {
    * so that a withdrawn label leaves no trace.
    */
   reweight(fromScratch = false): void {
-    const labels = this.store.trainingLabels(this.def.name);
-    // Every alert of a labelled object carries its label, as in updateAnomalyModule.
-    const lab: Array<{ leaves: Array<Int32Array | null>; anomaly: boolean }> = [];
-    for (let i = 0; i < this.objectIds.length; i++) {
-      const l = labels.get(this.objectIds[i]);
-      const verdict = l === undefined ? null : anomalyVerdict(this.def, l);
-      if (verdict === null) continue;
-      lab.push({ leaves: this.leaves.map((_, b) => (this.valid[b][i] ? this.globalLeaves(b, i) : null)), anomaly: verdict });
+    drain(this.reweightSteps(fromScratch));
+  }
+
+  /**
+   * The same, yielding to the event loop between slices of the work (a band's update, some 65k rows'
+   * scores), so that a server answers other requests meanwhile; they see the previous ranking until this one
+   * is complete. Calls run one after the other.
+   */
+  reweightInSlices(fromScratch = false): Promise<void> {
+    const run = this.running.then(async () => {
+      for (const _ of this.reweightSteps(fromScratch)) await new Promise((resolve) => setImmediate(resolve));
+    });
+    // a failed run leaves the next one free to start
+    this.running = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Resolves when the re-weightings started so far are complete. */
+  settled(): Promise<void> {
+    return this.running;
+  }
+
+  private *reweightSteps(fromScratch: boolean): Generator<void> {
+    // Every alert of a labelled object carries its label, as in updateAnomalyModule; in pool order, as the
+    // gradient sums over the labels in that order.
+    const labelled: Array<{ row: number; anomaly: boolean }> = [];
+    for (const [objectId, l] of this.store.trainingLabels(this.def.name)) {
+      const anomaly = anomalyVerdict(this.def, l);
+      if (anomaly !== null) for (const row of this.poolRowsOf(objectId)) labelled.push({ row, anomaly });
     }
+    labelled.sort((a, b) => a.row - b.row);
+    const lab = labelled.map(({ row, anomaly }) => ({ leaves: this.leaves.map((_, b) => this.globalLeaves(b, row)), anomaly }));
+    // the pool's scores that set q_tau: the current ones, or after an undo those of the uniform weights
+    // (computed once, as rescore would compute them after resetWeights)
+    let pool = this.scores;
     if (fromScratch) {
+      for (let b = 0; b < this.leaves.length; b++) {
+        if (this.uniformScores[b]) continue;
+        const f = this.model.forests[b];
+        const uniform = new Float64Array(this.rows[b].length);
+        yield* this.scoreSteps(b, leafScores(f.uniformWeights(), f), uniform);
+        this.uniformScores[b] = uniform;
+      }
+      pool = this.uniformScores as Float64Array[];
       this.model.resetWeights();
-      this.rescore();
     }
-    const pool = (s: Float64Array, v: Uint8Array) => s.filter((_, i) => v[i] === 1);
-    if (lab.length) this.model.updateBands(lab, this.scores.map((s, b) => pool(s, this.valid[b])));
-    this.rescore();
     this.labelsSinceSave++;
+    if (lab.length) {
+      for (let b = 0; b < this.leaves.length; b++) {
+        updateForestBand(this.model.forests[b], b, lab, pool[b]);
+        yield;
+      }
+      yield* this.rescoreSteps();
+    } else if (fromScratch) {
+      this.scores.forEach((s, b) => s.set(pool[b]));
+      this.combine();
+    }
   }
 
   /**
@@ -181,6 +261,29 @@ export class AnomalyQueueSession {
     this.labelsSinceSave = 0;
     return version;
   }
+}
+
+/** Each leaf's weighted value w_l v_l, the terms of a score. */
+function leafScores(weights: Float64Array, f: AADForest): Float64Array {
+  return weights.map((w, l) => w * f.leafValue[l]);
+}
+
+/** Runs a sliced computation to its end at once. */
+function drain(steps: Generator<void>): void {
+  for (;;) if (steps.next().done) return;
+}
+
+/** Where `value` is in an ascending array, or -1. */
+function indexOf(sorted: Int32Array, value: number): number {
+  let lo = 0;
+  let hi = sorted.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid] < value) lo = mid + 1;
+    else if (sorted[mid] > value) hi = mid - 1;
+    else return mid;
+  }
+  return -1;
 }
 
 /** Indices of the `k` lowest non-NaN values, lowest first (ties by index), by a bounded max-heap. */

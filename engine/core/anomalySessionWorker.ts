@@ -12,7 +12,7 @@ try {
   const version = store.deployedVersion(module);
   if (version === null) throw new Error(`${module}: no deployed version to start a session from`);
   const pool = sessionPool(store, def, modelFromBundle(store.getBundle(module, version)) as unknown as PerBandAADModel);
-  parentPort!.postMessage({ version, pool }, [...pool.leaves.map((l) => l.buffer), ...pool.valid.map((v) => v.buffer), pool.alertIds.buffer] as ArrayBuffer[]);
+  parentPort!.postMessage({ version, pool }, [...pool.leaves.map((l) => l.buffer), ...pool.rows.map((r) => r.buffer), pool.alertIds.buffer] as ArrayBuffer[]);
 } catch (e) {
   parentPort!.postMessage({ error: (e as Error).message });
 } finally {

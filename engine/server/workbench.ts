@@ -46,6 +46,8 @@ export class Workbench {
   /** Each anomaly module's live session, and its labels since the weights were saved. */
   private readonly anomaly = new Map<string, AnomalyQueueSession>();
   private readonly anomalyLabels = new Map<string, number>();
+  /** Each anomaly module's latest re-weighting after a label, under way or done. */
+  private readonly reweighting = new Map<string, Promise<void>>();
   private readonly warming = new Map<string, Promise<void>>();
   private closed = false;
 
@@ -235,10 +237,15 @@ export class Workbench {
     if (def.kind === 'anomaly') {
       const s = this.anomalySession(def);
       if (!s) return;
-      s.reweight(withdrawn);
-      const n = (this.anomalyLabels.get(def.name) ?? 0) + 1;
-      this.anomalyLabels.set(def.name, n);
-      if (n >= this.options.persistAnomalyEvery && this.options.persistAnomalyEvery > 0) this.persistAnomaly(def.name, actor);
+      // in slices: the server answers other requests meanwhile, from the ranking before this label
+      const done = s.reweightInSlices(withdrawn).then(() => {
+        const n = (this.anomalyLabels.get(def.name) ?? 0) + 1;
+        this.anomalyLabels.set(def.name, n);
+        if (n >= this.options.persistAnomalyEvery && this.options.persistAnomalyEvery > 0) this.persistAnomaly(def.name, actor);
+      });
+      this.reweighting.set(def.name, done);
+      // the label's request reports a failure (reweighted()); an operator sees it in the log in any case
+      done.catch((e: Error) => (this.options.log ?? ((l: string) => process.stderr.write(`${l}\n`)))(`sieve: re-weighting ${def.name} after a label failed: ${e.message}`));
       return;
     }
     // the server's --retrain-every 0 turns automatic retraining off; otherwise the module's own cadence
@@ -246,6 +253,15 @@ export class Workbench {
     if (every > 0 && !this.retrains.has(def.name) && labelsSinceLastModel(this.store, def.name) >= every) {
       void this.retrain(def.name, 'auto-retrain');
     }
+  }
+
+  /**
+   * Resolves when the anomaly module's re-weighting after its latest label is complete (at once for a
+   * classifier, or while the session is still opening): a label's response waits for it, so the expert's
+   * next queue is the re-ranked one.
+   */
+  reweighted(name: string): Promise<void> {
+    return this.reweighting.get(name) ?? Promise.resolve();
   }
 
   private persistAnomaly(name: string, actor: string): number | null {
@@ -268,8 +284,14 @@ export class Workbench {
   retrain(name: string, actor: string): Promise<TrainResult | null> {
     const def = this.module(name);
     if (def.kind === 'anomaly') {
-      const v = this.persistAnomaly(name, actor);
-      return Promise.resolve(v === null ? null : { module: name, version: v, nLabels: this.store.trainingLabels(name).size, metrics: {}, deployedMetrics: null, promoted: true, reason: 'AAD weights saved' });
+      // the weights of every label so far: after the re-weighting under way
+      return (this.anomaly.get(name)?.settled() ?? Promise.resolve()).then(() => {
+        const v = this.persistAnomaly(name, actor);
+        return v === null ? null : { module: name, version: v, nLabels: this.store.trainingLabels(name).size, metrics: {}, deployedMetrics: null, promoted: true, reason: 'AAD weights saved' };
+      }).catch((e: Error) => {
+        (this.options.log ?? ((l: string) => process.stderr.write(`${l}\n`)))(`sieve: saving the AAD weights of ${name} (${actor}) failed: ${e.message}`);
+        return null;
+      });
     }
     const running = this.retrains.get(name);
     if (running) return running;

@@ -34,6 +34,8 @@ export async function labelRoutes(app: FastifyInstance, { wb }: { wb: Workbench 
     },
   }, async (req, reply) => {
     const row = wb.label(req.user!, req.body as { module: string; alertId: number; label: string; comment?: string | null; queue?: string | null });
+    // an anomaly module's re-ranking is done when the label is answered (other requests are answered meanwhile)
+    await wb.reweighted(row.module);
     return reply.code(201).send(wb.withTruth(row));
   });
 
@@ -46,7 +48,11 @@ export async function labelRoutes(app: FastifyInstance, { wb }: { wb: Workbench 
   }, async (req) => agreementPerExpert(wb.store, wb.module((req.query as { module: string }).module)));
 
   app.post('/api/labels/:id/undo', { ...EXPERT, schema: { tags: TAGS, summary: 'withdraw one of your labels', params: idParam, body: emptyBody } },
-    async (req) => wb.undo(req.user!, (req.params as { id: number }).id));
+    async (req) => {
+      const row = wb.undo(req.user!, (req.params as { id: number }).id);
+      await wb.reweighted(row.module);
+      return row;
+    });
 
   app.patch('/api/labels/:id', {
     ...EXPERT,
@@ -57,6 +63,8 @@ export async function labelRoutes(app: FastifyInstance, { wb }: { wb: Workbench 
     },
   }, async (req) => {
     const b = req.body as { label: string; comment?: string | null };
-    return wb.change(req.user!, (req.params as { id: number }).id, b.label, b.comment ?? null);
+    const row = wb.change(req.user!, (req.params as { id: number }).id, b.label, b.comment ?? null);
+    await wb.reweighted(row.module);
+    return row;
   });
 }
