@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { simulate } from '../../datasets/index.ts';
-import { modelFromBundle, Random, type PerBandAADModel } from '../../models/index.ts';
+import { kthSmallest, modelFromBundle, Random, type PerBandAADModel } from '../../models/index.ts';
 import { BandLeaves } from '../../engine/core/anomalyPool.ts';
 import { AnomalyQueueSession } from '../../engine/core/anomalySession.ts';
 import { ensureBuiltinModules, moduleOf } from '../../engine/core/modules/index.ts';
@@ -130,6 +130,19 @@ describe('the live AAD session re-scores its pool exactly as the forests score i
       }
     });
   }
+
+  it("q_tau's k-th smallest pool score: the sorted pool's k-th, by the heap (small k) and by quickselect", () => {
+    const rng = new Random(8);
+    for (const n of [1, 2, 10, 65, 1000]) {
+      // few distinct values: ties everywhere
+      const values = Float64Array.from({ length: n }, () => -Math.floor(rng.next() * 40) / 7);
+      const before = Array.from(values);
+      const sorted = [...before].sort((a, b) => a - b);
+      for (const k of [0, 1, 9, 63, 64, 200, n - 1].filter((x) => x < n)) expect(kthSmallest(values, k)).toBe(sorted[k]);
+      // the pool's scores are left as they were
+      expect(Array.from(values)).toEqual(before);
+    }
+  });
 
   it('adds the leaf values of every leaf width in tree order, as a row-at-a-time loop does', () => {
     const rng = new Random(5);
