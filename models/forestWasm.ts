@@ -173,25 +173,28 @@ const SUM_LANES = 4;
 function sumFunction(width: 1 | 2 | 4): number[] {
   const [leaves, first, wv, T, rows, out] = [0, 1, 2, 3, 4, 5];
   let next = 6;
-  const [k, t, o, base, fp] = [next++, next++, next++, next++, next++];
+  const [k, t, base, fp] = [next++, next++, next++, next++];
+  // lane j's next leaf: leaves + ((k + j) T + t) width
+  const o = Array.from({ length: SUM_LANES }, () => next++);
   const nI32 = next - 6;
   const s = Array.from({ length: SUM_LANES }, (_, j) => next + j);
   const load = width === 1 ? mem(I32_LOAD8_U, 0) : width === 2 ? mem(I32_LOAD16_U, 1) : mem(I32_LOAD, 2);
   const shift = width === 1 ? [] : [...i32(width === 2 ? 1 : 2), I32_SHL];
-  // one group of `lanes` rows from row k: o = leaves + k T width
+  // one group of `lanes` rows from row k
   const group = (lanes: number): number[] => {
     const code: number[] = [];
-    for (let j = 0; j < lanes; j++) code.push(F64_CONST, 0, 0, 0, 0, 0, 0, 0, 0, SET, s[j]);
-    code.push(GET, k, GET, T, I32_MUL, ...shift, GET, leaves, I32_ADD, SET, o);
+    for (let j = 0; j < lanes; j++) {
+      code.push(F64_CONST, 0, 0, 0, 0, 0, 0, 0, 0, SET, s[j]);
+      code.push(GET, k, ...i32(j), I32_ADD, GET, T, I32_MUL, ...shift, GET, leaves, I32_ADD, SET, o[j]);
+    }
     code.push(GET, first, SET, fp, ...i32(0), SET, t);
     code.push(BLOCK, VOID, LOOP, VOID, GET, t, GET, T, I32_GE_S, BR_IF, 1);
     // base = wv + first[t] * 8
     code.push(GET, fp, ...mem(I32_LOAD, 2), ...i32(3), I32_SHL, GET, wv, I32_ADD, SET, base);
     for (let j = 0; j < lanes; j++) {
-      // s_j += wv at base + leaf * 8, the leaf at o + (j T + t) width
-      code.push(GET, s[j], GET, o, GET, t);
-      if (j) code.push(GET, T, ...i32(j), I32_MUL, I32_ADD);
-      code.push(...shift, I32_ADD, ...load, ...i32(3), I32_SHL, GET, base, I32_ADD, ...mem(F64_LOAD, 3), F64_ADD, SET, s[j]);
+      // s_j += wv at base + leaf * 8
+      code.push(GET, s[j], GET, o[j], ...load, ...i32(3), I32_SHL, GET, base, I32_ADD, ...mem(F64_LOAD, 3), F64_ADD, SET, s[j]);
+      code.push(GET, o[j], ...i32(width), I32_ADD, SET, o[j]);
     }
     code.push(GET, t, ...i32(1), I32_ADD, SET, t, GET, fp, ...i32(4), I32_ADD, SET, fp, BR, 0, END, END);
     for (let j = 0; j < lanes; j++) code.push(GET, out, GET, k, ...i32(j), I32_ADD, ...i32(3), I32_SHL, I32_ADD, GET, s[j], ...mem(F64_STORE, 3));
