@@ -216,17 +216,19 @@ export interface LeafSums {
   sum32(leaves: number, first: number, wv: number, T: number, rows: number, out: number): void;
 }
 
-let compiledSums: WebAssembly.Module | null = null;
+const compiledSums: Array<WebAssembly.Module | null> = [null, null];
 
-/** The leaf-sum functions on a memory (compiled once per process). */
-export function leafSums(memory: WebAssembly.Memory): LeafSums {
-  compiledSums ??= new WebAssembly.Module(Uint8Array.from([
+/** The leaf-sum functions on a memory, shared (between threads) or not (each variant compiled once per process). */
+export function leafSums(memory: WebAssembly.Memory, shared = false): LeafSums {
+  // a shared memory is imported as such: limits 0 to 65536 pages (4 GiB), flag 3 (shared, with a maximum)
+  const limits = shared ? [0x03, 0x00, ...uleb(65536)] : [0x00, 0x00];
+  const compiled = (compiledSums[shared ? 1 : 0] ??= new WebAssembly.Module(Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, vec([[0x60, ...vec(Array.from({ length: 6 }, () => [I32])), 0]])),
-    ...section(2, vec([[...name('m'), ...name('memory'), 0x02, 0x00, 0x00]])),
+    ...section(2, vec([[...name('m'), ...name('memory'), 0x02, ...limits]])),
     ...section(3, vec([[0], [0], [0]])),
     ...section(7, vec([[...name('sum8'), 0x00, 0], [...name('sum16'), 0x00, 1], [...name('sum32'), 0x00, 2]])),
     ...section(10, vec([sumFunction(1), sumFunction(2), sumFunction(4)])),
-  ]));
-  return new WebAssembly.Instance(compiledSums, { m: { memory } }).exports as unknown as LeafSums;
+  ])));
+  return new WebAssembly.Instance(compiled, { m: { memory } }).exports as unknown as LeafSums;
 }

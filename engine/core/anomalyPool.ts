@@ -1,4 +1,8 @@
+import { availableParallelism } from 'node:os';
+import type { Worker } from 'node:worker_threads';
 import { leafSums, validRows, type AADForest, type LeafSums, type PerBandAADModel } from '../../models/index.ts';
+import type { LeafSumTask } from './leafSumWorker.ts';
+import { startTsWorker } from './workers.ts';
 import { bandInputs } from './bandInputs.ts';
 import { computeFeatures } from './features/pipeline.ts';
 import type { ModuleDefinition } from './modules/index.ts';
@@ -92,19 +96,83 @@ function joined<A extends { length: number; set(a: A, offset: number): void }>(p
 }
 
 /**
- * One band's cached leaves (a session pool's `leaves[b]`, copied once) in a WebAssembly memory with the
- * tree offsets, the leaf scores w_l v_l of the current weights and room for a slice of scores: re-scoring
- * rows [from, to) is a call of the leaf-sum kernel (forestWasm.ts), the terms added in tree order as
- * `AADForest.scoreFromLeaves` adds them, so the scores are the forest's own bit for bit.
+ * Worker threads that re-score AAD session bands (leafSumWorker.ts), one per core up to two: a band's rows
+ * are split between them, each sums its range in the band's shared memory. Started at the first use, shared
+ * by every session of the process; they keep the process alive only while they have work.
+ */
+class LeafSumThreads {
+  private workers: Worker[] = [];
+  private readonly pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  private next = 0;
+
+  get size(): number {
+    return Math.max(1, Math.min(2, availableParallelism()));
+  }
+
+  /** Starts the threads if they are not running (they start in the order of a second). */
+  ensureStarted(): void {
+    if (!this.workers.length) this.start();
+  }
+
+  run(task: Omit<LeafSumTask, 'id'>, thread: number): Promise<void> {
+    this.ensureStarted();
+    if (!this.pending.size) for (const w of this.workers) w.ref();
+    const id = this.next++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.workers[thread % this.workers.length].postMessage({ ...task, id });
+    });
+  }
+
+  private start(): void {
+    for (let k = 0; k < this.size; k++) {
+      const w = startTsWorker(new URL('./leafSumWorker.ts', import.meta.url), {});
+      w.unref();
+      w.on('message', (m: { id: number; error?: string }) => {
+        const p = this.pending.get(m.id);
+        this.pending.delete(m.id);
+        if (!this.pending.size) for (const x of this.workers) x.unref();
+        if (m.error) p?.reject(new Error(`AAD re-scoring thread: ${m.error}`));
+        else p?.resolve();
+      });
+      // a thread that fails fails what it was given, and the next use starts new threads
+      const fail = (e: Error) => {
+        for (const p of this.pending.values()) p.reject(e);
+        this.pending.clear();
+        for (const x of this.workers) void x.terminate();
+        this.workers = [];
+      };
+      w.on('error', fail);
+      w.on('exit', (code) => {
+        if (this.workers.includes(w)) fail(new Error(`an AAD re-scoring thread exited with code ${code}`));
+      });
+      this.workers.push(w);
+    }
+  }
+}
+
+const threads = new LeafSumThreads();
+
+/** Starts the re-scoring threads ahead of their first use (a server does as its AAD sessions open). */
+export function startLeafSumThreads(): void {
+  threads.ensureStarted();
+}
+
+/**
+ * One band's cached leaves (a session pool's `leaves[b]`, copied once) in a shared WebAssembly memory with the
+ * tree offsets, the leaf scores w_l v_l of the current weights and room for every row's score: re-scoring
+ * rows is a call of the leaf-sum kernel (forestWasm.ts), the terms added in tree order as
+ * `AADForest.scoreFromLeaves` adds them, so the scores are the forest's own bit for bit. `score` runs it on
+ * the calling thread a slice of rows at a time; `scoreInThreads` on worker threads, the calling thread free.
  */
 export class BandLeaves {
-  /** Rows scored per call (about 10-20 ms at 150 trees, so a caller can yield between slices); read when a band is made (tests make it small). */
+  /** Rows scored per call of `score` (about 10 ms at 150 trees, so a caller can yield between slices); tests make it small. */
   static sliceRows = 65536;
   readonly rows: number;
-  readonly sliceRows = BandLeaves.sliceRows;
   private readonly memory: WebAssembly.Memory;
   private readonly sum: LeafSums['sum8'];
   private readonly table: LeafTable;
+  private readonly width: 1 | 2 | 4;
   private readonly firstAt: number;
   private readonly wvAt: number;
   private readonly outAt: number;
@@ -113,33 +181,49 @@ export class BandLeaves {
 
   constructor(leaves: LeafTable, private readonly first: Int32Array, nLeaves: number, private readonly T: number) {
     this.rows = T ? leaves.length / T : 0;
-    const width = leaves.BYTES_PER_ELEMENT;
+    this.width = leaves.BYTES_PER_ELEMENT as 1 | 2 | 4;
     const align8 = (x: number) => Math.ceil(x / 8) * 8;
     this.firstAt = align8(leaves.byteLength);
     this.wvAt = align8(this.firstAt + 4 * first.length);
     this.outAt = this.wvAt + 8 * nLeaves;
-    const bytes = this.outAt + 8 * Math.min(this.rows, this.sliceRows);
+    const bytes = this.outAt + 8 * this.rows;
     if (bytes > 2 ** 32) throw new Error(`an AAD session band of ${this.rows} rows x ${T} trees does not fit in one WebAssembly memory (4 GiB)`);
-    this.memory = new WebAssembly.Memory({ initial: Math.max(1, Math.ceil(bytes / 65536)) });
+    const pages = Math.max(1, Math.ceil(bytes / 65536));
+    // shared (SharedArrayBuffer): the re-scoring threads read the leaves and write the scores in place
+    this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true } as { initial: number; maximum: number });
     const buffer = this.memory.buffer;
-    this.table = width === 1 ? new Uint8Array(buffer, 0, leaves.length) : width === 2 ? new Uint16Array(buffer, 0, leaves.length) : new Int32Array(buffer, 0, leaves.length);
+    this.table = this.width === 1 ? new Uint8Array(buffer, 0, leaves.length) : this.width === 2 ? new Uint16Array(buffer, 0, leaves.length) : new Int32Array(buffer, 0, leaves.length);
     this.table.set(leaves);
     new Int32Array(buffer, this.firstAt, first.length).set(first);
     this.wv = new Float64Array(buffer, this.wvAt, nLeaves);
-    this.out = new Float64Array(buffer, this.outAt, Math.min(this.rows, this.sliceRows));
-    const sums = leafSums(this.memory);
-    this.sum = width === 1 ? sums.sum8 : width === 2 ? sums.sum16 : sums.sum32;
+    this.out = new Float64Array(buffer, this.outAt, this.rows);
+    const sums = leafSums(this.memory, true);
+    this.sum = this.width === 1 ? sums.sum8 : this.width === 2 ? sums.sum16 : sums.sum32;
   }
 
-  /** Sets the leaf scores w_l v_l the next calls of `score` add. */
+  /** Sets the leaf scores w_l v_l the next scoring adds. */
   setLeafScores(wv: Float64Array): void {
     this.wv.set(wv);
   }
 
-  /** out[k] for k in [from, to) (at most sliceRows rows): the score of row k from its leaves. */
+  /** out[k] for k in [from, to): the score of row k from its leaves, on this thread. */
   score(from: number, to: number, out: Float64Array): void {
-    this.sum(from * this.T * this.table.BYTES_PER_ELEMENT, this.firstAt, this.wvAt, this.T, to - from, this.outAt);
-    out.set(this.out.subarray(0, to - from), from);
+    this.sum(from * this.T * this.width, this.firstAt, this.wvAt, this.T, to - from, this.outAt + 8 * from);
+    out.set(this.out.subarray(from, to), from);
+  }
+
+  /** Every row's score into out, the rows split between the worker threads. */
+  async scoreInThreads(out: Float64Array): Promise<void> {
+    const parts = threads.size;
+    const per = Math.ceil(this.rows / parts);
+    const runs: Array<Promise<void>> = [];
+    for (let p = 0; p < parts && p * per < this.rows; p++) {
+      const from = p * per;
+      const rows = Math.min(this.rows, from + per) - from;
+      runs.push(threads.run({ memory: this.memory, width: this.width, leaves: from * this.T * this.width, first: this.firstAt, wv: this.wvAt, T: this.T, rows, out: this.outAt + 8 * from }, p));
+    }
+    await Promise.all(runs);
+    out.set(this.out);
   }
 
   /** Row k's leaves in the forest's own numbering. */

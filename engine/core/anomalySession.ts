@@ -15,7 +15,8 @@ import { startTsWorker } from './workers.ts';
  * bit: each row's leaf values are added in tree order, as the forest adds them. `persist` saves the weights
  * as a new version. The pool is read in blocks: what is held is the leaves and scores, not the features. A
  * large pool's leaves are computed in a worker thread (`openInWorker`), so that a server keeps answering
- * meanwhile; a server re-weights with `reweightInSlices`, which yields to its other requests between slices.
+ * meanwhile; a server re-weights with `reweightAsync`, which re-scores on worker threads and yields to its other
+ * requests between steps.
  */
 export class AnomalyQueueSession {
   /** Per band: the pool rows whose features in the band are complete (ascending), their leaves and scores. */
@@ -45,7 +46,7 @@ export class AnomalyQueueSession {
     this.spare = pool.rows.map((r) => new Float64Array(r.length));
     this.uniformScores = pool.rows.map(() => null);
     this.final = new Float64Array(pool.alertIds.length);
-    drain(this.rescoreSteps());
+    drain(this.rescoreSteps(false));
   }
 
   static open(store: Store, moduleName: string): AnomalyQueueSession {
@@ -89,20 +90,24 @@ export class AnomalyQueueSession {
 
   /**
    * Every band's scores from the cached leaves with the forests' current weights (the same sums, in the same
-   * order, as the forest's own), written to `spare`, then swapped in with their minimum; a slice at a time.
+   * order, as the forest's own), written to `spare`, then swapped in with their minimum; step by step.
    */
-  private *rescoreSteps(): Generator<void> {
-    for (let b = 0; b < this.leaves.length; b++) yield* this.scoreSteps(b, leafScores(this.model.forests[b].weights, this.model.forests[b]), this.spare[b]);
+  private *rescoreSteps(inThreads: boolean): Steps {
+    for (let b = 0; b < this.leaves.length; b++) yield* this.scoreSteps(b, leafScores(this.model.forests[b].weights, this.model.forests[b]), this.spare[b], inThreads);
     [this.scores, this.spare] = [this.spare, this.scores];
     this.combine();
   }
 
-  /** Band b's scores with leaf scores wv into out, a slice of rows per step. */
-  private *scoreSteps(b: number, wv: Float64Array, out: Float64Array): Generator<void> {
+  /** Band b's scores with leaf scores wv into out: on worker threads (one step to wait for), or here a slice of rows per step. */
+  private *scoreSteps(b: number, wv: Float64Array, out: Float64Array, inThreads: boolean): Steps {
     const leaves = this.leaves[b];
     leaves.setLeafScores(wv);
-    for (let from = 0; from < leaves.rows; from += leaves.sliceRows) {
-      leaves.score(from, Math.min(leaves.rows, from + leaves.sliceRows), out);
+    if (inThreads) {
+      yield leaves.scoreInThreads(out);
+      return;
+    }
+    for (let from = 0; from < leaves.rows; from += BandLeaves.sliceRows) {
+      leaves.score(from, Math.min(leaves.rows, from + BandLeaves.sliceRows), out);
       yield;
     }
   }
@@ -161,17 +166,17 @@ export class AnomalyQueueSession {
    * so that a withdrawn label leaves no trace.
    */
   reweight(fromScratch = false): void {
-    drain(this.reweightSteps(fromScratch));
+    drain(this.reweightSteps(fromScratch, false));
   }
 
   /**
-   * The same, yielding to the event loop between slices of the work (a band's update, some 65k rows'
-   * scores), so that a server answers other requests meanwhile; they see the previous ranking until this one
-   * is complete. Calls run one after the other.
+   * The same for a server: the pool is re-scored on worker threads and the event loop is yielded between the
+   * other steps (a band's update), so other requests are answered meanwhile, from the previous ranking until
+   * this one is complete. Calls run one after the other.
    */
-  reweightInSlices(fromScratch = false): Promise<void> {
+  reweightAsync(fromScratch = false): Promise<void> {
     const run = this.running.then(async () => {
-      for (const _ of this.reweightSteps(fromScratch)) await new Promise((resolve) => setImmediate(resolve));
+      for (const step of this.reweightSteps(fromScratch, true)) await (step ?? new Promise((resolve) => setImmediate(resolve)));
     });
     // a failed run leaves the next one free to start
     this.running = run.catch(() => undefined);
@@ -183,7 +188,7 @@ export class AnomalyQueueSession {
     return this.running;
   }
 
-  private *reweightSteps(fromScratch: boolean): Generator<void> {
+  private *reweightSteps(fromScratch: boolean, inThreads: boolean): Steps {
     // Every alert of a labelled object carries its label, as in updateAnomalyModule; in pool order, as the
     // gradient sums over the labels in that order.
     const labelled: Array<{ row: number; anomaly: boolean }> = [];
@@ -201,7 +206,7 @@ export class AnomalyQueueSession {
         if (this.uniformScores[b]) continue;
         const f = this.model.forests[b];
         const uniform = new Float64Array(this.rows[b].length);
-        yield* this.scoreSteps(b, leafScores(f.uniformWeights(), f), uniform);
+        yield* this.scoreSteps(b, leafScores(f.uniformWeights(), f), uniform, inThreads);
         this.uniformScores[b] = uniform;
       }
       pool = this.uniformScores as Float64Array[];
@@ -213,7 +218,7 @@ export class AnomalyQueueSession {
         updateForestBand(this.model.forests[b], b, lab, pool[b]);
         yield;
       }
-      yield* this.rescoreSteps();
+      yield* this.rescoreSteps(inThreads);
     } else if (fromScratch) {
       this.scores.forEach((s, b) => s.set(pool[b]));
       this.combine();
@@ -268,8 +273,11 @@ function leafScores(weights: Float64Array, f: AADForest): Float64Array {
   return weights.map((w, l) => w * f.leafValue[l]);
 }
 
-/** Runs a sliced computation to its end at once. */
-function drain(steps: Generator<void>): void {
+/** A computation in steps: each yields when the thread may do something else, or what to wait for. */
+type Steps = Generator<Promise<void> | void>;
+
+/** Runs a computation of steps on this thread to its end at once (none of its steps waits for another thread). */
+function drain(steps: Steps): void {
   for (;;) if (steps.next().done) return;
 }
 

@@ -1,5 +1,6 @@
 import { modelFromBundle } from '../../models/index.ts';
 import { AnomalyQueueSession } from '../core/anomalySession.ts';
+import { startLeafSumThreads } from '../core/anomalyPool.ts';
 import { moduleOf, storeModules, surveyMismatch, UnknownModuleError, type ModuleDefinition } from '../core/modules/index.ts';
 import { nextQueue, rankedQueue, type QueueEntry } from '../core/queue.ts';
 import { labelsSinceLastModel, retrainInWorker } from '../core/retrain.ts';
@@ -88,6 +89,8 @@ export class Workbench {
     const s = this.anomaly.get(def.name);
     // a new version, or a new revision of the declaration (another feature space): a new session
     if (s && s.version === v && s.def.revisionSha256 === def.revisionSha256) return s;
+    // the threads that re-score a session after a label: started now, not at the first label
+    startLeafSumThreads();
     if (this.store.poolCounts(def.extractor().spec, def.survey).passing < this.options.backgroundSessionRows) {
       const opened = AnomalyQueueSession.open(this.store, def.name);
       this.anomaly.set(def.name, opened);
@@ -237,8 +240,8 @@ export class Workbench {
     if (def.kind === 'anomaly') {
       const s = this.anomalySession(def);
       if (!s) return;
-      // in slices: the server answers other requests meanwhile, from the ranking before this label
-      const done = s.reweightInSlices(withdrawn).then(() => {
+      // the pool re-scored on worker threads: the server answers other requests meanwhile, from the ranking before this label
+      const done = s.reweightAsync(withdrawn).then(() => {
         const n = (this.anomalyLabels.get(def.name) ?? 0) + 1;
         this.anomalyLabels.set(def.name, n);
         if (n >= this.options.persistAnomalyEvery && this.options.persistAnomalyEvery > 0) this.persistAnomaly(def.name, actor);

@@ -12,6 +12,8 @@ import { anomalyVerdict, bandInputs, updateAnomalyModule } from '../../engine/co
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'sieve-aad-session-'));
 
+const isEqual = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+
 /** Where two float64 arrays differ bit for bit (NaN equals NaN). */
 function differences(a: Float64Array, b: Float64Array): number[] {
   expect(a.length).toBe(b.length);
@@ -71,7 +73,7 @@ function weightsFromScratch(store: Store, module: string, version: number): Floa
 
 describe('the live AAD session re-scores its pool exactly as the forests score it', () => {
   for (const [module, survey, seed] of [['anomaly', 'ztf', 11], ['anomaly-rubin', 'lsst', 12]] as const) {
-    it(`${module}: after labels (warm start, in one go and in slices), an undo and a change (from uniform weights)`, async () => {
+    it(`${module}: after labels (warm start; on this thread and on worker threads), an undo and a change (from uniform weights)`, async () => {
       const store = Store.create(path.join(tmp, `${module}.db`));
       ensureBuiltinModules(store);
       store.insertAlerts([...simulate(700, seed, survey === 'lsst' ? { survey: 'lsst' } : {})].map((o) => o.alert), 'sim');
@@ -97,29 +99,34 @@ describe('the live AAD session re-scores its pool exactly as the forests score i
           session.reweight();
           expect(session.model.forests.some((f, b) => differences(f.weights, weightsBefore[b]).length > 0)).toBe(true);
           expectForestScores(store, module, session);
-          // the twin re-weights in slices: until it is done its queue is the previous one, then it is the session's
+          // the twin re-weights as a server does (re-scored on worker threads): while it runs, its queue is the
+          // previous one or the new one, never a mixture; then its scores are the session's
           const previous = twin.queue(10, 'nobody');
           let done = false;
-          const pending = twin.reweightInSlices().then(() => (done = true));
-          await new Promise((resolve) => setImmediate(resolve));
-          await new Promise((resolve) => setImmediate(resolve));
-          expect(done).toBe(false);
-          expect(twin.queue(10, 'nobody')).toEqual(previous);
+          const pending = twin.reweightAsync().then(() => (done = true));
+          const seen: Array<typeof previous> = [];
+          while (!done) {
+            seen.push(twin.queue(10, 'nobody'));
+            await new Promise((resolve) => setImmediate(resolve));
+          }
           await pending;
+          const next = twin.queue(10, 'nobody');
+          expect(seen.length).toBeGreaterThan(1);
+          expect(seen.filter((q) => !isEqual(q, previous) && !isEqual(q, next))).toEqual([]);
           expect(differences(twin.poolScores().scores, session.poolScores().scores)).toEqual([]);
         }
 
         // an undo and a change start from uniform weights: the same weights as the long way, bit for bit
         store.undoLabel(ids[1], 'carol');
         session.reweight(true);
-        await twin.reweightInSlices(true);
+        await twin.reweightAsync(true);
         const expected = weightsFromScratch(store, module, version);
         session.model.forests.forEach((f, b) => expect(differences(f.weights, expected[b])).toEqual([]));
         expectForestScores(store, module, session);
         expect(differences(twin.poolScores().scores, session.poolScores().scores)).toEqual([]);
         store.changeLabel(ids[2], 'anomaly', null, 'carol');
         session.reweight(true);
-        await twin.reweightInSlices(true);
+        await twin.reweightAsync(true);
         const changed = weightsFromScratch(store, module, version);
         session.model.forests.forEach((f, b) => expect(differences(f.weights, changed[b])).toEqual([]));
         expectForestScores(store, module, session);
@@ -144,7 +151,7 @@ describe('the live AAD session re-scores its pool exactly as the forests score i
     }
   });
 
-  it('adds the leaf values of every leaf width in tree order, as a row-at-a-time loop does', () => {
+  it('adds the leaf values of every leaf width in tree order, as a row-at-a-time loop does, here and on the worker threads', async () => {
     const rng = new Random(5);
     const T = 7;
     const leavesPerTree = [3, 300, 70000];
@@ -155,12 +162,12 @@ describe('the live AAD session re-scores its pool exactly as the forests score i
       for (const rows of [1, 4, 11, 70]) {
         const table = make(rows * T);
         for (let k = 0; k < table.length; k++) table[k] = Math.floor(rng.next() * perTree);
-        BandLeaves.sliceRows = 5;
         const band = new BandLeaves(table, first, wv.length, T);
-        BandLeaves.sliceRows = 65536;
         band.setLeafScores(wv);
         const out = new Float64Array(rows);
         for (let from = 0; from < rows; from += 5) band.score(from, Math.min(rows, from + 5), out);
+        const inThreads = new Float64Array(rows);
+        await band.scoreInThreads(inThreads);
         const expected = new Float64Array(rows);
         for (let k = 0; k < rows; k++) {
           let s = 0;
@@ -168,6 +175,7 @@ describe('the live AAD session re-scores its pool exactly as the forests score i
           expected[k] = s;
         }
         expect(differences(out, expected)).toEqual([]);
+        expect(differences(inThreads, expected)).toEqual([]);
         expect(Array.from(band.globalLeaves(rows - 1))).toEqual(Array.from({ length: T }, (_, t) => first[t] + table[(rows - 1) * T + t]));
       }
     }
