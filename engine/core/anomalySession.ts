@@ -46,7 +46,6 @@ export class AnomalyQueueSession {
     this.spare = pool.rows.map((r) => new Float64Array(r.length));
     this.uniformScores = pool.rows.map(() => null);
     this.final = new Float64Array(pool.alertIds.length);
-    drain(this.rescoreSteps(false));
   }
 
   static open(store: Store, moduleName: string): AnomalyQueueSession {
@@ -54,7 +53,9 @@ export class AnomalyQueueSession {
     const v = store.deployedVersion(moduleName);
     if (v === null) throw new Error(`${moduleName}: no deployed version to start a session from`);
     const model = modelFromBundle(store.getBundle(moduleName, v)) as unknown as PerBandAADModel;
-    return AnomalyQueueSession.withPool(store, def, model, v, sessionPool(store, def, model));
+    const session = new AnomalyQueueSession(store, def, model, v, sessionPool(store, def, model));
+    drain(session.firstSteps(false));
+    return session;
   }
 
   /** The same, the pool's leaves computed in a worker thread on its own connection to the store file. */
@@ -68,15 +69,19 @@ export class AnomalyQueueSession {
     }).finally(() => void worker.terminate());
     if ('error' in m) throw new Error(m.error);
     const model = modelFromBundle(store.getBundle(moduleName, m.version)) as unknown as PerBandAADModel;
-    return AnomalyQueueSession.withPool(store, def, model, m.version, m.pool);
+    const session = new AnomalyQueueSession(store, def, model, m.version, m.pool);
+    // scored on the re-scoring threads: the server keeps answering meanwhile; a label it took then (without
+    // this session) is applied before the session is handed over
+    const counted = anomalyLabelCount(store, def);
+    await runSteps(session.firstSteps(true));
+    if (anomalyLabelCount(store, def) !== counted) session.reweight();
+    return session;
   }
 
-  private static withPool(store: Store, def: ModuleDefinition, model: PerBandAADModel, v: number, pool: SessionPool): AnomalyQueueSession {
-    const session = new AnomalyQueueSession(store, def, model, v, pool);
-    // Labels given after the saved weights (e.g. before a crash, or while the session opened) are applied now, so none is lost.
-    const saved = store.getModel(def.name, v).nLabels;
-    if (anomalyLabelCount(store, def) !== saved) session.reweight();
-    return session;
+  /** The pool scored with the deployed weights; then labels given after them (e.g. before a crash, or while the session opened) applied, so none is lost. */
+  private *firstSteps(inThreads: boolean): Steps {
+    yield* this.rescoreSteps(inThreads);
+    if (anomalyLabelCount(this.store, this.def) !== this.store.getModel(this.def.name, this.currentVersion).nLabels) yield* this.reweightSteps(false, inThreads);
   }
 
   get poolSize(): number {
@@ -175,9 +180,7 @@ export class AnomalyQueueSession {
    * this one is complete. Calls run one after the other.
    */
   reweightAsync(fromScratch = false): Promise<void> {
-    const run = this.running.then(async () => {
-      for (const step of this.reweightSteps(fromScratch, true)) await (step ?? new Promise((resolve) => setImmediate(resolve)));
-    });
+    const run = this.running.then(() => runSteps(this.reweightSteps(fromScratch, true)));
     // a failed run leaves the next one free to start
     this.running = run.catch(() => undefined);
     return run;
@@ -275,6 +278,11 @@ function leafScores(weights: Float64Array, f: AADForest): Float64Array {
 
 /** A computation in steps: each yields when the thread may do something else, or what to wait for. */
 type Steps = Generator<Promise<void> | void>;
+
+/** Runs a computation of steps, waiting for what a step gives and yielding to the event loop after the others. */
+async function runSteps(steps: Steps): Promise<void> {
+  for (const step of steps) await (step ?? new Promise((resolve) => setImmediate(resolve)));
+}
 
 /** Runs a computation of steps on this thread to its end at once (none of its steps waits for another thread). */
 function drain(steps: Steps): void {
