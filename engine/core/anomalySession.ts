@@ -32,7 +32,7 @@ export class AnomalyQueueSession {
   private readonly objectIds: string[];
   /** Pool rows of the objects labelled so far (the pool is fixed for the session's life). */
   private readonly rowsOfObject = new Map<string, number[]>();
-  /** The re-weighting under way in slices, if any: the next one starts after it. */
+  /** The re-weighting under way (reweightAsync), if any: the next one starts after it. */
   private running: Promise<void> = Promise.resolve();
   private labelsSinceSave = 0;
 
