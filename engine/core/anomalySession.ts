@@ -61,15 +61,18 @@ export class AnomalyQueueSession {
   /** The same, the pool's leaves computed in a worker thread on its own connection to the store file. */
   static async openInWorker(store: Store, moduleName: string): Promise<AnomalyQueueSession> {
     const def = moduleOf(store, moduleName);
-    const worker = startTsWorker(new URL('./anomalySessionWorker.ts', import.meta.url), { dbPath: store.path, module: moduleName });
-    const m = await new Promise<{ version: number; pool: SessionPool } | { error: string }>((resolve, reject) => {
-      worker.once('message', resolve);
-      worker.once('error', reject);
-      worker.once('exit', (code) => reject(new Error(`the session worker of ${moduleName} exited with code ${code}`)));
-    }).finally(() => void worker.terminate());
-    if ('error' in m) throw new Error(m.error);
-    const model = modelFromBundle(store.getBundle(moduleName, m.version)) as unknown as PerBandAADModel;
-    const session = new AnomalyQueueSession(store, def, model, m.version, m.pool);
+    // the pool as the worker sent it is copied into the session's memories: not held here while they are scored
+    const session = await (async () => {
+      const worker = startTsWorker(new URL('./anomalySessionWorker.ts', import.meta.url), { dbPath: store.path, module: moduleName });
+      const m = await new Promise<{ version: number; pool: SessionPool } | { error: string }>((resolve, reject) => {
+        worker.once('message', resolve);
+        worker.once('error', reject);
+        worker.once('exit', (code) => reject(new Error(`the session worker of ${moduleName} exited with code ${code}`)));
+      }).finally(() => void worker.terminate());
+      if ('error' in m) throw new Error(m.error);
+      const model = modelFromBundle(store.getBundle(moduleName, m.version)) as unknown as PerBandAADModel;
+      return new AnomalyQueueSession(store, def, model, m.version, m.pool);
+    })();
     // scored on the re-scoring threads: the server keeps answering meanwhile; a label it took then (without
     // this session) is applied before the session is handed over
     const counted = anomalyLabelCount(store, def);
@@ -80,6 +83,8 @@ export class AnomalyQueueSession {
 
   /** The pool scored with the deployed weights; then labels given after them (e.g. before a crash, or while the session opened) applied, so none is lost. */
   private *firstSteps(inThreads: boolean): Steps {
+    // the labelled objects' pool rows looked up now, not at the next label
+    for (const objectId of this.store.trainingLabels(this.def.name).keys()) this.poolRowsOf(objectId);
     yield* this.rescoreSteps(inThreads);
     if (anomalyLabelCount(this.store, this.def) !== this.store.getModel(this.def.name, this.currentVersion).nLabels) yield* this.reweightSteps(false, inThreads);
   }
