@@ -8,7 +8,8 @@
  * to re-ranked queue). Goals: 1M alerts through all steps in under 15 minutes, peak RSS under 2 GB.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { request } from 'node:http';
 import path from 'node:path';
 import { Store } from '../engine/core/store/store.ts';
@@ -280,4 +281,24 @@ export async function runScaleApi(db: string, n: number, port = 18000 + Math.flo
     await new Promise((r) => server.once('exit', r));
   }
   return out;
+}
+
+/** runScaleApi over a copy of an existing store (its -wal too), in a temporary folder removed after: the source is never written. */
+export async function runScaleApiOnCopy(db: string): Promise<{ n: number; rows: Array<{ what: string; value: string }> }> {
+  if (!existsSync(db)) throw new Error(`bench scale: SIEVE_BENCH_SCALE_API: no store at ${db}`);
+  const dir = mkdtempSync(path.join(tmpdir(), 'sieve-bench-api-'));
+  try {
+    const copy = path.join(dir, path.basename(db));
+    for (const suffix of ['', '-wal']) if (existsSync(db + suffix)) copyFileSync(db + suffix, copy + suffix);
+    const store = Store.open(copy);
+    let n: number;
+    try {
+      n = (store.db.prepare('SELECT COUNT(*) AS n FROM alerts').get() as { n: number }).n;
+    } finally {
+      store.close();
+    }
+    return { n, rows: await runScaleApi(copy, n) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
