@@ -646,13 +646,19 @@ export function rainbowFit(
   return { params, reducedChi2: withoutPrior / (n - NP), failure: null, evaluations: calls.n };
 }
 
+let modelWorkspace: RainbowWorkspace | null = null;
+const modelParams = new Float64Array(NP);
+
 /**
  * The fitted model at one time and wavelength, in the units of the fitted flux: B(t) times the blackbody
  * at T(t), normalised as in the fit. `params` as rainbowFit returns them (MJD, days, K).
  */
 export function rainbowModel(params: ArrayLike<number>, mjd: number, waveAngstrom: number, bandWavelengthsAngstrom: readonly number[]): number {
-  const ws = new RainbowWorkspace();
-  const q = Float64Array.from({ length: NP }, (_, k) => params[k]);
+  // one workspace for every evaluation: a plotted curve is hundreds of them, and a workspace is ~20 arrays
+  // (every field costAt reads for one point is set below)
+  const ws = (modelWorkspace ??= new RainbowWorkspace());
+  const q = modelParams;
+  for (let k = 0; k < NP; k++) q[k] = params[k];
   // bounds around q, so that the barrier lets the evaluation through
   for (let k = 0; k < NP; k++) {
     ws.lo[k] = q[k] - 1;
