@@ -86,7 +86,7 @@ export class Workbench {
     const s = this.anomaly.get(def.name);
     // a new version, or a new revision of the declaration (another feature space): a new session
     if (s && s.version === v && s.def.revisionSha256 === def.revisionSha256) return s;
-    if (this.store.poolCounts(def.extractor().spec, def.survey).passing < this.options.backgroundSessionRows) {
+    if (this.store.poolPassing(def.extractor().spec) < this.options.backgroundSessionRows) {
       const opened = AnomalyQueueSession.open(this.store, def.name);
       this.anomaly.set(def.name, opened);
       return opened;
@@ -106,9 +106,21 @@ export class Workbench {
     return null;
   }
 
-  /** Opens the anomaly modules' sessions (large ones in the background): a server calls it as it starts. */
+  /**
+   * Loads every deployed model and opens the anomaly modules' sessions (large ones in the background): a
+   * server calls it as it starts, so that the first alert views do not each pay a bundle's parse and checks
+   * (an AAD bundle takes 100-200 ms) while other experts wait behind them.
+   */
   warmUp(): void {
-    for (const def of this.modules()) if (def.kind === 'anomaly') this.anomalySession(def);
+    for (const def of this.modules()) {
+      try {
+        this.deployedModel(def.name);
+      } catch (e) {
+        // the alert view says so in that module's panel; the other modules are served
+        (this.options.log ?? ((l: string) => process.stderr.write(`${l}\n`)))(`sieve: the deployed model of ${def.name} did not load: ${(e as Error).message}`);
+      }
+      if (def.kind === 'anomaly') this.anomalySession(def);
+    }
   }
 
   /** Anomaly modules whose session is being opened in the background. */

@@ -165,6 +165,8 @@ export class Store {
   readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
   private readonly specIds = new Map<string, number>();
+  /** Per survey, how many alerts have an id up to `through` (alerts are only ever appended, with larger ids). */
+  private readonly surveyCounts = new Map<string, { through: number; n: number }>();
   private modulesChanged = 0;
   private readonly declarations: Array<{ version: string; rows: ModuleDeclarationRow[] } | undefined> = [];
 
@@ -575,14 +577,32 @@ export class Store {
     })();
   }
 
+  /**
+   * How many alerts pass a module's cuts (its pool rows) — poolCounts without the count of the survey's
+   * alerts, which reads every alert row (on a million alerts, hundreds of ms).
+   */
+  poolPassing(spec: FeatureSpec): number {
+    return (this.stmt('SELECT COUNT(*) AS n FROM module_pool WHERE spec = ?').get(this.specId(spec)) as { n: number }).n;
+  }
+
   /** How many stored alerts of the module's survey went through a module's cuts, and how many pass. */
   poolCounts(spec: FeatureSpec, survey: string): { alerts: number; passing: number } {
     const id = this.specId(spec);
     const through = this.featureProgress(id);
-    return {
-      alerts: (this.stmt('SELECT COUNT(*) AS n FROM alerts WHERE id <= ? AND survey = ?').get(through, survey) as { n: number }).n,
-      passing: (this.stmt('SELECT COUNT(*) AS n FROM module_pool WHERE spec = ?').get(id) as { n: number }).n,
-    };
+    return { alerts: this.surveyAlertsThrough(survey, through), passing: this.poolPassing(spec) };
+  }
+
+  /**
+   * How many alerts of a survey have an id up to `through`. Counting reads every alert row (about 0.8 s on
+   * a million alerts, with nothing else answered meanwhile in a server), so the count is kept and extended by
+   * the ids added since: a store only appends alerts, each with an id above every earlier one.
+   */
+  private surveyAlertsThrough(survey: string, through: number): number {
+    const count = (after: number, upTo: number) => (this.stmt('SELECT COUNT(*) AS n FROM alerts WHERE id > ? AND id <= ? AND survey = ?').get(after, upTo, survey) as { n: number }).n;
+    const kept = this.surveyCounts.get(survey);
+    const n = kept && kept.through <= through ? kept.n + count(kept.through, through) : count(0, through);
+    if (!kept || through >= kept.through) this.surveyCounts.set(survey, { through, n });
+    return n;
   }
 
   /**
