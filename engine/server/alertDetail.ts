@@ -109,7 +109,7 @@ function moduleView(wb: Workbench, def: ModuleDefinition, alert: ReturnType<Work
   };
   const deployed = wb.deployedModel(name);
   // a version trained on an earlier revision's features cannot read this revision's row
-  if (!deployed || wb.store.getModel(name, deployed.version).featureSpecHash !== featureSpecHash(ex.spec)) return view;
+  if (!deployed || deployed.featureSpecHash !== featureSpecHash(ex.spec)) return view;
   view.modelVersion = deployed.version;
   if (deployed.model instanceof RandomForestClassifier) {
     const X = { data: Float32Array.from(values), rows: 1, cols: values.length };

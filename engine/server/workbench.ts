@@ -26,6 +26,13 @@ export interface WorkbenchOptions {
 
 export const DEFAULT_WORKBENCH_OPTIONS: WorkbenchOptions = { retrainEvery: 10, leaseMs: 120_000, persistAnomalyEvery: 25, seed: 0, backgroundSessionRows: 50_000 };
 
+/** A module's deployed version, loaded: the model, and the features it was trained on (a version never changes). */
+export interface DeployedModel {
+  version: number;
+  model: unknown;
+  featureSpecHash: string;
+}
+
 /** A 4xx for the API: the message names what was wrong. */
 export class RequestError extends Error {
   constructor(readonly statusCode: number, message: string) {
@@ -42,7 +49,7 @@ export class RequestError extends Error {
 export class Workbench {
   readonly events = new EventHub();
   private readonly retrains = new Map<string, Promise<TrainResult | null>>();
-  private readonly models = new Map<string, { version: number; model: unknown }>();
+  private readonly models = new Map<string, DeployedModel>();
   /** Each anomaly module's live session, and its labels since the weights were saved. */
   private readonly anomaly = new Map<string, AnomalyQueueSession>();
   private readonly anomalyLabels = new Map<string, number>();
@@ -65,12 +72,12 @@ export class Workbench {
   }
 
   /** The deployed model of a module, loaded once per version. */
-  deployedModel(name: string): { version: number; model: unknown } | null {
+  deployedModel(name: string): DeployedModel | null {
     const v = this.store.deployedVersion(name);
     if (v === null) return null;
     const cached = this.models.get(name);
     if (cached && cached.version === v) return cached;
-    const loaded = { version: v, model: modelFromBundle(this.store.getBundle(name, v)) };
+    const loaded = { version: v, model: modelFromBundle(this.store.getBundle(name, v)), featureSpecHash: this.store.getModel(name, v).featureSpecHash };
     this.models.set(name, loaded);
     return loaded;
   }
