@@ -398,7 +398,7 @@ export class Store {
 
   /** An alert's object and survey, or null when there is no such alert. */
   alertSurvey(id: number): { objectId: string; survey: Alert['survey'] } | null {
-    const r = this.db.prepare('SELECT object_id, survey FROM alerts WHERE id = ?').get(id) as { object_id: string; survey: Alert['survey'] } | undefined;
+    const r = this.stmt('SELECT object_id, survey FROM alerts WHERE id = ?').get(id) as { object_id: string; survey: Alert['survey'] } | undefined;
     return r ? { objectId: r.object_id, survey: r.survey } : null;
   }
 
@@ -708,6 +708,12 @@ export class Store {
     return out;
   }
 
+  /** Whether a person has a current label on an object in a module. */
+  hasPersonLabel(module: string, objectId: string, author: string): boolean {
+    return this.stmt("SELECT 1 FROM labels WHERE module = ? AND object_id = ? AND author = ? AND author_kind = 'person' AND undone_at IS NULL LIMIT 1")
+      .get(module, objectId, author) !== undefined;
+  }
+
   /** Objects an expert has already decided on for a module (any label, including unsure/skip). */
   labelledObjects(module: string, author?: string): Set<string> {
     const rows = (author
@@ -928,7 +934,8 @@ export class Store {
   /** Current declarations of the enabled modules (or of every module with `includeDisabled`), by name. */
   moduleDeclarations(includeDisabled = false): ModuleDeclarationRow[] {
     // read again only when this connection changed them or another connection committed (data_version)
-    const version = `${this.modulesChanged}:${this.db.pragma('data_version', { simple: true }) as number}`;
+    // a kept statement: db.pragma() prepares one per call, several times per request in a server
+    const version = `${this.modulesChanged}:${(this.stmt('PRAGMA data_version').get() as { data_version: number }).data_version}`;
     const hit = this.declarations[includeDisabled ? 1 : 0];
     if (hit && hit.version === version) return hit.rows;
     const rows = (this.stmt(`SELECT m.name, m.revision, m.disabled_at, r.declaration_json, r.sha256, r.feature_spec_hash, r.author, r.created_at
