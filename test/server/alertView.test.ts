@@ -1,14 +1,11 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { demoCommand } from '../../engine/cli/demo.ts';
 import { Store } from '../../engine/index.ts';
 import { alertDetail } from '../../engine/server/alertDetail.ts';
 import { Workbench, buildApp, DEFAULT_WORKBENCH_OPTIONS } from '../../engine/server/index.ts';
 import { simulate } from '../../datasets/index.ts';
 import { sharedPath } from '../shared.ts';
+import { demoStore } from './fixture.ts';
 
 /**
  * The alert view served from the workbench's cache of module views (issue 28: the detail of an alert on a
@@ -30,15 +27,7 @@ const fresh = (id: number, viewer: string | null = null, modules?: string[]) =>
 const moduleOfView = (body: { modules: Array<{ module: string }> }, name: string) => body.modules.find((m) => m.module === name) as unknown as Record<string, unknown> & { modelVersion: number | null };
 
 beforeAll(async () => {
-  const db = path.join(mkdtempSync(path.join(tmpdir(), 'sieve-view-')), 'demo.db');
-  const log = console.log;
-  console.log = () => {};
-  try {
-    await demoCommand({ db, n: 120, seed: 3, serve: false, in: [sharedPath('ztf', 'alerts.jsonl'), sharedPath('rubin', 'elasticc_earlysnia.parquet')] });
-  } finally {
-    console.log = log;
-  }
-  store = Store.create(db);
+  store = Store.create(await demoStore(120, [sharedPath('ztf', 'alerts.jsonl'), sharedPath('rubin', 'elasticc_earlysnia.parquet')], 3));
   wb = new Workbench(store, { ...DEFAULT_WORKBENCH_OPTIONS, retrainEvery: 0 });
   app = await buildApp(wb);
   admin = store.addUser('root', 'admin').token;
