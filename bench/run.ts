@@ -19,7 +19,7 @@ import { runIngestMemoryBenchmarks } from './ingestMemory.ts';
 import { runServerBenchmarks } from './server.ts';
 import { runScorerBenchmarks } from './scorer.ts';
 import { runCliBenchmarks } from './cli.ts';
-import { exponents, runScaleApi, runScaleSteps, scaleStoreAlerts } from './scale.ts';
+import { exponents, runScaleApi, runScaleApiOnCopy, runScaleSteps } from './scale.ts';
 import { SHARED_DATA, benchFile } from './paths.ts';
 
 const SHARED = SHARED_DATA;
@@ -197,11 +197,11 @@ if (ONLY.has('scorer')) {
 }
 
 if (ONLY.has('scale') && process.env.SIEVE_BENCH_SCALE_API) {
-  // SIEVE_BENCH_SCALE_API: only the API part, over a store a previous scale run kept (it adds four experts and a label per module)
-  const db = process.env.SIEVE_BENCH_SCALE_API;
-  const n = scaleStoreAlerts(db);
-  console.log(`\nScale: the API over ${db} (${n} alerts), nothing else`);
-  for (const x of await runScaleApi(db, n)) console.log(`    ${x.what.padEnd(86)} ${x.value}`);
+  // the API rows alone, over a copy of a store a scale run kept (the run adds users and labels to the store it serves)
+  const api = await runScaleApiOnCopy(process.env.SIEVE_BENCH_SCALE_API);
+  console.log(`\nScale: the API over ${api.n} alerts (a copy of ${process.env.SIEVE_BENCH_SCALE_API})`);
+  for (const x of api.rows) console.log(`    ${x.what.padEnd(86)} ${x.value}`);
+  writeFileSync(benchFile('results/scale-api.json'), JSON.stringify({ date: new Date().toISOString(), node: process.version, store: process.env.SIEVE_BENCH_SCALE_API, n: api.n, api: api.rows }, null, 2));
 } else if (ONLY.has('scale')) {
   // SIEVE_BENCH_SCALE: pool sizes (half ZTF, half Rubin); SIEVE_BENCH_SCALE_DIR: where the stores go (deleted after)
   const sizes = (process.env.SIEVE_BENCH_SCALE ?? '10000,100000,1000000').split(',').map(Number);

@@ -15,3 +15,4 @@ export { alertFilesOf, folderFileKind, detectFormat, alertFromRecord, readAlertF
 export * from './simulate/index.ts';
 export { encodeLightCurve, decodeLightCurve } from './lightCurveCodec.ts';
 export { FinkMessageDecoder, loadSchemaDir, type FinkMessageOptions, type StreamMessage } from './finkStream.ts';
+export { LruCache } from './lru.ts';

@@ -6,7 +6,7 @@ import { DEFAULT_SIGMOID_PARAMS, passesEarlySnIaCuts, SIGMOID_FEATURE_NAMES, sig
 import type { FeatureSpec } from './spec.ts';
 import { kilonovaFitCurves, sigmoidFitCurves, type FitCurve } from './fitCurves.ts';
 import {
-  DEFAULT_RUBIN_SNIA_PARAMS, EARLY_SNIA_RUBIN_FEATURE_NAMES, earlySnIaRubinFeatures, RAINBOW_FEATURE_NAMES, rainbowFeatures,
+  DEFAULT_RUBIN_SNIA_PARAMS, EARLY_SNIA_RUBIN_FEATURE_NAMES, earlySnIaRubinFeatures, RAINBOW_FEATURE_NAMES, rainbowDisplayValues, rainbowFeatures,
   rainbowFitCurves, rubinPoints, rubinSniaSelection, type RubinSniaParams,
 } from './rubinSnia.ts';
 import { DEFAULT_RUBIN_ANOMALY_PARAMS, RUBIN_ANOMALY_FEATURE_NAMES, rubinAnomalyColumnNames, rubinAnomalyFeatures, type RubinAnomalyParams } from './rubinAnomaly.ts';
@@ -147,9 +147,10 @@ export function earlySnIaRubinExtractor(params: RubinSniaParams = DEFAULT_RUBIN_
     // an alert outside Fink's selection gets the zero row without a fit
     prefilter: (a) => rubinSniaSelection(rubinPoints(a.lightCurve), params).passes,
     extract: (a, out) => earlySnIaRubinFeatures(a.lightCurve, params, out),
-    // the vector lacks the fit's reference time: fit again for the curve (one alert at a time, on display). Only
-    // a row with a fit is refitted: 0 is Fink's row without one, NaN a row never computed (another survey's alert)
-    fitCurves: (a, values) => (hasRainbowFit(values) ? rainbowFitCurves(a.lightCurve, rainbowFeatures(a.lightCurve, params), params) : []),
+    // the vector lacks the fit's reference time: found from the row's other parameters, or by fitting again, for
+    // the curve (one alert at a time, on display). Only a row with a fit is drawn: 0 is Fink's row without one,
+    // NaN a row never computed (another survey's alert)
+    fitCurves: (a, values) => (hasRainbowFit(values) ? rainbowFitCurves(a.lightCurve, rainbowDisplayValues(a.lightCurve, values, params), params) : []),
   };
 }
 

@@ -24,8 +24,8 @@ export {
   RUBIN_ANOMALY_FEATURE_NAMES, RUBIN_BANDS, DEFAULT_RUBIN_ANOMALY_PARAMS, rubinAnomalyFeatures, rubinAnomalyFeaturesFromArrays,
   rubinAnomalyColumnNames, rubinDetectionOrder, pairwiseSum, RubinAnomalyScratch, type RubinAnomalyParams,
 } from './rubinAnomaly.ts';
-export { LSST_WAVELENGTH_ANGSTROM, rainbowFit, rainbowObjective, rainbowModel, RainbowWorkspace, type RainbowFitResult } from './rainbow.ts';
+export { LSST_WAVELENGTH_ANGSTROM, rainbowFit, rainbowObjective, rainbowModel, rainbowReferenceTime, RainbowWorkspace, type RainbowFitResult } from './rainbow.ts';
 export {
   RAINBOW_FEATURE_NAMES, EARLY_SNIA_RUBIN_FEATURE_NAMES, DEFAULT_RUBIN_SNIA_PARAMS, rubinPoints, bandIsRising, rubinSniaSelection,
-  fitRubinPoints, rainbowFeatures, earlySnIaRubinFeatures, rainbowFitCurves, type RubinPoints, type RubinSniaParams,
+  fitRubinPoints, rainbowFeatures, rainbowDisplayValues, earlySnIaRubinFeatures, rainbowFitCurves, type RubinPoints, type RubinSniaParams,
 } from './rubinSnia.ts';

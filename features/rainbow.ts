@@ -647,12 +647,58 @@ export function rainbowFit(
 }
 
 /**
+ * The reference_time of a fit known by its other five parameters and its reduced chi2 (Fink's early SN Ia
+ * vector keeps all but that time), to draw the fitted curve without fitting again from every start: Newton's
+ * method (as rainbowFit's) from the known parameters, reference_time started at the point's time (or the
+ * package's start) where the cost is lowest. Kept only when it ends at the fit's own minimum: every parameter
+ * within SAME_MINIMUM of the known one (relative to its range) and the cost no higher than the fit's (by
+ * SAME_MINIMUM, relative); NaN otherwise (the caller then fits again).
+ */
+export function rainbowReferenceTime(
+  mjd: ArrayLike<number>, flux: ArrayLike<number>, fluxErr: ArrayLike<number>, waveAngstrom: ArrayLike<number>, n: number,
+  bandWavelengthsAngstrom: readonly number[], known: ArrayLike<number>, reducedChi2: number, ws: RainbowWorkspace = sharedWorkspace,
+): number {
+  const pr = prepare(mjd, flux, fluxErr, waveAngstrom, n, bandWavelengthsAngstrom, ws);
+  if (typeof pr === 'string' || !Number.isFinite(reducedChi2)) return NaN;
+  const q = toScaled(pr, known);
+  for (let k = 1; k < NP; k++) if (!(q[k] > ws.lo[k] && q[k] < ws.hi[k])) return NaN;
+  let best = Infinity;
+  let start = NaN;
+  for (let i = -1; i < n; i++) {
+    q[0] = inside(ws, 0, i < 0 ? ws.start[0] : ws.t[i]);
+    const c = costAt(ws, n, q);
+    if (c < best) {
+      best = c;
+      start = q[0];
+    }
+  }
+  if (!Number.isFinite(best)) return NaN;
+  q[0] = start;
+  ws.p.set(q);
+  ws.nVisited = 0;
+  const cost = minimise(ws, n, { n: 0 }, 0);
+  const fitCost = reducedChi2 * (n - NP) + 0.5 * PRIOR_INV_VAR * q[4] * q[4];
+  if (!(cost <= fitCost + SAME_MINIMUM * Math.max(1, Math.abs(fitCost)))) return NaN;
+  for (let k = 1; k < NP; k++) if (!(Math.abs(ws.p[k] - q[k]) <= SAME_MINIMUM * (ws.hi[k] - ws.lo[k]))) return NaN;
+  return ws.p[0] * pr.tScale + pr.tMean;
+}
+
+/** How close (relative) rainbowReferenceTime's minimum must come to the fit's parameters and cost. */
+const SAME_MINIMUM = 1e-6;
+
+let modelWorkspace: RainbowWorkspace | null = null;
+const modelParams = new Float64Array(NP);
+
+/**
  * The fitted model at one time and wavelength, in the units of the fitted flux: B(t) times the blackbody
  * at T(t), normalised as in the fit. `params` as rainbowFit returns them (MJD, days, K).
  */
 export function rainbowModel(params: ArrayLike<number>, mjd: number, waveAngstrom: number, bandWavelengthsAngstrom: readonly number[]): number {
-  const ws = new RainbowWorkspace();
-  const q = Float64Array.from({ length: NP }, (_, k) => params[k]);
+  // one workspace for every evaluation: a plotted curve is hundreds of them, and a workspace is ~20 arrays
+  // (every field costAt reads for one point is set below)
+  const ws = (modelWorkspace ??= new RainbowWorkspace());
+  const q = modelParams;
+  for (let k = 0; k < NP; k++) q[k] = params[k];
   // bounds around q, so that the barrier lets the evaluation through
   for (let k = 0; k < NP; k++) {
     ws.lo[k] = q[k] - 1;

@@ -1,7 +1,7 @@
 import type { LightCurve } from '../datasets/index.ts';
 import { rintHalfEven } from './numeric.ts';
 import type { FitCurve } from './fitCurves.ts';
-import { LSST_WAVELENGTH_ANGSTROM, rainbowFit, rainbowModel, RainbowWorkspace, type RainbowFitResult } from './rainbow.ts';
+import { LSST_WAVELENGTH_ANGSTROM, rainbowFit, rainbowModel, rainbowReferenceTime, RainbowWorkspace, type RainbowFitResult } from './rainbow.ts';
 
 /**
  * Fink's early SN Ia features for Rubin (fink_science/rubin/random_forest_snia, extract_features_rainbow,
@@ -85,8 +85,8 @@ export function rubinSniaSelection(p: RubinPoints, params: RubinSniaParams = DEF
 
 const sharedWorkspace = new RainbowWorkspace();
 
-/** The Rainbow fit of Fink's recipe: flux and error divided by the maximum flux, every band of the alert. */
-export function fitRubinPoints(p: RubinPoints, params: RubinSniaParams = DEFAULT_RUBIN_SNIA_PARAMS, ws: RainbowWorkspace = sharedWorkspace): { fit: RainbowFitResult; lcMax: number } {
+/** What Fink's recipe fits: flux and error divided by the maximum flux, each point's band wavelength (NaN: not a fit band). */
+function fitInput(p: RubinPoints, params: RubinSniaParams): { flux: Float64Array; err: Float64Array; wave: Float64Array; lcMax: number } {
   let lcMax = -Infinity;
   for (let i = 0; i < p.n; i++) if (p.flux[i] > lcMax) lcMax = p.flux[i];
   const flux = new Float64Array(p.n);
@@ -97,10 +97,34 @@ export function fitRubinPoints(p: RubinPoints, params: RubinSniaParams = DEFAULT
     err[i] = p.err[i] / lcMax;
     wave[i] = params.wavelengthsAngstrom[p.band[i]] ?? NaN;
   }
+  return { flux, err, wave, lcMax };
+}
+
+/** The Rainbow fit of Fink's recipe: flux and error divided by the maximum flux, every band of the alert. */
+export function fitRubinPoints(p: RubinPoints, params: RubinSniaParams = DEFAULT_RUBIN_SNIA_PARAMS, ws: RainbowWorkspace = sharedWorkspace): { fit: RainbowFitResult; lcMax: number } {
+  const { flux, err, wave, lcMax } = fitInput(p, params);
   const fit = wave.some(Number.isNaN)
     ? { params: new Float64Array(6).fill(NaN), reducedChi2: NaN, failure: 'a band without a wavelength', evaluations: 0 }
     : rainbowFit(p.mjd, flux, err, wave, p.n, Object.values(params.wavelengthsAngstrom), ws);
   return { fit, lcMax };
+}
+
+/**
+ * The `rainbow` values (reference_time ... lc_max) behind an `early-snia-rubin` row that holds a fit, to draw
+ * it: the row's parameters with the one it lacks, reference_time, found from them (rainbowReferenceTime: a
+ * fraction of a fit from every start); where that does not end at the row's own minimum, the fit again.
+ */
+export function rainbowDisplayValues(lc: LightCurve, row: ArrayLike<number>, params: RubinSniaParams = DEFAULT_RUBIN_SNIA_PARAMS): Float64Array {
+  const p = rubinPoints(lc);
+  if (p.n >= params.minPoints) {
+    const { flux, err, wave, lcMax } = fitInput(p, params);
+    if (!wave.some(Number.isNaN)) {
+      const known = Float64Array.of(NaN, row[1], row[2], row[3], row[4], row[5]);
+      const t0 = rainbowReferenceTime(p.mjd, flux, err, wave, p.n, Object.values(params.wavelengthsAngstrom), known, row[6], sharedWorkspace);
+      if (Number.isFinite(t0)) return Float64Array.of(t0, row[1], row[2], row[3], row[4], row[5], row[6], lcMax);
+    }
+  }
+  return rainbowFeatures(lc, params);
 }
 
 /**

@@ -5,7 +5,7 @@ import { baldScore, entropyScore } from '../core/strategies.ts';
 import { bandInputs, isFinkZtfAnomaly } from '../core/training.ts';
 import { featureSpecHash } from '../../features/index.ts';
 import type { Workbench } from './workbench.ts';
-import type { Alert } from '../../datasets/index.ts';
+import { LruCache, type Alert } from '../../datasets/index.ts';
 
 /** JSON has no NaN: missing numbers travel as null. */
 export function numbers(a: ArrayLike<number>): Array<number | null> {
@@ -109,7 +109,7 @@ function moduleView(wb: Workbench, def: ModuleDefinition, alert: ReturnType<Work
   };
   const deployed = wb.deployedModel(name);
   // a version trained on an earlier revision's features cannot read this revision's row
-  if (!deployed || wb.store.getModel(name, deployed.version).featureSpecHash !== featureSpecHash(ex.spec)) return view;
+  if (!deployed || deployed.featureSpecHash !== featureSpecHash(ex.spec)) return view;
   view.modelVersion = deployed.version;
   if (deployed.model instanceof RandomForestClassifier) {
     const X = { data: Float32Array.from(values), rows: 1, cols: values.length };
@@ -147,13 +147,40 @@ function moduleView(wb: Workbench, def: ModuleDefinition, alert: ReturnType<Work
 }
 
 /**
+ * Module views already computed, per workbench: a view is a function of the module's revision (features,
+ * cuts, fitted curves), its deployed version (the model's output; an AAD module's view scores with the
+ * deployed version's weights, which a label changes only by saving a new version) and the alert, which is
+ * never rewritten. Keyed by all three, an entry cannot go stale; a new revision or a deployment (retrain,
+ * rollback, saved AAD weights) makes a new key. Bounded in entries and in the numbers the views hold.
+ */
+const VIEW_CACHE_ENTRIES = 4096;
+const VIEW_CACHE_NUMBERS = 2_000_000;
+const viewCaches = new WeakMap<Workbench, LruCache<string, ModuleView>>();
+
+function viewWeight(v: ModuleView): number {
+  return v.features.length + v.fits.reduce((s, f) => s + 2 * f.jd.length, 0) + 16;
+}
+
+/** moduleView through the workbench's cache (the same object for the same module revision, version and alert). */
+function cachedModuleView(wb: Workbench, def: ModuleDefinition, alert: ReturnType<Workbench['store']['getAlert']>): ModuleView {
+  let cache = viewCaches.get(wb);
+  if (!cache) viewCaches.set(wb, (cache = new LruCache(VIEW_CACHE_ENTRIES, VIEW_CACHE_NUMBERS)));
+  const key = `${def.name}\u0000${def.revisionSha256}\u0000${wb.store.deployedVersion(def.name) ?? 0}\u0000${alert.id}`;
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const view = moduleView(wb, def, alert);
+  cache.set(key, view, viewWeight(view));
+  return view;
+}
+
+/**
  * One module's view, or, when that module cannot be loaded or fails on this alert, a view saying so: the alert
  * page shows every other module (a broken module must not answer 500 for all of them).
  */
 function safeModuleView(wb: Workbench, name: string, def: ModuleDefinition | Error, alert: ReturnType<Workbench['store']['getAlert']>): ModuleView {
   try {
     if (def instanceof Error) throw def;
-    return moduleView(wb, def, alert);
+    return cachedModuleView(wb, def, alert);
   } catch (e) {
     const reason = (e as Error).message;
     process.stderr.write(`sieve: alert ${alert.id}: module ${name} not shown: ${reason}

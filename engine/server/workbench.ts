@@ -27,6 +27,13 @@ export interface WorkbenchOptions {
 
 export const DEFAULT_WORKBENCH_OPTIONS: WorkbenchOptions = { retrainEvery: 10, leaseMs: 120_000, persistAnomalyEvery: 25, seed: 0, backgroundSessionRows: 50_000 };
 
+/** A module's deployed version, loaded: the model, and the features it was trained on (a version never changes). */
+export interface DeployedModel {
+  version: number;
+  model: unknown;
+  featureSpecHash: string;
+}
+
 /** A 4xx for the API: the message names what was wrong. */
 export class RequestError extends Error {
   constructor(readonly statusCode: number, message: string) {
@@ -43,7 +50,7 @@ export class RequestError extends Error {
 export class Workbench {
   readonly events = new EventHub();
   private readonly retrains = new Map<string, Promise<TrainResult | null>>();
-  private readonly models = new Map<string, { version: number; model: unknown }>();
+  private readonly models = new Map<string, DeployedModel>();
   /** Each anomaly module's live session, and its labels since the weights were saved. */
   private readonly anomaly = new Map<string, AnomalyQueueSession>();
   private readonly anomalyLabels = new Map<string, number>();
@@ -68,12 +75,12 @@ export class Workbench {
   }
 
   /** The deployed model of a module, loaded once per version. */
-  deployedModel(name: string): { version: number; model: unknown } | null {
+  deployedModel(name: string): DeployedModel | null {
     const v = this.store.deployedVersion(name);
     if (v === null) return null;
     const cached = this.models.get(name);
     if (cached && cached.version === v) return cached;
-    const loaded = { version: v, model: modelFromBundle(this.store.getBundle(name, v)) };
+    const loaded = { version: v, model: modelFromBundle(this.store.getBundle(name, v)), featureSpecHash: this.store.getModel(name, v).featureSpecHash };
     this.models.set(name, loaded);
     return loaded;
   }
@@ -91,7 +98,7 @@ export class Workbench {
     if (s && s.version === v && s.def.revisionSha256 === def.revisionSha256) return s;
     // the threads that re-score a session after a label: started now, not at the first label
     startLeafSumThreads();
-    if (this.store.poolCounts(def.extractor().spec, def.survey).passing < this.options.backgroundSessionRows) {
+    if (this.store.poolPassing(def.extractor().spec) < this.options.backgroundSessionRows) {
       const opened = AnomalyQueueSession.open(this.store, def.name);
       this.anomaly.set(def.name, opened);
       return opened;
@@ -111,9 +118,21 @@ export class Workbench {
     return null;
   }
 
-  /** Opens the anomaly modules' sessions (large ones in the background): a server calls it as it starts. */
+  /**
+   * Loads every deployed model and opens the anomaly modules' sessions (large ones in the background): a
+   * server calls it as it starts, so that the first alert views do not each pay a bundle's parse and checks
+   * (an AAD bundle takes 100-200 ms) while other experts wait behind them.
+   */
   warmUp(): void {
-    for (const def of this.modules()) if (def.kind === 'anomaly') this.anomalySession(def);
+    for (const def of this.modules()) {
+      try {
+        this.deployedModel(def.name);
+      } catch (e) {
+        // the alert view says so in that module's panel; the other modules are served
+        (this.options.log ?? ((l: string) => process.stderr.write(`${l}\n`)))(`sieve: the deployed model of ${def.name} did not load: ${(e as Error).message}`);
+      }
+      if (def.kind === 'anomaly') this.anomalySession(def);
+    }
   }
 
   /** Anomaly modules whose session is being opened in the background. */
@@ -343,11 +362,12 @@ export class Workbench {
     return v;
   }
 
-  /** Waits for running retrains and saves unsaved AAD weights. */
+  /** Waits for running retrains and AAD re-weightings and saves unsaved AAD weights. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all([...this.retrains.values(), ...this.warming.values()]);
+    // the AAD weights saved are those of every label: after the re-weightings under way
+    await Promise.all([...this.retrains.values(), ...this.warming.values(), ...[...this.anomaly.values()].map((s) => s.settled())]);
     for (const name of this.anomaly.keys()) this.persistAnomaly(name, 'shutdown');
   }
 }

@@ -107,6 +107,10 @@ describe('feature computation over the store', () => {
     const curves = ex.fitCurves!(rubin!.a, rubin!.v);
     expect(curves.length).toBeGreaterThan(0);
     expect(curves.every((c) => c.model === 'rainbow' && c.fluxNanoJy.every(Number.isFinite))).toBe(true);
+    // the curves are evaluated in one reused workspace: another alert's curves in between leave them as they were
+    const other = sims(40, 25, 'lsst').map((a) => ({ a, v: ex.extract(a) })).find(({ v }) => v[1] !== 0)!;
+    expect(ex.fitCurves!(other.a, other.v)).not.toEqual(curves);
+    expect(ex.fitCurves!(rubin!.a, rubin!.v)).toEqual(curves);
     const nan = new Float64Array(ex.spec.columns.length).fill(NaN);
     expect(ex.fitCurves!(rubin!.a, nan)).toEqual([]);
     expect(ex.fitCurves!(rubin!.a, new Float64Array(ex.spec.columns.length))).toEqual([]);

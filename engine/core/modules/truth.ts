@@ -42,8 +42,7 @@ export function isTruthField(defs: readonly ModuleDefinition[], field: string): 
 
 /** Whether an expert has a current label on an object in a module (the moment its truth may be shown). */
 export function hasLabelled(store: Store, module: string, objectId: string, expert: string): boolean {
-  return store.db.prepare("SELECT 1 FROM labels WHERE module = ? AND object_id = ? AND author = ? AND author_kind = 'person' AND undone_at IS NULL LIMIT 1")
-    .get(module, objectId, expert) !== undefined;
+  return store.hasPersonLabel(module, objectId, expert);
 }
 
 export interface Agreement {
