@@ -293,6 +293,29 @@ describe('the Kafka path (kafkajs, no broker)', () => {
     expect(sink.lines.map((l) => JSON.parse(l).candid)).toContain('472263571115115000');
   });
 
+  it('gives on a scorer thread that hands its packing buffers back the results of the consumer thread, unit after unit of other schemas and sizes', async () => {
+    const [a, b] = ['472263571115115000.avro', '2019_01_10_739260766315010006.avro'].map((f) => readFileSync(sharedPath('ztf', 'avro', f)));
+    // the same packet under a schema of the same length whose candidate field magpsf is renamed: a bad record
+    const renamed = Buffer.from(a);
+    for (let at = renamed.indexOf('"magpsf"'); at >= 0 && at < 40_000; at = renamed.indexOf('"magpsf"', at + 1)) renamed.write('"magpsg"', at);
+    const units = [[a, b, a], [b], [renamed, a, b, b, a], [a]];
+    const run = async (workers: number) => {
+      const sink = new MemorySink();
+      const logs: string[] = [];
+      const source = { units: async function* () {
+        for (const [u, payloads] of units.entries()) yield { unit: { kind: 'messages' as const, origin: `ztf[0]@${u}`, payloads: payloads.map((p) => Buffer.from(p)) } };
+      }, close: async () => {} };
+      // one unit at a time: each is packed after the previous one's buffer came back
+      const stats = await runScorer({ source, sink, provider: new RegistryProvider(db, MODULES, quiet), workers, maxInFlight: 1, log: (l) => logs.push(l) });
+      return { lines: sink.lines, logs, alerts: stats.alerts };
+    };
+    const inline = await run(0);
+    expect(inline.alerts).toBe(9);
+    expect(inline.lines).toHaveLength(9 * MODULES.length);
+    expect(inline.logs).toEqual([expect.stringMatching(/^scorer: bad record skipped: ztf\[0\]@2 message 0: .*missing field 'magpsf'/)]);
+    expect(await run(1)).toEqual(inline);
+  });
+
   it('encodes results as messages keyed by objectId', () => {
     const r: UnitResult = { lines: '{"objectId":"ZTF1","x":1}\n{"objectId":"ZTF2","x":2}\n', keys: ['ZTF1', 'ZTF2'], alerts: 2, errors: [], skipped: [], versions: {} };
     expect(KafkaSink.messages(r)).toEqual([{ key: 'ZTF1', value: '{"objectId":"ZTF1","x":1}' }, { key: 'ZTF2', value: '{"objectId":"ZTF2","x":2}' }]);
