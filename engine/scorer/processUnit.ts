@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { FinkMessageDecoder, readAlertsFromBuffer, readJsonLines, stringifyJsonExact, type Alert, type ReadResult } from '../../datasets/index.ts';
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { FinkMessageDecoder, isAvroContainer, readAlertsFromBuffer, readJsonLines, stringifyJsonExact, type Alert, type ReadResult } from '../../datasets/index.ts';
 import { enrichedRows, renderResultLines, scoreAlerts, scoreColumns, type LoadedModule, type ScoreOptions } from './score.ts';
 import type { OutputFormat, UnitResult, WorkUnit } from './units.ts';
 
@@ -20,13 +20,37 @@ function decoderFor(o: ScoreOptions): FinkMessageDecoder {
  */
 const MESSAGES_PER_CHUNK = 100;
 
+/** The thread's buffer for small files (a folder of one-alert packets is read one file after another). */
+let smallFileBuffer: Buffer | null = null;
+
+/**
+ * A small file's bytes. An Avro container is read into the thread's reused buffer: a new 68 KB buffer per
+ * one-alert packet was garbage the engine collected with a full collection every few thousand files, and lean
+ * decoding copies whatever it keeps (strings, numbers, bytes), so nothing refers to the buffer once the file is
+ * decoded. Any other format is copied out of it: its reader may keep views into the bytes (a Parquet row's
+ * stamps), which the next file would overwrite while the unit is still being scored.
+ */
+function readSmallFile(file: string): Buffer {
+  const fd = openSync(file, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    if (!smallFileBuffer || smallFileBuffer.length < size) smallFileBuffer = Buffer.allocUnsafeSlow(Math.max(size, 1 << 20));
+    let n = 0;
+    for (let got = 1; n < size && got > 0; n += got) got = readSync(fd, smallFileBuffer, n, size - n, n);
+    const bytes = smallFileBuffer.subarray(0, n);
+    return isAvroContainer(bytes) ? bytes : Buffer.from(bytes);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 async function decode(u: WorkUnit, skipped: string[], keepFields: readonly string[], o: ScoreOptions, from: number, to: number): Promise<ReadResult> {
   if (u.kind === 'file' || u.kind === 'files') {
     const out: ReadResult = { file: u.kind === 'file' ? u.path : u.paths[0], format: 'avro', alerts: [], errors: [] };
     for (const file of u.kind === 'file' ? [u.path] : u.paths) {
       try {
         // synchronous: this runs on a scorer thread, and one small read is cheaper than four async steps
-        const r = await readAlertsFromBuffer(readFileSync(file), file, { lean: true, keepFields });
+        const r = await readAlertsFromBuffer(u.kind === 'files' ? readSmallFile(file) : readFileSync(file), file, { lean: true, keepFields });
         for (const a of r.alerts) out.alerts.push(a);
         out.errors.push(...r.errors);
       } catch (e) {

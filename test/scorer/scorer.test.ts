@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { gzipSync } from 'node:zlib';
 import path from 'node:path';
 import { Kafka } from 'kafkajs';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -314,6 +315,26 @@ describe('the Kafka path (kafkajs, no broker)', () => {
     expect(inline.lines).toHaveLength(9 * MODULES.length);
     expect(inline.logs).toEqual([expect.stringMatching(/^scorer: bad record skipped: ztf\[0\]@2 message 0: .*missing field 'magpsf'/)]);
     expect(await run(1)).toEqual(inline);
+  });
+
+  it('scores a unit of small files read one after another into one buffer as it scores each file alone, whatever their sizes and formats', async () => {
+    const { loadModuleVersion, processUnit } = await import('../../engine/scorer/index.ts');
+    const modules = new RegistryProvider(db, MODULES, quiet).poll().map(loadModuleVersion);
+    const dir = path.join(tmp, 'mixed-small');
+    mkdirSync(dir, { recursive: true });
+    // a large packet, a smaller one, a Parquet file (its reader may keep views into the bytes) and gzipped Avro
+    const big = sharedPath('ztf', 'avro', '472263571115115000.avro');
+    const small = sharedPath('ztf', 'fink_avro', 'ZTF19acihgng.avro');
+    const parquet = sharedPath('ztf', 'parquet', 'alerts.parquet');
+    const gz = path.join(dir, 'packet.avro.gz');
+    writeFileSync(gz, gzipSync(readFileSync(small)));
+    const paths = [big, small, parquet, big, gz, small];
+    const alone = await Promise.all(paths.map((f) => processUnit({ kind: 'file', path: f }, modules, 'results')));
+    const together = await processUnit({ kind: 'files', paths }, modules, 'results');
+    expect(together.lines).toBe(alone.map((r) => r.lines).join(''));
+    expect(together.alerts).toBe(alone.reduce((n, r) => n + r.alerts, 0));
+    expect(together.alerts).toBeGreaterThan(50);
+    expect([together.errors, together.skipped]).toEqual([[], []]);
   });
 
   it('encodes results as messages keyed by objectId', () => {
