@@ -273,19 +273,15 @@ function recordCodec(fields: ReadonlyArray<{ name: string; keep: boolean; codec:
       }
       switch (kind) {
         case P_FLOAT:
+        case P_DOUBLE: {
+          const width = kind === P_FLOAT ? 4 : 8;
           if (keep) {
-            if (pos + 4 > buf.length) truncated(c, pos);
-            o[names[k]] = buf.readFloatLE(pos);
+            if (pos + width > buf.length) truncated(c, pos);
+            o[names[k]] = width === 4 ? buf.readFloatLE(pos) : buf.readDoubleLE(pos);
           }
-          pos += 4;
+          pos += width;
           break;
-        case P_DOUBLE:
-          if (keep) {
-            if (pos + 8 > buf.length) truncated(c, pos);
-            o[names[k]] = buf.readDoubleLE(pos);
-          }
-          pos += 8;
-          break;
+        }
         case P_INT:
           if (keep) {
             c.pos = pos;
