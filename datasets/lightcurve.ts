@@ -92,43 +92,39 @@ export class LightCurveBuilder {
   }
 
   build(): LightCurve {
-    // One buffer for the float columns and one for the byte columns: a broker scores thousands of
-    // alerts a second, and each typed-array allocation costs about a microsecond.
+    // One allocation for all the columns (floats first, then the byte columns): a broker scores thousands
+    // of alerts a second, and each typed-array backing store costs about a microsecond.
     const n = this.jd.length;
     const floats = 6 + (this.withReferenceColumns ? 3 : 0) + (this.withMjd ? 1 : 0);
-    const f = new Float64Array(n * floats);
+    const byteColumns = this.withReferenceColumns ? 3 : 2;
+    const store = new ArrayBuffer(n * floats * 8 + n * byteColumns);
     const col = (k: number, src: number[]) => {
-      const v = f.subarray(k * n, (k + 1) * n);
+      const v = new Float64Array(store, k * n * 8, n);
       for (let i = 0; i < n; i++) v[i] = src[i];
       return v;
     };
-    const bytes = new Uint8Array(n * 2);
-    const band = bytes.subarray(0, n);
-    const detected = bytes.subarray(n, 2 * n);
+    const bytesAt = n * floats * 8;
+    const band = new Uint8Array(store, bytesAt, n);
+    const detected = new Uint8Array(store, bytesAt + n, n);
     for (let i = 0; i < n; i++) {
       band[i] = this.band[i];
       detected[i] = this.detected[i];
     }
-    const lc: LightCurve = {
-      bands: this.bands,
-      jd: col(0, this.jd),
-      band,
-      detected,
-      mag: col(1, this.mag),
-      magErr: col(2, this.magErr),
-      fluxNanoJy: col(3, this.flux),
-      fluxErrNanoJy: col(4, this.fluxErr),
-      limitMag: col(5, this.limit),
-      nativeUnit: this.nativeUnit,
-      ...(this.withMjd ? { mjd: col(floats - 1, this.mjd) } : {}),
-    };
-    if (!this.withReferenceColumns) return lc;
+    const jd = col(0, this.jd);
+    const mag = col(1, this.mag);
+    const magErr = col(2, this.magErr);
+    const fluxNanoJy = col(3, this.flux);
+    const fluxErrNanoJy = col(4, this.fluxErr);
+    const limitMag = col(5, this.limit);
+    if (!this.withReferenceColumns) {
+      return { bands: this.bands, jd, band, detected, mag, magErr, fluxNanoJy, fluxErrNanoJy, limitMag, nativeUnit: this.nativeUnit, ...(this.withMjd ? { mjd: col(floats - 1, this.mjd) } : {}) };
+    }
+    const isdiffpos = new Int8Array(store, bytesAt + 2 * n, n);
+    for (let i = 0; i < n; i++) isdiffpos[i] = this.isdiffpos[i];
     return {
-      ...lc,
-      isdiffpos: Int8Array.from(this.isdiffpos),
-      distnr: col(6, this.distnr),
-      magnr: col(7, this.magnr),
-      sigmagnr: col(8, this.sigmagnr),
+      bands: this.bands, jd, band, detected, mag, magErr, fluxNanoJy, fluxErrNanoJy, limitMag, nativeUnit: this.nativeUnit,
+      ...(this.withMjd ? { mjd: col(floats - 1, this.mjd) } : {}),
+      isdiffpos, distnr: col(6, this.distnr), magnr: col(7, this.magnr), sigmagnr: col(8, this.sigmagnr),
     };
   }
 }

@@ -4,9 +4,16 @@ export type RawRecord = Record<string, unknown>;
 
 /** Numeric value or NaN for null/undefined. Throws on anything else so bad fields are named, not hidden. */
 export function num(record: RawRecord, field: string): number {
-  const v = record[field];
-  if (v === null || v === undefined) return NaN;
+  return numValue(record[field], field);
+}
+
+/**
+ * `num` of a value the caller read itself: on a hot path (a light curve's points) `p.magpsf` is a load the
+ * engine caches per record shape, where `record[field]` inside a shared helper is a generic lookup.
+ */
+export function numValue(v: unknown, field: string): number {
   if (typeof v === 'number') return v;
+  if (v === null || v === undefined) return NaN;
   if (typeof v === 'bigint') return Number(v);
   if (typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v))) return Number(v);
   throw new TypeError(`field '${field}' is not a number (${typeof v})`);
@@ -18,6 +25,11 @@ export function requiredNum(record: RawRecord, field: string): number {
   const v = num(record, field);
   if (!Number.isFinite(v)) throw new TypeError(`field '${field}' is null or not finite`);
   return v;
+}
+
+/** `requiredNum` of a value the caller read itself (see numValue); the record names what is wrong. */
+export function requiredNumValue(record: RawRecord, v: unknown, field: string): number {
+  return typeof v === 'number' && Number.isFinite(v) ? v : requiredNum(record, field);
 }
 
 export function requiredString(record: RawRecord, field: string): string {

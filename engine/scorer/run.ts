@@ -58,6 +58,10 @@ function inlineExecutor(format: OutputFormat, o: ScoreOptions): Executor {
   return { run: (unit, versions) => processUnit(unit, versions.map(load), format, o), close: async () => {} };
 }
 
+/** Packing buffers kept for reuse (each about one unit of messages), and how long they are kept unused. */
+const SPARE_PACK_BUFFERS = 2;
+const SPARE_PACK_IDLE_MS = 2000;
+
 /** Scorer threads: each unit goes to the least busy thread, preceded by the versions in force if they changed. */
 function threadExecutor(n: number, format: OutputFormat, o: ScoreOptions): Executor {
   const threads = Array.from({ length: n }, () => ({
@@ -67,8 +71,13 @@ function threadExecutor(n: number, format: OutputFormat, o: ScoreOptions): Execu
   }));
   const pending = new Map<number, { resolve: (r: UnitResult) => void; reject: (e: Error) => void; thread: (typeof threads)[number] }>();
   let nextId = 0;
+  // packing buffers the threads handed back, for the next Kafka units; let go of when no unit came for a while
+  // (an idle stream keeps no unit-sized buffers)
+  const spares: ArrayBuffer[] = [];
+  let dropSpares: NodeJS.Timeout | null = null;
   for (const t of threads) {
-    t.worker.on('message', (m: { type: 'done'; id: number; result: UnitResult } | { type: 'failed'; id: number; error: string }) => {
+    t.worker.on('message', (m: ({ type: 'done'; id: number; result: UnitResult } | { type: 'failed'; id: number; error: string }) & { spare?: ArrayBuffer }) => {
+      if (m.spare && spares.length < SPARE_PACK_BUFFERS) spares.push(m.spare);
       const p = pending.get(m.id)!;
       pending.delete(m.id);
       t.busy--;
@@ -95,7 +104,9 @@ function threadExecutor(n: number, format: OutputFormat, o: ScoreOptions): Execu
       return new Promise<UnitResult>((resolve, reject) => {
         pending.set(id, { resolve, reject, thread: t });
         if (unit.kind === 'messages') {
-          const { packed, transfer } = packMessages(unit);
+          const { packed, transfer } = packMessages(unit, spares.pop() ?? null);
+          if (dropSpares) clearTimeout(dropSpares);
+          dropSpares = setTimeout(() => void spares.splice(0), SPARE_PACK_IDLE_MS).unref();
           t.worker.postMessage({ type: 'task', id, unit: packed }, transfer);
         } else {
           t.worker.postMessage({ type: 'task', id, unit });
@@ -103,6 +114,8 @@ function threadExecutor(n: number, format: OutputFormat, o: ScoreOptions): Execu
       });
     },
     async close() {
+      if (dropSpares) clearTimeout(dropSpares);
+      spares.splice(0);
       await Promise.all(threads.map((t) => t.worker.terminate()));
     },
   };

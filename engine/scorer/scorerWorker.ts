@@ -24,8 +24,12 @@ parentPort!.on('message', (m: { type: 'versions'; versions: ModuleVersion[] } | 
     return;
   }
   const unit = m.unit.kind === 'packed-messages' ? unpackMessages(m.unit) : m.unit;
+  // the packed buffer goes back to the main thread for its next unit once this one is scored: what the unit
+  // decoded to holds copies (strings, numbers, copied bytes), never views into it
+  const spare = m.unit.kind === 'packed-messages' ? m.unit.data.buffer as ArrayBuffer : null;
+  const reply = (msg: object) => (spare ? parentPort!.postMessage({ ...msg, spare }, [spare]) : parentPort!.postMessage(msg));
   processUnit(unit, modules, format, options).then(
-    (r) => parentPort!.postMessage({ type: 'done', id: m.id, result: r }),
-    (e: Error) => parentPort!.postMessage({ type: 'failed', id: m.id, error: e.stack ?? e.message }),
+    (r) => reply({ type: 'done', id: m.id, result: r }),
+    (e: Error) => reply({ type: 'failed', id: m.id, error: e.stack ?? e.message }),
   );
 });

@@ -46,6 +46,55 @@ describe('the compiled Avro decoder', () => {
     expect(n).toBeGreaterThanOrEqual(9);
   });
 
+  it('reads and skips primitive and null-or-primitive fields in place exactly as avsc decodes them', () => {
+    // every primitive, plain and in a union with null either side, kept or skipped, in a nested record and an array
+    const prims = ['boolean', 'int', 'long', 'float', 'double', 'string', 'bytes'];
+    const fields = prims.flatMap((p) => [
+      { name: `${p}_plain`, type: p }, { name: `${p}_nullFirst`, type: ['null', p] }, { name: `${p}_nullLast`, type: [p, 'null'] },
+    ]);
+    const schema = { type: 'record', name: 'outer', fields: [
+      ...fields, { name: 'nothing', type: 'null' }, { name: 'three', type: ['null', 'int', 'string'] },
+      { name: 'points', type: { type: 'array', items: { type: 'record', name: 'point', fields } } },
+    ] };
+    let state = 7;
+    const rand = () => ((state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const valueOf = (p: string): unknown => ({
+      boolean: rand() < 0.5, int: Math.floor((rand() - 0.5) * 2 ** 31), long: BigInt(Math.floor((rand() - 0.5) * 2 ** 53)) * 1000n,
+      float: Math.fround((rand() - 0.5) * 1e6), double: (rand() - 0.5) * 1e300, string: 'é'.repeat(Math.floor(rand() * 40)), bytes: Buffer.alloc(Math.floor(rand() * 200), 7),
+    } as Record<string, unknown>)[p];
+    const record = () => Object.fromEntries(prims.flatMap((p) => [
+      [`${p}_plain`, valueOf(p)], [`${p}_nullFirst`, rand() < 0.3 ? null : valueOf(p)], [`${p}_nullLast`, rand() < 0.3 ? null : valueOf(p)],
+    ]));
+    const type = avroTypeForSchema(schema);
+    // drop every third field, at both levels
+    const keep = (_record: string, field: string) => (field.length + field.charCodeAt(0)) % 3 !== 0;
+    const decodeAll = compileAvroDecoder(schema);
+    const decodeKept = compileAvroDecoder(schema, keep);
+    const kept = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([k]) => keep('', k)));
+    for (let i = 0; i < 50; i++) {
+      const value = { ...record(), nothing: null, three: [null, 5, 'x'][i % 3], points: Array.from({ length: i % 7 }, record) };
+      const bytes = type.toBuffer(value);
+      const expected = type.fromBuffer(bytes) as Record<string, unknown> & { points: Array<Record<string, unknown>> };
+      expect(decodeAll(bytes, 0)).toEqual({ value: expected, offset: bytes.length });
+      const mine = decodeKept(bytes, 0);
+      expect(mine.offset).toBe(bytes.length);
+      expect(mine.value).toEqual({ ...kept(expected), ...(keep('', 'points') ? { points: expected.points.map(kept) } : {}) });
+      // the kept fields in the schema's order, as the decoder always gave them
+      expect(Object.keys(mine.value as object)).toEqual(Object.keys(kept(expected)));
+    }
+    // a union index written in two bytes (0x82 0x00 is 1) is still read; an index the union lacks is named
+    const small = { type: 'record', name: 's', fields: [{ name: 'a', type: ['null', 'float'] }, { name: 'b', type: 'int' }] };
+    for (const keepA of [true, false]) {
+      const d = compileAvroDecoder(small, (_r, f) => keepA || f !== 'a');
+      const float = Buffer.alloc(4);
+      float.writeFloatLE(1.5);
+      expect(d(Buffer.concat([Buffer.from([0x82, 0x00]), float, Buffer.from([0x04])]), 0)).toEqual({ value: { ...(keepA ? { a: 1.5 } : {}), b: 2 }, offset: 7 });
+      expect(() => d(Buffer.from([0x04, 0x00]), 0)).toThrow('union branch 2 at byte 0: the union has 2');
+      // a float cut short: a kept one is refused where it starts, a skipped one where the next value is read
+      expect(() => d(Buffer.from([0x02, 0x00, 0x00]), 0)).toThrow(`the datum ends inside a value (byte ${keepA ? 1 : 5} of 3)`);
+    }
+  });
+
   it('keeps only the fields the filter names and refuses non-ZTF schemas for lean reading', () => {
     const schema = { type: 'record', name: 'alert', namespace: 'ztf', fields: [
       { name: 'objectId', type: 'string' },

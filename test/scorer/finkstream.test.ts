@@ -104,6 +104,40 @@ describe("Fink's livestream: schemaless Avro with the schema as key", () => {
     expect(commits).toEqual(['1=56']);
   });
 
+  it('packs the next unit into the buffer a scorer thread handed back when it is large enough, else into a new one', () => {
+    const first = packMessages({ kind: 'messages', origin: 'a', payloads: [Buffer.from('first unit')] });
+    // the thread received the buffer (transferred) and hands it back the same way
+    const spare = structuredClone(first.packed, { transfer: first.transfer }).data.buffer as ArrayBuffer;
+    const next = packMessages({ kind: 'messages', origin: 'b', payloads: [Buffer.from('second'), Buffer.from('unit')], keys: [null, Buffer.from('k')] }, spare);
+    expect(next.packed.data.buffer).toBe(spare);
+    const back = unpackMessages(structuredClone(next.packed, { transfer: next.transfer }));
+    expect(back.payloads.map((b) => Buffer.from(b).toString())).toEqual(['second', 'unit']);
+    expect(back.keys?.map((k) => k && Buffer.from(k).toString())).toEqual([null, 'k']);
+    const tooSmall = new ArrayBuffer(4);
+    const big = packMessages({ kind: 'messages', origin: 'c', payloads: [Buffer.alloc(10, 1)] }, tooSmall);
+    expect(big.packed.data.buffer).not.toBe(tooSmall);
+    expect(Array.from(unpackMessages(big.packed).payloads[0])).toEqual(Array(10).fill(1));
+  });
+
+  it('decodes one-alert containers of different schemas in one batch as their files give them; a schema changed in one byte is not taken from the cache', async () => {
+    const paths = [sharedPath('ztf', 'avro', '472263571115115000.avro'), sharedPath('ztf', 'avro', '2019_01_10_739260766315010006.avro'), sharedPath('ztf', 'fink_avro', 'ZTF19acihgng.avro')];
+    const [a, b, c] = paths.map((f) => readFileSync(f));
+    // the same packet under a schema of the same length in which the field magpsf is called magpsg
+    const renamed = Buffer.from(a);
+    const header = renamed.subarray(0, 40_000);
+    let renames = 0;
+    for (let at = header.indexOf('"magpsf"'); at >= 0; at = header.indexOf('"magpsf"', at + 1), renames++) renamed.write('"magpsg"', at);
+    expect(renames).toBe(2); // candidate and prv_candidate
+    const decoder = new FinkMessageDecoder();
+    const batch = [a, b, a, c, renamed, a, b].map((value, i) => ({ value, key: null, where: `ztf[0]@${i}` }));
+    for (const lean of [false, true]) {
+      const r = await decoder.decode(batch, { lean });
+      const own = await Promise.all(paths.map(async (f) => (await readAlertFile(f, { lean })).alerts.map(plain)));
+      expect(r.alerts.map(plain)).toEqual([...own[0], ...own[1], ...own[0], ...own[2], ...own[0], ...own[1]]);
+      expect(r.errors.map((e) => e.message)).toEqual([expect.stringMatching(/^ztf\[0\]@4: .*missing field 'magpsf'/)]);
+    }
+  });
+
   it('packs a unit of messages into one transferable buffer and back, keys and missing keys included', () => {
     // views into one shared backing store, as kafkajs hands them out
     const store = Buffer.from('0123456789abcdefghijklmnopqrstuvwxyz');

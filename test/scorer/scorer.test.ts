@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { gzipSync } from 'node:zlib';
 import path from 'node:path';
 import { Kafka } from 'kafkajs';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -291,6 +292,49 @@ describe('the Kafka path (kafkajs, no broker)', () => {
     expect(resolved).toEqual(['103', '107', '109']);
     expect(sink.lines).toHaveLength(10);
     expect(sink.lines.map((l) => JSON.parse(l).candid)).toContain('472263571115115000');
+  });
+
+  it('gives on a scorer thread that hands its packing buffers back the results of the consumer thread, unit after unit of other schemas and sizes', async () => {
+    const [a, b] = ['472263571115115000.avro', '2019_01_10_739260766315010006.avro'].map((f) => readFileSync(sharedPath('ztf', 'avro', f)));
+    // the same packet under a schema of the same length whose candidate field magpsf is renamed: a bad record
+    const renamed = Buffer.from(a);
+    for (let at = renamed.indexOf('"magpsf"'); at >= 0 && at < 40_000; at = renamed.indexOf('"magpsf"', at + 1)) renamed.write('"magpsg"', at);
+    const units = [[a, b, a], [b], [renamed, a, b, b, a], [a]];
+    const run = async (workers: number) => {
+      const sink = new MemorySink();
+      const logs: string[] = [];
+      const source = { units: async function* () {
+        for (const [u, payloads] of units.entries()) yield { unit: { kind: 'messages' as const, origin: `ztf[0]@${u}`, payloads: payloads.map((p) => Buffer.from(p)) } };
+      }, close: async () => {} };
+      // one unit at a time: each is packed after the previous one's buffer came back
+      const stats = await runScorer({ source, sink, provider: new RegistryProvider(db, MODULES, quiet), workers, maxInFlight: 1, log: (l) => logs.push(l) });
+      return { lines: sink.lines, logs, alerts: stats.alerts };
+    };
+    const inline = await run(0);
+    expect(inline.alerts).toBe(9);
+    expect(inline.lines).toHaveLength(9 * MODULES.length);
+    expect(inline.logs).toEqual([expect.stringMatching(/^scorer: bad record skipped: ztf\[0\]@2 message 0: .*missing field 'magpsf'/)]);
+    expect(await run(1)).toEqual(inline);
+  });
+
+  it('scores a unit of small files read one after another into one buffer as it scores each file alone, whatever their sizes and formats', async () => {
+    const { loadModuleVersion, processUnit } = await import('../../engine/scorer/index.ts');
+    const modules = new RegistryProvider(db, MODULES, quiet).poll().map(loadModuleVersion);
+    const dir = path.join(tmp, 'mixed-small');
+    mkdirSync(dir, { recursive: true });
+    // a large packet, a smaller one, a Parquet file (its reader may keep views into the bytes) and gzipped Avro
+    const big = sharedPath('ztf', 'avro', '472263571115115000.avro');
+    const small = sharedPath('ztf', 'fink_avro', 'ZTF19acihgng.avro');
+    const parquet = sharedPath('ztf', 'parquet', 'alerts.parquet');
+    const gz = path.join(dir, 'packet.avro.gz');
+    writeFileSync(gz, gzipSync(readFileSync(small)));
+    const paths = [big, small, parquet, big, gz, small];
+    const alone = await Promise.all(paths.map((f) => processUnit({ kind: 'file', path: f }, modules, 'results')));
+    const together = await processUnit({ kind: 'files', paths }, modules, 'results');
+    expect(together.lines).toBe(alone.map((r) => r.lines).join(''));
+    expect(together.alerts).toBe(alone.reduce((n, r) => n + r.alerts, 0));
+    expect(together.alerts).toBeGreaterThan(50);
+    expect([together.errors, together.skipped]).toEqual([[], []]);
   });
 
   it('encodes results as messages keyed by objectId', () => {
