@@ -2,6 +2,7 @@ import { createBundle, modelFromBundle, updateForestBand, type AADForest, type B
 import { moduleOf, type ModuleDefinition } from './modules/index.ts';
 import type { QueueEntry } from './queue.ts';
 import type { Store } from './store/store.ts';
+import { rankRows, saveRanking } from './ranking.ts';
 import { anomalyLabelCount, anomalyVerdict } from './training.ts';
 import { BandLeaves, leafLayout, sessionPool, type SessionPool } from './anomalyPool.ts';
 import { startTsWorker } from './workers.ts';
@@ -270,6 +271,12 @@ export class AnomalyQueueSession {
       this.store.deploy(def.name, v, actor, `AAD weights after ${this.labelsSinceSave} more label(s)`);
       return v;
     })();
+    // the new version's ranking from the scores in hand, over the rows the session holds: a server started later
+    // answers its first queue from it, instead of scoring the whole pool again on its main thread
+    const final = this.final;
+    let through = 0;
+    for (const id of this.alertIds) if (id > through) through = id;
+    saveRanking(this.store, def, version, 'aad', rankRows(this.alertIds, this.objectIds, final.map((x) => -x), final), through);
     this.currentVersion = version;
     this.labelsSinceSave = 0;
     return version;

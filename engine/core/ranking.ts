@@ -110,9 +110,12 @@ export function rankRows(ids: ArrayLike<number>, objectIds: readonly string[], s
   return { through: 0, alertIds: Int32Array.from(order, (i) => ids[i]), score: Float64Array.from(order, (i) => scores[i]), shown: Float64Array.from(order, (i) => shown[i]) };
 }
 
-/** Keeps a ranking just computed for a version (a retrain's, over the pool as of now). */
-export function saveRanking(store: Store, def: ModuleDefinition, version: number, kind: RankingKind, r: Ranking): void {
-  r.through = store.featureProgress(store.specId(def.extractor().spec));
+/**
+ * Keeps a ranking just computed for a version: a retrain's, over the pool as of now, or one over the pool's rows
+ * through alert `through` (the rows after it are scored and merged in when the ranking is next read).
+ */
+export function saveRanking(store: Store, def: ModuleDefinition, version: number, kind: RankingKind, r: Ranking, through?: number): void {
+  r.through = through ?? store.featureProgress(store.specId(def.extractor().spec));
   store.saveRanking(def.name, version, kind, def.revisionSha256, r);
   let byKey = memo.get(store);
   if (!byKey) memo.set(store, (byKey = new Map()));

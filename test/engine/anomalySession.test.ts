@@ -9,6 +9,7 @@ import { AnomalyQueueSession } from '../../engine/core/anomalySession.ts';
 import { ensureBuiltinModules, moduleOf } from '../../engine/core/modules/index.ts';
 import { Store } from '../../engine/core/store/store.ts';
 import { anomalyVerdict, bandInputs, updateAnomalyModule } from '../../engine/core/training.ts';
+import { nextQueue } from '../../engine/core/queue.ts';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'sieve-aad-session-'));
 
@@ -126,6 +127,24 @@ describe('the live AAD session re-scores its pool exactly as the forests score i
           expectForestScores(store, module, session);
           expect(differences(twin.poolScores().scores, session.poolScores().scores)).toEqual([]);
         }
+
+        // the saved weights come with their ranking of the pool, from the session's scores: a server started on
+        // this store reads its first queue from it (every row covered: nothing to score again)
+        const saved = session.persist('carol');
+        const def = moduleOf(store, module);
+        const ranking = store.loadRanking(module, saved, 'aad', def.revisionSha256);
+        expect(ranking).not.toBeNull();
+        expect(ranking!.through).toBe(store.featureProgress(store.specId(def.extractor().spec)));
+        const { alertIds: poolIds, scores } = session.poolScores();
+        const scoreOf = new Map(Array.from(poolIds, (id, i) => [id, scores[i]]));
+        expect(ranking!.alertIds.length).toBeGreaterThan(0);
+        for (let i = 0; i < ranking!.alertIds.length; i++) {
+          expect(ranking!.shown[i]).toBe(scoreOf.get(ranking!.alertIds[i]));
+          if (i > 0) expect(ranking!.shown[i]).toBeGreaterThanOrEqual(ranking!.shown[i - 1]);
+        }
+        const first = nextQueue(store, module, { k: 5 });
+        const labelled = store.trainingLabels(module);
+        expect(first.map((e) => e.alertId)).toEqual(Array.from(ranking!.alertIds).filter((id) => !labelled.has(store.objectOf(id))).slice(0, 5));
       } finally {
         BandLeaves.sliceRows = 65536;
         store.close();
