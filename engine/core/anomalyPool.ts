@@ -124,6 +124,15 @@ class LeafSumThreads {
     });
   }
 
+  /** Ends the threads (what they were given fails); the next use starts new ones. */
+  async stop(): Promise<void> {
+    const workers = this.workers;
+    this.workers = [];
+    for (const p of this.pending.values()) p.reject(new Error('the AAD re-scoring threads were stopped'));
+    this.pending.clear();
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+
   private start(): void {
     for (let k = 0; k < this.size; k++) {
       const w = startTsWorker(new URL('./leafSumWorker.ts', import.meta.url), {});
@@ -156,6 +165,14 @@ const threads = new LeafSumThreads();
 /** Starts the re-scoring threads ahead of their first use (a server does as its AAD sessions open). */
 export function startLeafSumThreads(): void {
   threads.ensureStarted();
+}
+
+/**
+ * Ends the re-scoring threads, for a server that closes: unreferenced while idle, their message ports still
+ * kept the process from exiting once the server had closed.
+ */
+export function stopLeafSumThreads(): Promise<void> {
+  return threads.stop();
 }
 
 /**

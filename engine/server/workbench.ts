@@ -1,6 +1,6 @@
 import { modelFromBundle } from '../../models/index.ts';
 import { AnomalyQueueSession } from '../core/anomalySession.ts';
-import { startLeafSumThreads } from '../core/anomalyPool.ts';
+import { startLeafSumThreads, stopLeafSumThreads } from '../core/anomalyPool.ts';
 import { moduleOf, storeModules, surveyMismatch, UnknownModuleError, type ModuleDefinition } from '../core/modules/index.ts';
 import { nextQueue, rankedQueue, type QueueEntry } from '../core/queue.ts';
 import { labelsSinceLastModel, retrainInWorker } from '../core/retrain.ts';
@@ -369,6 +369,7 @@ export class Workbench {
     // the AAD weights saved are those of every label: after the re-weightings under way
     await Promise.all([...this.retrains.values(), ...this.warming.values(), ...[...this.anomaly.values()].map((s) => s.settled())]);
     for (const name of this.anomaly.keys()) this.persistAnomaly(name, 'shutdown');
+    await stopLeafSumThreads();
   }
 }
 
