@@ -35,6 +35,8 @@ export const DEFAULT_AVRO_LIMITS: AvroDecodeLimits = { maxItems: 1 << 20, maxMs:
 
 interface Cursor {
   buf: Buffer;
+  /** The same bytes, for reading floats (inlined by the compiler, unlike Buffer's readDoubleLE). */
+  dv: DataView;
   pos: number;
   /** Items (array elements, map entries) this datum may still hold. */
   items: number;
@@ -192,11 +194,11 @@ export type AvroDatumDecoder = ((buf: Buffer, pos: number) => { value: unknown; 
 };
 
 /**
- * Records are decoded from a plan: one op per field in an Int32Array, run by one loop that keeps the position
- * in a local. Most fields of a survey's alert schema are a primitive or a union of null and a primitive (ZTF's
- * ~100 candidate fields, repeated for each of ~30 history points): those are read or skipped in that loop,
- * rather than by two closure calls each (the union's, then its branch's) that load and store the cursor,
- * which made such records the decoder's main cost. Other fields go through their codec.
+ * Records are decoded from a plan, one op per field, compiled into a function per record type. Most fields of a
+ * survey's alert schema are a primitive or a union of null and a primitive (ZTF's ~100 candidate fields,
+ * repeated for each of ~30 history points): those are read or skipped inline, rather than by two closure calls
+ * each (the union's, then its branch's) that load and store the cursor, which made such records the decoder's
+ * main cost. Other fields go through their codec.
  */
 const P_NONE = 0;
 const P_NULL = 1;
@@ -234,84 +236,99 @@ function fieldOp(codec: Codec, keep: boolean): number {
   return P_NONE | k;
 }
 
-function recordCodec(fields: ReadonlyArray<{ name: string; keep: boolean; codec: Codec }>): Pick<Codec, 'read' | 'skip'> {
-  let ops: Int32Array | null = null;
-  let names: string[] = [];
-  /** Each field's codec (a union: the union's, which reads the branch index)... */
-  let codecs: Codec[] = [];
-  /** ... and the codec of its value once the branch byte is read (a nullable union: the value branch's). */
-  let valueCodecs: Codec[] = [];
-  let template: Record<string, unknown> = {};
-  // the plan is made at the first datum, when the fields are all built
-  const plan = (): Int32Array => {
-    names = fields.map((f) => f.name);
-    codecs = fields.map((f) => f.codec);
-    valueCodecs = fields.map((f) => (fieldOp(f.codec, false) & OP_NULLABLE ? f.codec.branches!.find((b) => b !== PRIMITIVES.null)! : f.codec));
-    // the kept fields in order, each null until read: a copy of it has all its properties from the start
-    template = Object.create(null) as Record<string, unknown>;
-    for (const f of fields) if (f.keep) template[f.name] = null;
-    template = { ...template };
-    return (ops = Int32Array.from(fields, (f) => fieldOp(f.codec, f.keep)));
+/**
+ * The source of a record's read (`read`) or skip (`skip`) function for its plan: straight-line code, one block
+ * per field, with the position in a local and each kept value in a local `v<k>`; the record is made at the end
+ * as one object literal, so every record of a type gets the same shape and its stores are monomorphic. Field
+ * names only appear as JSON string literals (they match NAME in any case). Fields that are neither primitives
+ * nor null-or-primitive unions, and union bytes that are neither branch, go through their codec (`C[k]` for
+ * the field, `V[k]` for a nullable union's value branch), which reads the bytes again and says what is wrong.
+ */
+function recordSource(ops: Int32Array, names: readonly string[], reading: boolean): string {
+  const lines: string[] = ['const buf = c.buf; const dv = c.dv; const len = buf.length; let pos = c.pos; let b = 0;'];
+  const kept: number[] = [];
+  // consecutive skipped fixed-width fields add up into one jump
+  let pendingSkip = 0;
+  const flush = () => {
+    if (pendingSkip) lines.push(`pos += ${pendingSkip};`);
+    pendingSkip = 0;
   };
-  const run = (c: Cursor, o: Record<string, unknown> | null): void => {
-    const op = ops ?? plan();
-    const buf = c.buf;
-    const n = op.length;
-    let pos = c.pos;
-    for (let k = 0; k < n; k++) {
-      const f = op[k];
-      const keep = o !== null && (f & OP_KEEP) !== 0;
-      let kind = f & KIND_MASK;
-      if (f & OP_NULLABLE) {
-        const b = buf[pos];
-        if (b === ((f & OP_NULL_FIRST) ? 2 : 0)) pos++;
-        else if (b === ((f & OP_NULL_FIRST) ? 0 : 2)) {
-          pos++;
-          if (keep) o[names[k]] = null;
-          continue;
-        } else kind = P_NONE; // another branch index, a longer varint or the end: the union's codec says what is wrong
+  const varintSkip = 'for (const s = pos; buf[pos++] & 0x80;) if (pos - s >= 10) varintTooLong(s);';
+  const viaCodec = (k: number, codec: string, keep: boolean) => `c.pos = pos; ${keep ? `v${k} = ${codec}[${k}].read(c);` : `${codec}[${k}].skip(c);`} pos = c.pos;`;
+  /** The value of field k (kind `kind`), read into v<k> or skipped; `codec` is the fallback's table. */
+  const value = (k: number, kind: number, keep: boolean, codec: string): string => {
+    switch (kind) {
+      case P_NULL:
+        return '';
+      case P_BOOLEAN:
+        return keep ? `if (pos >= len) truncated(c, pos); v${k} = buf[pos++] === 1;` : 'pos += 1;';
+      case P_FLOAT:
+      case P_DOUBLE: {
+        const width = kind === P_FLOAT ? 4 : 8;
+        return keep ? `if (pos + ${width} > len) truncated(c, pos); v${k} = dv.${width === 4 ? 'getFloat32' : 'getFloat64'}(pos, true); pos += ${width};` : `pos += ${width};`;
       }
-      switch (kind) {
-        case P_FLOAT:
-        case P_DOUBLE: {
-          const width = kind === P_FLOAT ? 4 : 8;
-          if (keep) {
-            if (pos + width > buf.length) truncated(c, pos);
-            o[names[k]] = width === 4 ? buf.readFloatLE(pos) : buf.readDoubleLE(pos);
-          }
-          pos += width;
-          break;
-        }
-        case P_INT:
-          if (keep) {
-            c.pos = pos;
-            o[names[k]] = readLongNumber(c);
-            pos = c.pos;
-          } else {
-            const start = pos;
-            while (buf[pos++] & 0x80) if (pos - start >= 10) throw new AvroDecodeError(`varint longer than 10 bytes at byte ${start}`);
-          }
-          break;
-        default: {
-          const codec = kind === P_NONE ? codecs[k] : valueCodecs[k];
-          c.pos = pos;
-          if (keep) o[names[k]] = codec.read(c);
-          else codec.skip(c);
-          pos = c.pos;
-        }
-      }
+      case P_INT:
+        // one byte (|value| < 64) inline; longer varints, and the end of the bytes, through readLongNumber
+        return keep ? `b = buf[pos]; if (b < 128) { pos++; v${k} = b & 1 ? -(b + 1) / 2 : b / 2; } else { c.pos = pos; v${k} = readLongNumber(c); pos = c.pos; }` : varintSkip;
+      case P_LONG:
+        return keep ? `c.pos = pos; v${k} = readLongBig(c); pos = c.pos;` : varintSkip;
+      default:
+        return viaCodec(k, codec, keep);
     }
-    c.pos = pos;
+  };
+  for (let k = 0; k < ops.length; k++) {
+    const f = ops[k];
+    const keep = reading && (f & OP_KEEP) !== 0;
+    if (keep) {
+      kept.push(k);
+      lines.push(`let v${k} = null;`);
+    }
+    const kind = f & KIND_MASK;
+    if (!(f & OP_NULLABLE) && !keep && (kind === P_FLOAT || kind === P_DOUBLE || kind === P_BOOLEAN)) {
+      pendingSkip += kind === P_FLOAT ? 4 : kind === P_DOUBLE ? 8 : 1;
+      continue;
+    }
+    flush();
+    if (f & OP_NULLABLE) {
+      const valueByte = f & OP_NULL_FIRST ? 2 : 0;
+      lines.push(`b = buf[pos];`, `if (b === ${valueByte}) { pos++; ${value(k, kind, keep, 'V')} }`,
+        `else if (b === ${2 - valueByte}) pos++;`, `else { ${viaCodec(k, 'C', keep)} }`);
+    } else lines.push(value(k, kind, keep, 'C'));
+  }
+  flush();
+  lines.push('c.pos = pos;');
+  if (reading) lines.push(`return { ${kept.map((k) => `${JSON.stringify(names[k])}: v${k}`).join(', ')} };`);
+  return lines.join('\n');
+}
+
+function varintTooLong(start: number): never {
+  throw new AvroDecodeError(`varint longer than 10 bytes at byte ${start}`);
+}
+
+function recordCodec(fields: ReadonlyArray<{ name: string; keep: boolean; codec: Codec }>): Pick<Codec, 'read' | 'skip'> {
+  type Run = (c: Cursor) => unknown;
+  let read: Run | null = null;
+  let skip: Run | null = null;
+  // compiled at the first datum, when the fields (and so the codecs of records that refer to this one) are all built
+  const compile = (): void => {
+    const names = fields.map((f) => f.name);
+    const C = fields.map((f) => f.codec);
+    const V = fields.map((f) => (fieldOp(f.codec, false) & OP_NULLABLE ? f.codec.branches!.find((b) => b !== PRIMITIVES.null)! : f.codec));
+    const ops = Int32Array.from(fields, (f) => fieldOp(f.codec, f.keep));
+    const make = (reading: boolean) => new Function('C', 'V', 'truncated', 'readLongNumber', 'readLongBig', 'varintTooLong',
+      `return function ${reading ? 'readRecord' : 'skipRecord'}(c) {\n${recordSource(ops, names, reading)}\n};`)(C, V, truncated, readLongNumber, readLongBig, varintTooLong) as Run;
+    read = make(true);
+    skip = make(false);
   };
   return {
     read: (c) => {
-      if (ops === null) plan();
-      // filled in place rather than grown field by field: each added property would change the object's shape
-      const o: Record<string, unknown> = { ...template };
-      run(c, o);
-      return o;
+      if (read === null) compile();
+      return read!(c);
     },
-    skip: (c) => run(c, null),
+    skip: (c) => {
+      if (skip === null) compile();
+      skip!(c);
+    },
   };
 }
 
@@ -427,7 +444,7 @@ export function compileAvroDecoder(schema: unknown, keep: FieldFilter = () => tr
   }
   for (const [full, short] of references) if (!named.has(full) && !named.has(short)) schemaError(`unknown type '${short}'`);
   const decode = (buf: Buffer, pos: number) => {
-    const c: Cursor = { buf, pos, items: limits.maxItems, deadline: Date.now() + limits.maxMs };
+    const c: Cursor = { buf, dv: new DataView(buf.buffer, buf.byteOffset, buf.byteLength), pos, items: limits.maxItems, deadline: Date.now() + limits.maxMs };
     let value: unknown;
     try {
       value = root.read(c);

@@ -3,32 +3,86 @@ import { fluxErrNanoJyFromMag, fluxNanoJyFromMag, magErrFromFluxNanoJy, magFromF
 
 /**
  * Grows the columns of a light curve point by point while a reader walks an alert; extractors only ever
- * see the finished typed arrays.
+ * see the finished typed arrays. The columns live in one ArrayBuffer from the start (floats first, then the
+ * byte columns), sized by the caller's `capacity` when it knows the point count (a packet's history plus its
+ * candidate) and doubled when it runs out: a broker scores thousands of alerts a second, and each array or
+ * typed-array backing store it allocates per alert costs about a microsecond and feeds the collector.
  */
 export class LightCurveBuilder {
-  private jd: number[] = [];
-  private band: number[] = [];
-  private detected: number[] = [];
-  private mag: number[] = [];
-  private magErr: number[] = [];
-  private flux: number[] = [];
-  private fluxErr: number[] = [];
-  private limit: number[] = [];
-  private isdiffpos: number[] = [];
-  private distnr: number[] = [];
-  private magnr: number[] = [];
-  private sigmagnr: number[] = [];
-  private mjd: number[] = [];
+  private n = 0;
+  private cap = 0;
+  private readonly floats: number;
+  private readonly byteColumns: number;
+  private jd!: Float64Array;
+  private mag!: Float64Array;
+  private magErr!: Float64Array;
+  private flux!: Float64Array;
+  private fluxErr!: Float64Array;
+  private limit!: Float64Array;
+  private distnr!: Float64Array;
+  private magnr!: Float64Array;
+  private sigmagnr!: Float64Array;
+  private mjd!: Float64Array;
+  private band!: Uint8Array;
+  private detected!: Uint8Array;
+  private isdiffpos!: Int8Array;
 
   constructor(
     private readonly bands: readonly string[],
     private readonly nativeUnit: 'mag' | 'nJy',
     private readonly withReferenceColumns = false,
     private readonly withMjd = false,
-  ) {}
+    capacity = 16,
+  ) {
+    this.floats = 6 + (withReferenceColumns ? 3 : 0) + (withMjd ? 1 : 0);
+    this.byteColumns = withReferenceColumns ? 3 : 2;
+    this.allocate(Math.max(1, Math.floor(capacity)));
+  }
 
   get length(): number {
-    return this.jd.length;
+    return this.n;
+  }
+
+  /** Columns for `cap` points in a new store, holding the points so far. */
+  private allocate(cap: number): void {
+    const n = this.n;
+    const store = new ArrayBuffer(cap * this.floats * 8 + cap * this.byteColumns);
+    const float = (k: number, old: Float64Array) => {
+      const v = new Float64Array(store, k * cap * 8, cap);
+      if (n) v.set(old.subarray(0, n));
+      return v;
+    };
+    const bytesAt = cap * this.floats * 8;
+    const band = new Uint8Array(store, bytesAt, cap);
+    const detected = new Uint8Array(store, bytesAt + cap, cap);
+    if (n) {
+      band.set(this.band.subarray(0, n));
+      detected.set(this.detected.subarray(0, n));
+    }
+    this.jd = float(0, this.jd);
+    this.mag = float(1, this.mag);
+    this.magErr = float(2, this.magErr);
+    this.flux = float(3, this.flux);
+    this.fluxErr = float(4, this.fluxErr);
+    this.limit = float(5, this.limit);
+    if (this.withReferenceColumns) {
+      this.distnr = float(6, this.distnr);
+      this.magnr = float(7, this.magnr);
+      this.sigmagnr = float(8, this.sigmagnr);
+      const isdiffpos = new Int8Array(store, bytesAt + 2 * cap, cap);
+      if (n) isdiffpos.set(this.isdiffpos.subarray(0, n));
+      this.isdiffpos = isdiffpos;
+    }
+    if (this.withMjd) this.mjd = float(this.floats - 1, this.mjd);
+    this.band = band;
+    this.detected = detected;
+    this.cap = cap;
+  }
+
+  /** The index of a new point (room made for it). */
+  private next(): number {
+    if (this.n === this.cap) this.allocate(Math.max(16, 2 * this.cap));
+    return this.n++;
   }
 
   /** A magnitude-native point (ZTF). mag NaN means a non-detection with limiting magnitude `limitMag`. */
@@ -47,7 +101,7 @@ export class LightCurveBuilder {
     // A negative difference (isdiffpos 'f') is a real detection of a fainter-than-reference source: its
     // flux in the difference image is negative.
     const sign = p.isdiffpos === -1 ? -1 : 1;
-    this.push(
+    const i = this.push(
       p.jd,
       p.band,
       det,
@@ -58,17 +112,16 @@ export class LightCurveBuilder {
       p.limitMag,
     );
     if (this.withReferenceColumns) {
-      this.isdiffpos.push(p.isdiffpos ?? 0);
-      this.distnr.push(p.distnr ?? NaN);
-      this.magnr.push(p.magnr ?? NaN);
-      this.sigmagnr.push(p.sigmagnr ?? NaN);
+      this.isdiffpos[i] = p.isdiffpos ?? 0;
+      this.distnr[i] = p.distnr ?? NaN;
+      this.magnr[i] = p.magnr ?? NaN;
+      this.sigmagnr[i] = p.sigmagnr ?? NaN;
     }
   }
 
   /** A flux-native point (LSST, simulations in flux). Detection is decided by the source, not here. */
   addFlux(p: { jd: number; mjd?: number; band: number; fluxNanoJy: number; fluxErrNanoJy: number; detected: boolean; limitMag: number }): void {
-    if (this.withMjd) this.mjd.push(p.mjd ?? NaN);
-    this.push(
+    const i = this.push(
       p.jd,
       p.band,
       p.detected,
@@ -78,54 +131,37 @@ export class LightCurveBuilder {
       p.fluxErrNanoJy,
       p.limitMag,
     );
+    if (this.withMjd) this.mjd[i] = p.mjd ?? NaN;
   }
 
-  private push(jd: number, band: number, det: boolean, mag: number, magErr: number, flux: number, fluxErr: number, limit: number) {
-    this.jd.push(jd);
-    this.band.push(band);
-    this.detected.push(det ? 1 : 0);
-    this.mag.push(mag);
-    this.magErr.push(magErr);
-    this.flux.push(flux);
-    this.fluxErr.push(fluxErr);
-    this.limit.push(limit);
+  private push(jd: number, band: number, det: boolean, mag: number, magErr: number, flux: number, fluxErr: number, limit: number): number {
+    const i = this.next();
+    this.jd[i] = jd;
+    this.band[i] = band;
+    this.detected[i] = det ? 1 : 0;
+    this.mag[i] = mag;
+    this.magErr[i] = magErr;
+    this.flux[i] = flux;
+    this.fluxErr[i] = fluxErr;
+    this.limit[i] = limit;
+    return i;
   }
 
   build(): LightCurve {
-    // One allocation for all the columns (floats first, then the byte columns): a broker scores thousands
-    // of alerts a second, and each typed-array backing store costs about a microsecond.
-    const n = this.jd.length;
-    const floats = 6 + (this.withReferenceColumns ? 3 : 0) + (this.withMjd ? 1 : 0);
-    const byteColumns = this.withReferenceColumns ? 3 : 2;
-    const store = new ArrayBuffer(n * floats * 8 + n * byteColumns);
-    const col = (k: number, src: number[]) => {
-      const v = new Float64Array(store, k * n * 8, n);
-      for (let i = 0; i < n; i++) v[i] = src[i];
-      return v;
-    };
-    const bytesAt = n * floats * 8;
-    const band = new Uint8Array(store, bytesAt, n);
-    const detected = new Uint8Array(store, bytesAt + n, n);
-    for (let i = 0; i < n; i++) {
-      band[i] = this.band[i];
-      detected[i] = this.detected[i];
+    // the columns as they are when the capacity was right, else copied into a store of the exact size; either
+    // way the store is then full, so a point added later moves the builder to a new one
+    if (this.n !== this.cap) this.allocate(this.n);
+    // one object literal per kind of light curve (no spreads: they cost more than the rest of the build)
+    const { bands, nativeUnit, jd, band, detected, mag, magErr, flux: fluxNanoJy, fluxErr: fluxErrNanoJy, limit: limitMag } = this;
+    if (this.withReferenceColumns) {
+      const { isdiffpos, distnr, magnr, sigmagnr } = this;
+      return this.withMjd
+        ? { bands, jd, band, detected, mag, magErr, fluxNanoJy, fluxErrNanoJy, limitMag, nativeUnit, mjd: this.mjd, isdiffpos, distnr, magnr, sigmagnr }
+        : { bands, jd, band, detected, mag, magErr, fluxNanoJy, fluxErrNanoJy, limitMag, nativeUnit, isdiffpos, distnr, magnr, sigmagnr };
     }
-    const jd = col(0, this.jd);
-    const mag = col(1, this.mag);
-    const magErr = col(2, this.magErr);
-    const fluxNanoJy = col(3, this.flux);
-    const fluxErrNanoJy = col(4, this.fluxErr);
-    const limitMag = col(5, this.limit);
-    if (!this.withReferenceColumns) {
-      return { bands: this.bands, jd, band, detected, mag, magErr, fluxNanoJy, fluxErrNanoJy, limitMag, nativeUnit: this.nativeUnit, ...(this.withMjd ? { mjd: col(floats - 1, this.mjd) } : {}) };
-    }
-    const isdiffpos = new Int8Array(store, bytesAt + 2 * n, n);
-    for (let i = 0; i < n; i++) isdiffpos[i] = this.isdiffpos[i];
-    return {
-      bands: this.bands, jd, band, detected, mag, magErr, fluxNanoJy, fluxErrNanoJy, limitMag, nativeUnit: this.nativeUnit,
-      ...(this.withMjd ? { mjd: col(floats - 1, this.mjd) } : {}),
-      isdiffpos, distnr: col(6, this.distnr), magnr: col(7, this.magnr), sigmagnr: col(8, this.sigmagnr),
-    };
+    return this.withMjd
+      ? { bands, jd, band, detected, mag, magErr, fluxNanoJy, fluxErrNanoJy, limitMag, nativeUnit, mjd: this.mjd }
+      : { bands, jd, band, detected, mag, magErr, fluxNanoJy, fluxErrNanoJy, limitMag, nativeUnit };
   }
 }
 

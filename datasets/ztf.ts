@@ -61,8 +61,8 @@ export function alertFromZtfPacket(packet: RawRecord): Alert {
   const bandIdx = fidToBand(fid, 'candidate');
   const magpsf = requiredNum(c, 'magpsf');
 
-  const b = new LightCurveBuilder(ZTF_BANDS, 'mag', true);
   const prv = packet.prv_candidates;
+  const b = new LightCurveBuilder(ZTF_BANDS, 'mag', true, false, (Array.isArray(prv) ? prv.length : 0) + 1);
   if (prv !== null && prv !== undefined) {
     if (!Array.isArray(prv)) throw new TypeError("field 'prv_candidates' is not a list");
     prv.forEach((p, i) => {
