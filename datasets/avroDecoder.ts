@@ -272,6 +272,9 @@ function recordSource(ops: Int32Array, names: readonly string[], reading: boolea
         return keep ? `b = buf[pos]; if (b < 128) { pos++; v${k} = b & 1 ? -(b + 1) / 2 : b / 2; } else { c.pos = pos; v${k} = readLongNumber(c); pos = c.pos; }` : varintSkip;
       case P_LONG:
         return keep ? `c.pos = pos; v${k} = readLongBig(c); pos = c.pos;` : varintSkip;
+      case P_STRING:
+        // a one-character ASCII string (ZTF's isdiffpos 't'/'f' at every point) from a table, not a new string
+        return keep ? `if (buf[pos] === 2 && pos + 1 < len && buf[pos + 1] < 128) { v${k} = ASCII[buf[pos + 1]]; pos += 2; } else { ${viaCodec(k, codec, true)} }` : viaCodec(k, codec, false);
       default:
         return viaCodec(k, codec, keep);
     }
@@ -301,6 +304,8 @@ function recordSource(ops: Int32Array, names: readonly string[], reading: boolea
   return lines.join('\n');
 }
 
+const ASCII = Object.freeze(Array.from({ length: 128 }, (_, i) => String.fromCharCode(i)));
+
 function varintTooLong(start: number): never {
   throw new AvroDecodeError(`varint longer than 10 bytes at byte ${start}`);
 }
@@ -315,8 +320,8 @@ function recordCodec(fields: ReadonlyArray<{ name: string; keep: boolean; codec:
     const C = fields.map((f) => f.codec);
     const V = fields.map((f) => (fieldOp(f.codec, false) & OP_NULLABLE ? f.codec.branches!.find((b) => b !== PRIMITIVES.null)! : f.codec));
     const ops = Int32Array.from(fields, (f) => fieldOp(f.codec, f.keep));
-    const make = (reading: boolean) => new Function('C', 'V', 'truncated', 'readLongNumber', 'readLongBig', 'varintTooLong',
-      `return function ${reading ? 'readRecord' : 'skipRecord'}(c) {\n${recordSource(ops, names, reading)}\n};`)(C, V, truncated, readLongNumber, readLongBig, varintTooLong) as Run;
+    const make = (reading: boolean) => new Function('C', 'V', 'truncated', 'readLongNumber', 'readLongBig', 'varintTooLong', 'ASCII',
+      `return function ${reading ? 'readRecord' : 'skipRecord'}(c) {\n${recordSource(ops, names, reading)}\n};`)(C, V, truncated, readLongNumber, readLongBig, varintTooLong, ASCII) as Run;
     read = make(true);
     skip = make(false);
   };
