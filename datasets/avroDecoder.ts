@@ -310,29 +310,124 @@ function varintTooLong(start: number): never {
   throw new AvroDecodeError(`varint longer than 10 bytes at byte ${start}`);
 }
 
-function recordCodec(fields: ReadonlyArray<{ name: string; keep: boolean; codec: Codec }>): Pick<Codec, 'read' | 'skip'> {
+/**
+ * When a record type is compiled: after its decoder has decoded COMPILE_AFTER_DATUMS datums (a stream's schema
+ * is reused by every message, so a broker compiles at its 64th message), and only for types of at most
+ * COMPILE_MAX_FIELDS fields. Compiling costs V8 tens of microseconds per field; a schema seen once (a hostile
+ * stream can send a new one with every message, up to MAX_SCHEMA_BYTES each) or a record of thousands of
+ * fields stays on the interpreter, whose cost has no such start-up.
+ */
+export const COMPILE_AFTER_DATUMS = 64;
+const COMPILE_MAX_FIELDS = 1024;
+
+/** How many datums a decoder has decoded: shared by its record types, to decide when to compile them. */
+interface Uses {
+  datums: number;
+}
+
+function recordCodec(fields: ReadonlyArray<{ name: string; keep: boolean; codec: Codec }>, uses: Uses): Pick<Codec, 'read' | 'skip'> {
   type Run = (c: Cursor) => unknown;
-  let read: Run | null = null;
-  let skip: Run | null = null;
-  // compiled at the first datum, when the fields (and so the codecs of records that refer to this one) are all built
-  const compile = (): void => {
-    const names = fields.map((f) => f.name);
-    const C = fields.map((f) => f.codec);
-    const V = fields.map((f) => (fieldOp(f.codec, false) & OP_NULLABLE ? f.codec.branches!.find((b) => b !== PRIMITIVES.null)! : f.codec));
-    const ops = Int32Array.from(fields, (f) => fieldOp(f.codec, f.keep));
+  let ops: Int32Array | null = null;
+  let names: string[] = [];
+  /** Each field's codec (a union: the union's, which reads the branch index)... */
+  let codecs: Codec[] = [];
+  /** ... and the codec of its value once the branch byte is read (a nullable union: the value branch's). */
+  let valueCodecs: Codec[] = [];
+  let template: Record<string, unknown> = {};
+  let compiledRead: Run | null = null;
+  let compiledSkip: Run | null = null;
+  let compileTried = false;
+  // the plan is made at the first datum, when the fields (and so the codecs of records that refer to this one) are all built
+  const plan = (): Int32Array => {
+    names = fields.map((f) => f.name);
+    codecs = fields.map((f) => f.codec);
+    valueCodecs = fields.map((f) => (fieldOp(f.codec, false) & OP_NULLABLE ? f.codec.branches!.find((b) => b !== PRIMITIVES.null)! : f.codec));
+    // the kept fields in order, each null until read: a copy of it has all its properties from the start
+    template = Object.create(null) as Record<string, unknown>;
+    for (const f of fields) if (f.keep) template[f.name] = null;
+    template = { ...template };
+    return (ops = Int32Array.from(fields, (f) => fieldOp(f.codec, f.keep)));
+  };
+  const compile = (op: Int32Array): void => {
+    compileTried = true;
+    if (op.length > COMPILE_MAX_FIELDS) return;
     const make = (reading: boolean) => new Function('C', 'V', 'truncated', 'readLongNumber', 'readLongBig', 'varintTooLong', 'ASCII',
-      `return function ${reading ? 'readRecord' : 'skipRecord'}(c) {\n${recordSource(ops, names, reading)}\n};`)(C, V, truncated, readLongNumber, readLongBig, varintTooLong, ASCII) as Run;
-    read = make(true);
-    skip = make(false);
+      `return function ${reading ? 'readRecord' : 'skipRecord'}(c) {\n${recordSource(op, names, reading)}\n};`)(codecs, valueCodecs, truncated, readLongNumber, readLongBig, varintTooLong, ASCII) as Run;
+    compiledRead = make(true);
+    compiledSkip = make(false);
+  };
+  /** The interpreter: one loop over the plan, the position in a local. */
+  const run = (c: Cursor, o: Record<string, unknown> | null): void => {
+    const op = ops ?? plan();
+    const buf = c.buf;
+    const n = op.length;
+    let pos = c.pos;
+    for (let k = 0; k < n; k++) {
+      const f = op[k];
+      const keep = o !== null && (f & OP_KEEP) !== 0;
+      let kind = f & KIND_MASK;
+      if (f & OP_NULLABLE) {
+        const b = buf[pos];
+        if (b === ((f & OP_NULL_FIRST) ? 2 : 0)) pos++;
+        else if (b === ((f & OP_NULL_FIRST) ? 0 : 2)) {
+          pos++;
+          if (keep) o[names[k]] = null;
+          continue;
+        } else kind = P_NONE; // another branch index, a longer varint or the end: the union's codec says what is wrong
+      }
+      switch (kind) {
+        case P_FLOAT:
+        case P_DOUBLE: {
+          const width = kind === P_FLOAT ? 4 : 8;
+          if (keep) {
+            if (pos + width > buf.length) truncated(c, pos);
+            o[names[k]] = width === 4 ? buf.readFloatLE(pos) : buf.readDoubleLE(pos);
+          }
+          pos += width;
+          break;
+        }
+        case P_INT:
+          if (keep) {
+            c.pos = pos;
+            o[names[k]] = readLongNumber(c);
+            pos = c.pos;
+          } else {
+            const start = pos;
+            while (buf[pos++] & 0x80) if (pos - start >= 10) varintTooLong(start);
+          }
+          break;
+        default: {
+          const codec = kind === P_NONE ? codecs[k] : valueCodecs[k];
+          c.pos = pos;
+          if (keep) o[names[k]] = codec.read(c);
+          else codec.skip(c);
+          pos = c.pos;
+        }
+      }
+    }
+    c.pos = pos;
   };
   return {
     read: (c) => {
-      if (read === null) compile();
-      return read!(c);
+      if (compiledRead !== null) return compiledRead(c);
+      const op = ops ?? plan();
+      if (!compileTried && uses.datums >= COMPILE_AFTER_DATUMS) {
+        compile(op);
+        if (compiledRead !== null) return (compiledRead as Run)(c);
+      }
+      // filled in place rather than grown field by field: each added property would change the object's shape
+      const o: Record<string, unknown> = { ...template };
+      run(c, o);
+      return o;
     },
     skip: (c) => {
-      if (skip === null) compile();
-      skip!(c);
+      if (compiledSkip !== null) return void compiledSkip(c);
+      const op = ops ?? plan();
+      if (!compileTried && uses.datums >= COMPILE_AFTER_DATUMS) {
+        compile(op);
+        if (compiledSkip !== null) return void (compiledSkip as Run)(c);
+      }
+      run(c, null);
     },
   };
 }
@@ -344,6 +439,7 @@ function recordCodec(fields: ReadonlyArray<{ name: string; keep: boolean; codec:
 export function compileAvroDecoder(schema: unknown, keep: FieldFilter = () => true, limits: AvroDecodeLimits = DEFAULT_AVRO_LIMITS): AvroDatumDecoder {
   const named = new Map<string, Codec>();
   const references: string[][] = [];
+  const uses: Uses = { datums: 0 };
   const build = (s: Schema, namespace: string, top: boolean): Codec => {
     if (typeof s === 'string') {
       if (Object.hasOwn(PRIMITIVES, s)) return PRIMITIVES[s];
@@ -384,7 +480,7 @@ export function compileAvroDecoder(schema: unknown, keep: FieldFilter = () => tr
         if (!Array.isArray(s.fields)) schemaError(`record '${name}' has no field list`);
         // registered before its fields are built, so that a field may refer to the record itself
         const fields: Array<{ name: string; keep: boolean; codec: Codec }> = [];
-        codec = { ...recordCodec(fields), min: 0 };
+        codec = { ...recordCodec(fields, uses), min: 0 };
         if (full) named.set(full, codec);
         for (const f of s.fields as Array<{ name?: unknown; type?: unknown }>) {
           if (f === null || typeof f !== 'object' || typeof f.name !== 'string' || !NAME.test(f.name) || f.name === '__proto__') schemaError(`record '${name}' has a field without a valid name`);
@@ -449,6 +545,7 @@ export function compileAvroDecoder(schema: unknown, keep: FieldFilter = () => tr
   }
   for (const [full, short] of references) if (!named.has(full) && !named.has(short)) schemaError(`unknown type '${short}'`);
   const decode = (buf: Buffer, pos: number) => {
+    uses.datums++;
     const c: Cursor = { buf, dv: new DataView(buf.buffer, buf.byteOffset, buf.byteLength), pos, items: limits.maxItems, deadline: Date.now() + limits.maxMs };
     let value: unknown;
     try {

@@ -1,7 +1,18 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { avroTypeForSchema, compileAvroDecoder, readAlertsFromBuffer, readAvroContainer, ztfLeanFields } from '../../datasets/index.ts';
+import { COMPILE_AFTER_DATUMS, type FieldFilter } from '../../datasets/avroDecoder.ts';
 import { sharedPath } from '../shared.ts';
+
+/**
+ * The decoder twice: fresh (records go through the interpreter) and after COMPILE_AFTER_DATUMS datums of
+ * `warm` (records compiled into straight-line code), so that every check below covers both.
+ */
+function bothTiers(schema: unknown, warm: Buffer, keep?: FieldFilter) {
+  const compiled = compileAvroDecoder(schema, keep);
+  for (let i = 0; i < COMPILE_AFTER_DATUMS; i++) compiled(warm, 0);
+  return [['interpreted', compileAvroDecoder(schema, keep)], ['compiled', compiled]] as const;
+}
 
 const packets = () => [
   ...readdirSync(sharedPath('ztf', 'avro')).filter((f) => f.endsWith('.avro')).map((f) => sharedPath('ztf', 'avro', f)),
@@ -13,13 +24,14 @@ describe('the compiled Avro decoder', () => {
     for (const file of [...packets(), sharedPath('lsst', 'part-2-918301.avro')]) {
       const c = readAvroContainer(readFileSync(file), file);
       const type = avroTypeForSchema(c.schema);
-      const decode = compileAvroDecoder(c.schema);
-      // the transfer files' records are alike: a few of each keep the deep comparison of stamps quick
-      for (const r of c.records.slice(0, 6)) {
-        const bytes = type.toBuffer(r.value);
-        const mine = decode(bytes, 0);
-        expect(mine.offset, file).toBe(bytes.length);
-        expect(mine.value, file).toEqual(type.decode(bytes, 0).value);
+      for (const [tier, decode] of bothTiers(c.schema, type.toBuffer(c.records[0].value))) {
+        // the transfer files' records are alike: a few of each keep the deep comparison of stamps quick
+        for (const r of c.records.slice(0, 6)) {
+          const bytes = type.toBuffer(r.value);
+          const mine = decode(bytes, 0);
+          expect(mine.offset, `${file} ${tier}`).toBe(bytes.length);
+          expect(mine.value, `${file} ${tier}`).toEqual(type.decode(bytes, 0).value);
+        }
       }
     }
   });
@@ -68,30 +80,43 @@ describe('the compiled Avro decoder', () => {
     const type = avroTypeForSchema(schema);
     // drop every third field, at both levels
     const keep = (_record: string, field: string) => (field.length + field.charCodeAt(0)) % 3 !== 0;
-    const decodeAll = compileAvroDecoder(schema);
-    const decodeKept = compileAvroDecoder(schema, keep);
     const kept = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([k]) => keep('', k)));
-    for (let i = 0; i < 50; i++) {
-      const value = { ...record(), nothing: null, three: [null, 5, 'x'][i % 3], points: Array.from({ length: i % 7 }, record) };
-      const bytes = type.toBuffer(value);
-      const expected = type.fromBuffer(bytes) as Record<string, unknown> & { points: Array<Record<string, unknown>> };
-      expect(decodeAll(bytes, 0)).toEqual({ value: expected, offset: bytes.length });
-      const mine = decodeKept(bytes, 0);
-      expect(mine.offset).toBe(bytes.length);
-      expect(mine.value).toEqual({ ...kept(expected), ...(keep('', 'points') ? { points: expected.points.map(kept) } : {}) });
-      // the kept fields in the schema's order, as the decoder always gave them
-      expect(Object.keys(mine.value as object)).toEqual(Object.keys(kept(expected)));
+    const warm = type.toBuffer({ ...record(), nothing: null, three: null, points: [record(), record()] });
+    for (const [[tier, decodeAll], [, decodeKept]] of [0, 1].map((t) => [bothTiers(schema, warm)[t], bothTiers(schema, warm, keep)[t]])) {
+      for (let i = 0; i < 50; i++) {
+        const value = { ...record(), nothing: null, three: [null, 5, 'x'][i % 3], points: Array.from({ length: i % 7 }, record) };
+        const bytes = type.toBuffer(value);
+        const expected = type.fromBuffer(bytes) as Record<string, unknown> & { points: Array<Record<string, unknown>> };
+        expect(decodeAll(bytes, 0), tier).toEqual({ value: expected, offset: bytes.length });
+        const mine = decodeKept(bytes, 0);
+        expect(mine.offset, tier).toBe(bytes.length);
+        expect(mine.value, tier).toEqual({ ...kept(expected), ...(keep('', 'points') ? { points: expected.points.map(kept) } : {}) });
+        // the kept fields in the schema's order, as the decoder always gave them
+        expect(Object.keys(mine.value as object), tier).toEqual(Object.keys(kept(expected)));
+      }
     }
     // a union index written in two bytes (0x82 0x00 is 1) is still read; an index the union lacks is named
     const small = { type: 'record', name: 's', fields: [{ name: 'a', type: ['null', 'float'] }, { name: 'b', type: 'int' }] };
-    for (const keepA of [true, false]) {
-      const d = compileAvroDecoder(small, (_r, f) => keepA || f !== 'a');
+    const smallDatum = Buffer.from([0x00, 0x04]);
+    for (const [tier, d] of [true, false].flatMap((keepA) => bothTiers(small, smallDatum, (_r, f) => keepA || f !== 'a').map(([t, x]) => [`${t} keepA=${keepA}`, x, keepA] as const))) {
+      const keepA = tier.endsWith('true');
       const float = Buffer.alloc(4);
       float.writeFloatLE(1.5);
       expect(d(Buffer.concat([Buffer.from([0x82, 0x00]), float, Buffer.from([0x04])]), 0)).toEqual({ value: { ...(keepA ? { a: 1.5 } : {}), b: 2 }, offset: 7 });
       expect(() => d(Buffer.from([0x04, 0x00]), 0)).toThrow('union branch 2 at byte 0: the union has 2');
       // a float cut short: a kept one is refused where it starts, a skipped one where the next value is read
       expect(() => d(Buffer.from([0x02, 0x00, 0x00]), 0)).toThrow(`the datum ends inside a value (byte ${keepA ? 1 : 5} of 3)`);
+    }
+  });
+
+  it('decodes a record too wide to compile (2,000 fields) through the interpreter, also after many datums', () => {
+    const schema = { type: 'record', name: 'wide', fields: Array.from({ length: 2000 }, (_, i) => ({ name: `f${i}`, type: ['null', 'double'] })) };
+    const type = avroTypeForSchema(schema);
+    const value = Object.fromEntries(schema.fields.map((f, i) => [f.name, i % 3 ? i / 7 : null]));
+    const bytes = type.toBuffer(value);
+    for (const [tier, decode] of bothTiers(schema, bytes, (_r, f) => f !== 'f1')) {
+      const { f1: _, ...expected } = value;
+      expect(decode(bytes, 0), tier).toEqual({ value: expected, offset: bytes.length });
     }
   });
 
