@@ -22,6 +22,7 @@
  * "k_sig" (names from an older RainbowFit); the values are the package's T, T_amplitude and t_color.
  */
 
+import { RainbowKernel } from './rainbowKernel.ts';
 import { pairwiseSum } from './rubinAnomaly.ts';
 
 const PLANCK = 6.62607004e-27; // erg s (the package's constant)
@@ -32,6 +33,8 @@ const BARRIER = 1e-4;
 const PRIOR_INV_VAR = 1 / 0.25 ** 2; // T_amplitude ~ N(0, 0.25)
 
 const NP = 6; // reference_time, amplitude, rise_time, T, T_amplitude, t_color (RainbowFitResult.params)
+/** Lists of visited points by rise-time cell (RainbowWorkspace.bucketHead; a power of two). */
+const PATH_BUCKETS = 256;
 
 /** Effective wavelengths (Angstrom) of the LSST bands, as Fink's Rubin early SN Ia module gives them. */
 export const LSST_WAVELENGTH_ANGSTROM: Readonly<Record<string, number>> = { u: 3671, g: 4827, r: 6223, i: 7546, z: 8691, y: 9712 };
@@ -59,15 +62,8 @@ export class RainbowWorkspace {
   sorted = new Float64Array(64);
   sq = new Float64Array(64);
   r = new Float64Array(64);
-  // what the last value pass left per point, for the derivative pass
-  sBol = new Float64Array(64);
-  sbBol = new Float64Array(64);
-  w = new Float64Array(64);
-  sbT = new Float64Array(64);
-  invTemp = new Float64Array(64);
-  invEm1 = new Float64Array(64);
-  sed = new Float64Array(64);
-  res = new Float64Array(64);
+  /** The cost and derivative loops, on this light curve's points (written by `prepare`). */
+  readonly kernel = new RainbowKernel();
   lo = new Float64Array(NP);
   hi = new Float64Array(NP);
   start = new Float64Array(NP);
@@ -78,18 +74,30 @@ export class RainbowWorkspace {
   h = new Float64Array(NP * NP);
   trialP = new Float64Array(NP);
   trialU = new Float64Array(NP);
-  chol = new Float64Array(NP * NP);
   step = new Float64Array(NP);
+  frac = new Float64Array(NP);
   best = new Float64Array(NP);
   /** The first point's time (scaled). */
   tFirst = 0;
   /** The logit points the earlier starts of this fit stepped through (NP per point), and how many. */
   visited = new Float64Array(NP * 256);
   nVisited = 0;
+  /**
+   * The visited points by their rise-time coordinate (u[2]), in cells (pathCell) hashed to PATH_BUCKETS lists:
+   * head of each list, then each point's next (-1 ends a list). A point within SAME_PATH of u lies in u's cell
+   * or a neighbour's: a later start's point is compared with those only, not with every earlier point.
+   */
+  bucketHead = new Int32Array(PATH_BUCKETS).fill(-1);
+  bucketNext = new Int32Array(256);
+  /** Forgets the points of earlier starts (a new light curve). */
+  forgetPaths(): void {
+    this.nVisited = 0;
+    this.bucketHead.fill(-1);
+  }
   ensure(n: number): void {
     if (this.t.length >= n) return;
     const size = Math.max(n, this.t.length * 2);
-    for (const key of ['t', 'y', 'invErr', 'xOverT', 'sedScale', 'err', 'sorted', 'sq', 'r', 'sBol', 'sbBol', 'w', 'sbT', 'invTemp', 'invEm1', 'sed', 'res'] as const) {
+    for (const key of ['t', 'y', 'invErr', 'xOverT', 'sedScale', 'err', 'sorted', 'sq', 'r'] as const) {
       this[key] = new Float64Array(size);
     }
   }
@@ -132,11 +140,16 @@ function centroidWidth(ws: RainbowWorkspace, n: number): number {
   return Math.sqrt(pairwiseSum(sq, 0, k) / pairwiseSum(r, 0, k));
 }
 
+/** h nu / k: the Planck exponent is this over T. */
+const planckExponentOf = (nu: number): number => (PLANCK * nu) / BOLTZMANN;
+/** (2 h / c^2) nu^3 pi mean-nu / sigma_SB: the normalised blackbody is this / (T^4 expm1(h nu / k T)). */
+const sedScaleOf = (nu: number, averageNu: number): number => (((2 * PLANCK) / LIGHT ** 2) * nu ** 3 * Math.PI * averageNu) / STEFAN_BOLTZMANN;
+
 /** The per-point constants of the normalised blackbody at point i. */
 function setBand(ws: RainbowWorkspace, i: number, waveAngstrom: number, averageNu: number): void {
   const nu = LIGHT / (1e-8 * waveAngstrom);
-  ws.xOverT[i] = (PLANCK * nu) / BOLTZMANN;
-  ws.sedScale[i] = (((2 * PLANCK) / LIGHT ** 2) * nu ** 3 * Math.PI * averageNu) / STEFAN_BOLTZMANN;
+  ws.xOverT[i] = planckExponentOf(nu);
+  ws.sedScale[i] = sedScaleOf(nu, averageNu);
 }
 
 /** The scaled problem: its scalers (the start and bounds are in the workspace). */
@@ -188,6 +201,7 @@ function prepare(
     }
   }
   ws.tFirst = tMin;
+  ws.kernel.setPoints(n, ws.t, ws.y, ws.invErr, ws.xOverT, ws.sedScale);
   const tSpan = tMax - tMin;
   const ySpan = yMax - yMin;
   const width = centroidWidth(ws, n);
@@ -200,9 +214,11 @@ function prepare(
 
 /**
  * The package's cost at q (scaled units): chi2 / 2 + barrier + prior; Infinity outside the bounds, as the
- * package's barrier. Leaves per point what `derivatives` needs.
+ * package's barrier. chi2 comes from the kernel (features/rainbowKernel.ts: B(t) from the bolometric sigmoid,
+ * zero and flat before 100 rise times; T(t) from the temperature sigmoid, saturated beyond 100 t_color; the
+ * normalised blackbody), which keeps per point what `derivatives` needs.
  */
-function costAt(ws: RainbowWorkspace, n: number, q: Float64Array): number {
+function costAt(ws: RainbowWorkspace, q: Float64Array): number {
   const { lo, hi } = ws;
   let barrier = 0;
   for (let k = 0; k < NP; k++) {
@@ -212,162 +228,30 @@ function costAt(ws: RainbowWorkspace, n: number, q: Float64Array): number {
     const scale = hi[k] - lo[k];
     barrier += scale / below + scale / above;
   }
-  const t0 = q[0];
-  const amp = q[1];
-  const invRise = 1 / q[2];
-  const temp0 = q[3];
-  const tAmp = q[4];
-  const invColor = 1 / q[5];
-  const bolFrom = -100 * q[2];
-  const colorSpan = 100 * q[5];
-  const { t, y, invErr, xOverT, sedScale, sBol, sbBol, w, sbT, invTemp, invEm1, sed, res } = ws;
-  let chi2 = 0;
-  for (let i = 0; i < n; i++) {
-    const dt = t[i] - t0;
-    // bolometric sigmoid, zero (and flat) far before t0
-    if (dt > bolFrom) {
-      const e = Math.exp(-dt * invRise);
-      const s = 1 / (e + 1);
-      sBol[i] = s;
-      sbBol[i] = e * s * s;
-    } else {
-      sBol[i] = 0;
-      sbBol[i] = 0;
-    }
-    // temperature sigmoid, saturated beyond 100 t_color
-    if (dt <= -colorSpan) {
-      w[i] = 1;
-      sbT[i] = 0;
-    } else if (dt >= colorSpan) {
-      w[i] = -1;
-      sbT[i] = 0;
-    } else {
-      const e = Math.exp(dt * invColor);
-      const s = 1 / (1 + e);
-      w[i] = 2 * s - 1;
-      sbT[i] = e * s * s;
-    }
-    const it = 1 / (temp0 * (1 + tAmp * w[i]));
-    invTemp[i] = it;
-    const ie = 1 / Math.expm1(xOverT[i] * it);
-    invEm1[i] = ie;
-    const it2 = it * it;
-    const v = sedScale[i] * it2 * it2 * ie;
-    sed[i] = v;
-    const r = (y[i] - amp * sBol[i] * v) * invErr[i];
-    res[i] = r;
-    chi2 += r * r;
-  }
-  return chi2 / 2 + BARRIER * barrier + 0.5 * PRIOR_INV_VAR * tAmp * tAmp;
+  const chi2 = ws.kernel.cost(ws.kernel.pairs, q[0], q[1], 1 / q[2], q[3], q[4], 1 / q[5], -100 * q[2], 100 * q[5]);
+  return chi2 / 2 + BARRIER * barrier + 0.5 * PRIOR_INV_VAR * q[4] * q[4];
 }
 
 /**
- * Gradient and exact Hessian (6 x 6, full) of chi2 / 2 + prior at the point of the last `costAt`, from
- * the values it left: the model's analytic first and second derivatives through the bolometric sigmoid,
- * the temperature sigmoid and the Planck spectrum. The barrier is added in logit coordinates.
+ * Gradient and exact Hessian (6 x 6, full) of chi2 / 2 + prior at the point of the last `costAt`: the kernel's
+ * analytic first and second derivatives of the model through the bolometric sigmoid, the temperature sigmoid and
+ * the Planck spectrum. The barrier is added in logit coordinates.
  */
-function derivatives(ws: RainbowWorkspace, n: number, q: Float64Array, g: Float64Array, h: Float64Array): void {
-  const t0 = q[0];
-  const amp = q[1];
-  const rise = q[2];
-  const temp0 = q[3];
-  const tAmp = q[4];
-  const tColor = q[5];
-  const invRise = 1 / rise;
-  const invColor = 1 / tColor;
-  const { t, invErr, xOverT, sBol, sbBol, w: ws2m1, sbT, invTemp, invEm1, sed, res } = ws;
-  let g0 = 0, g1 = 0, g2 = 0, g3 = 0, g4 = 0, g5 = 0;
-  let h00 = 0, h01 = 0, h02 = 0, h03 = 0, h04 = 0, h05 = 0;
-  let h11 = 0, h12 = 0, h13 = 0, h14 = 0, h15 = 0;
-  let h22 = 0, h23 = 0, h24 = 0, h25 = 0;
-  let h33 = 0, h34 = 0, h35 = 0;
-  let h44 = 0, h45 = 0;
-  let h55 = 0;
-  for (let i = 0; i < n; i++) {
-    const s = sed[i];
-    const sb = sBol[i];
-    if (s === 0 || sb === 0) continue; // no flux: no derivative
-    const r = res[i];
-    const ie = invErr[i];
-    const dt = t[i] - t0;
-    const q = sbBol[i]; // s (1 - s) of the bolometric sigmoid
-    const w = ws2m1[i];
-    const st = sbT[i];
-    const it = invTemp[i];
-    const x = xOverT[i] * it;
-    const rho = 1 + invEm1[i]; // e^x / (e^x - 1)
-    const f = x * rho - 4;
-    const bol = amp * sb;
-    // the bolometric part: B and its derivatives in (t0, amp, rise)
-    const u = dt * invRise;
-    const bd0 = -amp * q * invRise;
-    const bd1 = sb;
-    const bd2 = bd0 * u;
-    // the temperature: T(t) and its derivatives in (t0, T, T_amplitude, t_color)
-    const v = dt * invColor;
-    const wt0 = 2 * st * invColor;
-    const wc = wt0 * v;
-    const td0 = temp0 * tAmp * wt0;
-    const td3 = 1 + tAmp * w;
-    const td4 = temp0 * w;
-    const td5 = td0 * v;
-    // the normalised blackbody S(T) and its derivatives
-    const sT = s * f * it;
-    const sTT = s * (f * f - f - x * rho * (1 - x * invEm1[i])) * it * it;
-    // residual derivatives j = -d model / dp / sigma
-    const bsT = bol * sT;
-    const j0 = -ie * (bd0 * s + bsT * td0);
-    const j1 = -ie * bd1 * s;
-    const j2 = -ie * bd2 * s;
-    const j3 = -ie * bsT * td3;
-    const j4 = -ie * bsT * td4;
-    const j5 = -ie * bsT * td5;
-    g0 += j0 * r; g1 += j1 * r; g2 += j2 * r; g3 += j3 * r; g4 += j4 * r; g5 += j5 * r;
-    // Hessian: j j' - (r / sigma) d2 model / dp dp
-    const c = -r * ie;
-    const om = 1 - 2 * sb;
-    const ir2 = invRise * invRise;
-    const b00 = amp * q * om * ir2;
-    const b01 = -q * invRise;
-    const b02 = amp * q * (om * u + 1) * ir2;
-    const b12 = b01 * u;
-    const b22 = amp * q * u * (om * u + 2) * ir2;
-    const ic2 = invColor * invColor;
-    const wt0t0 = -2 * st * w * ic2;
-    const wt0c = -2 * st * (w * v + 1) * ic2;
-    const wcc = -2 * st * v * (w * v + 2) * ic2;
-    const bsTT = bol * sTT;
-    const sd0 = sT * td0;
-    h00 += j0 * j0 + c * (b00 * s + 2 * bd0 * sd0 + bsTT * td0 * td0 + bsT * temp0 * tAmp * wt0t0);
-    h01 += j0 * j1 + c * (b01 * s + bd1 * sd0);
-    h02 += j0 * j2 + c * (b02 * s + bd2 * sd0);
-    h03 += j0 * j3 + c * (sT * bd0 * td3 + bsTT * td0 * td3 + bsT * tAmp * wt0);
-    h04 += j0 * j4 + c * (sT * bd0 * td4 + bsTT * td0 * td4 + bsT * temp0 * wt0);
-    h05 += j0 * j5 + c * (sT * bd0 * td5 + bsTT * td0 * td5 + bsT * temp0 * tAmp * wt0c);
-    h11 += j1 * j1;
-    h12 += j1 * j2 + c * b12 * s;
-    h13 += j1 * j3 + c * sT * bd1 * td3;
-    h14 += j1 * j4 + c * sT * bd1 * td4;
-    h15 += j1 * j5 + c * sT * bd1 * td5;
-    h22 += j2 * j2 + c * b22 * s;
-    h23 += j2 * j3 + c * sT * bd2 * td3;
-    h24 += j2 * j4 + c * sT * bd2 * td4;
-    h25 += j2 * j5 + c * sT * bd2 * td5;
-    h33 += j3 * j3 + c * bsTT * td3 * td3;
-    h34 += j3 * j4 + c * (bsTT * td3 * td4 + bsT * w);
-    h35 += j3 * j5 + c * (bsTT * td3 * td5 + bsT * tAmp * wc);
-    h44 += j4 * j4 + c * bsTT * td4 * td4;
-    h45 += j4 * j5 + c * (bsTT * td4 * td5 + bsT * temp0 * wc);
-    h55 += j5 * j5 + c * (bsTT * td5 * td5 + bsT * temp0 * tAmp * wcc);
+function derivatives(ws: RainbowWorkspace, q: Float64Array, g: Float64Array, h: Float64Array): void {
+  const k = ws.kernel;
+  k.derivatives(k.pairs, q[0], q[1], q[2], q[3], q[4], q[5]);
+  const v = k.view;
+  for (let a = 0; a < NP; a++) g[a] = v[a];
+  g[4] += PRIOR_INV_VAR * q[4];
+  let o = NP;
+  for (let a = 0; a < NP; a++) {
+    for (let b = a; b < NP; b++) {
+      h[a * NP + b] = v[o];
+      h[b * NP + a] = v[o];
+      o++;
+    }
   }
-  g[0] = g0; g[1] = g1; g[2] = g2; g[3] = g3; g[4] = g4 + PRIOR_INV_VAR * tAmp; g[5] = g5;
-  h[0] = h00; h[1] = h01; h[2] = h02; h[3] = h03; h[4] = h04; h[5] = h05;
-  h[7] = h11; h[8] = h12; h[9] = h13; h[10] = h14; h[11] = h15;
-  h[14] = h22; h[15] = h23; h[16] = h24; h[17] = h25;
-  h[21] = h33; h[22] = h34; h[23] = h35;
-  h[28] = h44 + PRIOR_INV_VAR; h[29] = h45;
-  h[35] = h55;
-  for (let a = 1; a < NP; a++) for (let b = 0; b < a; b++) h[a * NP + b] = h[b * NP + a];
+  h[4 * NP + 4] += PRIOR_INV_VAR;
 }
 
 /**
@@ -385,14 +269,23 @@ function toLogit(ws: RainbowWorkspace, p: Float64Array, u: Float64Array): void {
 /** Gradient and Hessian in p (chi2 / 2 + prior) to the whole cost's in u. */
 function chainToLogit(ws: RainbowWorkspace, p: Float64Array, g: Float64Array, h: Float64Array): void {
   const d = ws.step; // dp/du (scratch)
+  const frac = ws.frac; // (p - lo) / (hi - lo)
   for (let k = 0; k < NP; k++) {
     const scale = ws.hi[k] - ws.lo[k];
     const s = (p[k] - ws.lo[k]) / scale;
+    frac[k] = s;
     d[k] = scale * s * (1 - s);
   }
-  for (let a = 0; a < NP; a++) for (let b = 0; b < NP; b++) h[a * NP + b] *= d[a] * d[b];
+  // h is symmetric (derivatives fills both halves): scale the upper half and mirror it
+  for (let a = 0; a < NP; a++) {
+    for (let b = a; b < NP; b++) {
+      const v = h[a * NP + b] * (d[a] * d[b]);
+      h[a * NP + b] = v;
+      h[b * NP + a] = v;
+    }
+  }
   for (let k = 0; k < NP; k++) {
-    const s = (p[k] - ws.lo[k]) / (ws.hi[k] - ws.lo[k]);
+    const s = frac[k];
     const eu = s / (1 - s);
     h[k * NP + k] += g[k] * d[k] * (1 - 2 * s) + BARRIER * (eu + 1 / eu);
     g[k] = g[k] * d[k] + BARRIER * (eu - 1 / eu);
@@ -403,28 +296,146 @@ function chainToLogit(ws: RainbowWorkspace, p: Float64Array, g: Float64Array, h:
  * Solves (h + lambda I) x = -g by Cholesky into x; false if that matrix is not positive definite (the
  * exact Hessian can be indefinite away from a minimum).
  */
-function dampedStep(h: Float64Array, g: Float64Array, lambda: number, l: Float64Array, x: Float64Array): boolean {
-  for (let i = 0; i < NP; i++) {
-    for (let j = 0; j <= i; j++) {
-      let s = h[i * NP + j];
-      if (i === j) s += lambda;
-      for (let k = 0; k < j; k++) s -= l[i * NP + k] * l[j * NP + k];
-      if (i === j) {
-        if (!(s > 0)) return false;
-        l[i * NP + i] = Math.sqrt(s);
-      } else l[i * NP + j] = s / l[j * NP + j];
-    }
-  }
-  for (let i = 0; i < NP; i++) {
-    let s = -g[i];
-    for (let k = 0; k < i; k++) s -= l[i * NP + k] * x[k];
-    x[i] = s / l[i * NP + i];
-  }
-  for (let i = NP - 1; i >= 0; i--) {
-    let s = x[i];
-    for (let k = i + 1; k < NP; k++) s -= l[k * NP + i] * x[k];
-    x[i] = s / l[i * NP + i];
-  }
+function dampedStep(h: Float64Array, g: Float64Array, lambda: number, x: Float64Array): boolean {
+  // unrolled (this runs ~300 times a fit); the operations and their order are the loops' (row by row, k rising)
+  let s00 = h[0] + lambda;
+  if (!(s00 > 0)) return false;
+  const l00 = Math.sqrt(s00);
+  let s10 = h[6];
+  const l10 = s10 / l00;
+  let s11 = h[7] + lambda;
+  s11 -= l10 * l10;
+  if (!(s11 > 0)) return false;
+  const l11 = Math.sqrt(s11);
+  let s20 = h[12];
+  const l20 = s20 / l00;
+  let s21 = h[13];
+  s21 -= l20 * l10;
+  const l21 = s21 / l11;
+  let s22 = h[14] + lambda;
+  s22 -= l20 * l20;
+  s22 -= l21 * l21;
+  if (!(s22 > 0)) return false;
+  const l22 = Math.sqrt(s22);
+  let s30 = h[18];
+  const l30 = s30 / l00;
+  let s31 = h[19];
+  s31 -= l30 * l10;
+  const l31 = s31 / l11;
+  let s32 = h[20];
+  s32 -= l30 * l20;
+  s32 -= l31 * l21;
+  const l32 = s32 / l22;
+  let s33 = h[21] + lambda;
+  s33 -= l30 * l30;
+  s33 -= l31 * l31;
+  s33 -= l32 * l32;
+  if (!(s33 > 0)) return false;
+  const l33 = Math.sqrt(s33);
+  let s40 = h[24];
+  const l40 = s40 / l00;
+  let s41 = h[25];
+  s41 -= l40 * l10;
+  const l41 = s41 / l11;
+  let s42 = h[26];
+  s42 -= l40 * l20;
+  s42 -= l41 * l21;
+  const l42 = s42 / l22;
+  let s43 = h[27];
+  s43 -= l40 * l30;
+  s43 -= l41 * l31;
+  s43 -= l42 * l32;
+  const l43 = s43 / l33;
+  let s44 = h[28] + lambda;
+  s44 -= l40 * l40;
+  s44 -= l41 * l41;
+  s44 -= l42 * l42;
+  s44 -= l43 * l43;
+  if (!(s44 > 0)) return false;
+  const l44 = Math.sqrt(s44);
+  let s50 = h[30];
+  const l50 = s50 / l00;
+  let s51 = h[31];
+  s51 -= l50 * l10;
+  const l51 = s51 / l11;
+  let s52 = h[32];
+  s52 -= l50 * l20;
+  s52 -= l51 * l21;
+  const l52 = s52 / l22;
+  let s53 = h[33];
+  s53 -= l50 * l30;
+  s53 -= l51 * l31;
+  s53 -= l52 * l32;
+  const l53 = s53 / l33;
+  let s54 = h[34];
+  s54 -= l50 * l40;
+  s54 -= l51 * l41;
+  s54 -= l52 * l42;
+  s54 -= l53 * l43;
+  const l54 = s54 / l44;
+  let s55 = h[35] + lambda;
+  s55 -= l50 * l50;
+  s55 -= l51 * l51;
+  s55 -= l52 * l52;
+  s55 -= l53 * l53;
+  s55 -= l54 * l54;
+  if (!(s55 > 0)) return false;
+  const l55 = Math.sqrt(s55);
+  let y0 = -g[0];
+  y0 /= l00;
+  let y1 = -g[1];
+  y1 -= l10 * y0;
+  y1 /= l11;
+  let y2 = -g[2];
+  y2 -= l20 * y0;
+  y2 -= l21 * y1;
+  y2 /= l22;
+  let y3 = -g[3];
+  y3 -= l30 * y0;
+  y3 -= l31 * y1;
+  y3 -= l32 * y2;
+  y3 /= l33;
+  let y4 = -g[4];
+  y4 -= l40 * y0;
+  y4 -= l41 * y1;
+  y4 -= l42 * y2;
+  y4 -= l43 * y3;
+  y4 /= l44;
+  let y5 = -g[5];
+  y5 -= l50 * y0;
+  y5 -= l51 * y1;
+  y5 -= l52 * y2;
+  y5 -= l53 * y3;
+  y5 -= l54 * y4;
+  y5 /= l55;
+  let x5 = y5;
+  x5 /= l55;
+  let x4 = y4;
+  x4 -= l54 * x5;
+  x4 /= l44;
+  let x3 = y3;
+  x3 -= l43 * x4;
+  x3 -= l53 * x5;
+  x3 /= l33;
+  let x2 = y2;
+  x2 -= l32 * x3;
+  x2 -= l42 * x4;
+  x2 -= l52 * x5;
+  x2 /= l22;
+  let x1 = y1;
+  x1 -= l21 * x2;
+  x1 -= l31 * x3;
+  x1 -= l41 * x4;
+  x1 -= l51 * x5;
+  x1 /= l11;
+  let x0 = y0;
+  x0 -= l10 * x1;
+  x0 -= l20 * x2;
+  x0 -= l30 * x3;
+  x0 -= l40 * x4;
+  x0 -= l50 * x5;
+  x0 /= l00;
+  x[0] = x0; x[1] = x1; x[2] = x2; x[3] = x3; x[4] = x4; x[5] = x5;
   return true;
 }
 
@@ -438,22 +449,45 @@ const SAME_PATH = 0.1;
 /** Has u come within SAME_PATH of a point of an earlier start (the first `earlier` points of ws.visited)? */
 function joinsEarlierPath(ws: RainbowWorkspace, u: Float64Array, earlier: number): boolean {
   const v = ws.visited;
+  const head = ws.bucketHead;
+  const next = ws.bucketNext;
   const limit = SAME_PATH * SAME_PATH;
-  for (let q = 0, o = 0; q < earlier; q++, o += NP) {
-    const d0 = v[o] - u[0], d1 = v[o + 1] - u[1], d2 = v[o + 2] - u[2], d3 = v[o + 3] - u[3], d4 = v[o + 4] - u[4], d5 = v[o + 5] - u[5];
-    if (d0 * d0 + d1 * d1 + d2 * d2 + d3 * d3 + d4 * d4 + d5 * d5 < limit) return true;
+  const u0 = u[0], u1 = u[1], u2 = u[2], u3 = u[3], u4 = u[4], u5 = u[5];
+  const cell = pathCell(u2);
+  for (let c = cell - 1; c <= cell + 1; c++) {
+    for (let q = head[c & (PATH_BUCKETS - 1)]; q >= 0; q = next[q]) {
+      // the lists hold this start's own points too (newest first): only earlier starts' count
+      if (q >= earlier) continue;
+      const o = q * NP;
+      const d2 = v[o + 2] - u2;
+      if (d2 * d2 >= limit) continue; // another cell hashed to this list
+      const d0 = v[o] - u0, d1 = v[o + 1] - u1, d3 = v[o + 3] - u3, d4 = v[o + 4] - u4, d5 = v[o + 5] - u5;
+      if (d0 * d0 + d1 * d1 + d2 * d2 + d3 * d3 + d4 * d4 + d5 * d5 < limit) return true;
+    }
   }
   return false;
 }
+
+/**
+ * The cell of a rise-time coordinate: 1/8 wide, wider than SAME_PATH (so that points within SAME_PATH are at most one
+ * cell apart) and a power of two (so that the product is exact).
+ */
+const pathCell = (u2: number): number => Math.floor(u2 * 8);
 
 function remember(ws: RainbowWorkspace, u: Float64Array): void {
   if (ws.nVisited * NP === ws.visited.length) {
     const grown = new Float64Array(ws.visited.length * 2);
     grown.set(ws.visited);
     ws.visited = grown;
+    const next = new Int32Array(ws.bucketNext.length * 2);
+    next.set(ws.bucketNext);
+    ws.bucketNext = next;
   }
-  ws.visited.set(u, ws.nVisited * NP);
-  ws.nVisited++;
+  const q = ws.nVisited++;
+  ws.visited.set(u, q * NP);
+  const bucket = pathCell(u[2]) & (PATH_BUCKETS - 1);
+  ws.bucketNext[q] = ws.bucketHead[bucket];
+  ws.bucketHead[bucket] = q;
 }
 
 /** Steps a start may take. */
@@ -470,18 +504,18 @@ const MAX_STEPS = 500;
  * `calls` counts cost evaluations.
  */
 function minimise(ws: RainbowWorkspace, n: number, calls: { n: number }, earlier: number): number {
-  const { p, u, g, h, trialP, trialU, chol, step } = ws;
-  let cost = costAt(ws, n, p);
+  const { p, u, g, h, trialP, trialU, step } = ws;
+  let cost = costAt(ws, p);
   calls.n++;
   if (!Number.isFinite(cost)) return cost;
-  derivatives(ws, n, p, g, h);
+  derivatives(ws, p, g, h);
   toLogit(ws, p, u);
   chainToLogit(ws, p, g, h);
   let lambda = 0.1;
   let grow = 2;
   for (let it = 0; it < MAX_STEPS; it++) {
     let predicted = 0; // -(g'd + d'Hd / 2)
-    if (dampedStep(h, g, lambda, chol, step)) {
+    if (dampedStep(h, g, lambda, step)) {
       for (let a = 0; a < NP; a++) {
         let hd = 0;
         for (let b = 0; b < NP; b++) hd += h[a * NP + b] * step[b];
@@ -496,7 +530,7 @@ function minimise(ws: RainbowWorkspace, n: number, calls: { n: number }, earlier
     }
     for (let k = 0; k < NP; k++) trialU[k] = u[k] + step[k];
     fromLogit(ws, trialU, trialP);
-    const next = costAt(ws, n, trialP);
+    const next = costAt(ws, trialP);
     calls.n++;
     if (!(next < cost)) {
       if (predicted < 1e-12) break;
@@ -511,7 +545,7 @@ function minimise(ws: RainbowWorkspace, n: number, calls: { n: number }, earlier
     cost = next;
     if (joinsEarlierPath(ws, u, earlier)) return Infinity;
     remember(ws, u);
-    derivatives(ws, n, p, g, h);
+    derivatives(ws, p, g, h);
     chainToLogit(ws, p, g, h);
     if (gain < 1e-10 && predicted < 1e-9) break;
     if (rho > 0.75) lambda *= 0.3;
@@ -556,7 +590,7 @@ function inside(ws: RainbowWorkspace, k: number, v: number): number {
 /** The lowest minimum over the starts into ws.best; its cost. */
 function minimiseFromStarts(ws: RainbowWorkspace, n: number, calls: { n: number }): number {
   let best = Infinity;
-  ws.nVisited = 0;
+  ws.forgetPaths();
   for (let s = 0; s < STARTS.length; s++) {
     ws.p.set(ws.start);
     if (s > 0) {
@@ -600,11 +634,11 @@ export function rainbowObjective(
   const pr = prepare(mjd, flux, fluxErr, waveAngstrom, n, bandWavelengthsAngstrom, ws);
   if (typeof pr === 'string') throw new Error(`rainbow: ${pr}`);
   const q = toScaled(pr, params);
-  const cost = costAt(ws, n, q);
+  const cost = costAt(ws, q);
   const errors = new Float64Array(NP).fill(NaN);
   if (Number.isFinite(cost)) {
-    const { g, h, chol, step } = ws;
-    derivatives(ws, n, q, g, h);
+    const { g, h, step } = ws;
+    derivatives(ws, q, g, h);
     for (let k = 0; k < NP; k++) {
       const scale = ws.hi[k] - ws.lo[k];
       h[k * NP + k] += 2 * BARRIER * scale * ((q[k] - ws.lo[k]) ** -3 + (ws.hi[k] - q[k]) ** -3);
@@ -614,7 +648,7 @@ export function rainbowObjective(
       // column k of the inverse: solve h x = e_k (dampedStep solves h x = -g)
       g.fill(0);
       g[k] = -1;
-      if (!dampedStep(h, g, 0, chol, step)) break;
+      if (!dampedStep(h, g, 0, step)) break;
       errors[k] = Math.sqrt(step[k]) * unscale[k];
     }
   }
@@ -666,7 +700,7 @@ export function rainbowReferenceTime(
   let start = NaN;
   for (let i = -1; i < n; i++) {
     q[0] = inside(ws, 0, i < 0 ? ws.start[0] : ws.t[i]);
-    const c = costAt(ws, n, q);
+    const c = costAt(ws, q);
     if (c < best) {
       best = c;
       start = q[0];
@@ -675,7 +709,7 @@ export function rainbowReferenceTime(
   if (!Number.isFinite(best)) return NaN;
   q[0] = start;
   ws.p.set(q);
-  ws.nVisited = 0;
+  ws.forgetPaths();
   const cost = minimise(ws, n, { n: 0 }, 0);
   const fitCost = reducedChi2 * (n - NP) + 0.5 * PRIOR_INV_VAR * q[4] * q[4];
   if (!(cost <= fitCost + SAME_MINIMUM * Math.max(1, Math.abs(fitCost)))) return NaN;
@@ -686,30 +720,21 @@ export function rainbowReferenceTime(
 /** How close (relative) rainbowReferenceTime's minimum must come to the fit's parameters and cost. */
 const SAME_MINIMUM = 1e-6;
 
-let modelWorkspace: RainbowWorkspace | null = null;
-const modelParams = new Float64Array(NP);
-
 /**
  * The fitted model at one time and wavelength, in the units of the fitted flux: B(t) times the blackbody
- * at T(t), normalised as in the fit. `params` as rainbowFit returns them (MJD, days, K).
+ * at T(t), normalised as in the fit. `params` as rainbowFit returns them (MJD, days, K). The same model as the
+ * kernel's, one point at a time (the kernel's tests compare the two).
  */
 export function rainbowModel(params: ArrayLike<number>, mjd: number, waveAngstrom: number, bandWavelengthsAngstrom: readonly number[]): number {
-  // one workspace for every evaluation: a plotted curve is hundreds of them, and a workspace is ~20 arrays
-  // (every field costAt reads for one point is set below)
-  const ws = (modelWorkspace ??= new RainbowWorkspace());
-  const q = modelParams;
-  for (let k = 0; k < NP; k++) q[k] = params[k];
-  // bounds around q, so that the barrier lets the evaluation through
-  for (let k = 0; k < NP; k++) {
-    ws.lo[k] = q[k] - 1;
-    ws.hi[k] = q[k] + 1;
-  }
+  const [t0, amp, rise, temp0, tAmp, tColor] = [params[0], params[1], params[2], params[3], params[4], params[5]];
+  const dt = mjd - t0;
+  if (!(dt > -100 * rise)) return 0;
+  const sBol = 1 / (Math.exp(-dt / rise) + 1);
+  const w = dt <= -100 * tColor ? 1 : dt >= 100 * tColor ? -1 : 2 / (1 + Math.exp(dt / tColor)) - 1;
+  const it = 1 / (temp0 * (1 + tAmp * w));
   let meanWave = 0;
   for (const aa of bandWavelengthsAngstrom) meanWave += 1e-8 * aa;
-  setBand(ws, 0, waveAngstrom, LIGHT / (meanWave / bandWavelengthsAngstrom.length));
-  ws.t[0] = mjd;
-  ws.y[0] = 0;
-  ws.invErr[0] = 1;
-  costAt(ws, 1, q);
-  return params[1] * ws.sBol[0] * ws.sed[0];
+  const nu = LIGHT / (1e-8 * waveAngstrom);
+  const it2 = it * it;
+  return amp * sBol * sedScaleOf(nu, LIGHT / (meanWave / bandWavelengthsAngstrom.length)) * it2 * it2 / Math.expm1(planckExponentOf(nu) * it);
 }

@@ -16,6 +16,11 @@
  *  - leaves(root, rows, rowBytes, x, out, strideBytes): the reached slot's leaf field (int32) at
  *    out + row * strideBytes.
  */
+import {
+  BLOCK, BR, BR_IF, END, F32_LE, F32_LOAD, F64, F64_ADD, F64_CONST, F64_LOAD, F64_STORE, GET, I32, I32_ADD, I32_GE_S, I32_GT_S,
+  I32_LOAD, I32_LOAD16_U, I32_LOAD8_U, I32_LT_S, I32_MUL, I32_NE, I32_OR, I32_SHL, I32_STORE, I32_SUB, I32_XOR, IF, LOOP,
+  MODULE_HEADER, SELECT, SET, TEE, VOID, i32, mem, name, section, uleb, vec,
+} from '../features/wasmEncoding.ts';
 
 /**
  * Rows walking a tree together: their paths are independent, so the processor overlaps their loads, and a
@@ -25,41 +30,6 @@
  * is at a leaf" (one more load per row and step) measured the same.
  */
 const LANES = 6;
-
-// opcodes (WebAssembly core specification 1.0, section 5.4)
-const BLOCK = 0x02, LOOP = 0x03, IF = 0x04, END = 0x0b, BR = 0x0c, BR_IF = 0x0d, SELECT = 0x1b;
-const GET = 0x20, SET = 0x21, TEE = 0x22;
-const I32_LOAD = 0x28, F32_LOAD = 0x2a, F64_LOAD = 0x2b, I32_LOAD8_U = 0x2d, I32_LOAD16_U = 0x2f, I32_STORE = 0x36, F64_STORE = 0x39;
-const I32_CONST = 0x41, F64_CONST = 0x44, I32_NE = 0x47, I32_LT_S = 0x48, I32_GT_S = 0x4a, I32_GE_S = 0x4e, F32_LE = 0x5f;
-const I32_ADD = 0x6a, I32_SUB = 0x6b, I32_MUL = 0x6c, I32_OR = 0x72, I32_XOR = 0x73, I32_SHL = 0x74, F64_ADD = 0xa0;
-const VOID = 0x40, I32 = 0x7f, F64 = 0x7c;
-
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n) b |= 0x80;
-    out.push(b);
-  } while (n);
-  return out;
-}
-
-function sleb(n: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && !(b & 0x40)) || (n === -1 && b & 0x40)) return [...out, b];
-    out.push(b | 0x80);
-  }
-}
-
-const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
-const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
-const name = (s: string): number[] => [...uleb(s.length), ...Array.from(s, (ch) => ch.charCodeAt(0))];
-const mem = (op: number, align: number, offset = 0): number[] => [op, align, ...uleb(offset)];
-const i32 = (v: number): number[] => [I32_CONST, ...sleb(v)];
 
 /**
  * One function: params (all i32) then `extra` i32 locals. The body walks groups of LANES rows through the
@@ -138,7 +108,7 @@ function storeLeafSink(row: number, s: number): number[] {
 function moduleBytes(): Uint8Array {
   const type = (params: number) => [0x60, ...vec(Array.from({ length: params }, () => [I32])), 0];
   return Uint8Array.from([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...MODULE_HEADER,
     ...section(1, vec([type(7), type(6)])),
     ...section(2, vec([[...name('m'), ...name('memory'), 0x02, 0x00, 0x00]])),
     ...section(3, vec([[0], [1]])),
@@ -223,7 +193,7 @@ export function leafSums(memory: WebAssembly.Memory, shared = false): LeafSums {
   // a shared memory is imported as such: limits 0 to 65536 pages (4 GiB), flag 3 (shared, with a maximum)
   const limits = shared ? [0x03, 0x00, ...uleb(65536)] : [0x00, 0x00];
   const compiled = (compiledSums[shared ? 1 : 0] ??= new WebAssembly.Module(Uint8Array.from([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...MODULE_HEADER,
     ...section(1, vec([[0x60, ...vec(Array.from({ length: 6 }, () => [I32])), 0]])),
     ...section(2, vec([[...name('m'), ...name('memory'), 0x02, ...limits]])),
     ...section(3, vec([[0], [0], [0]])),
