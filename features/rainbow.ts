@@ -545,9 +545,9 @@ function minimise(ws: RainbowWorkspace, n: number, calls: { n: number }, earlier
     cost = next;
     if (joinsEarlierPath(ws, u, earlier)) return Infinity;
     remember(ws, u);
+    if (gain < 1e-10 && predicted < 1e-9) break;
     derivatives(ws, p, g, h);
     chainToLogit(ws, p, g, h);
-    if (gain < 1e-10 && predicted < 1e-9) break;
     if (rho > 0.75) lambda *= 0.3;
     else if (rho < 0.25) lambda *= 2;
     grow = 2;
