@@ -266,8 +266,14 @@ function toLogit(ws: RainbowWorkspace, p: Float64Array, u: Float64Array): void {
   for (let k = 0; k < NP; k++) u[k] = Math.log((p[k] - ws.lo[k]) / (ws.hi[k] - p[k]));
 }
 
-/** Gradient and Hessian in p (chi2 / 2 + prior) to the whole cost's in u. */
-function chainToLogit(ws: RainbowWorkspace, p: Float64Array, g: Float64Array, h: Float64Array): void {
+/**
+ * `derivatives` at p, then chained to the whole cost's gradient and Hessian in u (the minimiser's coordinates,
+ * with the barrier), in one pass over the kernel's outputs.
+ */
+function logitDerivatives(ws: RainbowWorkspace, p: Float64Array, g: Float64Array, h: Float64Array): void {
+  const kernel = ws.kernel;
+  kernel.derivatives(kernel.pairs, p[0], p[1], p[2], p[3], p[4], p[5]);
+  const v = kernel.view;
   const d = ws.step; // dp/du (scratch)
   const frac = ws.frac; // (p - lo) / (hi - lo)
   for (let k = 0; k < NP; k++) {
@@ -276,19 +282,22 @@ function chainToLogit(ws: RainbowWorkspace, p: Float64Array, g: Float64Array, h:
     frac[k] = s;
     d[k] = scale * s * (1 - s);
   }
-  // h is symmetric (derivatives fills both halves): scale the upper half and mirror it
+  let o = NP;
   for (let a = 0; a < NP; a++) {
     for (let b = a; b < NP; b++) {
-      const v = h[a * NP + b] * (d[a] * d[b]);
-      h[a * NP + b] = v;
-      h[b * NP + a] = v;
+      const x = a === 4 && b === 4 ? v[o] + PRIOR_INV_VAR : v[o];
+      const y = x * (d[a] * d[b]);
+      h[a * NP + b] = y;
+      h[b * NP + a] = y;
+      o++;
     }
   }
   for (let k = 0; k < NP; k++) {
+    const gk = k === 4 ? v[k] + PRIOR_INV_VAR * p[4] : v[k];
     const s = frac[k];
     const eu = s / (1 - s);
-    h[k * NP + k] += g[k] * d[k] * (1 - 2 * s) + BARRIER * (eu + 1 / eu);
-    g[k] = g[k] * d[k] + BARRIER * (eu - 1 / eu);
+    h[k * NP + k] += gk * d[k] * (1 - 2 * s) + BARRIER * (eu + 1 / eu);
+    g[k] = gk * d[k] + BARRIER * (eu - 1 / eu);
   }
 }
 
@@ -508,9 +517,8 @@ function minimise(ws: RainbowWorkspace, n: number, calls: { n: number }, earlier
   let cost = costAt(ws, p);
   calls.n++;
   if (!Number.isFinite(cost)) return cost;
-  derivatives(ws, p, g, h);
   toLogit(ws, p, u);
-  chainToLogit(ws, p, g, h);
+  logitDerivatives(ws, p, g, h);
   let lambda = 0.1;
   let grow = 2;
   for (let it = 0; it < MAX_STEPS; it++) {
@@ -540,14 +548,15 @@ function minimise(ws: RainbowWorkspace, n: number, calls: { n: number }, earlier
     }
     const gain = cost - next;
     const rho = gain / predicted;
-    p.set(trialP);
-    u.set(trialU);
+    for (let k = 0; k < NP; k++) {
+      p[k] = trialP[k];
+      u[k] = trialU[k];
+    }
     cost = next;
     if (joinsEarlierPath(ws, u, earlier)) return Infinity;
     remember(ws, u);
     if (gain < 1e-10 && predicted < 1e-9) break;
-    derivatives(ws, p, g, h);
-    chainToLogit(ws, p, g, h);
+    logitDerivatives(ws, p, g, h);
     if (rho > 0.75) lambda *= 0.3;
     else if (rho < 0.25) lambda *= 2;
     grow = 2;

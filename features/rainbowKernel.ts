@@ -9,7 +9,7 @@
  * rainbow.ts's rainbowModel evaluates the same model one point at a time for display.
  *
  * Memory: the 27 outputs of `derivatives` (gradient g0..g5, then the Hessian's upper triangle row by row,
- * float64) at byte 0; from byte RECORDS, one record per pair of points: FIELDS float64x2 fields, the inputs
+ * float64) at byte 0; the constants the code uses at CONSTANTS (a data segment); from byte RECORDS, one record per pair of points: FIELDS float64x2 fields, the inputs
  * (t, y, 1/err, h nu / k, the blackbody's scale) and what `cost` leaves for `derivatives`. A light curve with
  * an odd number of points is padded with a point of zero weight (1/err = 0, scale 0), which adds nothing.
  */
@@ -24,12 +24,25 @@ export const FIELD = {
   sBol: 5, sbBol: 6, w: 7, sbT: 8, invTemp: 9, invEm1: 10, sed: 11, res: 12,
 } as const;
 export const FIELDS = 13;
-/** Byte address of the first record. */
-export const RECORDS = 256;
+/** Byte address of the table of constants (16 bytes each, up to MAX_CONSTANTS), then of the first record. */
+const CONSTANTS = 256;
+const MAX_CONSTANTS = 64;
+export const RECORDS = CONSTANTS + 16 * MAX_CONSTANTS;
 const RECORD_BYTES = FIELDS * 16;
 
 const get = (local: number): number[] => [GET, ...uleb(local)];
 const set = (local: number): number[] => [SET, ...uleb(local)];
+
+/** The constants the functions use, in table order (filled while the functions are written). */
+const constantValues: number[] = [];
+function constantSlot(x: number): number {
+  let slot = constantValues.findIndex((v) => Object.is(v, x));
+  if (slot < 0) {
+    slot = constantValues.push(x) - 1;
+    if (slot >= MAX_CONSTANTS) throw new Error(`rainbowKernel: more than ${MAX_CONSTANTS} constants`);
+  }
+  return slot;
+}
 
 /**
  * A function's body under construction, in single-assignment style: every operation stores its result in a
@@ -39,7 +52,6 @@ class Body {
   readonly code: number[] = [];
   private readonly prologue: number[] = [];
   private nV128 = 0;
-  private readonly constants = new Map<number, number>();
   constructor(private readonly nParams: number, private readonly nI32: number) {}
 
   private fresh(): number {
@@ -48,15 +60,14 @@ class Body {
   i32Local(k: number): number {
     return this.nParams + k;
   }
-  /** A constant in both lanes (one local per value, set before the loop). */
+  /**
+   * A constant in both lanes, loaded from the module's table of constants where it is used: V8 rebuilds a v128
+   * constant held in a local from immediates at every use (three instructions), a load is one.
+   */
   c(x: number): number {
-    let local = this.constants.get(x);
-    if (local === undefined) {
-      local = this.fresh();
-      this.constants.set(x, local);
-      this.prologue.push(...simd(SIMD.const), ...f64Bytes(x), ...f64Bytes(x), ...set(local));
-    }
-    return local;
+    const r = this.fresh();
+    this.code.push(...i32(0), ...simd(SIMD.load), ...uleb(4), ...uleb(CONSTANTS + 16 * constantSlot(x)), ...set(r));
+    return r;
   }
   /** An f64 parameter in both lanes. */
   splat(param: number): number {
@@ -73,8 +84,10 @@ class Body {
   sub = (a: number, b: number) => this.bin(SIMD.f64x2Sub, a, b);
   mul = (a: number, b: number) => this.bin(SIMD.f64x2Mul, a, b);
   div = (a: number, b: number) => this.bin(SIMD.f64x2Div, a, b);
-  min = (a: number, b: number) => this.bin(SIMD.f64x2Min, a, b);
-  max = (a: number, b: number) => this.bin(SIMD.f64x2Max, a, b);
+  /** b < a ? b : a (wasm's pmin: one instruction, where min's NaN rules take six; no NaN reaches it). */
+  min = (a: number, b: number) => this.bin(SIMD.f64x2PMin, a, b);
+  /** a < b ? b : a (pmax). */
+  max = (a: number, b: number) => this.bin(SIMD.f64x2PMax, a, b);
   gt = (a: number, b: number) => this.bin(SIMD.f64x2Gt, a, b);
   ge = (a: number, b: number) => this.bin(SIMD.f64x2Ge, a, b);
   le = (a: number, b: number) => this.bin(SIMD.f64x2Le, a, b);
@@ -352,13 +365,17 @@ let compiled: WebAssembly.Module | null = null;
 
 function moduleBytes(): Uint8Array {
   const type = (params: number[], results: number[]) => [0x60, ...vec(params.map((p) => [p])), ...vec(results.map((r) => [r]))];
+  // the functions first: writing them fills the table of constants, which a data segment puts in memory
+  const functions = vec([costFunction(), derivativesFunction()]);
+  const table = constantValues.flatMap((x) => [...f64Bytes(x), ...f64Bytes(x)]);
   return Uint8Array.from([
     ...MODULE_HEADER,
     ...section(1, vec([type([I32, F64, F64, F64, F64, F64, F64, F64, F64], [F64]), type([I32, F64, F64, F64, F64, F64, F64], [])])),
     ...section(3, vec([[0], [1]])),
     ...section(5, vec([[0x00, ...uleb(1)]])),
     ...section(7, vec([[...name('memory'), 0x02, 0], [...name('cost'), 0x00, 0], [...name('derivatives'), 0x00, 1]])),
-    ...section(10, vec([costFunction(), derivativesFunction()])),
+    ...section(10, functions),
+    ...section(11, vec([[0x00, ...i32(CONSTANTS), END, ...uleb(table.length), ...table]])),
   ]);
 }
 

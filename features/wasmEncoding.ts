@@ -19,7 +19,7 @@ export const SIMD = {
   f64x2Eq: 0x47, f64x2Lt: 0x49, f64x2Gt: 0x4a, f64x2Le: 0x4b, f64x2Ge: 0x4c,
   and: 0x4e, andNot: 0x4f, or: 0x50, bitselect: 0x52,
   i64x2Shl: 0xcb, i64x2Add: 0xce,
-  f64x2Neg: 0xed, f64x2Add: 0xf0, f64x2Sub: 0xf1, f64x2Mul: 0xf2, f64x2Div: 0xf3, f64x2Min: 0xf4, f64x2Max: 0xf5,
+  f64x2Neg: 0xed, f64x2Add: 0xf0, f64x2Sub: 0xf1, f64x2Mul: 0xf2, f64x2Div: 0xf3, f64x2PMin: 0xf6, f64x2PMax: 0xf7,
 } as const;
 
 export function uleb(n: number): number[] {
