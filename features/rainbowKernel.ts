@@ -21,9 +21,9 @@ import {
 /** Fields of a pair's record, in order. */
 export const FIELD = {
   t: 0, y: 1, invErr: 2, xOverT: 3, sedScale: 4,
-  sBol: 5, sbBol: 6, w: 7, sbT: 8, invTemp: 9, invEm1: 10, sed: 11, res: 12,
+  sBol: 5, sbBol: 6, w: 7, sbT: 8, invTemp: 9, invEm1: 10, sed: 11, res: 12, x: 13,
 } as const;
-export const FIELDS = 13;
+export const FIELDS = 14;
 /** Byte address of the table of constants (16 bytes each, up to MAX_CONSTANTS), then of the first record. */
 const CONSTANTS = 256;
 const MAX_CONSTANTS = 64;
@@ -198,12 +198,12 @@ const EXP_LIMIT = 700;
  * A loop over `pairs` records (param 0) around `perPair(ptr)`: ptr is the record's byte address.
  */
 function loopOverPairs(b: Body, perPair: (ptr: number) => void): void {
-  const [pairs, ptr] = [0, b.i32Local(0)];
-  b.code.push(...i32(RECORDS), ...set(ptr));
-  b.code.push(BLOCK, VOID, LOOP, VOID, ...get(pairs), I32_EQZ, BR_IF, 1);
+  const [pairs, ptr, left] = [0, b.i32Local(0), b.i32Local(1)];
+  b.code.push(...i32(RECORDS), ...set(ptr), ...get(pairs), ...set(left));
+  b.code.push(BLOCK, VOID, LOOP, VOID, ...get(left), I32_EQZ, BR_IF, 1);
   perPair(ptr);
   b.code.push(...get(ptr), ...i32(RECORD_BYTES), I32_ADD, ...set(ptr));
-  b.code.push(...get(pairs), ...i32(1), I32_SUB, ...set(pairs), BR, 0, END, END);
+  b.code.push(...get(left), ...i32(1), I32_SUB, ...set(left), BR, 0, END, END);
 }
 
 /**
@@ -211,20 +211,16 @@ function loopOverPairs(b: Body, perPair: (ptr: number) => void): void {
  * costAt loop, leaving its per-point values in the records.
  */
 function costFunction(): number[] {
-  const b = new Body(9, 1);
+  const b = new Body(9, 2);
   const [t0, amp, invRise, temp0, tAmp, invColor, bolFrom, colorSpan] = [1, 2, 3, 4, 5, 6, 7, 8].map((p) => b.splat(p));
   const negColorSpan = b.neg(colorSpan);
   const chi2 = b.accumulator();
-  const one = b.c(1);
+  // Two loops: the temperature first, then the bolometric flux, the blackbody and the residual. In one loop a
+  // pair's chain of dependent operations (e^x, a division, another division, the blackbody's e^x, a division)
+  // was longer than the processor could overlap with the next pair's; each half overlaps.
   loopOverPairs(b, (ptr) => {
+    const one = b.c(1);
     const dt = b.sub(b.load(ptr, FIELD.t), t0);
-    // bolometric sigmoid, zero far before t0, 1 far after it (where e^-dt/rise underflows: 0 below e^-700)
-    const xb = b.neg(b.mul(dt, invRise));
-    const eb = b.and(b.expAndExpm1(b.max(b.min(xb, b.c(EXP_LIMIT)), b.c(-EXP_LIMIT)), false).exp, b.ge(xb, b.c(-EXP_LIMIT)));
-    const sb = b.div(one, b.add(eb, one));
-    const live = b.gt(dt, bolFrom);
-    const sBol = b.and(sb, live);
-    const sbBol = b.and(b.prod(eb, sb, sb), live);
     // temperature sigmoid, saturated beyond 100 t_color
     const ec = b.expAndExpm1(b.max(b.min(b.mul(dt, invColor), b.c(EXP_LIMIT)), b.c(-EXP_LIMIT)), false).exp;
     const sc = b.div(one, b.add(one, ec));
@@ -233,8 +229,24 @@ function costFunction(): number[] {
     const w = b.select(one, b.select(b.c(-1), b.sub(b.add(sc, sc), one), after), before);
     const sbT = b.andNot(b.andNot(b.prod(ec, sc, sc), before), after);
     const it = b.div(one, b.mul(temp0, b.add(one, b.mul(tAmp, w))));
+    b.store(ptr, FIELD.w, w);
+    b.store(ptr, FIELD.sbT, sbT);
+    b.store(ptr, FIELD.invTemp, it);
+    b.store(ptr, FIELD.x, b.mul(b.load(ptr, FIELD.xOverT), it));
+  });
+  loopOverPairs(b, (ptr) => {
+    const one = b.c(1);
+    const dt = b.sub(b.load(ptr, FIELD.t), t0);
+    // bolometric sigmoid, zero far before t0, 1 far after it (where e^-dt/rise underflows: 0 below e^-700)
+    const xb = b.neg(b.mul(dt, invRise));
+    const eb = b.and(b.expAndExpm1(b.max(b.min(xb, b.c(EXP_LIMIT)), b.c(-EXP_LIMIT)), false).exp, b.ge(xb, b.c(-EXP_LIMIT)));
+    const sb = b.div(one, b.add(eb, one));
+    const live = b.gt(dt, bolFrom);
+    const sBol = b.and(sb, live);
+    const sbBol = b.and(b.prod(eb, sb, sb), live);
     // the blackbody: 1 / (e^x - 1), exactly 0 where e^x overflows as in JavaScript
-    const x = b.mul(b.load(ptr, FIELD.xOverT), it);
+    const x = b.load(ptr, FIELD.x);
+    const it = b.load(ptr, FIELD.invTemp);
     const ie = b.and(b.div(one, b.expAndExpm1(b.min(x, b.c(EXP_LIMIT))).expm1), b.lt(x, b.c(EXP_LIMIT)));
     const it2 = b.mul(it, it);
     const sed = b.prod(b.load(ptr, FIELD.sedScale), it2, it2, ie);
@@ -242,9 +254,6 @@ function costFunction(): number[] {
     b.addTo(chi2, b.mul(r, r));
     b.store(ptr, FIELD.sBol, sBol);
     b.store(ptr, FIELD.sbBol, sbBol);
-    b.store(ptr, FIELD.w, w);
-    b.store(ptr, FIELD.sbT, sbT);
-    b.store(ptr, FIELD.invTemp, it);
     b.store(ptr, FIELD.invEm1, ie);
     b.store(ptr, FIELD.sed, sed);
     b.store(ptr, FIELD.res, r);
@@ -258,7 +267,7 @@ function costFunction(): number[] {
  * exact Hessian of chi2 / 2, without the prior) from what `cost` left, into the 27 outputs at byte 0.
  */
 function derivativesFunction(): number[] {
-  const b = new Body(7, 1);
+  const b = new Body(7, 2);
   const [t0, amp, rise, temp0, tAmp, tColor] = [1, 2, 3, 4, 5, 6].map((p) => b.splat(p));
   const one = b.c(1);
   const invRise = b.div(one, rise);
