@@ -62,8 +62,11 @@ export class RainbowWorkspace {
   sorted = new Float64Array(64);
   sq = new Float64Array(64);
   r = new Float64Array(64);
-  /** The cost and derivative loops, on this light curve's points (written by `prepare`). */
-  readonly kernel = new RainbowKernel();
+  private kernelInstance: RainbowKernel | null = null;
+  /** The cost and derivative loops, on this light curve's points (written by `prepare`); made on first use. */
+  get kernel(): RainbowKernel {
+    return (this.kernelInstance ??= new RainbowKernel());
+  }
   lo = new Float64Array(NP);
   hi = new Float64Array(NP);
   start = new Float64Array(NP);
