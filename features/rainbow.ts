@@ -79,6 +79,7 @@ export class RainbowWorkspace {
   h = new Float64Array(NP * NP);
   trialP = new Float64Array(NP);
   trialU = new Float64Array(NP);
+  chol = new Float64Array(NP * NP);
   step = new Float64Array(NP);
   frac = new Float64Array(NP);
   best = new Float64Array(NP);
@@ -310,146 +311,31 @@ function logitDerivatives(ws: RainbowWorkspace, p: Float64Array, g: Float64Array
  * Solves (h + lambda I) x = -g by Cholesky into x; false if that matrix is not positive definite (the
  * exact Hessian can be indefinite away from a minimum).
  */
-function dampedStep(h: Float64Array, g: Float64Array, lambda: number, x: Float64Array): boolean {
-  // unrolled (this runs ~300 times a fit); the operations and their order are the loops' (row by row, k rising)
-  let s00 = h[0] + lambda;
-  if (!(s00 > 0)) return false;
-  const l00 = Math.sqrt(s00);
-  let s10 = h[6];
-  const l10 = s10 / l00;
-  let s11 = h[7] + lambda;
-  s11 -= l10 * l10;
-  if (!(s11 > 0)) return false;
-  const l11 = Math.sqrt(s11);
-  let s20 = h[12];
-  const l20 = s20 / l00;
-  let s21 = h[13];
-  s21 -= l20 * l10;
-  const l21 = s21 / l11;
-  let s22 = h[14] + lambda;
-  s22 -= l20 * l20;
-  s22 -= l21 * l21;
-  if (!(s22 > 0)) return false;
-  const l22 = Math.sqrt(s22);
-  let s30 = h[18];
-  const l30 = s30 / l00;
-  let s31 = h[19];
-  s31 -= l30 * l10;
-  const l31 = s31 / l11;
-  let s32 = h[20];
-  s32 -= l30 * l20;
-  s32 -= l31 * l21;
-  const l32 = s32 / l22;
-  let s33 = h[21] + lambda;
-  s33 -= l30 * l30;
-  s33 -= l31 * l31;
-  s33 -= l32 * l32;
-  if (!(s33 > 0)) return false;
-  const l33 = Math.sqrt(s33);
-  let s40 = h[24];
-  const l40 = s40 / l00;
-  let s41 = h[25];
-  s41 -= l40 * l10;
-  const l41 = s41 / l11;
-  let s42 = h[26];
-  s42 -= l40 * l20;
-  s42 -= l41 * l21;
-  const l42 = s42 / l22;
-  let s43 = h[27];
-  s43 -= l40 * l30;
-  s43 -= l41 * l31;
-  s43 -= l42 * l32;
-  const l43 = s43 / l33;
-  let s44 = h[28] + lambda;
-  s44 -= l40 * l40;
-  s44 -= l41 * l41;
-  s44 -= l42 * l42;
-  s44 -= l43 * l43;
-  if (!(s44 > 0)) return false;
-  const l44 = Math.sqrt(s44);
-  let s50 = h[30];
-  const l50 = s50 / l00;
-  let s51 = h[31];
-  s51 -= l50 * l10;
-  const l51 = s51 / l11;
-  let s52 = h[32];
-  s52 -= l50 * l20;
-  s52 -= l51 * l21;
-  const l52 = s52 / l22;
-  let s53 = h[33];
-  s53 -= l50 * l30;
-  s53 -= l51 * l31;
-  s53 -= l52 * l32;
-  const l53 = s53 / l33;
-  let s54 = h[34];
-  s54 -= l50 * l40;
-  s54 -= l51 * l41;
-  s54 -= l52 * l42;
-  s54 -= l53 * l43;
-  const l54 = s54 / l44;
-  let s55 = h[35] + lambda;
-  s55 -= l50 * l50;
-  s55 -= l51 * l51;
-  s55 -= l52 * l52;
-  s55 -= l53 * l53;
-  s55 -= l54 * l54;
-  if (!(s55 > 0)) return false;
-  const l55 = Math.sqrt(s55);
-  let y0 = -g[0];
-  y0 /= l00;
-  let y1 = -g[1];
-  y1 -= l10 * y0;
-  y1 /= l11;
-  let y2 = -g[2];
-  y2 -= l20 * y0;
-  y2 -= l21 * y1;
-  y2 /= l22;
-  let y3 = -g[3];
-  y3 -= l30 * y0;
-  y3 -= l31 * y1;
-  y3 -= l32 * y2;
-  y3 /= l33;
-  let y4 = -g[4];
-  y4 -= l40 * y0;
-  y4 -= l41 * y1;
-  y4 -= l42 * y2;
-  y4 -= l43 * y3;
-  y4 /= l44;
-  let y5 = -g[5];
-  y5 -= l50 * y0;
-  y5 -= l51 * y1;
-  y5 -= l52 * y2;
-  y5 -= l53 * y3;
-  y5 -= l54 * y4;
-  y5 /= l55;
-  let x5 = y5;
-  x5 /= l55;
-  let x4 = y4;
-  x4 -= l54 * x5;
-  x4 /= l44;
-  let x3 = y3;
-  x3 -= l43 * x4;
-  x3 -= l53 * x5;
-  x3 /= l33;
-  let x2 = y2;
-  x2 -= l32 * x3;
-  x2 -= l42 * x4;
-  x2 -= l52 * x5;
-  x2 /= l22;
-  let x1 = y1;
-  x1 -= l21 * x2;
-  x1 -= l31 * x3;
-  x1 -= l41 * x4;
-  x1 -= l51 * x5;
-  x1 /= l11;
-  let x0 = y0;
-  x0 -= l10 * x1;
-  x0 -= l20 * x2;
-  x0 -= l30 * x3;
-  x0 -= l40 * x4;
-  x0 -= l50 * x5;
-  x0 /= l00;
-  x[0] = x0; x[1] = x1; x[2] = x2; x[3] = x3; x[4] = x4; x[5] = x5;
+function dampedStep(h: Float64Array, g: Float64Array, lambda: number, l: Float64Array, x: Float64Array): boolean {
+  for (let i = 0; i < NP; i++) {
+    const row = i * NP;
+    for (let j = 0; j < i; j++) {
+      const rowJ = j * NP;
+      let s = h[row + j];
+      for (let k = 0; k < j; k++) s -= l[row + k] * l[rowJ + k];
+      l[row + j] = s / l[rowJ + j];
+    }
+    let s = h[row + i] + lambda;
+    for (let k = 0; k < i; k++) s -= l[row + k] * l[row + k];
+    if (!(s > 0)) return false;
+    l[row + i] = Math.sqrt(s);
+  }
+  for (let i = 0; i < NP; i++) {
+    const row = i * NP;
+    let s = -g[i];
+    for (let k = 0; k < i; k++) s -= l[row + k] * x[k];
+    x[i] = s / l[row + i];
+  }
+  for (let i = NP - 1; i >= 0; i--) {
+    let s = x[i];
+    for (let k = i + 1; k < NP; k++) s -= l[k * NP + i] * x[k];
+    x[i] = s / l[i * NP + i];
+  }
   return true;
 }
 
@@ -518,7 +404,7 @@ const MAX_STEPS = 500;
  * `calls` counts cost evaluations.
  */
 function minimise(ws: RainbowWorkspace, n: number, calls: { n: number }, earlier: number): number {
-  const { p, u, g, h, trialP, trialU, step } = ws;
+  const { p, u, g, h, trialP, trialU, chol, step } = ws;
   let cost = costAt(ws, p);
   calls.n++;
   if (!Number.isFinite(cost)) return cost;
@@ -528,7 +414,7 @@ function minimise(ws: RainbowWorkspace, n: number, calls: { n: number }, earlier
   let grow = 2;
   for (let it = 0; it < MAX_STEPS; it++) {
     let predicted = 0; // -(g'd + d'Hd / 2)
-    if (dampedStep(h, g, lambda, step)) {
+    if (dampedStep(h, g, lambda, chol, step)) {
       for (let a = 0; a < NP; a++) {
         let hd = 0;
         for (let b = 0; b < NP; b++) hd += h[a * NP + b] * step[b];
@@ -651,7 +537,7 @@ export function rainbowObjective(
   const cost = costAt(ws, q);
   const errors = new Float64Array(NP).fill(NaN);
   if (Number.isFinite(cost)) {
-    const { g, h, step } = ws;
+    const { g, h, chol, step } = ws;
     derivatives(ws, q, g, h);
     for (let k = 0; k < NP; k++) {
       const scale = ws.hi[k] - ws.lo[k];
@@ -662,7 +548,7 @@ export function rainbowObjective(
       // column k of the inverse: solve h x = e_k (dampedStep solves h x = -g)
       g.fill(0);
       g[k] = -1;
-      if (!dampedStep(h, g, 0, step)) break;
+      if (!dampedStep(h, g, 0, chol, step)) break;
       errors[k] = Math.sqrt(step[k]) * unscale[k];
     }
   }
