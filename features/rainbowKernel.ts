@@ -45,6 +45,19 @@ function constantSlot(x: number): number {
 }
 
 /**
+ * The two-operand instructions the kernels use, by the name Body gives them: f64x2 arithmetic; min and max as
+ * wasm's pmin / pmax (b < a ? b : a and a < b ? b : a: one instruction each, where min's and max's NaN rules take
+ * six, and no NaN reaches them); comparisons (all-ones lanes where true); and, andNot (a & ~b).
+ */
+const BINARY = {
+  add: SIMD.f64x2Add, sub: SIMD.f64x2Sub, mul: SIMD.f64x2Mul, div: SIMD.f64x2Div, min: SIMD.f64x2PMin, max: SIMD.f64x2PMax,
+  gt: SIMD.f64x2Gt, ge: SIMD.f64x2Ge, le: SIMD.f64x2Le, lt: SIMD.f64x2Lt, eq: SIMD.f64x2Eq, and: SIMD.and, andNot: SIMD.andNot,
+} as const;
+type BinaryOperations = { readonly [K in keyof typeof BINARY]: (a: number, b: number) => number };
+// the operations, attached in the constructor (declaration merging gives them their types)
+interface Body extends BinaryOperations {}
+
+/**
  * A function's body under construction, in single-assignment style: every operation stores its result in a
  * new v128 local (V8 allocates registers over them), so the code reads as the JavaScript it mirrors.
  */
@@ -52,7 +65,10 @@ class Body {
   readonly code: number[] = [];
   private readonly prologue: number[] = [];
   private nV128 = 0;
-  constructor(private readonly nParams: number, private readonly nI32: number) {}
+  constructor(private readonly nParams: number, private readonly nI32: number) {
+    const ops = Object.fromEntries(Object.entries(BINARY).map(([name, op]) => [name, (a: number, b: number) => this.bin(op, a, b)]));
+    Object.assign(this, ops as BinaryOperations);
+  }
 
   private fresh(): number {
     return this.nParams + this.nI32 + this.nV128++;
@@ -80,23 +96,6 @@ class Body {
     this.code.push(...get(a), ...get(b), ...simd(op), ...set(r));
     return r;
   }
-  add = (a: number, b: number) => this.bin(SIMD.f64x2Add, a, b);
-  sub = (a: number, b: number) => this.bin(SIMD.f64x2Sub, a, b);
-  mul = (a: number, b: number) => this.bin(SIMD.f64x2Mul, a, b);
-  div = (a: number, b: number) => this.bin(SIMD.f64x2Div, a, b);
-  /** b < a ? b : a (wasm's pmin: one instruction, where min's NaN rules take six; no NaN reaches it). */
-  min = (a: number, b: number) => this.bin(SIMD.f64x2PMin, a, b);
-  /** a < b ? b : a (pmax). */
-  max = (a: number, b: number) => this.bin(SIMD.f64x2PMax, a, b);
-  gt = (a: number, b: number) => this.bin(SIMD.f64x2Gt, a, b);
-  ge = (a: number, b: number) => this.bin(SIMD.f64x2Ge, a, b);
-  le = (a: number, b: number) => this.bin(SIMD.f64x2Le, a, b);
-  lt = (a: number, b: number) => this.bin(SIMD.f64x2Lt, a, b);
-  eq = (a: number, b: number) => this.bin(SIMD.f64x2Eq, a, b);
-  and = (a: number, b: number) => this.bin(SIMD.and, a, b);
-  /** a where mask is set, 0 elsewhere... */
-  /** a & ~b. */
-  andNot = (a: number, b: number) => this.bin(SIMD.andNot, a, b);
   /** ifSet where mask's bits are set, else ifClear. */
   select(ifSet: number, ifClear: number, mask: number): number {
     const r = this.fresh();
